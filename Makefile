@@ -1,0 +1,61 @@
+# Madang: `make run` serves the demo site, `make test` runs every check. Both install first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi
+
+.PHONY: install run test lint format translations chromium clean
+
+install: $(VENV)/.installed node_modules/.installed static/vendor/.installed translations
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Third-party browser assets are copied from node_modules at install time, never committed.
+static/vendor/.installed: node_modules/.installed
+	mkdir -p static/vendor
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/
+	cp node_modules/socket.io-client/dist/socket.io.min.js.map static/vendor/ 2>/dev/null || true
+	cp node_modules/chart.js/dist/chart.umd.min.js static/vendor/chart.umd.min.js
+	touch $@
+
+translations: $(VENV)/.installed
+	@for dir in $$(find deliberation -type d -name translations); do \
+		$(BIN)/pybabel compile --use-fuzzy -q -d $$dir 2>/dev/null || $(BIN)/pybabel compile -q -d $$dir; \
+	done
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --if-empty
+	$(BIN)/python -m deliberation.serve
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "chromium is missing: install Debian's chromium package" >&2; exit 1; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install chromium
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache

@@ -1,0 +1,1 @@
+"""Accounts: people, their roles, member categories and divisions, and logging in."""

@@ -1,0 +1,67 @@
+"""Forms for registering, logging in, the profile and password reset."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length
+
+from deliberation.accounts.models import CATEGORY_LABELS, MemberCategory
+
+LANGUAGE_CHOICES = [("ko", "한국어"), ("en", "English")]
+
+
+def category_choices() -> list[tuple[str, str]]:
+    return [(c.value, str(CATEGORY_LABELS[c])) for c in MemberCategory]
+
+
+class RegistrationForm(FlaskForm):
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(), Length(max=256)],
+        description=_l("At least 10 characters. A short sentence works well."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+    preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
+    member_category = SelectField(_l("I take part as"), choices=category_choices)
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    remember = BooleanField(_l("Keep me logged in on this device"))
+    next = HiddenField()
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
+    preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
+    member_category = SelectField(_l("I take part as"), choices=category_choices)
+    large_text = BooleanField(_l("Large text"))
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
+    next = HiddenField()
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons that change state."""

@@ -1,0 +1,1 @@
+"""Administration: people's roles and status, divisions and memberships, the audit log."""

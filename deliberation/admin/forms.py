@@ -1,0 +1,37 @@
+"""Forms for the administration pages."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from deliberation.accounts.models import ROLE_LABELS, Role
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class UserAccessForm(FlaskForm):
+    roles = CheckboxListField(
+        _l("Roles"), choices=[(r.value, str(ROLE_LABELS[r])) for r in Role if r != Role.CITIZEN]
+    )
+    divisions = CheckboxListField(_l("Divisions"), coerce=int, choices=[])
+    is_active = BooleanField(_l("Account active"))
+
+
+class DivisionForm(FlaskForm):
+    slug = StringField(
+        _l("Short name"),
+        validators=[
+            DataRequired(),
+            Length(max=40),
+            Regexp(r"^[a-z0-9-]+$", message=_l("Use lower-case letters, digits and dashes.")),
+        ],
+    )
+    name_en = StringField(_l("Name in English"), validators=[DataRequired(), Length(max=120)])
+    name_ko = StringField(_l("Name in Korean"), validators=[DataRequired(), Length(max=120)])
+    description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
+    is_active = BooleanField(_l("Active"), default=True)

@@ -1,0 +1,110 @@
+"""Administration pages: people, divisions, the audit log. Admins only."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from deliberation.accounts import queries, services
+from deliberation.accounts.models import Division, Role
+from deliberation.accounts.permissions import admin_required
+from deliberation.admin.forms import DivisionForm, UserAccessForm
+from deliberation.core.audit import recent_entries
+from deliberation.core.errors import DomainError
+from deliberation.core.realtime import disconnect_user
+from deliberation.extensions import db
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("/")
+@admin_required
+def index():
+    """The administration start page."""
+    return redirect(url_for("admin.users"))
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    """Find people, paginated."""
+    text = request.args.get("q", "")[:100]
+    page = request.args.get("page", 1, type=int)
+    return render_template("admin/users.html", pagination=queries.search_users(text, page), q=text)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@admin_required
+def user_access(user_id: int):
+    """Set a person's roles, divisions and whether their account is active."""
+    user = services.get_user(user_id)
+    form = UserAccessForm()
+    form.divisions.choices = [(d.id, d.name_en) for d in queries.all_divisions()]
+    if request.method == "GET":
+        form.roles.data = [r.value for r in user.roles if r != Role.CITIZEN]
+        form.divisions.data = [d.id for d in user.divisions]
+        form.is_active.data = user.is_active_account
+    if form.validate_on_submit():
+        try:
+            services.set_roles(current_user, user, {Role(r) for r in form.roles.data})
+            services.set_divisions(current_user, user, form.divisions.data)
+            if form.is_active.data != user.is_active_account:
+                services.set_active(current_user, user, form.is_active.data)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("admin/user.html", user=user, form=form), 400
+        if not user.is_active_account:
+            disconnect_user(user.id)
+        flash(_("Saved."), "success")
+        return redirect(url_for("admin.user_access", user_id=user.id))
+    return render_template("admin/user.html", user=user, form=form), 200 if not form.errors else 400
+
+
+@bp.get("/divisions")
+@admin_required
+def divisions():
+    """All divisions."""
+    return render_template("admin/divisions.html", divisions=queries.all_divisions())
+
+
+@bp.route("/divisions/new", methods=["GET", "POST"])
+@bp.route("/divisions/<int:division_id>", methods=["GET", "POST"])
+@admin_required
+def edit_division(division_id: int | None = None):
+    """Create or edit a division."""
+    division = db.session.get(Division, division_id) if division_id else None
+    if division_id and division is None:
+        abort(404)
+    form = DivisionForm(obj=division)
+    if form.validate_on_submit():
+        try:
+            services.save_division(
+                current_user,
+                slug=form.slug.data,
+                name_en=form.name_en.data,
+                name_ko=form.name_ko.data,
+                description=form.description.data or "",
+                is_active=form.is_active.data,
+                division=division,
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            form.slug.errors = [*form.slug.errors, error.message]
+        else:
+            flash(_("Saved."), "success")
+            return redirect(url_for("admin.divisions"))
+    status = 200 if not form.errors else 400
+    return render_template("admin/division.html", form=form, division=division), status
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log():
+    """The audit log, newest first."""
+    page = request.args.get("page", 1, type=int)
+    prefix = request.args.get("action", "")[:80] or None
+    return render_template(
+        "admin/audit.html", pagination=recent_entries(page, action_prefix=prefix), action=prefix
+    )

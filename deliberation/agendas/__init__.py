@@ -1,0 +1,1 @@
+"""Agenda items grouped by division, and their threaded, live discussions."""

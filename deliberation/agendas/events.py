@@ -1,0 +1,7 @@
+"""Socket.IO namespace of the agendas feature."""
+
+from flask_socketio import SocketIO
+
+
+def register_namespaces(socketio: SocketIO) -> None:
+    """Attach this feature's namespace (none yet)."""

@@ -1,0 +1,78 @@
+"""Configuration classes, read from the environment."""
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_DIR = PROJECT_ROOT / "instance"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one kept in instance/ so sessions survive restarts."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    key_file = INSTANCE_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+    return key_file.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the old driver; SQLAlchemy 2 wants psycopg 3 explicitly.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgres://")
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+    INSTANCE_DIR.mkdir(exist_ok=True)
+    return f"sqlite:///{INSTANCE_DIR / 'madang.sqlite3'}"
+
+
+class Config:
+    SECRET_KEY = _secret_key()
+    SQLALCHEMY_DATABASE_URI = _database_url()
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "0") == "1"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "en"
+    LANGUAGES = ("en", "ko")
+    RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_IP = "20 per minute"
+    LOGIN_LIMIT_PER_ACCOUNT = "5 per minute"
+    #: Socket.IO async mode; the server entry point sets "gevent" after monkey-patching.
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
+    #: Largest Socket.IO message accepted; the app never needs more than a long comment.
+    SOCKETIO_MAX_MESSAGE_BYTES = 64 * 1024
+    #: Extra origins allowed to open sockets (comma-separated); same-origin is always allowed.
+    SOCKETIO_EXTRA_ORIGINS = [o for o in os.environ.get("SOCKETIO_ORIGINS", "").split(",") if o]
+    PROPOSAL_RESPONSE_DAYS = int(os.environ.get("PROPOSAL_RESPONSE_DAYS", "30"))
+    RUN_SCHEDULER = os.environ.get("RUN_SCHEDULER", "1") == "1"
+    TESTING = False
+
+
+class TestConfig(Config):
+    TESTING = True
+    WTF_CSRF_ENABLED = True
+    SECRET_KEY = "test-secret-key"  # noqa: S105 - fixed key for reproducible tests only
+    RUN_SCHEDULER = False
+
+
+class ProductionConfig(Config):
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
+    SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "gevent")
+
+
+def config_for_environment() -> type[Config]:
+    """MADANG_ENV=production selects ProductionConfig; anything else the embedded default."""
+    return ProductionConfig if os.environ.get("MADANG_ENV") == "production" else Config

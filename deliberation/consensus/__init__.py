@@ -1,0 +1,1 @@
+"""Opinion groups and consensus statistics: pure computation on plain arrays, no Flask."""

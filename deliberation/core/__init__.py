@@ -1,0 +1,1 @@
+"""What every feature shares: errors, sanitising, realtime helpers, audit, security, i18n."""

@@ -1,0 +1,65 @@
+"""Domain errors raised by services, and how HTTP turns them into pages."""
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A rule of the domain was broken: the user gets the message, nothing changes."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(message or str(_l("That is not allowed.")))
+        self.message = str(message or _l("That is not allowed."))
+        if code:
+            self.code = code
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "not_found"
+
+
+class IllegalTransition(DomainError):
+    status_code = 409
+    code = "illegal_transition"
+
+
+class RateLimited(DomainError):
+    status_code = 429
+    code = "rate_limited"
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return request.is_json or best == "application/json"
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render domain and HTTP errors as friendly pages (or JSON for API callers)."""
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        if _wants_json():
+            return jsonify(error=error.code, message=error.message), error.status_code
+        return (
+            render_template("error.html", status=error.status_code, message=error.message),
+            error.status_code,
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if _wants_json():
+            return jsonify(error=error.name, message=error.description), error.code
+        return (
+            render_template("error.html", status=error.code, message=error.description),
+            error.code or 500,
+        )

@@ -1,0 +1,27 @@
+"""Language choice: a person's saved preference, else the session's, else the browser's."""
+
+from pathlib import Path
+
+from flask import current_app, request, session
+from flask_login import current_user
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def translation_directories() -> str:
+    """Every feature keeps its own catalogue; Flask-Babel merges them (';'-separated)."""
+    dirs = sorted(str(p) for p in PACKAGE_DIR.rglob("translations") if p.is_dir())
+    return ";".join(dirs)
+
+
+def select_locale() -> str:
+    languages = current_app.config["LANGUAGES"]
+    if getattr(current_user, "is_authenticated", False):
+        if current_user.preferred_language in languages:
+            return current_user.preferred_language
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return (
+        request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )

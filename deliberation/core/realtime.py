@@ -1,0 +1,174 @@
+"""Socket.IO plumbing shared by every feature: rooms, emit-after-commit, authenticated handlers."""
+
+import logging
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask_login import current_user
+from flask_socketio import Namespace, disconnect, emit, join_room
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from deliberation.core.errors import DomainError
+from deliberation.extensions import db, socketio
+
+log = logging.getLogger(__name__)
+
+_PENDING_KEY = "madang_pending_emits"
+
+
+def user_room(user_id: int) -> str:
+    """Every socket of one person joins this room, so the server can reach or drop them all."""
+    return f"user:{user_id}"
+
+
+def emit_after_commit(event_name: str, payload: dict[str, Any], *, to: str, namespace: str) -> None:
+    """Queue a broadcast that is sent only if, and after, the current transaction commits."""
+    db.session.info.setdefault(_PENDING_KEY, []).append((event_name, payload, to, namespace))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending_emits(session: Session) -> None:
+    pending = session.info.pop(_PENDING_KEY, [])
+    for event_name, payload, room, namespace in pending:
+        socketio.emit(event_name, payload, to=room, namespace=namespace)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_emits(session: Session) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def error_payload(error: DomainError) -> dict[str, Any]:
+    return {"ok": False, "error": error.code, "message": error.message}
+
+
+def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
+    """Wrap a state-changing socket handler: re-check login, one transaction, ack after commit.
+
+    The handler returns extra fields for the acknowledgement. A DomainError rolls back, is
+    sent to the caller as an ``error`` event and as the acknowledgement, and changes nothing.
+    """
+
+    @wraps(handler)
+    def wrapper(*args: Any) -> dict[str, Any]:
+        if not current_user.is_authenticated:
+            disconnect()
+            return {"ok": False, "error": "unauthenticated", "message": "Please log in again."}
+        try:
+            result = handler(*args) or {}
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            payload = error_payload(error)
+            emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
+            return payload
+        except Exception:
+            db.session.rollback()
+            log.exception("socket handler %s failed", handler.__name__)
+            payload = {"ok": False, "error": "server_error", "message": "Something went wrong."}
+            emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
+            return payload
+        return {"ok": True, **result}
+
+    return wrapper
+
+
+def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
+    """Wrap a read-only socket handler (snapshots): re-check login, turn DomainErrors into acks."""
+
+    @wraps(handler)
+    def wrapper(*args: Any) -> dict[str, Any]:
+        if not current_user.is_authenticated:
+            disconnect()
+            return {"ok": False, "error": "unauthenticated", "message": "Please log in again."}
+        try:
+            return {"ok": True, **(handler(*args) or {})}
+        except DomainError as error:
+            payload = error_payload(error)
+            emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
+            return payload
+        finally:
+            db.session.rollback()
+
+    return wrapper
+
+
+class AuthenticatedNamespace(Namespace):
+    """A feature namespace that refuses anonymous connections and tracks each person's sockets."""
+
+    def on_connect(self, auth: Any = None) -> None:
+        if not current_user.is_authenticated:
+            raise ConnectionRefusedError("authentication required")
+        join_room(user_room(current_user.id))
+
+
+def disconnect_user(user_id: int) -> None:
+    """Drop every open socket of a person (logout, deactivation) in this process.
+
+    Other workers drop theirs on the person's next event, when the login check fails.
+    """
+    server = socketio.server
+    if server is None:
+        return
+    for namespace in list(server.handlers.keys()) + list(server.namespace_handlers.keys()):
+        try:
+            participants = list(server.manager.get_participants(namespace, user_room(user_id)))
+        except KeyError:
+            continue
+        for participant in participants:
+            sid = participant[0] if isinstance(participant, tuple) else participant
+            server.disconnect(sid, namespace=namespace)
+
+
+def payload_dict(data: Any) -> dict[str, Any]:
+    """A socket payload must be a JSON object; anything else is refused."""
+    if not isinstance(data, dict):
+        raise DomainError("The message must be an object.", code="bad_payload")
+    return data
+
+
+def payload_int(data: dict[str, Any], key: str, *, required: bool = True) -> int | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) < value < 2**31:
+        raise DomainError(f"'{key}' must be a whole number.", code="bad_payload")
+    return value
+
+
+def payload_str(
+    data: dict[str, Any], key: str, *, max_length: int, required: bool = True
+) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str):
+        raise DomainError(f"'{key}' must be text.", code="bad_payload")
+    if len(value) > max_length:
+        raise DomainError(f"'{key}' is too long (at most {max_length}).", code="too_long")
+    return value
+
+
+def client_id_from(data: dict[str, Any]) -> str:
+    """The client-generated id that makes a state change idempotent."""
+    value = payload_str(data, "client_id", max_length=64) or ""
+    if len(value) < 8:
+        raise DomainError("'client_id' must be at least 8 characters.", code="bad_payload")
+    return value
+
+
+def socket_options(app_config: dict[str, Any]) -> dict[str, Any]:
+    """Arguments for socketio.init_app, from the app's configuration."""
+    options: dict[str, Any] = {
+        "async_mode": app_config["SOCKETIO_ASYNC_MODE"],
+        "max_http_buffer_size": app_config["SOCKETIO_MAX_MESSAGE_BYTES"],
+        # None means same-origin only; never '*'.
+        "cors_allowed_origins": app_config["SOCKETIO_EXTRA_ORIGINS"] or None,
+        "logger": False,
+        "engineio_logger": False,
+    }
+    if app_config.get("REDIS_URL"):
+        options["message_queue"] = app_config["REDIS_URL"]
+    return options

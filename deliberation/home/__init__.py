@@ -1,0 +1,1 @@
+"""The public front pages: home and who takes part."""

@@ -1,0 +1,1 @@
+"""The officials' queue: adopted items, public responses and the implementation timeline."""

@@ -1,0 +1,1 @@
+"""Live roundtable sessions: tables, facilitators, phases, theme team and room polls."""

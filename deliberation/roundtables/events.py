@@ -1,0 +1,7 @@
+"""Socket.IO namespace of the roundtables feature."""
+
+from flask_socketio import SocketIO
+
+
+def register_namespaces(socketio: SocketIO) -> None:
+    """Attach this feature's namespace (none yet)."""

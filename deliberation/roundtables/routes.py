@@ -1,0 +1,5 @@
+"""URL rules of the roundtables feature."""
+
+from flask import Blueprint
+
+bp = Blueprint("roundtables", __name__, url_prefix="/roundtables")

@@ -1,0 +1,1 @@
+"""Consensus summaries of agenda items for officials: pages, exports and the Pol.is import."""

@@ -1,0 +1,7 @@
+"""Demo data for the summaries feature."""
+
+from deliberation.demo_context import DemoContext
+
+
+def seed_demo(context: DemoContext) -> None:
+    """Seed this feature's demo data (none yet)."""

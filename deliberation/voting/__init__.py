@@ -1,0 +1,1 @@
+"""Ballots on agenda items: one person, one vote, verifiable receipts and tallies."""
