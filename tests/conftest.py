@@ -99,8 +99,11 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
+        self.log_path = db_path.with_suffix(".server.log")
+        self.log_file = None
 
     def start(self, extra_env: dict | None = None) -> None:
+        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         env = {
             **os.environ,
             "DATABASE_URL": f"sqlite:///{self.db_path}",
@@ -114,12 +117,12 @@ class LiveServer:
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log_file,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(self.process.stderr.read().decode())
+                raise RuntimeError(self.log_path.read_text())
             try:
                 requests.get(self.url + "/healthz", timeout=1)
                 return
@@ -134,6 +137,10 @@ class LiveServer:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait(10)
+        if self.log_file:
+            self.log_file.close()
+            self.log_file = None
 
 
 @pytest.fixture

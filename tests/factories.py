@@ -30,7 +30,7 @@ def make_user(
     n = next(_counter)
     user = register_user(
         display_name=name or f"Person {n}",
-        email=email or f"person{n}@example.test",
+        email=email or f"person{n}@example.org",
         password=PASSWORD,
         preferred_language=language,
         member_category=category,

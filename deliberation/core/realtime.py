@@ -172,3 +172,10 @@ def socket_options(app_config: dict[str, Any]) -> dict[str, Any]:
     if app_config.get("REDIS_URL"):
         options["message_queue"] = app_config["REDIS_URL"]
     return options
+
+
+def register_namespace_once(socketio_server: Any, namespace: Namespace) -> None:
+    """create_app runs once per test: attach each namespace to the shared SocketIO only once."""
+    already = {ns.namespace for ns in socketio_server.namespace_handlers}
+    if namespace.namespace not in already:
+        socketio_server.on_namespace(namespace)
