@@ -87,6 +87,9 @@ def cluster_groups(coordinates: np.ndarray) -> Clustering | None:
     )
     inverse = inverse.reshape(-1)
     centers, weights, base_of_point = _base_clusters(points, counts)
+    if len(centers) == MIN_GROUPS:
+        # Exactly two distinct opinions: they are the groups (silhouette is undefined here).
+        return _canonical(coordinates, base_of_point[inverse], {}, len(centers))
     top = max_group_count(len(centers))
     if top < MIN_GROUPS:
         return None

@@ -80,6 +80,17 @@ class VoteMatrix:
         needed = min(MIN_VOTES_TO_PLACE, len(self.comments))
         return self.votes_per_participant() >= max(needed, 1)
 
+    def canonical(self) -> "VoteMatrix":
+        """The same votes with participants and comments sorted by id, so that nothing
+        downstream (tie-breaks included) depends on the order the votes arrived in."""
+        rows = sorted(range(len(self.participants)), key=lambda i: _sort_key(self.participants[i]))
+        cols = sorted(range(len(self.comments)), key=lambda j: _sort_key(self.comments[j]))
+        return VoteMatrix(
+            tuple(self.participants[i] for i in rows),
+            tuple(self.comments[j] for j in cols),
+            self.values[np.ix_(rows, cols)],
+        )
+
     def rows(self, mask: np.ndarray) -> "VoteMatrix":
         """The matrix restricted to the participants selected by a boolean mask."""
         return VoteMatrix(
@@ -87,3 +98,10 @@ class VoteMatrix:
             self.comments,
             self.values[mask],
         )
+
+
+def _sort_key(identifier: Hashable) -> tuple[str, object]:
+    """Sort ids of one type naturally (numbers as numbers), mixed types by type name."""
+    if isinstance(identifier, int | float | str):
+        return (type(identifier).__name__, identifier)
+    return (type(identifier).__name__, repr(identifier))

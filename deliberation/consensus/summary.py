@@ -144,7 +144,7 @@ def _comment_statistics(
 
 def summarize(matrix: VoteMatrix, moderated_out: Iterable[Hashable] = ()) -> ConsensusSummary:
     """Opinion groups, consensus, divisive and representative comments of one conversation."""
-    matrix = matrix.without_comments(moderated_out)
+    matrix = matrix.without_comments(moderated_out).canonical()
     votes = int(matrix.voted.sum())
     placed_matrix = matrix.rows(matrix.placeable())
     base = {
