@@ -72,9 +72,7 @@ def test_password_reset_answers_identically_and_works(app, client):
 def test_login_is_rate_limited_per_account(app, client, auth):
     with app.app_context():
         make_user(email="target@example.org")
-    statuses = [
-        auth.login("target@example.org", f"guess number {i}").status_code for i in range(6)
-    ]
+    statuses = [auth.login("target@example.org", f"guess number {i}").status_code for i in range(6)]
     assert statuses[:5] == [401] * 5
     assert statuses[5] == 429
 
