@@ -8,7 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
 
+from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
 from deliberation.agendas import queries, services
 from deliberation.agendas.forms import (
@@ -126,7 +128,7 @@ def propose():
     """Propose a new agenda item as a draft."""
     form = ItemForm()
     locale = str(get_locale() or "en")
-    form.division_id.choices = [(d.id, d.name_for(locale)) for d in all_divisions(True)]
+    form.division_id.choices = [SelectChoice(d.id, d.name_for(locale)) for d in all_divisions(True)]
     if request.method == "GET" and request.args.get("division", type=int):
         form.division_id.data = request.args.get("division", type=int)
     if form.validate_on_submit():
@@ -399,26 +401,19 @@ def flag_comment(comment_id: int):
 # --- Moderation --------------------------------------------------------------------------------
 
 
-def _require_moderator() -> None:
-    if not can_moderate(_viewer()):
-        abort(403)
-
-
 @bp.get("/moderation")
-@login_required
+@facilitator_required
 def moderation():
     """The facilitators' queue of flagged comments, most flagged first."""
-    _require_moderator()
     queue = queries.moderation_queue(_page_arg())
     reasons = queries.open_flag_reasons([row[0].id for row in queue["rows"]])
     return render_template("agendas/moderation.html", queue=queue, reasons=reasons)
 
 
 @bp.route("/comments/<int:comment_id>/moderate", methods=["GET", "POST"])
-@login_required
+@facilitator_required
 def moderate(comment_id: int):
     """A facilitator hides or restores a comment with a public reason, or dismisses flags."""
-    _require_moderator()
     comment = services.get_comment(comment_id)
     form = ReasonForm()
     action = request.form.get("action", "")
