@@ -160,7 +160,9 @@ class _ThreadBuilder:
                  "body_html": str(render_markdown(body)),
                  "created_at": start + timedelta(seconds=comment_id)}
             )  # fmt: skip
-            for person in self.rng.sample(self.people, self.rng.randint(0, 6)):
+            for person in self.rng.sample(
+                self.people, self.rng.randint(0, min(6, len(self.people)))
+            ):
                 reactions.append(
                     {"comment_id": comment_id, "user_id": person, "item_id": self.item_id,
                      "value": self.rng.choice(values)}
