@@ -22,9 +22,13 @@ def _post_form(client, item_id: int, body: str, parent_id: str = "", cid: str | 
     token = page_token(client, f"/agendas/{item_id}")
     return client.post(
         f"/agendas/{item_id}/comments",
-        data={"csrf_token": token, "body": body, "parent_id": parent_id,
-              "client_id": cid or client_id()},
-    )  # fmt: skip
+        data={
+            "csrf_token": token,
+            "body": body,
+            "parent_id": parent_id,
+            "client_id": cid or client_id(),
+        },
+    )
 
 
 def test_post_and_reply_without_javascript(client, app, people, item):
@@ -40,9 +44,13 @@ def test_post_and_reply_without_javascript(client, app, people, item):
     token = page_token(client, f"/agendas/comments/{first}/reply")
     response = client.post(
         f"/agendas/{item}/comments",
-        data={"csrf_token": token, "body": "Agreed", "parent_id": str(first),
-              "client_id": client_id()},
-    )  # fmt: skip
+        data={
+            "csrf_token": token,
+            "body": "Agreed",
+            "parent_id": str(first),
+            "client_id": client_id(),
+        },
+    )
     assert response.status_code == 302 and "/comments/" in response.headers["Location"]
     page = client.get(f"/agendas/{item}").get_data(as_text=True)
     assert comment_ids_on(page) == [first, first + 1]
@@ -59,9 +67,8 @@ def test_resubmitted_form_posts_once(client, app, people, item):
 
 @pytest.mark.parametrize(
     ("body", "message"),
-    [("", "This field is required"), ("   \n ", "This field is required"),
-     ("x" * 10_001, "10000")],
-)  # fmt: skip
+    [("", "This field is required"), ("   \n ", "This field is required"), ("x" * 10_001, "10000")],
+)
 def test_empty_or_overlong_comments_are_refused(client, app, people, item, body, message):
     login(client, "bob@example.org")
     response = _post_form(client, item, body)
@@ -177,9 +184,10 @@ def test_delete_leaves_placeholder_and_keeps_replies(client, app, people, item):
 def test_markdown_is_sanitised_and_stored_rendered(app, people, item):
     with app.app_context():
         comment = post(
-            user(people.bob), db.session.get(AgendaItem, item),
+            user(people.bob),
+            db.session.get(AgendaItem, item),
             '<img src=x onerror=alert(1)> [x](javascript:alert(1)) <b onclick="a()">b</b>',
-        )  # fmt: skip
+        )
         assert "onerror" not in comment.body_html and "javascript:" not in comment.body_html
         assert "onclick" not in comment.body_html and "<img" not in comment.body_html
 

@@ -15,9 +15,13 @@ def test_citizen_proposes_a_draft_through_the_form(client, app, people):
     token = page_token(client, "/agendas/new")
     response = client.post(
         "/agendas/new",
-        data={"csrf_token": token, "division_id": people.division,
-              "title": "Ramps at every community centre", "body": "Three centres lack one."},
-    )  # fmt: skip
+        data={
+            "csrf_token": token,
+            "division_id": people.division,
+            "title": "Ramps at every community centre",
+            "body": "Three centres lack one.",
+        },
+    )
     assert response.status_code == 302
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Ramps at every community centre" in page

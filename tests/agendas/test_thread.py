@@ -35,8 +35,7 @@ def _queries_for(app, client, url: str) -> tuple[int, str]:
 
 def _grow(app, item_id: int, people, size: int, builder=None):
     with app.app_context():
-        builder = builder or _ThreadBuilder(item_id, [people.alice, people.bob],
-                                            random.Random(7))  # fmt: skip
+        builder = builder or _ThreadBuilder(item_id, [people.alice, people.bob], random.Random(7))
         builder.grow_to(size)
     return builder
 
@@ -94,8 +93,9 @@ def test_unlimited_depth_continues_on_its_own_page(app, client, people, item):
         parent = None
         chain = []
         for n in range(30):
-            parent = post(user(people.alice if n % 2 else people.bob), the_item, f"level {n}",
-                          parent=parent)  # fmt: skip
+            parent = post(
+                user(people.alice if n % 2 else people.bob), the_item, f"level {n}", parent=parent
+            )
             chain.append(parent.id)
         deepest = db.session.get(Comment, chain[-1])
         assert deepest.depth == 29
@@ -130,8 +130,10 @@ def test_more_replies_fragment_and_page(app, client, people, item):
         the_item = db.session.get(AgendaItem, item)
         root = post(user(people.alice), the_item, "root")
         root_id = root.id
-        replies = [post(user(people.bob), the_item, f"reply {n}", parent=root).id
-                   for n in range(REPLIES_PER_BRANCH + 5)]  # fmt: skip
+        replies = [
+            post(user(people.bob), the_item, f"reply {n}", parent=root).id
+            for n in range(REPLIES_PER_BRANCH + 5)
+        ]
     page = client.get(f"/agendas/{item}").get_data(as_text=True)
     assert comment_ids_on(page) == [root_id, *replies[:REPLIES_PER_BRANCH]]
     link = re.search(r'data-fragment-url="([^"]+)"', page).group(1).replace("&amp;", "&")
