@@ -119,8 +119,7 @@ def test_xss_payloads_stay_inert_on_load_and_live(app, live_server, new_page):
             "() => document.querySelector('#new-comment textarea').value === ''"
         )
     bob.wait_for_function(
-        "() => document.querySelectorAll('#thread > li.comment').length >= %d"
-        % (len(XSS_PAYLOADS) + 6)
+        f"() => document.querySelectorAll('#thread > li.comment').length >= {len(XSS_PAYLOADS) + 6}"
     )
     for page in (alice, bob):
         for link in page.locator(".comment-body a, .item-body a").all():
