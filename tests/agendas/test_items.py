@@ -115,3 +115,18 @@ def test_withdraw_needs_csrf(client, app, people, item):
     client.post(f"/agendas/{item}/withdraw", data={})
     with app.app_context():
         assert db.session.get(AgendaItem, item).state == ItemState.DISCUSSION
+
+
+def test_item_page_in_korean(client, app, people, item):
+    with app.app_context():
+        from tests.agendas.helpers import post
+
+        post(user(people.alice), db.session.get(AgendaItem, item), "첫 의견")
+    login(client, "bob@example.org")
+    token = page_token(client, "/profile")
+    client.post("/language", data={"csrf_token": token, "language": "ko", "next": "/"})
+    page = client.get(f"/agendas/{item}").get_data(as_text=True)
+    assert "토론" in page and "찬성" in page and "답글" in page and "의견 등록" in page
+    listing = client.get("/agendas/").get_data(as_text=True)
+    assert "안건 제안" in listing, listing[listing.find("<main") :][:1500]
+    assert "논의 중" in listing
