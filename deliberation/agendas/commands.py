@@ -54,7 +54,6 @@ def _run_thread_bench(db_path: Path, sizes: list[int], repeat: int, seed: int) -
         Config,
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}",
-            "RATELIMIT_ENABLED": False,
             "RUN_SCHEDULER": False,
             "SERVER_NAME": None,
         },
