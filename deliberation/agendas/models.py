@@ -111,6 +111,7 @@ class AgendaItem(db.Model):
 FRAME_DEPTH = 8
 #: Width of one materialised-path segment: the comment id, zero-padded.
 PATH_SEGMENT_WIDTH = 10
+PATH_LENGTH = FRAME_DEPTH * (PATH_SEGMENT_WIDTH + 1)
 #: The longest comment body accepted.
 COMMENT_MAX_LENGTH = 10_000
 #: Authors may edit for this many seconds after posting.
@@ -166,7 +167,11 @@ class Comment(db.Model):
     #: The ancestor (or the comment itself) on the first level of its frame.
     branch_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
     #: Zero-padded ids from the frame's first level down to this comment, '/'-separated.
-    path: Mapped[str] = mapped_column(String(FRAME_DEPTH * (PATH_SEGMENT_WIDTH + 1)), default="")
+    #: Bytewise ("C") collation on PostgreSQL, where locale collations may skip the '/'.
+    path: Mapped[str] = mapped_column(
+        String(PATH_LENGTH).with_variant(String(PATH_LENGTH, collation="C"), "postgresql"),
+        default="",
+    )
     #: Nesting level in the whole thread: 0 for a top-level comment.
     depth: Mapped[int] = mapped_column(default=0)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
