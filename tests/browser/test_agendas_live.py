@@ -186,3 +186,39 @@ def test_load_more_replies_in_place(app, live_server, new_page):
 
 def test_chromium_args_are_shared():
     assert "--no-sandbox" in CHROMIUM_ARGS
+
+
+def test_moderation_pages_are_accessible_and_a_hide_shows_live(app, live_server, new_page):
+    item_id = _seed(app, comments=["Rude remark about a neighbour"])
+    with app.app_context():
+        from deliberation.accounts.models import Role
+
+        make_user(Role.FACILITATOR, email="fac@example.org", name="Fa Cilitator")
+    viewer, facilitator = new_page(), new_page()
+    browser_login(viewer, live_server.url, "bob@example.org", PASSWORD)
+    viewer.goto(f"{live_server.url}/agendas/{item_id}")
+    viewer.wait_for_function(
+        "() => document.getElementById('live-status').textContent.startsWith('Live')"
+    )
+    viewer.click(".comment .action-flag")
+    assert_accessible(viewer)
+    viewer.fill("#reason", "Personal attack")
+    viewer.click("form.stack button[type=submit]")
+    viewer.wait_for_selector("text=The facilitators will look at this comment")
+    viewer.wait_for_function(
+        "() => document.getElementById('live-status').textContent.startsWith('Live')"
+    )
+    browser_login(facilitator, live_server.url, "fac@example.org", PASSWORD)
+    facilitator.goto(f"{live_server.url}/agendas/moderation")
+    assert facilitator.locator("text=Personal attack").is_visible()
+    assert_accessible(facilitator)
+    facilitator.click("a.button:has-text('Hide')")
+    assert_accessible(facilitator)
+    facilitator.fill("#reason", "Breaks rule 2")
+    facilitator.click("form.stack button[type=submit]")
+    viewer.wait_for_selector("text=Hidden by a moderator: Breaks rule 2", timeout=1000)
+    assert viewer.locator("text=Rude remark").count() == 0
+    for path in ("/agendas/new", "/agendas/comments/1/reply", f"/agendas/{item_id}/comments/1"):
+        viewer.goto(live_server.url + path)
+        assert_accessible(viewer)
+    assert viewer.script_errors == [] and facilitator.script_errors == []
