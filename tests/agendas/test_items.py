@@ -63,7 +63,7 @@ def test_lists_filter_by_state_division_and_words_with_pagination(client, app, p
     second = client.get("/agendas/?page=2").get_data(as_text=True)
     assert "Page 2 of 2" in second
     drafts = client.get("/agendas/?state=draft").get_data(as_text=True)
-    assert "1 items" in drafts and "Sign language" in drafts and "Senior meals" not in drafts
+    assert "1 item" in drafts and "Sign language" in drafts and "Senior meals" not in drafts
     by_division = client.get(f"/agendas/?division={other_id}").get_data(as_text=True)
     assert "Sign language" in by_division and "Senior meals" not in by_division
     division_page = client.get(f"/agendas/division/{other_slug}").get_data(as_text=True)

@@ -89,7 +89,7 @@ def test_flag_queue_hide_restore_with_public_reason_and_audit(client, app, peopl
 
     login(client, "fac@example.org")
     queue = client.get("/agendas/moderation").get_data(as_text=True)
-    assert "Personal attack" in queue and "1 flagged comments waiting" in queue
+    assert "Personal attack" in queue and "1 flagged comment waiting" in queue
     token = page_token(client, f"/agendas/comments/{comment_id}/moderate")
     empty = client.post(
         f"/agendas/comments/{comment_id}/moderate", data={"csrf_token": token, "reason": ""}
