@@ -112,6 +112,7 @@
     }
     var moderate = li.querySelector(".action-moderate");
     if (moderate && c.status === "deleted") moderate.parentNode.remove();
+    else if (moderate) moderate.textContent = c.status === "hidden" ? d.strRestore : d.strHide;
     updateContinue(li, c);
     return li;
   }
