@@ -5,6 +5,7 @@ either reads the whole export or nothing.
 """
 
 import csv
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,6 +82,8 @@ class PolisExport:
     xids: dict[int, str] = field(default_factory=dict)
     #: rows of votes.csv repeated verbatim, skipped.
     skipped_duplicate_rows: int = 0
+    #: SHA-256 over the export's files: the same export always has the same digest.
+    digest: str = ""
 
     @property
     def moderated_out(self) -> set[int]:
@@ -315,6 +318,16 @@ def _read_summary(path: Path) -> dict[str, str]:
     return summary
 
 
+def export_digest(directory: Path) -> str:
+    """SHA-256 over the names and bytes of the export's files that exist."""
+    digest = hashlib.sha256()
+    for name in (COMMENTS_FILE, VOTES_FILE, PARTICIPANTS_FILE, SUMMARY_FILE):
+        path = directory / name
+        if path.exists():
+            digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def read_polis_export(directory: Path | str) -> PolisExport:
     """Read and validate an export folder: comments.csv plus votes.csv (or, without it, the vote
     matrix of participants-votes.csv); participants-votes.csv and summary.csv when present."""
@@ -348,4 +361,5 @@ def read_polis_export(directory: Path | str) -> PolisExport:
         polis_groups=participants.groups if participants else {},
         xids=participants.xids if participants else {},
         skipped_duplicate_rows=duplicates,
+        digest=export_digest(directory),
     )
