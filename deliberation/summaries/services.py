@@ -7,7 +7,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask_babel import gettext
 from sqlalchemy import insert, select, update
 
 from deliberation.accounts.models import Division, MemberCategory, User
@@ -33,6 +32,8 @@ UNUSABLE_PASSWORD = "!imported-polis-participant"  # noqa: S105
 IMPORTED_EMAIL_DOMAIN = "imported.invalid"
 REACTION_BY_VOTE = {1: ReactionValue.AGREE, -1: ReactionValue.DISAGREE, 0: ReactionValue.PASS}
 BATCH = 5000
+#: Stored on hidden imported comments (data, kept in the export's language).
+MODERATED_OUT_REASON = "Moderated out in the original Pol.is conversation."
 
 Progress = Callable[[int], None]
 
@@ -152,7 +153,7 @@ def _create_comments(
     item: AgendaItem, record: PolisImport, export: PolisExport, users: dict[int, int]
 ) -> dict[int, Comment]:
     """Top-level comments in the order they were written; moderated-out ones hidden."""
-    hidden_reason = gettext("Moderated out in the original Pol.is conversation.")
+    hidden_reason = MODERATED_OUT_REASON
     comments: dict[int, Comment] = {}
     for polis_comment in sorted(export.comments, key=lambda c: (c.timestamp, c.id)):
         created = _milliseconds(polis_comment.timestamp)
