@@ -78,6 +78,41 @@ def _base_clusters(
     return centers[used], base_weights[used], remap[labels]
 
 
+def weighted_kmeans(
+    points: np.ndarray, weights: np.ndarray, k: int, restarts: int, seed: int
+) -> tuple[np.ndarray, float]:
+    """Best of `restarts` weighted k-means++ / Lloyd runs on a few points (the base clusters).
+
+    Plain numpy: on about a hundred points this is much faster than scikit-learn's per-call
+    overhead, and deterministic for a given seed.
+    """
+    rng = np.random.default_rng(seed)
+    best_labels, best_inertia = np.zeros(len(points), dtype=int), np.inf
+    for _ in range(restarts):
+        centers = points[[rng.choice(len(points), p=weights / weights.sum())]]
+        for _ in range(1, k):  # k-means++: far points are likelier next centres
+            distance = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(-1).min(1)
+            chance = weights * distance
+            if chance.sum() <= 0:
+                break
+            centers = np.vstack([centers, points[rng.choice(len(points), p=chance / chance.sum())]])
+        labels = np.zeros(len(points), dtype=int)
+        for _ in range(100):
+            distance = ((points[:, None, :] - centers[None, :, :]) ** 2).sum(-1)
+            new_labels = distance.argmin(1)
+            if _ > 0 and np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+            for g in range(len(centers)):
+                members = labels == g
+                if members.any():
+                    centers[g] = np.average(points[members], axis=0, weights=weights[members])
+        inertia = float((weights * ((points - centers[labels]) ** 2).sum(-1)).sum())
+        if inertia < best_inertia - 1e-12:
+            best_labels, best_inertia = labels, inertia
+    return best_labels, best_inertia
+
+
 def cluster_groups(coordinates: np.ndarray) -> Clustering | None:
     """Opinion groups of participants on the map, or None when there is no structure to find."""
     if len(coordinates) == 0:
@@ -96,8 +131,7 @@ def cluster_groups(coordinates: np.ndarray) -> Clustering | None:
     silhouettes: dict[int, float] = {}
     partitions: dict[int, np.ndarray] = {}
     for k in range(MIN_GROUPS, top + 1):
-        model = KMeans(k, n_init=GROUP_RESTARTS, random_state=SEED)
-        labels = model.fit_predict(centers, sample_weight=weights)
+        labels, _inertia = weighted_kmeans(centers, weights, k, GROUP_RESTARTS, SEED)
         if len(np.unique(labels)) < 2:
             continue
         silhouettes[k] = float(silhouette_score(centers, labels))

@@ -59,3 +59,38 @@ def test_same_groups_as_polis(table, conversation):
 def test_reported_conversations_are_summarised(table, conversation):
     row = table[conversation]
     assert row.placed_both > 0 and row.ours >= 2
+
+
+@pytest.mark.slow
+def test_every_conversation_imported_into_madang_agrees_with_polis(app):
+    """End to end: import each export into the database, summarise the item, compare."""
+    from deliberation.extensions import db
+    from deliberation.summaries.queries import compute_summary_document
+    from deliberation.summaries.services import import_polis_export
+
+    rows = []
+    with app.app_context():
+        for name in ASSERTED + REPORTED:
+            export = read_polis_export(polis_data_dir() / name)
+            item, created = import_polis_export(export)
+            db.session.commit()
+            assert created
+            document = compute_summary_document(item.id)
+            ours, theirs = [], []
+            for participant in document["participants"]:
+                polis_group = export.polis_groups.get(participant["id"])
+                if polis_group is not None and participant["group"] is not None:
+                    ours.append(participant["group"])
+                    theirs.append(polis_group)
+            rows.append(
+                (name, len(ours), len(document["groups"]), export.polis_group_count,
+                 adjusted_rand_score(theirs, ours))
+            )  # fmt: skip
+    print("\nimported: conversation, placed, groups ours/theirs, ARI")
+    for row in rows:
+        print(f"  {row[0]:<30} {row[1]:>5} {row[2]} / {row[3]}  {row[4]:.3f}")
+    for name, placed, ours, theirs, ari in rows:
+        if name in ASSERTED:
+            assert ours == theirs and ari >= MIN_ARI, name
+        else:
+            assert placed > 0
