@@ -59,6 +59,8 @@ def test_reply_by_one_appears_for_the_other_within_a_second(app, live_server, ne
     alice.wait_for_selector("li.comment.level-1 >> text=three evenings a week", timeout=1000)
     elapsed = time.monotonic() - started
     assert elapsed < 1.0, elapsed
+    level_note = alice.locator("li.comment.level-1 .comment-meta .visually-hidden")
+    assert "level 2" in level_note.inner_text()  # announced like a server-rendered reply
     assert alice.locator("li.comment.level-1 .comment-author").inner_text() == "Bob Lee"
     # Bob's own page shows it once (ack and broadcast are deduplicated).
     assert bob.locator("li.comment >> text=three evenings a week").count() == 1
