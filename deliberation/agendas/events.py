@@ -109,12 +109,12 @@ class AgendasNamespace(AuthenticatedNamespace):
     def on_flag(self, data: Any = None) -> dict[str, Any]:
         """Report a comment to the facilitators."""
         data = payload_dict(data)
-        flag = services.flag_comment(
+        flag, created = services.flag_comment(
             current_user,
             payload_int(data, "comment_id"),
             payload_str(data, "reason", max_length=services.REASON_MAX_LENGTH * 2) or "",
         )
-        return {"flag_id": flag.id}
+        return {"flag_id": flag.id, "created": created}
 
     @socket_action
     def on_hide_comment(self, data: Any = None) -> dict[str, Any]:

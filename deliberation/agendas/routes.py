@@ -383,14 +383,18 @@ def flag_comment(comment_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            services.flag_comment(current_user, comment_id, form.reason.data)
+            _flag, created = services.flag_comment(current_user, comment_id, form.reason.data)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             form.reason.errors = [*form.reason.errors, error.message]
             status = error.status_code
         else:
-            flash(_("Thank you. The facilitators will look at this comment."), "success")
+            if created:
+                flash(_("Thank you. The facilitators will look at this comment."), "success")
+            else:
+                flash(_("You have already flagged this comment; the facilitators will look at it."),
+                      "info")  # fmt: skip
             return redirect(_comment_url(row[0]))
     elif request.method == "POST":
         status = 400

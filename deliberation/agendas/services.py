@@ -278,9 +278,9 @@ def post_comment(
         client_id=client_id or None,
         depth=0 if parent is None else parent.depth + 1,
     )
-    db.session.add(comment)
     try:
-        with db.session.begin_nested():
+        with db.session.begin_nested():  # a rollback to here also forgets the new row
+            db.session.add(comment)
             db.session.flush()
     except IntegrityError:  # the same client id committed meanwhile
         existing = _find_by_client_id(client_id) if client_id else None
@@ -301,11 +301,11 @@ def post_comment(
     return comment, True
 
 
-def _own_comment(author: User, comment_id: int) -> Comment:
+def _own_comment(author: User, comment_id: int, *, deleted_ok: bool = False) -> Comment:
     comment = get_comment(comment_id)
     if comment.author_id != author.id:
         raise PermissionDenied(_("Only its author can change a comment."))
-    if comment.is_deleted:
+    if comment.is_deleted and not deleted_ok:
         raise DomainError(_("That comment was deleted."), code="deleted")
     return comment
 
@@ -332,8 +332,13 @@ def edit_comment(author: User, comment_id: int, body: str) -> Comment:
 
 
 def delete_comment(author: User, comment_id: int) -> Comment:
-    """The author deletes a comment; a "[deleted]" placeholder keeps the replies in place."""
-    comment = _own_comment(author, comment_id)
+    """The author deletes a comment; a "[deleted]" placeholder keeps the replies in place.
+
+    Deleting again (a retry) changes nothing and answers the same.
+    """
+    comment = _own_comment(author, comment_id, deleted_ok=True)
+    if comment.is_deleted:
+        return comment
     comment.deleted_at = utcnow()
     comment.body = ""
     comment.body_html = ""
@@ -430,28 +435,35 @@ def _clean_reason(reason: str | None, *, what: str) -> str:
     return reason
 
 
-def flag_comment(user: User, comment_id: int, reason: str) -> CommentFlag:
-    """A member reports a comment to the facilitators, with a reason; once per person."""
+def flag_comment(user: User, comment_id: int, reason: str) -> tuple[CommentFlag, bool]:
+    """A member reports a comment to the facilitators, with a reason; once per person.
+
+    Returns the flag and whether it is new; flagging again returns the first flag.
+    """
     reason = _clean_reason(reason, what=_("Please say why you are flagging this comment."))
     comment = get_comment(comment_id)
     if comment.is_deleted:
         raise DomainError(_("That comment was deleted."), code="deleted")
     throttle.enforce("agendas.flag", user.id, _limit("AGENDAS_FLAG_LIMIT"))
     flag = CommentFlag(comment_id=comment.id, user_id=user.id, reason=reason)
-    db.session.add(flag)
     try:
         with db.session.begin_nested():
+            db.session.add(flag)
             db.session.flush()
-    except IntegrityError as error:
-        raise DomainError(
-            _("You have already flagged this comment; the facilitators will look at it."),
-            code="already_flagged",
-        ) from error
+    except IntegrityError:
+        existing = db.session.scalar(
+            select(CommentFlag).where(
+                CommentFlag.comment_id == comment.id, CommentFlag.user_id == user.id
+            )
+        )
+        if existing is None:
+            raise
+        return existing, False
     audit.record(
         "comment.flag", "comment", comment.id, actor_id=user.id, item_id=comment.item_id,
         reason=reason,
     )  # fmt: skip
-    return flag
+    return flag, True
 
 
 def _resolve_flags(moderator: User, comment_id: int, status: FlagStatus) -> int:
@@ -472,11 +484,14 @@ def _moderator_comment(moderator: User, comment_id: int) -> Comment:
 
 
 def hide_comment(moderator: User, comment_id: int, reason: str) -> Comment:
-    """A facilitator hides a comment with a public reason; open flags on it are resolved."""
+    """A facilitator hides a comment with a public reason; open flags on it are resolved.
+
+    Hiding a hidden comment (a retry, or two facilitators at once) changes nothing.
+    """
     reason = _clean_reason(reason, what=_("Please give a public reason for hiding it."))
     comment = _moderator_comment(moderator, comment_id)
     if comment.is_hidden:
-        raise DomainError(_("That comment is already hidden."), code="already_hidden")
+        return comment
     comment.hidden_at = utcnow()
     comment.hidden_by_id = moderator.id
     comment.hidden_reason = reason
@@ -490,11 +505,11 @@ def hide_comment(moderator: User, comment_id: int, reason: str) -> Comment:
 
 
 def restore_comment(moderator: User, comment_id: int, reason: str) -> Comment:
-    """A facilitator shows a hidden comment again, saying why."""
+    """A facilitator shows a hidden comment again, saying why (a repeat changes nothing)."""
     reason = _clean_reason(reason, what=_("Please give a reason for restoring it."))
     comment = _moderator_comment(moderator, comment_id)
     if not comment.is_hidden:
-        raise DomainError(_("That comment is not hidden."), code="not_hidden")
+        return comment
     comment.hidden_at = None
     comment.hidden_by_id = None
     comment.hidden_reason = ""

@@ -73,7 +73,9 @@
     time.textContent = formatTime(c.created_at);
     li.querySelector(".comment-edited").hidden = !c.edited;
     var levelNote = li.querySelector(".comment-meta .visually-hidden");
-    if (levelNote) levelNote.textContent = "";
+    if (levelNote) {
+      levelNote.textContent = level > 0 ? d.strLevel.replace("987654321", String(level + 1)) : "";
+    }
     var body = li.querySelector(".comment-body");
     body.textContent = "";
     if (c.status === "visible") {
@@ -404,6 +406,10 @@
           parentLevels[li.id] = level;
           li.dataset.level = level;
           li.className = li.className.replace(/level-\d+/, "level-" + Math.min(level, 7));
+          var note = li.querySelector(".comment-meta .visually-hidden");
+          if (note) {
+            note.textContent = level > 0 ? d.strLevel.replace("987654321", String(level + 1)) : "";
+          }
         });
         if (first) {
           var target = first.querySelector(".comment-time");

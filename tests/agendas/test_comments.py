@@ -202,3 +202,17 @@ def test_same_client_id_from_another_person_is_refused(app, people, item):
         db.session.rollback()
         again, created = services.post_comment(user(people.bob), item, "mine", client_id=cid)
         assert not created and again.body == "mine"
+
+
+def test_concurrent_retry_that_loses_the_insert_race_returns_the_winner(app, people, item):
+    """The unique client_id decides, not a check-then-insert: simulate the lookup missing."""
+    from unittest import mock
+
+    with app.app_context():
+        cid = client_id()
+        first = post(user(people.bob), db.session.get(AgendaItem, item), "first", client_id=cid)
+        with mock.patch.object(services, "_find_by_client_id", side_effect=[None, first]):
+            again, created = services.post_comment(user(people.bob), item, "first", client_id=cid)
+        db.session.commit()
+        assert again.id == first.id and not created
+        assert db.session.scalar(select(func.count(Comment.id))) == 1

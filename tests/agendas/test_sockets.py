@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from deliberation.agendas import services
 from deliberation.agendas.models import AgendaItem, Comment, ItemState
+from deliberation.core.audit import AuditEntry
 from deliberation.extensions import db, socketio
 from tests.agendas.conftest import login, user
 from tests.agendas.helpers import client_id, make_item, post
@@ -223,3 +224,25 @@ def test_edit_delete_and_item_changes_are_broadcast(app, people, item):
     changed = _events(bob, "item_changed")
     assert changed[-1]["item"]["state"] == "withdrawn"
     assert changed[-1]["item"]["accepts_comments"] is False
+
+
+def test_repeated_delete_flag_and_hide_answer_the_same(app, people, item):
+    with app.app_context():
+        the_item = db.session.get(AgendaItem, item)
+        mine = post(user(people.bob), the_item, "mine").id
+        theirs = post(user(people.alice), the_item, "theirs").id
+    bob, fac = _socket(app, "bob@example.org"), _socket(app, "fac@example.org")
+    first = bob.emit("delete_comment", {"comment_id": mine}, namespace=NS, callback=True)
+    again = bob.emit("delete_comment", {"comment_id": mine}, namespace=NS, callback=True)
+    assert first == again and first["comment"]["status"] == "deleted"
+    flag = {"comment_id": theirs, "reason": "spam"}
+    f1 = bob.emit("flag", flag, namespace=NS, callback=True)
+    f2 = bob.emit("flag", flag, namespace=NS, callback=True)
+    assert f1["flag_id"] == f2["flag_id"] and f1["created"] and not f2["created"]
+    hide = {"comment_id": theirs, "reason": "spam"}
+    h1 = fac.emit("hide_comment", hide, namespace=NS, callback=True)
+    h2 = fac.emit("hide_comment", hide, namespace=NS, callback=True)
+    assert h1 == h2 and h1["comment"]["hidden_reason"] == "spam"
+    with app.app_context():
+        actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
+        assert actions.count("comment.hide") == 1 and actions.count("comment.flag") == 1

@@ -59,6 +59,8 @@ def test_reply_by_one_appears_for_the_other_within_a_second(app, live_server, ne
     alice.wait_for_selector("li.comment.level-1 >> text=three evenings a week", timeout=1000)
     elapsed = time.monotonic() - started
     assert elapsed < 1.0, elapsed
+    level_note = alice.locator("li.comment.level-1 .comment-meta .visually-hidden")
+    assert "level 2" in level_note.inner_text()  # announced like a server-rendered reply
     assert alice.locator("li.comment.level-1 .comment-author").inner_text() == "Bob Lee"
     # Bob's own page shows it once (ack and broadcast are deduplicated).
     assert bob.locator("li.comment >> text=three evenings a week").count() == 1
@@ -222,3 +224,39 @@ def test_moderation_pages_are_accessible_and_a_hide_shows_live(app, live_server,
         viewer.goto(live_server.url + path)
         assert_accessible(viewer)
     assert viewer.script_errors == [] and facilitator.script_errors == []
+
+
+def test_load_more_comments_in_place(app, live_server, new_page):
+    item_id = _seed(app, comments=[f"topic number {n}" for n in range(25)])
+    page = new_page()
+    page.goto(f"{live_server.url}/agendas/{item_id}")
+    assert page.locator("#thread li.comment").count() == 20
+    page.click("text=Load more comments")
+    page.wait_for_selector("text=topic number 0")
+    assert page.locator("#thread li.comment").count() == 25
+    assert page.locator("text=Load more comments").count() == 0
+    assert page.script_errors == []
+
+
+def test_a_reconnecting_page_catches_up(app, live_server, new_page):
+    item_id = _seed(app, comments=["Before the outage"])
+    away, writer = new_page(), new_page()
+    browser_login(away, live_server.url, "alice@example.org", PASSWORD)
+    browser_login(writer, live_server.url, "bob@example.org", PASSWORD)
+    for page in (away, writer):
+        page.goto(f"{live_server.url}/agendas/{item_id}")
+        page.wait_for_function(
+            "() => document.getElementById('live-status').textContent.startsWith('Live')"
+        )
+    away.context.set_offline(True)
+    away.wait_for_function(
+        "() => document.getElementById('live-status').textContent.startsWith('Reconnecting')",
+        timeout=30_000,
+    )
+    writer.fill("#new-comment textarea", "Posted while Alice was offline")
+    writer.click("#new-comment button[type=submit]")
+    writer.wait_for_selector("li.comment >> text=Posted while Alice was offline")
+    assert away.locator("text=Posted while Alice was offline").count() == 0
+    away.context.set_offline(False)
+    away.wait_for_selector("li.comment >> text=Posted while Alice was offline", timeout=30_000)
+    assert away.locator("li.comment >> text=Posted while Alice was offline").count() == 1
