@@ -103,6 +103,19 @@ def ballot_breakdown(item_id: int) -> dict[str, Any] | None:
     return None
 
 
+def roundtable_results(item_id: int) -> list[dict[str, Any]] | None:
+    """HOOK for the roundtables feature (branch feat/roundtables, not merged here): live polls
+    and themes that came from this item. None until that feature provides them. Expected shape:
+    [{"session_id", "theme", "poll": {option: n}, "source": "/roundtables/..."}]
+    """
+    return None
+
+
+def summary_snapshot(item_id: int) -> dict[str, Any]:
+    """The summary document to freeze on a proposal at adoption (for the proposals feature)."""
+    return compute_summary_document(item_id)
+
+
 def _percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
@@ -203,6 +216,7 @@ def build_document(
         ],
         "comments": [comment_entry(s.comment) for s in summary.comment_statistics],
         "ballot": ballot_breakdown(item.id),
+        "roundtables": roundtable_results(item.id),
     }
 
 

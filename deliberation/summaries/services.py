@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem, Comment, Reaction, ReactionValue
@@ -232,16 +233,28 @@ def _create_reactions(
 # --- Cached summaries ---------------------------------------------------------------------------
 
 
+def _cache_row(item_id: int) -> SummaryCache:
+    """The item's cache row, created empty if missing (a concurrent creator wins gracefully)."""
+    cache = db.session.scalar(select(SummaryCache).where(SummaryCache.item_id == item_id))
+    if cache is not None:
+        return cache
+    cache = SummaryCache(item_id=item_id, fingerprint="", data="", compute_seconds=0.0)
+    try:
+        with db.session.begin_nested():
+            db.session.add(cache)
+            db.session.flush()
+    except IntegrityError:
+        cache = db.session.scalar(select(SummaryCache).where(SummaryCache.item_id == item_id))
+    return cache
+
+
 def refresh_summary(item_id: int) -> SummaryCache:
     """Compute the item's summary now and store it (replacing a stale one)."""
     fingerprint = queries.fingerprint(item_id)
     started = time.perf_counter()
     document = queries.compute_summary_document(item_id)
     seconds = time.perf_counter() - started
-    cache = db.session.scalar(select(SummaryCache).where(SummaryCache.item_id == item_id))
-    if cache is None:
-        cache = SummaryCache(item_id=item_id)
-        db.session.add(cache)
+    cache = _cache_row(item_id)
     cache.fingerprint = fingerprint
     cache.data = json.dumps(document, ensure_ascii=False)
     cache.computed_at = utcnow()
@@ -272,12 +285,7 @@ def refresh_stale_summaries_job() -> None:
 
 def request_summary(item_id: int) -> SummaryCache:
     """Ask the periodic job to compute an item's summary (an empty placeholder row)."""
-    cache = db.session.scalar(select(SummaryCache).where(SummaryCache.item_id == item_id))
-    if cache is None:
-        cache = SummaryCache(item_id=item_id, fingerprint="", data="", compute_seconds=0.0)
-        db.session.add(cache)
-        db.session.flush()
-    return cache
+    return _cache_row(item_id)
 
 
 def summary_for_view(item_id: int) -> tuple[dict[str, Any] | None, str]:
