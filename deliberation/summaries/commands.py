@@ -25,7 +25,7 @@ def register_commands(cli: click.Group, bench: click.Group) -> None:
 def import_polis_command(directory: Path, division_slug: str | None) -> None:
     """Import a Pol.is open-data export folder as an agenda item; prints the item's id."""
     from deliberation.summaries.polis_files import PolisFormatError, read_polis_export
-    from deliberation.summaries.services import import_polis_export
+    from deliberation.summaries.services import import_polis_export, refresh_summary
 
     try:
         export = read_polis_export(directory)
@@ -39,6 +39,8 @@ def import_polis_command(directory: Path, division_slug: str | None) -> None:
             item, created = import_polis_export(
                 export, division_slug=division_slug, progress=bar.update
             )
+        if created:  # the summary is ready when the first official opens the page
+            refresh_summary(item.id)
         db.session.commit()
     except Exception:
         db.session.rollback()

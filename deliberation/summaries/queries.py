@@ -24,8 +24,9 @@ from deliberation.summaries.models import (
 )
 
 #: Summaries of items with at most this many reactions are computed inside a page request
-#: (well under a second); bigger ones are computed by the periodic job.
-INLINE_COMPUTE_LIMIT = 50_000
+#: (a few hundredths of a second); bigger ones by the import command or the periodic job, and
+#: pages show the last cached summary meanwhile.
+INLINE_COMPUTE_LIMIT = 5_000
 GROUP_LETTERS = "ABCDEFGHIJ"
 SCHEMA_VERSION = 1
 

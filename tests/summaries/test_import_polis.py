@@ -10,6 +10,7 @@ from deliberation.agendas.models import AgendaItem, Comment, Reaction
 from deliberation.core.audit import AuditEntry
 from deliberation.extensions import db
 from deliberation.summaries.models import ImportedParticipant, PolisImport
+from deliberation.summaries.queries import cached_summary
 from tests.summaries.conftest import SMALL
 from tests.summaries.polis_data import polis_data_dir
 
@@ -156,3 +157,15 @@ def test_bad_input_names_file_and_line_and_imports_nothing(app, runner, export_c
         assert "line " in result.output
     with app.app_context():
         assert counts() == before
+
+
+def test_import_computes_the_summary_so_the_first_page_view_is_cached(app, runner, client):
+    result = import_folder(runner, polis_data_dir() / SMALL)
+    item_id = int(result.stdout.strip().splitlines()[-1])
+    with app.app_context():
+        document, cache, fresh = cached_summary(item_id)
+        assert fresh and document["item"]["id"] == item_id
+        stamp = cache.computed_at
+    assert client.get(f"/summaries/items/{item_id}").status_code == 200
+    with app.app_context():
+        assert cached_summary(item_id)[1].computed_at == stamp
