@@ -4,7 +4,7 @@ import pytest
 
 from deliberation.extensions import db
 from deliberation.summaries.polis_files import read_polis_export
-from deliberation.summaries.services import import_polis_export
+from deliberation.summaries.services import import_polis_export, refresh_summary
 from tests.browser.conftest import assert_accessible, save_screenshot
 from tests.summaries.polis_data import polis_data_dir
 
@@ -17,6 +17,7 @@ def imported_item_id(app):
         item, _created = import_polis_export(
             read_polis_export(polis_data_dir() / "brexit-consensus")
         )
+        refresh_summary(item.id)  # as `flask import-polis` does
         db.session.commit()
         return item.id
 
