@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import adjusted_rand_score
 
 from deliberation.consensus import VoteMatrix, summarize
+from deliberation.consensus.synthetic import synthetic_matrix
 from tests.consensus.planted import opposed_camps
 
 SETTINGS = settings(
@@ -89,3 +90,18 @@ def test_two_planted_opposed_camps_are_the_two_groups(per_camp, comments, noise,
     placed = [i for i, p in enumerate(matrix.participants) if p in group_of]
     labels = [group_of[matrix.participants[i]] for i in placed]
     assert adjusted_rand_score(camps[placed], labels) == 1.0
+
+
+def test_order_invariance_with_more_than_one_hundred_base_points():
+    """Past 100 distinct positions the base clusters come from k-means: still order-free."""
+    matrix = synthetic_matrix(400, 120, density=0.3, seed=5)
+    rng = np.random.default_rng(1)
+    rows, columns = rng.permutation(400), rng.permutation(120)
+    shuffled = VoteMatrix(
+        tuple(matrix.participants[i] for i in rows),
+        tuple(matrix.comments[j] for j in columns),
+        matrix.values[np.ix_(rows, columns)],
+    )
+    original, permuted = summarize(matrix), summarize(shuffled)
+    assert original.base_clusters == 100
+    assert comparable(original) == comparable(permuted)
