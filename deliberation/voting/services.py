@@ -1,0 +1,315 @@
+"""Every write about ballots and votes, with its rules: open, cast, close on time."""
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from deliberation.accounts.models import Division, User
+from deliberation.agendas.models import AgendaItem, ItemState
+from deliberation.agendas.queries import discussion_statistics
+from deliberation.core import audit
+from deliberation.core.errors import DomainError, IllegalTransition, PermissionDenied
+from deliberation.core.realtime import emit_after_commit
+from deliberation.core.scheduler import periodic
+from deliberation.db import as_utc, utcnow
+from deliberation.extensions import db
+from deliberation.proposals import services as proposals_services
+from deliberation.voting import queries
+from deliberation.voting.live import NAMESPACE, ballot_room, turnout_changed_after_commit
+from deliberation.voting.models import (
+    DEFAULT_OPTION_KEYS,
+    Ballot,
+    BallotState,
+    Vote,
+    VoteCast,
+)
+
+#: Receipt alphabet: no 0/O, 1/I/L or U, so a code read aloud or copied by hand stays right.
+RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+RECEIPT_GROUPS = 4
+MAX_OPTIONS = 10
+MAX_OPTION_LENGTH = 120
+
+
+def new_receipt() -> str:
+    """A random receipt code (about 78 bits), unrelated to the voter, the time or the choice."""
+    chars = [secrets.choice(RECEIPT_ALPHABET) for _ in range(4 * RECEIPT_GROUPS)]
+    return "-".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4))
+
+
+def normalise_receipt(text: str) -> str:
+    """Accept a receipt typed with spaces, lower case or without dashes."""
+    compact = re.sub(r"[^0-9A-Za-z]", "", text or "").upper()[: 4 * RECEIPT_GROUPS]
+    return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
+
+
+@dataclass(frozen=True)
+class CastResult:
+    receipt: str
+    #: "cast" (first vote), "changed", "unchanged" (same choice again) or "replayed" (a retry).
+    status: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"receipt": self.receipt, "status": self.status}
+
+
+def _insert(model: type) -> Any:
+    """INSERT with ON CONFLICT support for the database in use (SQLite or PostgreSQL)."""
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+
+
+def _options_from(custom_options: list[str] | None) -> list[dict[str, str]]:
+    if not custom_options:
+        return [{"key": key, "label": ""} for key in DEFAULT_OPTION_KEYS]
+    labels = [label.strip() for label in custom_options if label and label.strip()]
+    if len(labels) < 2:
+        raise DomainError(_("A ballot needs at least two options."), code="too_few_options")
+    if len(labels) > MAX_OPTIONS:
+        raise DomainError(
+            _("A ballot can have at most %(n)d options.", n=MAX_OPTIONS), code="too_many_options"
+        )
+    if any(len(label) > MAX_OPTION_LENGTH for label in labels):
+        raise DomainError(
+            _("Each option can be at most %(n)d characters.", n=MAX_OPTION_LENGTH),
+            code="option_too_long",
+        )
+    if len({label.casefold() for label in labels}) != len(labels):
+        raise DomainError(_("Two options have the same text."), code="duplicate_options")
+    return [{"key": f"option-{n}", "label": label} for n, label in enumerate(labels, 1)]
+
+
+def open_ballot(
+    actor: User,
+    item: AgendaItem,
+    *,
+    opens_at: datetime,
+    closes_at: datetime,
+    custom_options: list[str] | None = None,
+    division_ids: list[int] | None = None,
+    quorum_percent: int = 0,
+    threshold_percent: int = 50,
+    results_live: bool = False,
+) -> Ballot:
+    """Put an item in discussion or voting to the vote, with its options, times and rules."""
+    if not actor.is_facilitator:
+        raise PermissionDenied(_("Only facilitators and administrators can open a ballot."))
+    if item.state == ItemState.DISCUSSION:
+        item.open_voting()
+    elif item.state != ItemState.VOTING:
+        raise IllegalTransition(
+            _("Only an item in discussion or voting can be put to the vote."), code="item_state"
+        )
+    opens_at, closes_at = as_utc(opens_at), as_utc(closes_at)
+    if closes_at <= opens_at:
+        raise DomainError(_("The ballot must close after it opens."), code="bad_times")
+    if closes_at <= utcnow():
+        raise DomainError(_("The closing time must be in the future."), code="bad_times")
+    if not 0 <= quorum_percent <= 100:
+        raise DomainError(_("The quorum must be between 0 and 100 %."), code="bad_quorum")
+    if not 0 <= threshold_percent <= 99:
+        raise DomainError(_("The threshold must be between 0 and 99 %."), code="bad_threshold")
+    divisions: list[Division] = []
+    if division_ids:
+        divisions = list(db.session.scalars(select(Division).where(Division.id.in_(division_ids))))
+        if len(divisions) != len(set(division_ids)):
+            raise DomainError(_("One of the divisions does not exist."), code="bad_division")
+    if queries.ballot_for_item(item.id) is not None:
+        raise DomainError(_("This item already has a ballot."), code="ballot_exists")
+    ballot = Ballot(
+        item=item,
+        options=_options_from(custom_options),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        open_to_all=not divisions,
+        divisions=divisions,
+        quorum_percent=quorum_percent,
+        threshold_percent=threshold_percent,
+        results_live=results_live,
+        created_by_id=actor.id,
+        state=BallotState.OPEN if opens_at <= utcnow() else BallotState.SCHEDULED,
+    )
+    db.session.add(ballot)
+    db.session.flush()  # the UNIQUE item_id refuses a concurrent second ballot here
+    audit.record(
+        "ballot.open",
+        "ballot",
+        ballot.id,
+        actor_id=actor.id,
+        item_id=item.id,
+        closes_at=closes_at.isoformat(),
+    )
+    return ballot
+
+
+def _replay(existing: VoteCast, ballot_id: int, voter: User) -> CastResult:
+    if existing.ballot_id != ballot_id or existing.voter_id != voter.id:
+        raise DomainError(
+            _("This request id was already used for another vote. Please reload the page."),
+            code="client_id_reused",
+        )
+    return CastResult(existing.receipt, "replayed")
+
+
+def _find_cast(client_id: str) -> VoteCast | None:
+    return db.session.scalar(select(VoteCast).where(VoteCast.client_id == client_id))
+
+
+def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastResult:
+    """Record or change a person's single vote; a retry with the same client id changes nothing.
+
+    One vote per person is the UNIQUE (ballot, voter) constraint, applied by an atomic upsert;
+    one answer per request is the UNIQUE client id. The caller commits, then acknowledges.
+    """
+    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
+        raise DomainError(_("The request id is missing or malformed."), code="bad_client_id")
+    existing = _find_cast(client_id)
+    if existing is not None:
+        return _replay(existing, ballot_id, voter)
+
+    ballot = db.session.scalar(
+        select(Ballot).where(Ballot.id == ballot_id).with_for_update(read=True)
+    )
+    if ballot is None:
+        raise DomainError(_("There is no such ballot."), code="not_found")
+    now = utcnow()
+    if ballot.state == BallotState.CLOSED or now >= as_utc(ballot.closes_at):
+        raise DomainError(_("Voting on this ballot has closed."), code="closed")
+    if now < as_utc(ballot.opens_at):
+        raise DomainError(_("Voting on this ballot has not opened yet."), code="not_open")
+    if not queries.is_eligible(ballot, voter):
+        raise PermissionDenied(
+            _("You are not eligible to vote on this ballot."), code="not_eligible"
+        )
+    if choice not in ballot.option_keys:
+        raise DomainError(_("That is not one of the ballot's options."), code="unknown_option")
+
+    receipt = new_receipt()
+    claimed = db.session.execute(
+        _insert(VoteCast)
+        .values(client_id=client_id, ballot_id=ballot.id, voter_id=voter.id, receipt=receipt)
+        .on_conflict_do_nothing(index_elements=["client_id"])
+    )
+    if claimed.rowcount == 0:  # the same request is being answered concurrently
+        return _replay(_find_cast(client_id), ballot_id, voter)
+    # Re-read under the write lock (SQLite) or the row share lock (PostgreSQL): a close that
+    # committed since the first check wins, so no vote lands after the tally was frozen.
+    if db.session.scalar(select(Ballot.state).where(Ballot.id == ballot.id)) == BallotState.CLOSED:
+        raise DomainError(_("Voting on this ballot has closed."), code="closed")
+
+    previous = db.session.execute(
+        select(Vote.choice, Vote.receipt).where(
+            Vote.ballot_id == ballot.id, Vote.voter_id == voter.id
+        )
+    ).first()
+    if previous is not None and previous.choice == choice:
+        db.session.execute(
+            update(VoteCast).where(VoteCast.client_id == client_id).values(receipt=previous.receipt)
+        )
+        status, receipt = "unchanged", previous.receipt
+    else:
+        statement = _insert(Vote).values(
+            ballot_id=ballot.id, voter_id=voter.id, choice=choice, receipt=receipt
+        )
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["ballot_id", "voter_id"],
+                set_={"choice": statement.excluded.choice, "receipt": statement.excluded.receipt},
+            )
+        )
+        status = "changed" if previous is not None else "cast"
+    # The audit entry says that someone voted, never the choice or the receipt.
+    audit.record("vote.cast", "ballot", ballot.id, actor_id=voter.id)
+    if status != "unchanged":
+        turnout_changed_after_commit(db.session(), ballot.id)
+    return CastResult(receipt, status)
+
+
+def _claim_state(ballot: Ballot, target: BallotState, **values: Any) -> None:
+    """Move the ballot's state with one conditional UPDATE, so two closers cannot both win."""
+    ballot.check_move(target)
+    claimed = db.session.execute(
+        update(Ballot)
+        .where(Ballot.id == ballot.id, Ballot.state == ballot.state)
+        .values(state=target, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        raise IllegalTransition(_("Someone else changed this ballot first."), code="stale")
+    db.session.refresh(ballot)
+
+
+def close_ballot(ballot: Ballot, actor: User | None = None) -> Ballot:
+    """Close a ballot: freeze its tally, adopt or reject the item, queue an adopted one."""
+    if actor is not None and not actor.is_facilitator:
+        raise PermissionDenied(_("Only facilitators and administrators can close a ballot."))
+    _claim_state(ballot, BallotState.CLOSED, closed_at=utcnow())
+    result = queries.tally(ballot)
+    ballot.result = result
+    item = ballot.item
+    if result["adopted"]:
+        item.adopt()
+    else:
+        item.reject()
+    audit.record(
+        "ballot.close",
+        "ballot",
+        ballot.id,
+        actor_id=actor.id if actor else None,
+        adopted=result["adopted"],
+        voted=result["voted"],
+        eligible=result["eligible"],
+    )
+    if result["adopted"]:
+        proposals_services.create_proposal_from_item(
+            item,
+            {
+                "ballot_id": ballot.id,
+                "tally": result,
+                "discussion": discussion_statistics(item.id),
+            },
+        )
+    emit_after_commit(
+        "closed",
+        {"ballot_id": ballot.id, "adopted": result["adopted"], "turnout": queries.turnout(ballot)},
+        to=ballot_room(ballot.id),
+        namespace=NAMESPACE,
+    )
+    return ballot
+
+
+def open_due_ballots() -> list[Ballot]:
+    """Move scheduled ballots whose opening time has come to open."""
+    opened = []
+    for ballot in queries.ballots_due_to_open(utcnow()):
+        try:
+            _claim_state(ballot, BallotState.OPEN)
+        except IllegalTransition:
+            continue
+        opened.append(ballot)
+    return opened
+
+
+def close_due_ballots() -> list[Ballot]:
+    """Close every ballot whose closing time has passed (scheduler and cron)."""
+    closed = []
+    for ballot in queries.due_ballots(utcnow()):
+        try:
+            close_ballot(ballot)
+        except IllegalTransition:
+            continue  # another process closed it first
+        closed.append(ballot)
+    return closed
+
+
+@periodic("voting.open_and_close_due_ballots", every_s=5)
+def open_and_close_due_ballots() -> None:
+    """Scheduler job: ballots open and close on time without anyone clicking."""
+    open_due_ballots()
+    close_due_ballots()
