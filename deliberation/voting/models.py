@@ -85,8 +85,8 @@ class Ballot(db.Model):
     #: The tally frozen at close (see voting.queries.tally); None while open.
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
-    item: Mapped[AgendaItem] = relationship(lazy="joined")
-    divisions: Mapped[list[Division]] = relationship(secondary=ballot_divisions, lazy="selectin")
+    item: Mapped[AgendaItem] = relationship()
+    divisions: Mapped[list[Division]] = relationship(secondary=ballot_divisions)
 
     @property
     def option_keys(self) -> list[str]:

@@ -1,5 +1,6 @@
 """Every write about ballots and votes, with its rules: open, cast, close on time."""
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -7,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from deliberation.accounts.models import Division, User
@@ -39,7 +40,11 @@ MAX_OPTION_LENGTH = 120
 
 def new_receipt() -> str:
     """A random receipt code (about 78 bits), unrelated to the voter, the time or the choice."""
-    chars = [secrets.choice(RECEIPT_ALPHABET) for _ in range(4 * RECEIPT_GROUPS)]
+    number = secrets.randbelow(len(RECEIPT_ALPHABET) ** (4 * RECEIPT_GROUPS))
+    chars = []
+    for _position in range(4 * RECEIPT_GROUPS):
+        number, digit = divmod(number, len(RECEIPT_ALPHABET))
+        chars.append(RECEIPT_ALPHABET[digit])
     return "-".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4))
 
 
@@ -59,10 +64,28 @@ class CastResult:
         return {"receipt": self.receipt, "status": self.status}
 
 
-def _insert(model: type) -> Any:
-    """INSERT with ON CONFLICT support for the database in use (SQLite or PostgreSQL)."""
-    dialect = db.session.get_bind().dialect.name
-    return (postgresql if dialect == "postgresql" else sqlite).insert(model)
+@functools.cache
+def _cast_statements(dialect_name: str) -> tuple[Any, Any, Any]:
+    """The three statements of a cast, built once per database kind (compiled-cache friendly).
+
+    claim: INSERT the request's client id, doing nothing if it exists already.
+    current: the ballot's state and the person's current vote, with a share lock on the ballot.
+    upsert: INSERT the vote, or UPDATE choice and receipt if the person has voted already.
+    """
+    insert = (postgresql if dialect_name == "postgresql" else sqlite).insert
+    claim = insert(VoteCast).on_conflict_do_nothing(index_elements=["client_id"])
+    current = (
+        select(Ballot.state, Vote.choice, Vote.receipt)
+        .outerjoin(Vote, and_(Vote.ballot_id == Ballot.id, Vote.voter_id == bindparam("voter_id")))
+        .where(Ballot.id == bindparam("ballot_id"))
+        .with_for_update(read=True, of=Ballot)
+    )
+    vote = insert(Vote)
+    upsert = vote.on_conflict_do_update(
+        index_elements=["ballot_id", "voter_id"],
+        set_={"choice": vote.excluded.choice, "receipt": vote.excluded.receipt},
+    )
+    return claim, current, upsert
 
 
 def _options_from(custom_options: list[str] | None) -> list[dict[str, str]]:
@@ -161,21 +184,7 @@ def _find_cast(client_id: str) -> VoteCast | None:
     return db.session.scalar(select(VoteCast).where(VoteCast.client_id == client_id))
 
 
-def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastResult:
-    """Record or change a person's single vote; a retry with the same client id changes nothing.
-
-    One vote per person is the UNIQUE (ballot, voter) constraint, applied by an atomic upsert;
-    one answer per request is the UNIQUE client id. The caller commits, then acknowledges.
-    """
-    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
-        raise DomainError(_("The request id is missing or malformed."), code="bad_client_id")
-    existing = _find_cast(client_id)
-    if existing is not None:
-        return _replay(existing, ballot_id, voter)
-
-    ballot = db.session.scalar(
-        select(Ballot).where(Ballot.id == ballot_id).with_for_update(read=True)
-    )
+def _check_can_vote(ballot: Ballot | None, voter: User, choice: str) -> Ballot:
     if ballot is None:
         raise DomainError(_("There is no such ballot."), code="not_found")
     now = utcnow()
@@ -189,41 +198,46 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
         )
     if choice not in ballot.option_keys:
         raise DomainError(_("That is not one of the ballot's options."), code="unknown_option")
+    return ballot
+
+
+def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastResult:
+    """Record or change a person's single vote; a retry with the same client id changes nothing.
+
+    One vote per person is the UNIQUE (ballot, voter) constraint, applied by an atomic upsert;
+    one answer per request is the UNIQUE client id. The caller commits, then acknowledges.
+    """
+    if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
+        raise DomainError(_("The request id is missing or malformed."), code="bad_client_id")
+    try:
+        ballot = _check_can_vote(db.session.get(Ballot, ballot_id), voter, choice)
+    except DomainError:
+        existing = _find_cast(client_id)  # a retry of a vote made before the close: same answer
+        if existing is not None:
+            return _replay(existing, ballot_id, voter)
+        raise
 
     receipt = new_receipt()
-    claimed = db.session.execute(
-        _insert(VoteCast)
-        .values(client_id=client_id, ballot_id=ballot.id, voter_id=voter.id, receipt=receipt)
-        .on_conflict_do_nothing(index_elements=["client_id"])
-    )
-    if claimed.rowcount == 0:  # the same request is being answered concurrently
+    claim, current_vote, upsert = _cast_statements(db.session.get_bind().dialect.name)
+    connection = db.session.connection()
+    params = {"ballot_id": ballot.id, "voter_id": voter.id}
+    claimed = connection.execute(claim, {**params, "client_id": client_id, "receipt": receipt})
+    if claimed.rowcount == 0:  # a retry, or the same request answered concurrently
         return _replay(_find_cast(client_id), ballot_id, voter)
-    # Re-read under the write lock (SQLite) or the row share lock (PostgreSQL): a close that
-    # committed since the first check wins, so no vote lands after the tally was frozen.
-    if db.session.scalar(select(Ballot.state).where(Ballot.id == ballot.id)) == BallotState.CLOSED:
-        raise DomainError(_("Voting on this ballot has closed."), code="closed")
 
-    previous = db.session.execute(
-        select(Vote.choice, Vote.receipt).where(
-            Vote.ballot_id == ballot.id, Vote.voter_id == voter.id
+    # Re-read under the write lock (SQLite) or a share lock on the ballot row (PostgreSQL):
+    # a close that committed first wins, so no vote lands after the tally was frozen.
+    current = connection.execute(current_vote, params).one()
+    if current.state == BallotState.CLOSED:
+        raise DomainError(_("Voting on this ballot has closed."), code="closed")
+    if current.choice == choice:
+        connection.execute(
+            update(VoteCast).where(VoteCast.client_id == client_id).values(receipt=current.receipt)
         )
-    ).first()
-    if previous is not None and previous.choice == choice:
-        db.session.execute(
-            update(VoteCast).where(VoteCast.client_id == client_id).values(receipt=previous.receipt)
-        )
-        status, receipt = "unchanged", previous.receipt
+        status, receipt = "unchanged", current.receipt
     else:
-        statement = _insert(Vote).values(
-            ballot_id=ballot.id, voter_id=voter.id, choice=choice, receipt=receipt
-        )
-        db.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["ballot_id", "voter_id"],
-                set_={"choice": statement.excluded.choice, "receipt": statement.excluded.receipt},
-            )
-        )
-        status = "changed" if previous is not None else "cast"
+        connection.execute(upsert, {**params, "choice": choice, "receipt": receipt})
+        status = "changed" if current.choice is not None else "cast"
     # The audit entry says that someone voted, never the choice or the receipt.
     audit.record("vote.cast", "ballot", ballot.id, actor_id=voter.id)
     if status != "unchanged":
@@ -271,6 +285,7 @@ def close_ballot(ballot: Ballot, actor: User | None = None) -> Ballot:
             item,
             {
                 "ballot_id": ballot.id,
+                "options": ballot.options,
                 "tally": result,
                 "discussion": discussion_statistics(item.id),
             },
