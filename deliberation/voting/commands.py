@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import insert, select
 
 from deliberation.config import config_for_environment
@@ -22,6 +23,7 @@ def register_commands(cli: click.Group, bench: click.Group) -> None:
 
 
 @click.command("close-due-ballots")
+@with_appcontext
 def close_due_ballots_command() -> None:
     """Open and close ballots whose time has come (for cron; the server also does it)."""
     from deliberation.voting.services import close_due_ballots, open_due_ballots
@@ -37,6 +39,7 @@ def close_due_ballots_command() -> None:
 
 
 @click.command("votes")
+@with_appcontext
 @click.option("--voters", default=100_000, show_default=True, type=click.IntRange(10, 1_000_000))
 @click.option("--divisions", default=10, show_default=True, type=click.IntRange(1, 50))
 @click.option("--seed", default=7, show_default=True)
