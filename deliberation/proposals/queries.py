@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
-from deliberation.agendas.models import AgendaItem
+from deliberation.agendas.models import AgendaItem, Comment, Reaction
 from deliberation.core.errors import NotFound
 from deliberation.db import utcnow
 from deliberation.extensions import db
@@ -80,13 +80,16 @@ def timeline(proposal: Proposal) -> list[ProposalEvent]:
 
 
 def discussion_participant_ids(item_id: int) -> set[int]:
-    """People who took part in the item's discussion.
-
-    Until the discussion models are merged this is the item's author; at merge, add the
-    authors of the item's comments and the people who reacted to them.
-    """
+    """People who took part in the item's discussion: its author, commenters and reactors."""
     author_id = db.session.scalar(select(AgendaItem.author_id).where(AgendaItem.id == item_id))
-    return {author_id} if author_id else set()
+    writers = select(Comment.author_id).where(
+        Comment.item_id == item_id, Comment.author_id.is_not(None)
+    )
+    reactors = select(Reaction.user_id).where(Reaction.item_id == item_id)
+    people = set(db.session.scalars(writers.union(reactors)))
+    if author_id:
+        people.add(author_id)
+    return people
 
 
 def follower_ids(proposal: Proposal) -> set[int]:
