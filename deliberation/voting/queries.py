@@ -1,7 +1,9 @@
 """Reads about ballots that pages, sockets, the close job and proposals share."""
 
+import math
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, select
@@ -226,12 +228,47 @@ def turnout(ballot: Ballot) -> dict[str, Any]:
     }
 
 
-def published_receipts(ballot: Ballot, page: int = 1, per_page: int = 100):
+@dataclass
+class RowsPage:
+    """One page of plain rows, with what the `pager` macro needs."""
+
+    items: list[tuple[Any, ...]]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def published_receipts(ballot: Ballot, page: int = 1, per_page: int = 100) -> RowsPage:
     """After close: receipts with their choices, in receipt order (no voter, no time), paginated."""
-    query = (
-        select(Vote.receipt, Vote.choice).where(Vote.ballot_id == ballot.id).order_by(Vote.receipt)
-    )
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    page = max(1, page)
+    rows = db.session.execute(
+        select(Vote.receipt, Vote.choice)
+        .where(Vote.ballot_id == ballot.id)
+        .order_by(Vote.receipt)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return RowsPage([tuple(row) for row in rows], page, per_page, votes_cast(ballot.id))
 
 
 def iter_published_receipts(ballot: Ballot, batch: int = 5000) -> Iterator[tuple[str, str]]:
