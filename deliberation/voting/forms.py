@@ -48,12 +48,12 @@ class BallotForm(FlaskForm):
         choices=[],
     )
     quorum_percent = IntegerField(
-        _l("Quorum (% of the eligible who must vote)"),
+        _l("Quorum: percentage of the eligible who must vote"),
         default=0,
         validators=[InputRequired(), NumberRange(min=0, max=100)],
     )
     threshold_percent = IntegerField(
-        _l("Adoption threshold (% of yes among yes and no that must be exceeded)"),
+        _l("Adoption threshold: percentage of yes among yes and no to exceed"),
         default=50,
         validators=[InputRequired(), NumberRange(min=0, max=99)],
     )
