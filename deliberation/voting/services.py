@@ -10,6 +10,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 
 from deliberation.accounts.models import Division, User
 from deliberation.agendas.models import AgendaItem, ItemState
@@ -159,7 +160,11 @@ def open_ballot(
         state=BallotState.OPEN if opens_at <= utcnow() else BallotState.SCHEDULED,
     )
     db.session.add(ballot)
-    db.session.flush()  # the UNIQUE item_id refuses a concurrent second ballot here
+    try:
+        with db.session.begin_nested():
+            db.session.flush()  # the UNIQUE item_id refuses a concurrent second ballot here
+    except IntegrityError as error:
+        raise DomainError(_("This item already has a ballot."), code="ballot_exists") from error
     audit.record(
         "ballot.open",
         "ballot",

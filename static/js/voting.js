@@ -5,6 +5,8 @@
   if (!section || section.dataset.live !== "true" || typeof io === "undefined") { return; }
   var ballotId = parseInt(section.dataset.ballotId, 10);
   var lastSeq = 0;
+  var status = { joined: false };
+  window.madangVoting = status;
 
   function show(data) {
     if (!data || data.ballot_id !== ballotId) { return; }
@@ -25,7 +27,7 @@
   socket.on("connect", function () {
     // After every (re)connect, join the room and catch up from a fresh snapshot.
     socket.emit("join_ballot", { ballot_id: ballotId }, function (ack) {
-      if (ack && ack.ok) { show(ack.turnout); }
+      if (ack && ack.ok) { show(ack.turnout); status.joined = true; }
     });
   });
   socket.on("turnout", show);

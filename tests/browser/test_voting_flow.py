@@ -39,6 +39,13 @@ def _wait_for(predicate, timeout=20.0):
 
 def test_vote_verify_receipt_and_follow_the_official_response(app, live_server, new_page):
     ballot_id = _seed(app)
+    # Someone else watches the ballot's live turnout.
+    watcher = new_page()
+    browser_login(watcher, live_server.url, "official@example.org", PASSWORD)
+    watcher.goto(f"{live_server.url}/voting/{ballot_id}")
+    watcher.wait_for_function("() => window.madangVoting && window.madangVoting.joined")
+    assert watcher.locator("#turnout-voted").inner_text() == "0"
+
     citizen = new_page()
     browser_login(citizen, live_server.url, "citizen@example.org", PASSWORD)
     citizen.goto(f"{live_server.url}/voting/{ballot_id}")
@@ -50,6 +57,9 @@ def test_vote_verify_receipt_and_follow_the_official_response(app, live_server, 
     receipt = citizen.locator("#my-receipt").inner_text().strip()
     assert re.fullmatch(r"[A-Z2-9]{4}(-[A-Z2-9]{4}){3}", receipt)
     assert citizen.locator("#turnout-voted").inner_text() == "1"
+    watcher.wait_for_function(
+        "() => document.getElementById('turnout-voted').textContent === '1'", timeout=5000
+    )
     assert_accessible(citizen)
     save_screenshot(citizen, "voting-ballot")
 
