@@ -89,3 +89,22 @@ def test_closing_is_broadcast_to_watchers(app, client, auth):
         db.session.commit()
     closed = [e for e in watcher.get_received("/voting") if e["name"] == "closed"]
     assert closed and closed[0]["args"][0]["ballot_id"] == ballot_id
+
+
+def test_an_expensive_flush_slows_its_own_rate(app):
+    coalescer = Coalescer(0.1, lambda _app, _key: time.sleep(0.08), cost_factor=5)
+    coalescer.touch(app, "big")
+    time.sleep(0.3)
+    assert 0.39 < coalescer.interval_for("big") <= 2.0
+    assert coalescer.interval_for("small") == 0.1
+
+
+def test_no_watchers_no_counting(app, monkeypatch):
+    from deliberation.voting import live
+
+    calls = []
+    monkeypatch.setattr(live.queries, "turnout", lambda ballot: calls.append(ballot) or {})
+    with app.app_context():
+        ballot_id = make_ballot().id
+    live._broadcast_turnout(app, ballot_id)
+    assert calls == []
