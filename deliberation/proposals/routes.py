@@ -22,6 +22,7 @@ from deliberation.proposals.forms import (
     state_filter_choices,
 )
 from deliberation.proposals.models import (
+    PROGRESS_NOTE_STATES,
     PROPOSAL_STATE_LABELS,
     PROPOSAL_TRANSITIONS,
     Proposal,
@@ -70,7 +71,9 @@ def index():
 
 def _progress_form(proposal: Proposal) -> ProgressForm:
     form = ProgressForm(prefix="progress")
-    choices = [SelectChoice("", _("Stay at the current stage"))]
+    choices = []
+    if proposal.state in PROGRESS_NOTE_STATES:
+        choices.append(SelectChoice("", _("Stay at the current stage")))
     choices += [
         SelectChoice(state.value, str(PROPOSAL_STATE_LABELS[state]))
         for state in IMPLEMENTATION_STAGES
