@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from deliberation.accounts.models import Division
+from deliberation.accounts.models import Division, MemberCategory
 from deliberation.agendas.models import AgendaItem
 from deliberation.core.errors import IllegalTransition
 from deliberation.db import as_utc, utcnow
@@ -135,15 +135,21 @@ class Vote(db.Model):
     __tablename__ = "votes"
     __table_args__ = (
         UniqueConstraint("ballot_id", "voter_id"),
-        Index("ix_votes_ballot_choice", "ballot_id", "choice"),
+        UniqueConstraint("ballot_id", "receipt"),
+        #: Covers the tally: counts by option and category, and the join to divisions.
+        Index("ix_votes_tally", "ballot_id", "choice", "voter_category", "voter_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ballot_id: Mapped[int] = mapped_column(ForeignKey("ballots.id", ondelete="CASCADE"))
-    voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    voter_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     choice: Mapped[str] = mapped_column(String(40))
     #: Random code handed to the voter; published with the choice (never the voter) after close.
-    receipt: Mapped[str] = mapped_column(String(24), unique=True)
+    receipt: Mapped[str] = mapped_column(String(24))
+    #: The voter's member category when they (last) voted, for the breakdown by category.
+    voter_category: Mapped[MemberCategory] = mapped_column(
+        Enum(MemberCategory, native_enum=False, length=30)
+    )
 
 
 class VoteCast(db.Model):

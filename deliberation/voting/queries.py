@@ -144,22 +144,35 @@ def _group_rows(
     return rows
 
 
-def tally(ballot: Ballot) -> dict[str, Any]:
-    """Counts overall, by member category and by division, with turnout of each group's eligible."""
+def _eligible_breakdown(ballot: Ballot) -> tuple[int, dict[str, int], dict[int, int]]:
+    """How many are eligible: in all, by member category and by division."""
+    if ballot.open_to_all:
+        # Every active member: plain scans, no per-person subquery (fast at 100,000 people).
+        by_category = {
+            MemberCategory(category).value: count
+            for category, count in db.session.execute(
+                select(User.member_category, func.count())
+                .where(User.is_active_account.is_(True))
+                .group_by(User.member_category)
+            )
+        }
+        by_division = dict(
+            db.session.execute(
+                select(division_memberships.c.division_id, func.count()).group_by(
+                    division_memberships.c.division_id
+                )
+            ).all()
+        )
+        for division_id, inactive in db.session.execute(
+            select(division_memberships.c.division_id, func.count())
+            .join(User, User.id == division_memberships.c.user_id)
+            .where(User.is_active_account.is_(False))
+            .group_by(division_memberships.c.division_id)
+        ):
+            by_division[division_id] -= inactive
+        return sum(by_category.values()), by_category, by_division
     eligible_ids = eligible_user_ids(ballot).subquery()
-    counts = vote_counts(ballot.id)
-    voted = sum(counts.values())
-    eligible = db.session.scalar(select(func.count()).select_from(eligible_ids))
-
-    by_category: dict[str, dict[str, int]] = {}
-    for category, choice, count in db.session.execute(
-        select(User.member_category, Vote.choice, func.count())
-        .join(User, User.id == Vote.voter_id)
-        .where(Vote.ballot_id == ballot.id)
-        .group_by(User.member_category, Vote.choice)
-    ):
-        by_category.setdefault(MemberCategory(category).value, {})[choice] = count
-    eligible_by_category = {
+    by_category = {
         MemberCategory(category).value: count
         for category, count in db.session.execute(
             select(User.member_category, func.count())
@@ -167,6 +180,32 @@ def tally(ballot: Ballot) -> dict[str, Any]:
             .group_by(User.member_category)
         )
     }
+    by_division = dict(
+        db.session.execute(
+            select(division_memberships.c.division_id, func.count())
+            .where(division_memberships.c.user_id.in_(select(eligible_ids.c.id)))
+            .group_by(division_memberships.c.division_id)
+        ).all()
+    )
+    return sum(by_category.values()), by_category, by_division
+
+
+def tally(ballot: Ballot) -> dict[str, Any]:
+    """Counts overall, by member category and by division, with turnout of each group's eligible.
+
+    Categories are the voters' categories when they voted; divisions are their current ones.
+    """
+    counts: dict[str, int] = {}
+    by_category: dict[str, dict[str, int]] = {}
+    for choice, category, count in db.session.execute(
+        select(Vote.choice, Vote.voter_category, func.count())
+        .where(Vote.ballot_id == ballot.id)
+        .group_by(Vote.choice, Vote.voter_category)
+    ):
+        counts[choice] = counts.get(choice, 0) + count
+        by_category.setdefault(MemberCategory(category).value, {})[choice] = count
+    voted = sum(counts.values())
+    eligible, eligible_by_category, eligible_by_division = _eligible_breakdown(ballot)
 
     by_division: dict[int, dict[str, int]] = {}
     for division_id, choice, count in db.session.execute(
@@ -176,15 +215,11 @@ def tally(ballot: Ballot) -> dict[str, Any]:
         .group_by(division_memberships.c.division_id, Vote.choice)
     ):
         by_division.setdefault(division_id, {})[choice] = count
-    eligible_by_division = {
-        division_id: count
-        for division_id, count in db.session.execute(
-            select(division_memberships.c.division_id, func.count())
-            .where(division_memberships.c.user_id.in_(select(eligible_ids.c.id)))
-            .group_by(division_memberships.c.division_id)
-        )
-    }
-    division_rows = _group_rows(by_division, eligible_by_division)
+    division_rows = [
+        row
+        for row in _group_rows(by_division, eligible_by_division)
+        if row["eligible"] or row["voted"]
+    ]
     names = {
         d.id: (d.slug, d.name_en, d.name_ko)
         for d in db.session.scalars(
@@ -272,19 +307,14 @@ def published_receipts(ballot: Ballot, page: int = 1, per_page: int = 100) -> Ro
 
 
 def iter_published_receipts(ballot: Ballot, batch: int = 5000) -> Iterator[tuple[str, str]]:
-    """Every (receipt, choice) of a closed ballot in receipt order, streamed in batches."""
-    last = ""
-    while True:
-        rows = db.session.execute(
-            select(Vote.receipt, Vote.choice)
-            .where(Vote.ballot_id == ballot.id, Vote.receipt > last)
-            .order_by(Vote.receipt)
-            .limit(batch)
-        ).all()
-        if not rows:
-            return
-        yield from ((receipt, choice) for receipt, choice in rows)
-        last = rows[-1][0]
+    """Every (receipt, choice) of a ballot in receipt order, streamed in batches."""
+    rows = db.session.execute(
+        select(Vote.receipt, Vote.choice)
+        .where(Vote.ballot_id == ballot.id)
+        .order_by(Vote.receipt)
+        .execution_options(yield_per=batch)
+    )
+    yield from ((receipt, choice) for receipt, choice in rows)
 
 
 def recount_from_receipts(ballot: Ballot) -> dict[str, int]:

@@ -12,7 +12,7 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from deliberation.accounts.models import Division, User
+from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.agendas.queries import discussion_statistics
 from deliberation.core import audit
@@ -84,7 +84,11 @@ def _cast_statements(dialect_name: str) -> tuple[Any, Any, Any]:
     vote = insert(Vote)
     upsert = vote.on_conflict_do_update(
         index_elements=["ballot_id", "voter_id"],
-        set_={"choice": vote.excluded.choice, "receipt": vote.excluded.receipt},
+        set_={
+            "choice": vote.excluded.choice,
+            "receipt": vote.excluded.receipt,
+            "voter_category": vote.excluded.voter_category,
+        },
     )
     return claim, current, upsert
 
@@ -241,7 +245,15 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
         )
         status, receipt = "unchanged", current.receipt
     else:
-        connection.execute(upsert, {**params, "choice": choice, "receipt": receipt})
+        connection.execute(
+            upsert,
+            {
+                **params,
+                "choice": choice,
+                "receipt": receipt,
+                "voter_category": MemberCategory(voter.member_category),
+            },
+        )
         status = "changed" if current.choice is not None else "cast"
     # The audit entry says that someone voted, never the choice or the receipt.
     audit.record("vote.cast", "ballot", ballot.id, actor_id=voter.id)
