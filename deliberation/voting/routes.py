@@ -180,7 +180,7 @@ def cast(ballot_id: int):
     return redirect(url_for("voting.ballot", ballot_id=ballot.id))
 
 
-def _closed_or_404(ballot_id: int) -> Ballot:
+def _closed_ballot(ballot_id: int) -> Ballot:
     ballot = queries.get_ballot(ballot_id)
     if ballot.state != BallotState.CLOSED:
         raise DomainError(
@@ -192,7 +192,7 @@ def _closed_or_404(ballot_id: int) -> Ballot:
 @bp.get("/<int:ballot_id>/receipts")
 def receipts(ballot_id: int):
     """After close: every receipt with its choice, the recount, and a receipt lookup."""
-    ballot = _closed_or_404(ballot_id)
+    ballot = _closed_ballot(ballot_id)
     page = request.args.get("page", 1, type=int)
     lookup = ReceiptLookupForm(request.args)
     found: str | None = None
@@ -224,7 +224,7 @@ def receipts(ballot_id: int):
 @bp.get("/<int:ballot_id>/receipts.csv")
 def receipts_csv(ballot_id: int):
     """The full published receipts list as CSV, for anyone to recount."""
-    ballot = _closed_or_404(ballot_id)
+    ballot = _closed_ballot(ballot_id)
 
     def rows():
         yield "receipt,choice\r\n"
@@ -248,7 +248,7 @@ def receipts_csv(ballot_id: int):
 @bp.get("/<int:ballot_id>/receipts.json")
 def receipts_json(ballot_id: int):
     """The full published receipts list and the displayed tally as JSON."""
-    ballot = _closed_or_404(ballot_id)
+    ballot = _closed_ballot(ballot_id)
     body = {
         "ballot_id": ballot.id,
         "options": [{"key": k, "label": label} for k, label in ballot.labelled_options()],
