@@ -13,7 +13,7 @@ from deliberation.core import audit
 from deliberation.core.errors import DomainError, IllegalTransition, PermissionDenied
 from deliberation.core.realtime import emit_after_commit, user_room
 from deliberation.db import utcnow
-from deliberation.extensions import db
+from deliberation.extensions import db, socketio
 from deliberation.proposals import queries
 from deliberation.proposals.models import (
     PROGRESS_NOTE_STATES,
@@ -188,9 +188,23 @@ def notify_followers(proposal: Proposal, step: ProposalEvent, extra: set[int] | 
         "state": proposal.state.value,
         "title": proposal.title,
     }
-    for uid in recipients:
+    for uid in _reachable(recipients):
         emit_after_commit("notification", payload, to=user_room(uid), namespace=NAMESPACE)
     return len(recipients)
+
+
+def _reachable(user_ids: list[int]) -> list[int]:
+    """Who may have a live socket: everyone with a message queue (other workers hold sockets),
+    else only the people connected to this process, so 100,000 followers are not 100,000 emits.
+    """
+    server = socketio.server
+    if current_app.config.get("REDIS_URL") or server is None:
+        return user_ids
+    try:
+        rooms = server.manager.rooms.get(NAMESPACE, {})
+    except AttributeError:
+        return user_ids
+    return [uid for uid in user_ids if rooms.get(user_room(uid))]
 
 
 def mark_notifications_read(user: User, notification_ids: list[int] | None = None) -> int:
