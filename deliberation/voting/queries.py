@@ -308,11 +308,14 @@ def published_receipts(ballot: Ballot, page: int = 1, per_page: int = 100) -> Ro
 
 def iter_published_receipts(ballot: Ballot, batch: int = 5000) -> Iterator[tuple[str, str]]:
     """Every (receipt, choice) of a ballot in receipt order, streamed in batches."""
-    rows = db.session.execute(
-        select(Vote.receipt, Vote.choice)
-        .where(Vote.ballot_id == ballot.id)
-        .order_by(Vote.receipt)
+    rows = (
+        db.session.connection()
         .execution_options(yield_per=batch)
+        .execute(
+            select(Vote.receipt, Vote.choice)
+            .where(Vote.ballot_id == ballot.id)
+            .order_by(Vote.receipt)
+        )
     )
     yield from ((receipt, choice) for receipt, choice in rows)
 
