@@ -200,8 +200,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_chat_send(self, data: Any = None) -> dict[str, Any]:
         """Post to one's own table (throttled per person)."""
         data, session, participant, _seat = self._context(data)
-        enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
         text = payload_str(data, "text", max_length=services.CHAT_MAX_CHARS) or ""
+        enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
         if participant is None:
             raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
         return {"message": services.send_chat(session, participant, text, client_id_from(data))}
