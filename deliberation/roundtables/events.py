@@ -1,13 +1,17 @@
 """Socket.IO namespace `/roundtable`: joining a seat, table chat, ideas, lead console, theme
 team and live polls. Every handler re-checks who may act; see docs/realtime/roundtables.md."""
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import wraps
 from typing import Any
 
 from flask import current_app, request
+from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import SocketIO, join_room
+from flask_socketio import SocketIO, disconnect, emit, join_room
 from sqlalchemy import select
 
 from deliberation.accounts.models import MemberCategory
@@ -15,6 +19,7 @@ from deliberation.core.errors import DomainError, NotFound, PermissionDenied
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
     client_id_from,
+    error_payload,
     payload_dict,
     payload_int,
     payload_str,
@@ -24,7 +29,7 @@ from deliberation.core.realtime import (
 )
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import permissions, queries, services, tallies
+from deliberation.roundtables import ballotbox, permissions, queries, services, tallies
 from deliberation.roundtables.models import (
     Participant,
     ParticipantRole,
@@ -41,9 +46,47 @@ from deliberation.roundtables.rooms import (
     table_room,
 )
 
+log = logging.getLogger(__name__)
+
 CHAT_LIMIT = "8 per 10 seconds"
 HELP_LIMIT = "3 per minute"
-JOIN_LIMIT = "30 per minute"
+
+
+def _cookie_identity() -> tuple[int, str]:
+    """The person and session token the socket logged in with (checked in the vote's batch)."""
+    user_id, _sep, token = str(flask_session.get("_user_id", "")).partition(":")
+    if not user_id.isdigit() or not token:
+        raise ballotbox.Unauthenticated(_("Please log in again."))
+    return int(user_id), token
+
+
+def vote_action(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Like core.realtime.socket_action, for the vote hot path: the login is re-checked inside
+    the vote's own transaction (ballotbox) instead of loading the whole user first."""
+
+    @wraps(handler)
+    def wrapper(*args: Any) -> dict[str, Any]:
+        try:
+            result = handler(*args) or {}
+            db.session.commit()
+        except ballotbox.Unauthenticated as error:
+            db.session.rollback()
+            disconnect()
+            return {"ok": False, "error": "unauthenticated", "message": error.message}
+        except DomainError as error:
+            db.session.rollback()
+            payload = error_payload(error)
+            emit("error", {**payload, "event": "poll_vote"})
+            return payload
+        except Exception:
+            db.session.rollback()
+            log.exception("poll_vote failed")
+            payload = {"ok": False, "error": "server_error", "message": "Something went wrong."}
+            emit("error", {**payload, "event": "poll_vote"})
+            return payload
+        return {"ok": True, **result}
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -118,7 +161,6 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_join(self, data: Any = None) -> dict[str, Any]:
         """Join a session (registering if needed) and one's own table; returns seat + snapshot."""
         data = payload_dict(data)
-        enforce("roundtable.join", current_user.id, JOIN_LIMIT)
         session = services.get_session(payload_int(data, "session_id"))
         wanted_table = payload_int(data, "table_id", required=False)
         user = current_user._get_current_object()
@@ -397,25 +439,47 @@ class RoundtableNamespace(AuthenticatedNamespace):
         poll = services.get_poll(session, payload_int(data, "poll_id"))
         return {"tally": services.close_poll(current_user, poll)}
 
-    @socket_action
+    @vote_action
     def on_poll_vote(self, data: Any = None) -> dict[str, Any]:
-        """Cast (or, with change=true, change) one's vote; acknowledged after the commit."""
+        """Cast (or, with change=true, change) one's vote; acknowledged after the commit.
+
+        A new choose-one or question vote goes through the group commit (ballotbox); changes
+        and agree/disagree/pass votes take the ordinary one-transaction path.
+        """
         data = payload_dict(data)
         seat = self._seat(data)
         client_id = client_id_from(data)
-        poll_id = payload_int(data, "poll_id")
+        poll = services.get_poll_for_vote(seat.session_id, payload_int(data, "poll_id"))
         option_id = payload_int(data, "option_id", required=False)
         stances = data.get("stances")
         if stances is not None and not isinstance(stances, dict):
             raise DomainError(_("'stances' must be an object."), code="bad_payload")
         change = data.get("change") is True
-        poll = services.get_poll_for_vote(seat.session_id, poll_id)
-        vote = services.cast_poll_vote(
-            poll, seat, client_id, option_id=option_id, stances=stances, change=change
-        )
         app = current_app._get_current_object()
-        call_after_commit(lambda: tallies.mark_dirty(app, poll_id))
-        return {"vote": vote}
+        if change or poll.kind == PollKind.AGREE:
+            if not current_user.is_authenticated:
+                raise ballotbox.Unauthenticated(_("Please log in again."))
+            vote = services.cast_poll_vote(
+                poll, seat, client_id, option_id=option_id, stances=stances, change=change
+            )
+            call_after_commit(lambda: tallies.mark_dirty(app, poll.id))
+            return {"vote": vote}
+        if not seat.votes or seat.table_id is None:
+            raise DomainError(
+                _("Only seated participants vote in room polls."), code="not_eligible"
+            )
+        option, _stances = services.validate_choice(poll, option_id, None)
+        user_id, token = _cookie_identity()
+        request_ = ballotbox.VoteRequest(
+            poll_id=poll.id,
+            participant_id=seat.participant_id or 0,
+            user_id=user_id,
+            session_token=token,
+            client_id=client_id,
+            option_id=option or 0,
+            member_category=seat.member_category,
+        )
+        return {"vote": ballotbox.submit(app, request_)}
 
 
 def _enum(kind: type, value: str | None) -> Any:

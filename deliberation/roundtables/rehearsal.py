@@ -290,8 +290,17 @@ class Person:
 
 
 class Rehearsal:
-    def __init__(self, url: str, cast: Cast, window: float, timeout: float, say: Say) -> None:
+    def __init__(
+        self,
+        url: str,
+        cast: Cast,
+        window: float,
+        timeout: float,
+        say: Say,
+        server_pid: int | None = None,
+    ) -> None:
         self.url, self.cast, self.window, self.timeout, self.say = url, cast, window, timeout, say
+        self.server = psutil.Process(server_pid) if server_pid else None
         self.sid = cast.session_id
         self.errors: dict[str, int] = {}
         self.figures: dict[str, Any] = {}
@@ -393,6 +402,7 @@ class Rehearsal:
         sent_at: dict[str, tuple[int, float]] = {}
 
         async def speak(table_id: int, speaker: Person) -> None:
+            await asyncio.sleep(random.uniform(0, self.window))  # noqa: S311 - load timing
             client_id = uuid.uuid4().hex
             sent_at[client_id] = (table_id, time.perf_counter())
             try:
@@ -483,12 +493,17 @@ class Rehearsal:
                 self.error("vote_not_acknowledged")
 
         self.say(f"  {len(voters)} participants vote within {self.window} s ...")
+        cpu_before = self._cpu()
         await asyncio.gather(*(vote(p) for p in voters))
         last_sent = max(sent.values(), default=time.perf_counter())
         try:
             await asyncio.wait_for(self.all_converged.wait(), self.timeout)
         except TimeoutError:
             pass
+        cpu_after = self._cpu()
+        self.figures["poll_cpu_s"] = {
+            who: round(cpu_after[who] - cpu_before[who], 2) for who in cpu_before
+        }
         latencies = [(acked[k] - sent[k]) * 1000 for k in acked]
         self.figures["votes"] = len(acked)
         self.figures["ack_p50_ms"] = percentile(latencies, 0.50)
@@ -501,6 +516,18 @@ class Rehearsal:
             else None
         )
         await self.call(self.lead, "poll_close", poll_id=poll["id"])
+
+    def _cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the server (when known) and by these clients."""
+        times = os.times()
+        used = {"clients": times.user + times.system}
+        if self.server is not None:
+            try:
+                server = self.server.cpu_times()
+                used["server"] = server.user + server.system
+            except psutil.Error:
+                pass
+        return used
 
     async def run(self) -> dict[str, Any]:
         self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
@@ -583,7 +610,7 @@ def rehearse(
             cast = create_cast(app, participants, run)
             target_url = url.rstrip("/")
             server_pid = pid_listening_on(int(url.rsplit(":", 1)[-1].split("/")[0]))
-        rehearsal = Rehearsal(target_url, cast, window, timeout, say)
+        rehearsal = Rehearsal(target_url, cast, window, timeout, say, server_pid)
         figures = asyncio.run(rehearsal.run())
         result: dict[str, Any] = {
             "participants": participants,
@@ -600,6 +627,7 @@ def rehearse(
             "errors": sum(rehearsal.errors.values()),
             "error_kinds": rehearsal.errors,
             "server_rss_mb": peak_rss_mb(server_pid),
+            "poll_cpu_s": figures.get("poll_cpu_s"),
         }
     finally:
         if server is not None:

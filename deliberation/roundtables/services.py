@@ -1,13 +1,16 @@
 """Every write of a roundtable session and its rules; the edge (view or socket) commits."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import JSON, DateTime, Integer, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from deliberation.accounts.models import Division, User
+from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem
 from deliberation.core import audit
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound
@@ -952,35 +955,75 @@ def get_poll(session: RoundtableSession, poll_id: int) -> Poll:
     return poll
 
 
-def get_poll_for_vote(session_id: int, poll_id: int) -> Poll:
+@dataclass(frozen=True)
+class PollInfo:
+    """What never changes about a poll once opened: cached so a vote needs no poll lookup."""
+
+    id: int
+    session_id: int
+    kind: PollKind
+    option_ids: frozenset[int]
+
+
+_POLL_INFO: dict[tuple[str, int], PollInfo] = {}
+
+
+def get_poll_for_vote(session_id: int, poll_id: int) -> PollInfo:
     """The poll a vote names, which must belong to the session the voter joined."""
-    poll = db.session.get(Poll, poll_id)
-    if poll is None or poll.session_id != session_id:
+    key = (str(db.engine.url), poll_id)
+    info = _POLL_INFO.get(key)
+    if info is None:
+        poll = db.session.get(Poll, poll_id)
+        if poll is None:
+            raise NotFound(_("No such poll."), code="no_such_poll")
+        info = PollInfo(poll.id, poll.session_id, poll.kind, frozenset(o.id for o in poll.options))
+        if len(_POLL_INFO) > 10_000:
+            _POLL_INFO.clear()
+        _POLL_INFO[key] = info
+    if info.session_id != session_id:
         raise NotFound(_("No such poll."), code="no_such_poll")
-    return poll
+    return info
 
 
-def _vote_choice(
-    poll: Poll, option_id: int | None, stances: dict[str, str] | None
+def validate_choice(
+    poll: PollInfo, option_id: int | None, stances: dict[str, str] | None
 ) -> tuple[int | None, dict[str, str] | None]:
-    valid = {o.id for o in poll.options}
     if poll.kind == PollKind.AGREE:
         if not isinstance(stances, dict) or not stances:
             raise DomainError(_("Say agree, disagree or pass on a theme."), code="bad_choice")
         clean: dict[str, str] = {}
         for key, stance in stances.items():
-            if not str(key).isdigit() or int(key) not in valid or stance not in STANCES:
+            if not str(key).isdigit() or int(key) not in poll.option_ids or stance not in STANCES:
                 raise DomainError(_("That choice is not on this poll."), code="no_such_option")
             clean[str(int(key))] = stance
         return None, clean
-    if option_id is None or option_id not in valid:
+    if option_id is None or option_id not in poll.option_ids:
         raise DomainError(_("That choice is not on this poll."), code="no_such_option")
     return option_id, None
 
 
+def _poll_is_open_clause(poll_id: int, now: datetime):
+    return (
+        select(Poll.id)
+        .where(
+            Poll.id == poll_id,
+            Poll.state == PollState.OPEN,
+            or_(Poll.closes_at.is_(None), Poll.closes_at > now),
+        )
+        .exists()
+    )
+
+
+def insert_ignoring_duplicates():
+    """INSERT that skips a row breaking UNIQUE(poll, participant) instead of failing."""
+    if db.engine.dialect.name == "postgresql":
+        return postgresql_insert(PollVote).on_conflict_do_nothing()
+    return sqlite_insert(PollVote).on_conflict_do_nothing()
+
+
 def cast_poll_vote(
-    poll: Poll,
-    participant: Participant,
+    poll: PollInfo,
+    participant: Any,
     client_id: str,
     *,
     option_id: int | None = None,
@@ -989,44 +1032,53 @@ def cast_poll_vote(
 ) -> dict[str, Any]:
     """One vote per participant per poll, equal weight; `change` replaces it until the close.
 
-    The database's UNIQUE(poll, participant) decides: a second vote with a new id and without
-    `change` is refused; a repeat of the same id gets the same answer and changes nothing.
+    `participant` is a Participant or the socket's cached seat (id, user_id, votes, table_id,
+    member_category). The database decides, in one statement: the row goes in only while
+    the poll is open, and UNIQUE(poll, participant) stops a second one. A second vote with a
+    new id and without `change` is refused; a repeat of the same id gets the same answer.
     """
     if not participant.votes or participant.table_id is None:
         raise DomainError(_("Only seated participants vote in room polls."), code="not_eligible")
-    if not poll.is_open():
-        raise IllegalTransition(_("This poll is closed."), code="poll_closed")
-    option, clean = _vote_choice(poll, option_id, stances)
+    option, clean = validate_choice(poll, option_id, stances)
     now = utcnow()
+    category = MemberCategory(participant.member_category)
     if not change:
+        values = select(
+            literal(poll.id),
+            literal(participant.id),
+            literal(client_id),
+            literal(option, Integer),
+            literal(clean, JSON),
+            literal(category, PollVote.__table__.c.member_category.type),
+            literal(now, DateTime),
+            literal(now, DateTime),
+        ).where(_poll_is_open_clause(poll.id, now))
         inserted = db.session.execute(
-            PollVote.__table__.insert()
-            .prefix_with("OR IGNORE", dialect="sqlite")
-            .values(
-                poll_id=poll.id,
-                participant_id=participant.id,
-                client_id=client_id,
-                option_id=option,
-                stances=clean,
-                member_category=participant.member_category.value,
-                created_at=now,
-                updated_at=now,
+            insert_ignoring_duplicates().from_select(
+                [
+                    "poll_id", "participant_id", "client_id", "option_id", "stances",
+                    "member_category", "created_at", "updated_at",
+                ],
+                values,
             )
-        ).rowcount
+        ).rowcount  # fmt: skip
         if inserted != 1:
-            return _repeat_or_refuse(poll, participant, client_id)
+            return _repeat_or_refuse(poll, participant, client_id, now)
     else:
-        existing = _vote_of(poll, participant)
+        existing = _vote_of(poll.id, participant.id)
         if existing is None:
+            _refuse_if_closed(poll.id, now)
             raise DomainError(_("You have not voted yet."), code="no_vote")
         if existing.client_id == client_id:
             return _vote_answer(existing)
         merged = {**(existing.stances or {}), **clean} if clean is not None else None
-        db.session.execute(
+        changed = db.session.execute(
             update(PollVote)
-            .where(PollVote.id == existing.id)
+            .where(PollVote.id == existing.id, _poll_is_open_clause(poll.id, now))
             .values(client_id=client_id, option_id=option, stances=merged, updated_at=now)
-        )
+        ).rowcount
+        if changed != 1:
+            _refuse_if_closed(poll.id, now)
     audit.record(
         "roundtable.vote_change" if change else "roundtable.vote",
         "roundtable_poll",
@@ -1036,10 +1088,15 @@ def cast_poll_vote(
     return {"poll_id": poll.id, "option_id": option, "stances": clean, "client_id": client_id}
 
 
-def _vote_of(poll: Poll, participant: Participant) -> PollVote | None:
+def _refuse_if_closed(poll_id: int, now: datetime) -> None:
+    if not db.session.scalar(select(_poll_is_open_clause(poll_id, now))):
+        raise IllegalTransition(_("This poll is closed."), code="poll_closed")
+
+
+def _vote_of(poll_id: int, participant_id: int | None) -> PollVote | None:
     return db.session.scalar(
         select(PollVote)
-        .where(PollVote.poll_id == poll.id, PollVote.participant_id == participant.id)
+        .where(PollVote.poll_id == poll_id, PollVote.participant_id == participant_id)
         .execution_options(populate_existing=True)
     )
 
@@ -1054,10 +1111,13 @@ def _vote_answer(vote: PollVote) -> dict[str, Any]:
     }
 
 
-def _repeat_or_refuse(poll: Poll, participant: Participant, client_id: str) -> dict[str, Any]:
-    existing = _vote_of(poll, participant)
+def _repeat_or_refuse(
+    poll: PollInfo, participant: Any, client_id: str, now: datetime
+) -> dict[str, Any]:
+    existing = _vote_of(poll.id, participant.id)
     if existing is not None and existing.client_id == client_id:
         return _vote_answer(existing)
+    _refuse_if_closed(poll.id, now)
     raise DomainError(
         _("You have already voted in this poll. Change your vote instead."), code="already_voted"
     )
@@ -1066,7 +1126,7 @@ def _repeat_or_refuse(poll: Poll, participant: Participant, client_id: str) -> d
 def my_vote(poll: Poll, participant: Participant | None) -> dict[str, Any] | None:
     if participant is None:
         return None
-    vote = _vote_of(poll, participant)
+    vote = _vote_of(poll.id, participant.id)
     return None if vote is None else {k: v for k, v in _vote_answer(vote).items() if k != "repeat"}
 
 
