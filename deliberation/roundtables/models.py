@@ -167,11 +167,10 @@ class RoundtableSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column()
 
-    division: Mapped[Division] = relationship(lazy="joined")
-    lead: Mapped[User] = relationship(lazy="joined")
-    agenda_items: Mapped[list[Any]] = relationship(
-        "AgendaItem", secondary=session_agenda_items, lazy="selectin"
-    )
+    # Loaded only when a page needs them: sockets fetch the session on every event.
+    division: Mapped[Division] = relationship()
+    lead: Mapped[User] = relationship()
+    agenda_items: Mapped[list[Any]] = relationship("AgendaItem", secondary=session_agenda_items)
 
     # --- lifecycle ---------------------------------------------------------------------
     def _require(self, *states: SessionState) -> None:
@@ -276,7 +275,7 @@ class Participant(db.Model):
     division_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"))
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[User] = relationship(lazy="joined")
+    user: Mapped[User] = relationship()
     table: Mapped[RoundtableTable | None] = relationship(lazy="joined")
 
     @property

@@ -1131,18 +1131,20 @@ def my_vote(poll: Poll, participant: Participant | None) -> dict[str, Any] | Non
 
 
 def poll_tally(poll: Poll) -> dict[str, Any]:
-    """Counts overall and by member category (choose-one/question: per option; agree: stances)."""
-    rows = db.session.execute(
-        select(PollVote.option_id, PollVote.stances, PollVote.member_category).where(
-            PollVote.poll_id == poll.id
-        )
-    ).all()
+    """Counts overall and by member category (choose-one/question: per option; agree: stances).
+
+    Choose-one and question polls are counted by the database (GROUP BY): a few rows however
+    many votes, since the tally is recomputed up to ten times a second while a poll is open.
+    """
     options = [str(o.id) for o in poll.options]
-    total = len(rows)
     by_category: dict[str, Any] = {}
     if poll.kind == PollKind.AGREE:
+        rows = db.session.execute(
+            select(PollVote.stances, PollVote.member_category).where(PollVote.poll_id == poll.id)
+        ).all()
+        total = len(rows)
         counts: dict[str, Any] = {oid: dict.fromkeys(STANCES, 0) for oid in options}
-        for _option, stances, category in rows:
+        for stances, category in rows:
             cat = by_category.setdefault(
                 str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
             )
@@ -1151,13 +1153,20 @@ def poll_tally(poll: Poll) -> dict[str, Any]:
                     counts[oid][stance] += 1
                     cat[oid][stance] += 1
     else:
+        grouped = db.session.execute(
+            select(PollVote.option_id, PollVote.member_category, func.count())
+            .where(PollVote.poll_id == poll.id)
+            .group_by(PollVote.option_id, PollVote.member_category)
+        ).all()
+        total = 0
         counts = dict.fromkeys(options, 0)
-        for option, _stances, category in rows:
+        for option, category, count in grouped:
             key = str(option)
             if key in counts:
-                counts[key] += 1
+                total += count
+                counts[key] += count
                 cat = by_category.setdefault(str(category), dict.fromkeys(options, 0))
-                cat[key] += 1
+                cat[key] += count
     return {
         "poll_id": poll.id,
         "kind": poll.kind.value,
