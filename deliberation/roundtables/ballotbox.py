@@ -38,6 +38,7 @@ WAIT_S = 30.0
 @dataclass
 class VoteRequest:
     poll_id: int
+    session_id: int
     participant_id: int
     user_id: int
     session_token: str
@@ -111,12 +112,12 @@ def _write_batches(app: Flask, writer: _Writer) -> None:
                 db.session.remove()
         for request in batch:
             request.done.set()
-        for poll_id in polls:
-            tallies.mark_dirty(app, poll_id)
+        for poll_id, session_id in polls:
+            tallies.mark_dirty(app, poll_id, session_id)
         socketio.sleep(0)  # let the woken handlers send their acks
 
 
-def _write(batch: list[VoteRequest]) -> set[int]:
+def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
     """One transaction for the whole batch; fills in each request's answer or refusal."""
     now = utcnow()
     users = {
@@ -198,7 +199,7 @@ def _write(batch: list[VoteRequest]) -> set[int]:
         if request.refusal == "repeat":
             request.refusal = None
             request.answer = _answer(request, repeat=True)
-    return {poll_id for poll_id, _pid in inserted}
+    return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}
 
 
 def _answer(request: VoteRequest, repeat: bool) -> dict[str, Any]:

@@ -462,7 +462,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             vote = services.cast_poll_vote(
                 poll, seat, client_id, option_id=option_id, stances=stances, change=change
             )
-            call_after_commit(lambda: tallies.mark_dirty(app, poll.id))
+            call_after_commit(lambda: tallies.mark_dirty(app, poll.id, poll.session_id))
             return {"vote": vote}
         if not seat.votes or seat.table_id is None:
             raise DomainError(
@@ -472,6 +472,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         user_id, token = _cookie_identity()
         request_ = ballotbox.VoteRequest(
             poll_id=poll.id,
+            session_id=poll.session_id,
             participant_id=seat.participant_id or 0,
             user_id=user_id,
             session_token=token,
