@@ -6,6 +6,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from wtforms.fields.choices import SelectChoice
 
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
@@ -89,7 +90,9 @@ def index():
 def create():
     """Schedule a new roundtable session (facilitators and admins)."""
     form = SessionForm()
-    form.division_id.choices = [(d.id, d.name_for(_locale())) for d in all_divisions(True)]
+    form.division_id.choices = [
+        SelectChoice(d.id, d.name_for(_locale())) for d in all_divisions(True)
+    ]
     if form.validate_on_submit():
         try:
             session = services.create_session(

@@ -37,7 +37,7 @@
         var value = theme ? choice : String(choice.id);
         var id = "rt-opt-" + (theme ? theme.id + "-" : "") + value;
         var input = R.el("input", { type: "radio", id: id, value: value, name: theme ? "stance-" + theme.id : "option" });
-        if (!open) input.disabled = true;
+        if (!open || !self.status) input.disabled = true;
         if (self.myVote) {
           if (!theme && self.myVote.option_id === choice.id) input.checked = true;
           if (theme && self.myVote.stances && self.myVote.stances[String(theme.id)] === choice) input.checked = true;
