@@ -29,7 +29,7 @@ static/vendor/.installed: node_modules/.installed
 
 translations: $(VENV)/.installed
 	@for dir in $$(find deliberation -type d -name translations); do \
-		$(BIN)/pybabel compile --use-fuzzy -q -d $$dir 2>/dev/null || $(BIN)/pybabel compile -q -d $$dir; \
+		$(BIN)/pybabel compile --use-fuzzy -d $$dir >/dev/null || exit 1; \
 	done
 
 run: install
@@ -38,10 +38,10 @@ run: install
 	$(BIN)/python -m deliberation.serve
 
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 		if [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-		else echo "chromium is missing: install Debian's chromium package" >&2; exit 1; fi; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+		else echo "install Debian's chromium and fonts-noto-cjk packages" >&2; exit 1; fi; \
 	fi
 
 lint: install

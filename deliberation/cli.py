@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from deliberation.extensions import db
 
@@ -19,6 +19,7 @@ def register_cli(app: Flask, feature_registrars: list[Callable]) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database has users already.")
 def seed_demo_command(if_empty: bool) -> None:
     """Fill the database with demo divisions, people, items, ballots and a roundtable."""
@@ -34,6 +35,7 @@ def seed_demo_command(if_empty: bool) -> None:
 
 
 @click.command("create-admin")
+@with_appcontext
 @click.option("--email", prompt=True)
 @click.option("--name", "display_name", prompt="Display name")
 @click.password_option()

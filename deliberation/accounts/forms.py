@@ -2,16 +2,27 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from deliberation.accounts.models import CATEGORY_LABELS, MemberCategory
 
-LANGUAGE_CHOICES = [("ko", "한국어"), ("en", "English")]
+LANGUAGE_CHOICES = [
+    SelectChoice("ko", "한국어", render_kw={"lang": "ko"}),
+    SelectChoice("en", "English", render_kw={"lang": "en"}),
+]
 
 
-def category_choices() -> list[tuple[str, str]]:
-    return [(c.value, str(CATEGORY_LABELS[c])) for c in MemberCategory]
+def category_choices() -> list[SelectChoice]:
+    return [SelectChoice(c.value, str(CATEGORY_LABELS[c])) for c in MemberCategory]
 
 
 class RegistrationForm(FlaskForm):

@@ -21,6 +21,8 @@ def role_required(*roles: Role) -> Callable:
                 abort(403)
             return view(*args, **kwargs)
 
+        #: Read by the route × role tests, so every protected route is checked automatically.
+        wrapped.required_roles = frozenset(roles)  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

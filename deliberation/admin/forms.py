@@ -2,7 +2,7 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -16,7 +16,8 @@ class CheckboxListField(SelectMultipleField):
 
 class UserAccessForm(FlaskForm):
     roles = CheckboxListField(
-        _l("Roles"), choices=[(r.value, str(ROLE_LABELS[r])) for r in Role if r != Role.CITIZEN]
+        _l("Roles"),
+        choices=[SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if r != Role.CITIZEN],
     )
     divisions = CheckboxListField(_l("Divisions"), coerce=int, choices=[])
     is_active = BooleanField(_l("Account active"))

@@ -3,6 +3,7 @@
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from deliberation.accounts import queries, services
 from deliberation.accounts.models import Division, Role
@@ -38,7 +39,7 @@ def user_access(user_id: int):
     """Set a person's roles, divisions and whether their account is active."""
     user = services.get_user(user_id)
     form = UserAccessForm()
-    form.divisions.choices = [(d.id, d.name_en) for d in queries.all_divisions()]
+    form.divisions.choices = [SelectChoice(d.id, d.name_en) for d in queries.all_divisions()]
     if request.method == "GET":
         form.roles.data = [r.value for r in user.roles if r != Role.CITIZEN]
         form.divisions.data = [d.id for d in user.divisions]

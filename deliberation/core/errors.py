@@ -1,7 +1,9 @@
 """Domain errors raised by services, and how HTTP turns them into pages."""
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 
@@ -54,6 +56,16 @@ def register_error_handlers(app: Flask) -> None:
             render_template("error.html", status=error.status_code, message=error.message),
             error.status_code,
         )
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        message = _(
+            "The form expired or was not sent from this site. "
+            "Please go back, reload the page and try again."
+        )
+        if _wants_json():
+            return jsonify(error="csrf", message=message), 400
+        return render_template("error.html", status=400, message=message), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

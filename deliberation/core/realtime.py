@@ -179,3 +179,11 @@ def register_namespace_once(socketio_server: Any, namespace: Namespace) -> None:
     already = {ns.namespace for ns in socketio_server.namespace_handlers}
     if namespace.namespace not in already:
         socketio_server.on_namespace(namespace)
+
+
+class DefaultNamespace(AuthenticatedNamespace):
+    """The root namespace: anonymous connections are refused here as everywhere."""
+
+
+def register_core_namespaces(socketio_server: Any) -> None:
+    register_namespace_once(socketio_server, DefaultNamespace("/"))
