@@ -4,6 +4,7 @@ import json
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 
 def register_commands(cli: click.Group, bench: click.Group) -> None:
@@ -12,6 +13,7 @@ def register_commands(cli: click.Group, bench: click.Group) -> None:
 
 
 @click.command("rehearse")
+@with_appcontext
 @click.option("--participants", type=click.IntRange(10, 20_000), default=1000, show_default=True)
 @click.option("--url", help="A running Madang on 127.0.0.1 (default: start a server here).")
 @click.option(
