@@ -52,8 +52,8 @@ def seed_running_session(app) -> dict:
         }
 
 
-def open_as(new_page, base, email, path):
-    page = new_page()
+def open_as(new_page, base, email, path, viewport=None):
+    page = new_page(viewport=viewport)
     browser_login(page, base, email, PASSWORD)
     page.goto(base + path)
     expect(page.locator("#rt-connection")).to_have_text(re.compile(".+"))
@@ -155,8 +155,10 @@ def test_participant_can_do_everything_by_keyboard(app, live_server, new_page):
         services.set_phase(lead, session, services.Phase.POLL)
         services.open_poll(lead, session, services.PollKind.QUESTION, "Meet again?", ["Yes", "No"])
         db.session.commit()
-    page = open_as(new_page, base, seed["table2"][1], f"/roundtables/{sid}/room")
+    phone = {"width": 360, "height": 740}
+    page = open_as(new_page, base, seed["table2"][1], f"/roundtables/{sid}/room", phone)
     expect(page.locator("#rt-poll legend")).to_have_text("Meet again?")
+    assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
 
     def tab_to(selector: str) -> None:
         for _ in range(60):

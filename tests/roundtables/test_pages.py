@@ -70,3 +70,10 @@ def test_room_console_projector_and_results_pages(app, client, auth):
         db.session.commit()
     assert client.get(f"/roundtables/{sid}/results").status_code == 200
     assert b"Roundtables" in client.get("/roundtables/").data
+
+
+def test_pages_speak_korean(app, client):
+    with app.app_context():
+        build_session(participants=1, facilitators=0)
+    page = client.get("/roundtables/", headers={"Accept-Language": "ko"})
+    assert "원탁회의" in page.text and "대기실 열림" in page.text
