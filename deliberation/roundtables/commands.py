@@ -29,6 +29,13 @@ def register_commands(cli: click.Group, bench: click.Group) -> None:
     help="Also run this bare-websocket reference (ws_reference.py) and compare.",
 )
 @click.option(
+    "--server-mode",
+    type=click.Choice(["gevent", "threading"]),
+    default="gevent",
+    show_default=True,
+    help="Async mode of the server it starts (to compare modes).",
+)
+@click.option(
     "--timeout",
     type=click.FloatRange(1.0, 600.0),
     default=60.0,
@@ -36,7 +43,12 @@ def register_commands(cli: click.Group, bench: click.Group) -> None:
     help="Longest wait for any one step.",
 )
 def rehearse_command(
-    participants: int, url: str | None, window: float, reference: str | None, timeout: float
+    participants: int,
+    url: str | None,
+    window: float,
+    reference: str | None,
+    server_mode: str,
+    timeout: float,
 ) -> None:
     """Rehearse a live roundtable with N real Socket.IO clients; last line is JSON.
 
@@ -55,6 +67,7 @@ def rehearse_command(
         reference,
         timeout,
         lambda line: click.echo(line, err=False),
+        server_mode,
     )
     click.echo(
         f"\n{result['connected']}/{participants} participants connected and joined in "

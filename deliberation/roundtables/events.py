@@ -2,6 +2,7 @@
 team and live polls. Every handler re-checks who may act; see docs/realtime/roundtables.md."""
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -141,6 +142,17 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_disconnect(self, *args: Any) -> None:
         self.seats.pop(request.sid, None)
 
+    def _with_connected(self, console: dict[str, Any], session_id: int) -> dict[str, Any]:
+        """Add how many sockets of each table are connected (to this server process)."""
+        connected = Counter(
+            seat.table_id
+            for seat in list(self.seats.values())
+            if seat.session_id == session_id and seat.table_id is not None
+        )
+        for table in console["tables"]:
+            table["connected"] = connected.get(table["id"], 0)
+        return console
+
     def _seat(self, data: dict[str, Any]) -> Seat:
         session_id = payload_int(data, "session_id")
         seat = self.seats.get(request.sid)
@@ -211,11 +223,10 @@ class RoundtableNamespace(AuthenticatedNamespace):
                 server.enter_room(sid, room, namespace=NAMESPACE)
 
         call_after_commit(move_rooms)
-        return {
-            "seat": queries.seat_payload(participant),
-            "staff": staff,
-            "snapshot": queries.snapshot(session, participant, staff=staff),
-        }
+        snapshot = queries.snapshot(session, participant, staff=staff)
+        if staff:
+            self._with_connected(snapshot["console"], session.id)
+        return {"seat": queries.seat_payload(participant), "staff": staff, "snapshot": snapshot}
 
     @socket_query
     def on_snapshot(self, data: Any = None) -> dict[str, Any]:
@@ -361,7 +372,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         """All tables at a glance (lead and theme team)."""
         data, session, participant, _seat = self._context(data)
         permissions.require_theme_team(current_user, session, participant)
-        return {"console": queries.console_overview(session)}
+        return {"console": self._with_connected(queries.console_overview(session), session.id)}
 
     # --- theme team ---------------------------------------------------------------------
 

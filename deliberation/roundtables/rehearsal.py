@@ -193,11 +193,27 @@ def create_cast(app: Flask, participants: int, run: str) -> Cast:
 # --- the server under test ---------------------------------------------------------------
 
 
+#: Flask-SocketIO's threading mode (Werkzeug + simple-websocket), only to compare async modes.
+THREADING_SERVER = """
+import os
+from deliberation import create_app
+from deliberation.config import Config
+from deliberation.core.scheduler import start_scheduler
+from deliberation.extensions import socketio
+app = create_app(Config, {"SOCKETIO_ASYNC_MODE": "threading"})
+start_scheduler(app)
+socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), allow_unsafe_werkzeug=True,
+             log_output=False)
+"""
+
+
 @dataclass
 class OwnServer:
-    """`python -m deliberation.serve` on a free loopback port with a temporary database."""
+    """`python -m deliberation.serve` (gevent) on a free loopback port with a temporary
+    database; `mode="threading"` runs Flask-SocketIO's threading mode instead, to compare."""
 
     directory: Path
+    mode: str = "gevent"
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -220,9 +236,15 @@ class OwnServer:
             "RUN_SCHEDULER": "1",
         }
         env.pop("MADANG_ENV", None)
+        env.pop("FLASK_RUN_FROM_CLI", None)  # else Werkzeug's server returns at once
         self.log = open(self.directory / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        command = (
+            [sys.executable, "-m", "deliberation.serve"]
+            if self.mode == "gevent"
+            else [sys.executable, "-c", THREADING_SERVER]
+        )
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "deliberation.serve"],
+            command,
             cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -578,6 +600,7 @@ def rehearse(
     reference: str | None,
     timeout: float,
     say: Say,
+    server_mode: str = "gevent",
 ) -> dict[str, Any]:
     """Run the whole rehearsal and return its figures (the command prints them)."""
     limit = raise_fd_limit()
@@ -587,7 +610,7 @@ def rehearse(
     try:
         if url is None:
             directory = Path(tempfile.mkdtemp(prefix="madang-rehearsal-"))
-            server = OwnServer(directory)
+            server = OwnServer(directory, mode=server_mode)
             from deliberation import create_app
 
             target_app = create_app(
@@ -600,7 +623,9 @@ def rehearse(
             cast = create_cast(target_app, participants, run)
             with target_app.app_context():
                 db.engine.dispose()
-            say(f"starting the server on {server.url} (file descriptors: {limit}) ...")
+            say(
+                f"starting the {server_mode} server on {server.url} (file descriptors: {limit}) ..."
+            )
             server.start()
             target_url = server.url
             server_pid = server.process.pid if server.process else None
@@ -614,6 +639,7 @@ def rehearse(
         figures = asyncio.run(rehearsal.run())
         result: dict[str, Any] = {
             "participants": participants,
+            "server_mode": server_mode if url is None else "external",
             "connected": sum(p.votes for p in rehearsal.people),
             "window_s": window,
             "connect_s": figures.get("connect_s"),

@@ -62,7 +62,7 @@ def _client_labels() -> dict:
         "themes_published": _("Themes published to the room."),
         "no_facilitator": _("no facilitator"),
         "ideas": _("Ideas"),
-        "seated": _("Seated"),
+        "seated": _("Seated / connected"),
         "messages": _("Messages (last minute)"),
         "help": _("Help"),
         "facilitator": _("Facilitator"),

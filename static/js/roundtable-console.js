@@ -12,7 +12,7 @@
     data.tables.forEach(function (t) {
       var row = R.el("tr", t.help ? { class: "rt-flagged" } : {});
       row.appendChild(R.el("th", { scope: "row" }, t.number));
-      row.appendChild(R.el("td", {}, t.seated));
+      row.appendChild(R.el("td", {}, t.seated + " / " + (t.connected || 0)));
       row.appendChild(R.el("td", {}, t.no_facilitator ? "⚠ " + live.labels.no_facilitator : t.facilitators.join(", ")));
       row.appendChild(R.el("td", {}, t.messages_last_minute));
       row.appendChild(R.el("td", {}, t.ideas_submitted));

@@ -193,6 +193,7 @@ def test_help_flags_the_table_on_the_console(app):
     assert flag["help"] and flag["table_id"] == ack["seat"]["table_id"]
     console = emit(lead, "console", {"session_id": sid})["console"]
     assert console["tables"][0]["help"]
+    assert console["tables"][0]["connected"] == 1  # the person who asked is connected
     assert emit(lead, "help_clear", {"session_id": sid, "table_id": flag["table_id"]})["ok"]
     assert not emit(lead, "console", {"session_id": sid})["console"]["tables"][0]["help"]
 
