@@ -76,4 +76,4 @@ def test_pages_speak_korean(app, client):
     with app.app_context():
         build_session(participants=1, facilitators=0)
     page = client.get("/roundtables/", headers={"Accept-Language": "ko"})
-    assert "원탁회의" in page.text and "대기실 열림" in page.text
+    assert "원탁토론" in page.text and "대기실 열림" in page.text
