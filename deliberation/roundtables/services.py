@@ -553,7 +553,18 @@ def send_chat(
         body=body,
     )
     db.session.add(message)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:  # the same client id at the same moment: UNIQUE decided
+        existing = db.session.scalar(
+            select(ChatMessage).where(
+                ChatMessage.author_id == participant.user_id, ChatMessage.client_id == client_id
+            )
+        )
+        if existing is None:
+            raise
+        return chat_payload(existing)
     payload = chat_payload(message)
     emit_after_commit(
         "chat_message", payload, to=table_room(session.id, participant.table_id),
@@ -649,7 +660,16 @@ def add_idea(
         body=body,
     )
     db.session.add(idea)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:  # the same client id at the same moment: UNIQUE decided
+        existing = db.session.scalar(
+            select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
+        )
+        if existing is None:
+            raise
+        return idea_payload(existing)
     payload = idea_payload(idea)
     emit_after_commit("idea", payload, to=table_room(session.id, table_id), namespace=NAMESPACE)
     return payload

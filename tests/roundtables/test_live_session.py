@@ -228,3 +228,27 @@ def test_broadcast_reaches_every_table(app):
         assert received(c, "broadcast")[0]["args"][0]["body"] == "Five minutes left"
     with app.app_context():
         assert db.session.scalar(select(func.count(ChatMessage.id))) == 0
+
+
+def test_the_same_chat_sent_twice_at_once_is_stored_once(app):
+    import threading
+
+    info, sid, lead = seat_everyone(app, people=10, facilitators=0)
+    emit(lead, "session_start", {"session_id": sid})
+    a, _ = joined(app, info["people"][0], sid)
+    b, _ = joined(app, info["people"][0], sid)  # the same person in a second tab
+    same = cid()
+    acks: list = []
+
+    def send(client):
+        acks.append(emit(client, "chat_send", {"session_id": sid, "text": "hi", "client_id": same}))
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert [ack["ok"] for ack in acks] == [True, True]
+    assert acks[0]["message"]["id"] == acks[1]["message"]["id"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ChatMessage.id))) == 1
