@@ -8,7 +8,6 @@ from flask_babel import gettext as _
 from sqlalchemy import JSON, DateTime, Integer, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem
@@ -171,23 +170,21 @@ def register(
         )
         if (seated or 0) >= session.capacity:
             raise DomainError(_("This session is full."), code="session_full")
-    participant = Participant(
-        session_id=session.id,
-        user_id=user.id,
-        role=role,
-        member_category=user.member_category,
-        division_id=min((d.id for d in user.divisions), default=None),
-    )
-    db.session.add(participant)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:  # registered at the same moment from another tab
-        existing = find_participant(session.id, user.id)
-        if existing is None:
-            raise
-        return existing
-    audit.record("roundtable.register", "roundtable", session.id, actor_id=user.id, role=role.value)
+    inserted = db.session.execute(
+        insert_ignoring_duplicates(Participant).values(
+            session_id=session.id,
+            user_id=user.id,
+            role=role,
+            member_category=user.member_category,
+            division_id=min((d.id for d in user.divisions), default=None),
+            registered_at=utcnow(),
+        )
+    ).rowcount
+    participant = find_participant(session.id, user.id)
+    if inserted == 1:  # not a second tab registering at the same moment (UNIQUE decided)
+        audit.record(
+            "roundtable.register", "roundtable", session.id, actor_id=user.id, role=role.value
+        )
     return participant
 
 
@@ -538,33 +535,24 @@ def send_chat(
         raise DomainError(
             _("A chat message holds at most %(n)d characters.", n=CHAT_MAX_CHARS), code="too_long"
         )
-    existing = db.session.scalar(
+    inserted = db.session.execute(
+        insert_ignoring_duplicates(ChatMessage).values(
+            session_id=session.id,
+            table_id=participant.table_id,
+            author_id=participant.user_id,
+            client_id=client_id,
+            body=body,
+            is_broadcast=False,
+            created_at=utcnow(),
+        )
+    ).rowcount
+    message = db.session.scalar(
         select(ChatMessage).where(
             ChatMessage.author_id == participant.user_id, ChatMessage.client_id == client_id
         )
     )
-    if existing is not None:  # a retry of a message already posted: same answer
-        return chat_payload(existing)
-    message = ChatMessage(
-        session_id=session.id,
-        table_id=participant.table_id,
-        author_id=participant.user_id,
-        client_id=client_id,
-        body=body,
-    )
-    db.session.add(message)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:  # the same client id at the same moment: UNIQUE decided
-        existing = db.session.scalar(
-            select(ChatMessage).where(
-                ChatMessage.author_id == participant.user_id, ChatMessage.client_id == client_id
-            )
-        )
-        if existing is None:
-            raise
-        return chat_payload(existing)
+    if inserted != 1:  # a repeat of a message already posted (UNIQUE decided): same answer
+        return chat_payload(message)
     payload = chat_payload(message)
     emit_after_commit(
         "chat_message", payload, to=table_room(session.id, participant.table_id),
@@ -639,7 +627,7 @@ def add_idea(
     existing = db.session.scalar(
         select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
     )
-    if existing is not None:
+    if existing is not None:  # a repeat: same answer, before the per-round limit is counted
         return idea_payload(existing)
     count = db.session.scalar(
         select(func.count(Idea.id)).where(
@@ -651,25 +639,22 @@ def add_idea(
             _("A table records at most %(n)d ideas a round.", n=session.ideas_per_round),
             code="too_many_ideas",
         )
-    idea = Idea(
-        session_id=session.id,
-        table_id=table_id,
-        round_no=session.round_no,
-        author_id=participant.user_id,
-        client_id=client_id,
-        body=body,
-    )
-    db.session.add(idea)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:  # the same client id at the same moment: UNIQUE decided
-        existing = db.session.scalar(
-            select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
+    inserted = db.session.execute(
+        insert_ignoring_duplicates(Idea).values(
+            session_id=session.id,
+            table_id=table_id,
+            round_no=session.round_no,
+            author_id=participant.user_id,
+            client_id=client_id,
+            body=body,
+            created_at=utcnow(),
         )
-        if existing is None:
-            raise
-        return idea_payload(existing)
+    ).rowcount
+    idea = db.session.scalar(
+        select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
+    )
+    if inserted != 1:  # the same client id at the same moment: UNIQUE decided
+        return idea_payload(idea)
     payload = idea_payload(idea)
     emit_after_commit("idea", payload, to=table_room(session.id, table_id), namespace=NAMESPACE)
     return payload
@@ -1034,11 +1019,13 @@ def _poll_is_open_clause(poll_id: int, now: datetime):
     )
 
 
-def insert_ignoring_duplicates():
-    """INSERT that skips a row breaking UNIQUE(poll, participant) instead of failing."""
+def insert_ignoring_duplicates(model: Any = None):
+    """INSERT that skips a row breaking a UNIQUE constraint instead of failing (default: votes,
+    UNIQUE(poll, participant)); no savepoint needed, the database decides in one statement."""
+    model = PollVote if model is None else model
     if db.engine.dialect.name == "postgresql":
-        return postgresql_insert(PollVote).on_conflict_do_nothing()
-    return sqlite_insert(PollVote).on_conflict_do_nothing()
+        return postgresql_insert(model).on_conflict_do_nothing()
+    return sqlite_insert(model).on_conflict_do_nothing()
 
 
 def cast_poll_vote(
