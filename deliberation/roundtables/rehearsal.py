@@ -335,6 +335,14 @@ class Rehearsal:
             self.errors[kind] = self.errors.get(kind, 0) + count
 
     async def call(self, client: LightClient, event: str, **data: Any) -> dict:
+        if client is self.lead and self.lead.closed:
+            # The lead's socket was dropped (e.g. a ping lost while this process was busy
+            # opening thousands of others): reconnect and rejoin, as a browser would.
+            self.error("lead_reconnected")
+            self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
+            await self.lead.connect(timeout=self.timeout)
+            await self.lead.call("join", {"session_id": self.sid}, self.timeout)
+            client = self.lead
         ack = await client.call(event, {"session_id": self.sid, **data}, self.timeout)
         if not ack or not ack.get("ok"):
             raise RuntimeError(f"{event} refused: {ack}")
