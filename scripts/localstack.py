@@ -111,6 +111,14 @@ def service_user() -> pwd.struct_passwd | None:
         ) from error
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only this user can read (it holds passwords), readable from the start."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
 def chown_to(path: Path, user: pwd.struct_passwd | None) -> None:
     if user is not None:
         os.chown(path, user.pw_uid, user.pw_gid)
@@ -370,7 +378,8 @@ class RedisServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         conf = self.directory / "redis.conf"
         # The password lives in a file only this user can read, never on a command line.
-        conf.write_text(
+        write_private(
+            conf,
             "\n".join(
                 [
                     f"bind {LOOPBACK}",
@@ -385,9 +394,8 @@ class RedisServer:
                     "maxclients 10000",
                     "",
                 ]
-            )
+            ),
         )
-        os.chmod(conf, 0o600)
         self.process.start([binary, str(conf)])
         wait_until(self._accepts, 30, "Redis", self.process.log_path)
 
@@ -600,6 +608,8 @@ class LocalStack:
         self.settings = settings
         directory = settings.directory
         directory.mkdir(parents=True, exist_ok=True)
+        # PostgreSQL runs as `postgres` when we are root: it must be able to reach its dir.
+        os.chmod(directory, 0o755)  # noqa: S103 - secrets inside are 0600
         self.secrets = self._load_or_create_secrets(directory / "secrets.json")
         self.postgres = PostgresServer(
             directory / "postgres", settings.postgres_port or free_port(), settings.for_tests
@@ -628,8 +638,7 @@ class LocalStack:
             "redis": secrets.token_urlsafe(24),
             "secret_key": secrets.token_hex(32),
         }
-        path.write_text(json.dumps(values))
-        os.chmod(path, 0o600)
+        write_private(path, json.dumps(values))
         return values
 
     @property
