@@ -317,3 +317,36 @@ def test_a_worker_killed_during_1000_votes_loses_and_doubles_nothing(stack, stac
     assert view["tally"] == {"yes": 500, "no": 250, "abstain": 250}
     assert view["recount"] == view["tally"]
     assert result["displays"] == {str(voter_count): voter_count}, result["displays"]
+
+
+def test_after_many_votes_through_a_a_vote_through_b_still_reaches_every_display(
+    stack, stack_app, routes
+):
+    """Each broadcast carries a `seq` and displays ignore older ones: the numbers of two
+    processes must be comparable, or one process's news is dropped as stale."""
+    worker_a, worker_b = stack.workers
+    ballot_id, cookies = voters_cookies(stack_app, 21)
+
+    async def scenario() -> list[int | None]:
+        deadline = time.monotonic() + 60
+        pages = [
+            LiveVoter(stack.url, f"{cookie}; {routes.cookie_for(worker_a, n % 5)}", ballot_id)
+            for n, (_uid, cookie) in enumerate(cookies[:20])
+        ]
+        last = LiveVoter(stack.url, f"{cookies[20][1]}; {routes.cookie_for(worker_b)}", ballot_id)
+        for page in [*pages, last]:
+            await page.join(deadline)
+            page.ready.set()
+        for n, page in enumerate(pages):
+            ack, _ = await page.cast("yes", f"seq-order-{ballot_id}-{n}", deadline)
+            assert ack["ok"], ack
+        await settle([*pages, last], 20, timeout=10)
+        ack, _ = await last.cast("no", f"seq-{ballot_id}-last", deadline)
+        assert ack["ok"], ack
+        await settle([*pages, last], 21, timeout=10)
+        shown = [p.voted for p in [*pages, last]]
+        for page in [*pages, last]:
+            await page.close()
+        return shown
+
+    assert asyncio.run(scenario()) == [21] * 21
