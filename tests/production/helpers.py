@@ -1,8 +1,12 @@
 """Clients shared by the production-stack tests."""
 
+import asyncio
 import statistics
 import threading
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import socketio
 
@@ -48,3 +52,10 @@ def summary(values: list[float]) -> dict[str, float]:
         "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),
         "max_ms": round(ms[-1], 1),
     }
+
+
+def run_async(scenario: Coroutine[Any, Any, Any]) -> Any:
+    """asyncio.run in a thread of its own: Playwright's sync API (browser tests in the same
+    session) keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, scenario).result()

@@ -20,7 +20,7 @@ from deliberation.voting import queries
 from deliberation.voting.models import Ballot, Vote, VoteCast
 from tests.factories import make_user
 from tests.production.conftest import session_cookie
-from tests.production.helpers import summary
+from tests.production.helpers import run_async, summary
 from tests.production.sio import Disconnected, SioClient, connect_with_retries
 from tests.voting.support import make_ballot, make_crowd
 
@@ -171,7 +171,7 @@ def test_a_vote_through_worker_a_updates_the_turnout_a_client_on_worker_b_sees(
             await voter.close()
         return summary(delays)
 
-    figures = asyncio.run(scenario())
+    figures = run_async(scenario())
     print("VOTE_DELIVERY_A_TO_B", json.dumps(figures))  # noqa: T201 - figures for the report
     assert figures["max_ms"] < 2000
     assert database_view(stack_app, ballot_id)["turnout"] == 20
@@ -210,7 +210,7 @@ def test_200_simultaneous_casts_by_one_person_over_both_workers_leave_one_vote(
             await page.close()
         return acks
 
-    acks = asyncio.run(scenario())
+    acks = run_async(scenario())
     accepted = [a for a in acks if a["ok"]]
     refused = Counter(a["error"] for a in acks if not a["ok"])
     # The rate limit (30 casts a minute per person) is one window in Redis for both workers.
@@ -294,7 +294,7 @@ def test_a_worker_killed_during_1000_votes_loses_and_doubles_nothing(stack, stac
             **timeline,
         }
 
-    result = asyncio.run(scenario())
+    result = run_async(scenario())
     receipts = result.pop("receipts")
     view = database_view(stack_app, ballot_id)
     voter_ids = [uid for uid, _ in cookies]
@@ -349,4 +349,4 @@ def test_after_many_votes_through_a_a_vote_through_b_still_reaches_every_display
             await page.close()
         return shown
 
-    assert asyncio.run(scenario()) == [21] * 21
+    assert run_async(scenario()) == [21] * 21
