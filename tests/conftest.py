@@ -61,8 +61,10 @@ def _empty_every_table() -> None:
 def app(tmp_path: Path, postgres_url: str | None):
     overrides = test_overrides(tmp_path / "test.sqlite3")
     if postgres_url:
+        # A URL of its own per test, as each SQLite test has its own file: process-wide
+        # caches keyed by the database URL and an id never mix two tests' rows.
         overrides |= {
-            "SQLALCHEMY_DATABASE_URI": postgres_url,
+            "SQLALCHEMY_DATABASE_URI": f"{postgres_url}?application_name={tmp_path.name}",
             "SQLALCHEMY_ENGINE_OPTIONS": postgres_engine_options(),
         }
     app = create_app(TestConfig, overrides)
