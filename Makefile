@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install run test lint format translations chromium clean
+.PHONY: install run run-production services test test-postgres lint format translations chromium clean
 
 install: $(VENV)/.installed node_modules/.installed static/vendor/.installed translations
 
@@ -37,6 +37,15 @@ run: install
 	$(BIN)/flask seed-demo --if-empty
 	$(BIN)/python -m deliberation.serve
 
+# A production-shaped stack on loopback: PostgreSQL, Redis (password), the scheduler, two
+# gunicorn gevent workers and nginx on http://127.0.0.1:8080 (docs/deploy.md). Ctrl-C stops it.
+run-production: install services
+	$(BIN)/python -m scripts.localstack run
+
+# PostgreSQL, Redis and nginx from Debian packages (installed as root, else a clear message).
+services:
+	@scripts/ensure-services.sh
+
 chromium:
 	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -48,10 +57,16 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: install chromium
+test: install chromium services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-postgres
+
+# The database-touching tests again, on a throwaway PostgreSQL cluster (browser tests and
+# tests/production, which runs on PostgreSQL already, are not repeated).
+test-postgres: install services
+	$(BIN)/pytest --postgres -m "not browser" --ignore=tests/browser --ignore=tests/production
 
 format: install
 	$(BIN)/ruff format .

@@ -32,10 +32,29 @@ def _database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'madang.sqlite3'}"
 
 
+def postgres_engine_options() -> dict:
+    """PostgreSQL engine options: a pool sized for a gevent worker, every session in UTC.
+
+    Columns are `timestamp without time zone` holding UTC; a server whose default time zone is
+    not UTC (Asia/Seoul) would otherwise shift every aware datetime on the way in.
+    """
+    return {
+        "pool_pre_ping": True,
+        "pool_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+        "max_overflow": int(os.environ.get("DATABASE_MAX_OVERFLOW", "20")),
+        "pool_timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
+        "connect_args": {"options": "-c timezone=UTC"},
+    }
+
+
+def _engine_options(url: str) -> dict:
+    return postgres_engine_options() if url.startswith("postgresql") else {"pool_pre_ping": True}
+
+
 class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = _database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = _engine_options(SQLALCHEMY_DATABASE_URI)
     REDIS_URL = os.environ.get("REDIS_URL")
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -60,6 +79,9 @@ class Config:
     SOCKETIO_EXTRA_ORIGINS = [o for o in os.environ.get("SOCKETIO_ORIGINS", "").split(",") if o]
     PROPOSAL_RESPONSE_DAYS = int(os.environ.get("PROPOSAL_RESPONSE_DAYS", "30"))
     RUN_SCHEDULER = os.environ.get("RUN_SCHEDULER", "1") == "1"
+    #: How many reverse proxies (nginx) stand in front of the app; their X-Forwarded-For and
+    #: X-Forwarded-Proto are trusted (werkzeug ProxyFix in wsgi.py). 0: none, trust nothing.
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
     TESTING = False
 
 
@@ -73,6 +95,9 @@ class TestConfig(Config):
 class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") == "1"
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "gevent")
+    #: Several processes serve production: periodic jobs run only where RUN_SCHEDULER=1 is
+    #: set explicitly (one process: `python -m scripts.run_scheduler`), never by default.
+    RUN_SCHEDULER = os.environ.get("RUN_SCHEDULER", "0") == "1"
 
 
 def config_for_environment() -> type[Config]:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from deliberation import create_app
-from deliberation.config import TestConfig
+from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.extensions import db
 from tests.factories import PASSWORD
 
@@ -27,14 +27,54 @@ def test_overrides(db_path: Path) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", **FAST_ARGON2}
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--postgres",
+        action="store_true",
+        help="run the `app` fixture on PostgreSQL: a throwaway cluster, or a fresh database on "
+        "the server of MADANG_TEST_DATABASE_URL (which also turns this on)",
+    )
+
+
+@pytest.fixture(scope="session")
+def postgres_url(request) -> Iterator[str | None]:
+    """PostgreSQL mode: one fresh database for the session (emptied after each test)."""
+    server_url = os.environ.get("MADANG_TEST_DATABASE_URL")
+    if not (request.config.getoption("--postgres") or server_url):
+        yield None
+        return
+    from scripts.localstack import throwaway_postgres_database
+
+    with throwaway_postgres_database(server_url) as url:
+        yield url
+
+
+def _empty_every_table() -> None:
+    """PostgreSQL mode: the next test starts from empty tables and ids from 1, as on SQLite."""
+    names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+    with db.engine.begin() as connection:
+        connection.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
+        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+
+
 @pytest.fixture
-def app(tmp_path: Path):
-    app = create_app(TestConfig, test_overrides(tmp_path / "test.sqlite3"))
+def app(tmp_path: Path, postgres_url: str | None):
+    overrides = test_overrides(tmp_path / "test.sqlite3")
+    if postgres_url:
+        # A URL of its own per test, as each SQLite test has its own file: process-wide
+        # caches keyed by the database URL and an id never mix two tests' rows.
+        overrides |= {
+            "SQLALCHEMY_DATABASE_URI": f"{postgres_url}?application_name={tmp_path.name}",
+            "SQLALCHEMY_ENGINE_OPTIONS": postgres_engine_options(),
+        }
+    app = create_app(TestConfig, overrides)
     with app.app_context():
         db.create_all()
     yield app
     with app.app_context():
         db.session.remove()
+        if postgres_url:
+            _empty_every_table()
         db.engine.dispose()
 
 
@@ -94,8 +134,9 @@ def free_port() -> int:
 class LiveServer:
     """The real server (`python -m deliberation.serve`, gevent) on a loopback port."""
 
-    def __init__(self, db_path: Path):
+    def __init__(self, db_path: Path, database_url: str | None = None):
         self.db_path = db_path
+        self.database_url = database_url or f"sqlite:///{db_path}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -106,7 +147,7 @@ class LiveServer:
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         env = {
             **os.environ,
-            "DATABASE_URL": f"sqlite:///{self.db_path}",
+            "DATABASE_URL": self.database_url,
             "PORT": str(self.port),
             "SECRET_KEY": TestConfig.SECRET_KEY,
             "RUN_SCHEDULER": "1",
@@ -144,10 +185,13 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(app) -> Iterator[LiveServer]:
-    """A real server process sharing the test's SQLite file; seed through `app` first."""
-    db_path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
-    server = LiveServer(db_path)
+def live_server(app, tmp_path: Path) -> Iterator[LiveServer]:
+    """A real server process sharing the test's database; seed through `app` first."""
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        server = LiveServer(Path(uri.removeprefix("sqlite:///")))
+    else:
+        server = LiveServer(tmp_path / "live-server", uri)
     server.start()
     yield server
     server.stop()

@@ -491,6 +491,10 @@ class RoundtableNamespace(AuthenticatedNamespace):
             option_id=option or 0,
             member_category=seat.member_category,
         )
+        # Hand the connection back before waiting for the batch: hundreds of voters waiting
+        # while each holds one would leave the batch writer none (a worker whose poll cache
+        # is cold reads the poll first; every other worker's is, with several workers).
+        db.session.rollback()
         return {"vote": ballotbox.submit(app, request_)}
 
 

@@ -26,7 +26,8 @@ from deliberation.voting.routes import VOTE_LIMIT
 def ballot_snapshot(ballot_id: int) -> dict[str, Any]:
     """Live turnout plus the caller's own receipt, with a sequence number for catching up."""
     ballot = queries.get_ballot(ballot_id)
-    turnout = queries.turnout(ballot) | {"seq": next_sequence()}
+    seq = next_sequence()  # before the counts are read: a higher number means a later read
+    turnout = queries.turnout(ballot) | {"seq": seq}
     return {
         "turnout": turnout,
         "accepting": ballot.accepts_votes_at(utcnow()),

@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
+import redis
 from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from deliberation.voting.models import Ballot
 NAMESPACE = "/voting"
 
 _DIRTY_KEY = "madang_voting_dirty_ballots"
+_broadcast_lock = threading.Lock()
 _APP_KEY = "madang_voting_app"
 
 
@@ -96,16 +98,19 @@ def _room_is_watched(app: Flask, ballot_id: int) -> bool:
 def _broadcast_turnout(app: Flask, ballot_id: Hashable) -> None:
     if not _room_is_watched(app, int(ballot_id)):
         return
-    with app.app_context():
+    # One flush at a time in this process, so its broadcasts leave in the order of their seq.
+    with _broadcast_lock, app.app_context():
         try:
+            # The number is taken before the read: a higher one means a later read.
+            seq = next_sequence()
             ballot = db.session.get(Ballot, ballot_id)
             if ballot is None:
                 return
             payload = queries.turnout(ballot)
         finally:
             db.session.remove()
-    payload["seq"] = next_sequence()
-    socketio.emit("turnout", payload, to=ballot_room(int(ballot_id)), namespace=NAMESPACE)
+        payload["seq"] = seq
+        socketio.emit("turnout", payload, to=ballot_room(int(ballot_id)), namespace=NAMESPACE)
 
 
 #: At most ten turnout broadcasts a second per ballot, whatever the rate of votes.
@@ -113,10 +118,23 @@ turnout_broadcasts = Coalescer(0.1, _broadcast_turnout)
 
 _sequence_lock = threading.Lock()
 _sequence = [0]
+_SEQUENCE_KEY = "madang:voting:seq"
+_redis_clients: dict[str, Any] = {}
 
 
 def next_sequence() -> int:
-    """A number that grows with every snapshot or broadcast of this process."""
+    """A number that grows with every snapshot or broadcast (call it in an app context).
+
+    With a message queue several processes broadcast to the same clients, and a client drops
+    a broadcast numbered lower than the last one it applied: the number must then be one
+    counter for the whole site (Redis INCR), not one per process, which would make one
+    process's news look stale to clients that heard from another (or from before a restart).
+    """
+    redis_url = current_app.config.get("REDIS_URL")
+    if redis_url:
+        if redis_url not in _redis_clients:
+            _redis_clients[redis_url] = redis.Redis.from_url(redis_url)
+        return int(_redis_clients[redis_url].incr(_SEQUENCE_KEY))
     with _sequence_lock:
         _sequence[0] += 1
         return _sequence[0]

@@ -75,7 +75,10 @@ def _cast_statements(dialect_name: str) -> tuple[Any, Any, Any]:
     upsert: INSERT the vote, or UPDATE choice and receipt if the person has voted already.
     """
     insert = (postgresql if dialect_name == "postgresql" else sqlite).insert
-    claim = insert(VoteCast).on_conflict_do_nothing(index_elements=["client_id"])
+    # RETURNING says whether the row went in: with it implied, rowcount is -1 on PostgreSQL.
+    claim = (
+        insert(VoteCast).on_conflict_do_nothing(index_elements=["client_id"]).returning(VoteCast.id)
+    )
     current = (
         select(Ballot.state, Vote.choice, Vote.receipt)
         .outerjoin(Vote, and_(Vote.ballot_id == Ballot.id, Vote.voter_id == bindparam("voter_id")))
@@ -232,7 +235,7 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
     connection = db.session.connection()
     params = {"ballot_id": ballot.id, "voter_id": voter.id}
     claimed = connection.execute(claim, {**params, "client_id": client_id, "receipt": receipt})
-    if claimed.rowcount == 0:  # a retry, or the same request answered concurrently
+    if claimed.first() is None:  # a retry, or the same request answered concurrently
         return _replay(_find_cast(client_id), ballot_id, voter)
 
     # Re-read under the write lock (SQLite) or a share lock on the ballot row (PostgreSQL):

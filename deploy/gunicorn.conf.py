@@ -1,0 +1,46 @@
+"""gunicorn settings for one Madang app process: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
+
+Flask-SocketIO's deployment guide: the gevent worker (WebSockets through simple-websocket,
+no gevent-websocket needed) and exactly ONE worker per gunicorn, because gunicorn cannot
+route a client's requests back to the same worker (no sticky sessions). To use more CPU
+cores, run several of these on different ports behind nginx (deploy/nginx/madang.conf) with
+Redis as the message queue (REDIS_URL).
+"""
+
+import os
+
+bind = os.environ.get("MADANG_BIND", "127.0.0.1:8001")
+worker_class = "gevent"
+workers = 1
+#: Concurrent clients one worker holds (every open Socket.IO connection is one); the default
+#: of 1,000 is too few for a roundtable. Raise `ulimit -n` (LimitNOFILE) to match.
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "5000"))
+#: gevent workers answer the arbiter's heartbeat between requests; a worker that stops
+#: answering for this long is killed and replaced.
+timeout = 60
+graceful_timeout = 20
+keepalive = 5
+#: Only nginx on this host talks to gunicorn; it sets X-Forwarded-Proto (the app's ProxyFix,
+#: PROXY_COUNT=1, handles X-Forwarded-For).
+forwarded_allow_ips = "127.0.0.1"
+proc_name = os.environ.get("MADANG_WORKER_NAME", "madang")
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+#: gunicorn's control socket has one default path per user; several instances on one host
+#: would fight over it, and nothing here uses it.
+control_socket_disable = True
+loglevel = "info"
+
+
+def post_worker_init(worker):
+    """Small single-process sites may let this process run the periodic jobs (RUN_SCHEDULER=1).
+
+    With several processes, leave RUN_SCHEDULER unset here and run `python -m
+    scripts.run_scheduler` once instead.
+    """
+    app = worker.wsgi
+    if getattr(app, "config", {}).get("RUN_SCHEDULER"):
+        from deliberation.core.scheduler import start_scheduler
+
+        start_scheduler(app)
+        worker.log.info("periodic jobs run in this process (RUN_SCHEDULER=1)")

@@ -1,0 +1,1 @@
+"""Operator scripts: the local production-shaped stack and the scheduler process."""

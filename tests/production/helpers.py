@@ -1,0 +1,61 @@
+"""Clients shared by the production-stack tests."""
+
+import asyncio
+import statistics
+import threading
+import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import socketio
+
+
+class Watcher:
+    """A python-socketio client that records when each event arrives."""
+
+    def __init__(self, url: str, cookie: str, namespace: str, events: list[str]) -> None:
+        self.client = socketio.Client(reconnection=False)
+        self.namespace = namespace
+        self.received: list[tuple[float, str, dict]] = []
+        self.arrived = threading.Condition()
+        for name in events:
+            self.client.on(name, self._recorder(name), namespace=namespace)
+        self.client.connect(
+            url, headers={"Cookie": cookie}, namespaces=[namespace], wait_timeout=15
+        )
+
+    def _recorder(self, name: str):
+        def record(data):
+            with self.arrived:
+                self.received.append((time.perf_counter(), name, data))
+                self.arrived.notify_all()
+
+        return record
+
+    def wait_for(self, count: int, timeout: float = 10) -> float:
+        """Wait until `count` events arrived; return the arrival time of the last one."""
+        with self.arrived:
+            assert self.arrived.wait_for(lambda: len(self.received) >= count, timeout), (
+                f"only {len(self.received)} of {count} events arrived"
+            )
+            return self.received[count - 1][0]
+
+    def call(self, event: str, data: dict) -> dict:
+        return self.client.call(event, data, namespace=self.namespace, timeout=15)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ms = sorted(v * 1000 for v in values)
+    return {
+        "median_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(ms[int(0.95 * (len(ms) - 1))], 1),
+        "max_ms": round(ms[-1], 1),
+    }
+
+
+def run_async(scenario: Coroutine[Any, Any, Any]) -> Any:
+    """asyncio.run in a thread of its own: Playwright's sync API (browser tests in the same
+    session) keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, scenario).result()
