@@ -21,6 +21,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -644,7 +645,9 @@ def rehearse(
             target_url = url.rstrip("/")
             server_pid = pid_listening_on(int(url.rsplit(":", 1)[-1].split("/")[0]))
         rehearsal = Rehearsal(target_url, cast, window, timeout, say, server_pid)
-        figures = asyncio.run(rehearsal.run())
+        # A thread of its own: a caller (pytest with Playwright) may have a loop running here.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            figures = pool.submit(asyncio.run, rehearsal.run()).result()
         result: dict[str, Any] = {
             "participants": participants,
             "server_mode": server_mode if url is None else "external",

@@ -1,7 +1,6 @@
 """Against the real gevent server with python-socketio clients: reconnect catch-up, the
 message size limit, the scheduler ending a phase, and the rehearsal command end to end."""
 
-import asyncio
 import json
 import threading
 import time
@@ -16,6 +15,7 @@ from deliberation.roundtables.loadclient import LightClient, SocketIOError
 from deliberation.roundtables.models import ChatMessage, Participant, RoundtableSession
 from deliberation.roundtables.rooms import NAMESPACE
 from tests.conftest import login_session
+from tests.production.helpers import run_async
 from tests.roundtables.helpers import build_session, cid
 
 
@@ -134,7 +134,7 @@ def test_message_over_the_size_limit_is_dropped(app, live_server):
         await alice.close()
         return refused, dropped
 
-    refused, dropped = asyncio.run(oversized())
+    refused, dropped = run_async(oversized())
     assert refused["error"] == "too_long"
     assert dropped  # the server closed the socket that sent more than 64 KiB
     assert bob.call("chat_send", {"session_id": sid, "text": "still fine", "client_id": cid()})[
