@@ -170,16 +170,18 @@ def register(
         )
         if (seated or 0) >= session.capacity:
             raise DomainError(_("This session is full."), code="session_full")
-    inserted = db.session.execute(
-        insert_ignoring_duplicates(Participant).values(
-            session_id=session.id,
-            user_id=user.id,
-            role=role,
-            member_category=user.member_category,
-            division_id=min((d.id for d in user.divisions), default=None),
-            registered_at=utcnow(),
+    inserted = rows_inserted(
+        db.session.execute(
+            insert_ignoring_duplicates(Participant).values(
+                session_id=session.id,
+                user_id=user.id,
+                role=role,
+                member_category=user.member_category,
+                division_id=min((d.id for d in user.divisions), default=None),
+                registered_at=utcnow(),
+            )
         )
-    ).rowcount
+    )
     participant = find_participant(session.id, user.id)
     if inserted == 1:  # not a second tab registering at the same moment (UNIQUE decided)
         audit.record(
@@ -535,17 +537,19 @@ def send_chat(
         raise DomainError(
             _("A chat message holds at most %(n)d characters.", n=CHAT_MAX_CHARS), code="too_long"
         )
-    inserted = db.session.execute(
-        insert_ignoring_duplicates(ChatMessage).values(
-            session_id=session.id,
-            table_id=participant.table_id,
-            author_id=participant.user_id,
-            client_id=client_id,
-            body=body,
-            is_broadcast=False,
-            created_at=utcnow(),
+    inserted = rows_inserted(
+        db.session.execute(
+            insert_ignoring_duplicates(ChatMessage).values(
+                session_id=session.id,
+                table_id=participant.table_id,
+                author_id=participant.user_id,
+                client_id=client_id,
+                body=body,
+                is_broadcast=False,
+                created_at=utcnow(),
+            )
         )
-    ).rowcount
+    )
     message = db.session.scalar(
         select(ChatMessage).where(
             ChatMessage.author_id == participant.user_id, ChatMessage.client_id == client_id
@@ -639,17 +643,19 @@ def add_idea(
             _("A table records at most %(n)d ideas a round.", n=session.ideas_per_round),
             code="too_many_ideas",
         )
-    inserted = db.session.execute(
-        insert_ignoring_duplicates(Idea).values(
-            session_id=session.id,
-            table_id=table_id,
-            round_no=session.round_no,
-            author_id=participant.user_id,
-            client_id=client_id,
-            body=body,
-            created_at=utcnow(),
+    inserted = rows_inserted(
+        db.session.execute(
+            insert_ignoring_duplicates(Idea).values(
+                session_id=session.id,
+                table_id=table_id,
+                round_no=session.round_no,
+                author_id=participant.user_id,
+                client_id=client_id,
+                body=body,
+                created_at=utcnow(),
+            )
         )
-    ).rowcount
+    )
     idea = db.session.scalar(
         select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
     )
@@ -1023,9 +1029,15 @@ def insert_ignoring_duplicates(model: Any = None):
     """INSERT that skips a row breaking a UNIQUE constraint instead of failing (default: votes,
     UNIQUE(poll, participant)); no savepoint needed, the database decides in one statement."""
     model = PollVote if model is None else model
-    if db.engine.dialect.name == "postgresql":
-        return postgresql_insert(model).on_conflict_do_nothing()
-    return sqlite_insert(model).on_conflict_do_nothing()
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    # RETURNING tells whether the row went in: on PostgreSQL rowcount is -1 once SQLAlchemy
+    # adds an implicit RETURNING, which made every first insert look like a repeat.
+    return insert(model).on_conflict_do_nothing().returning(model.__table__.c.id)
+
+
+def rows_inserted(result: Any) -> int:
+    """How many rows an `insert_ignoring_duplicates` statement really inserted."""
+    return len(result.all())
 
 
 def cast_poll_vote(
@@ -1060,7 +1072,7 @@ def cast_poll_vote(
             literal(now, DateTime),
             literal(now, DateTime),
         ).where(_poll_is_open_clause(poll.id, now))
-        inserted = db.session.execute(
+        inserted = rows_inserted(db.session.execute(
             insert_ignoring_duplicates().from_select(
                 [
                     "poll_id", "participant_id", "client_id", "option_id", "stances",
@@ -1068,7 +1080,7 @@ def cast_poll_vote(
                 ],
                 values,
             )
-        ).rowcount  # fmt: skip
+        ))  # fmt: skip
         if inserted != 1:
             return _repeat_or_refuse(poll, participant, client_id, now)
     else:
