@@ -10,7 +10,7 @@ from flask_socketio import Namespace, disconnect, emit, join_room
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from deliberation.core.errors import DomainError
+from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.extensions import db, socketio
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,17 @@ def error_payload(error: DomainError) -> dict[str, Any]:
     return {"ok": False, "error": error.code, "message": error.message}
 
 
+def _log_refusal(handler: Callable[..., Any], error: DomainError) -> None:
+    """Sockets skip Flask's access logs: every refused attempt to act is logged here."""
+    if isinstance(error, PermissionDenied):
+        log.warning(
+            "socket event %s refused for user %s: %s",
+            handler.__name__.removeprefix("on_"),
+            getattr(current_user, "id", None),
+            error.code,
+        )
+
+
 def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
     """Wrap a state-changing socket handler: re-check login, one transaction, ack after commit.
 
@@ -61,6 +72,7 @@ def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[...
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
+            _log_refusal(handler, error)
             payload = error_payload(error)
             emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
             return payload
@@ -86,6 +98,7 @@ def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[...,
         try:
             return {"ok": True, **(handler(*args) or {})}
         except DomainError as error:
+            _log_refusal(handler, error)
             payload = error_payload(error)
             emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
             return payload
