@@ -259,6 +259,8 @@ class DocumentedEvent:
     namespace: str
     name: str
     payload: dict[str, str]  # key -> declared type text
+    #: The docs mark events reserved to facilitators (or lead/table facilitators, admins).
+    facilitator_only: bool = False
 
 
 def realtime_docs() -> str:
@@ -291,7 +293,8 @@ def documented_client_events() -> dict[str, dict[str, DocumentedEvent]]:
             for match in EVENT_ROW.finditer(block):
                 name, payload_cell = match.group(1), match.group(2)
                 payload = {k: v.strip() for k, v in PAYLOAD_KEY.findall(payload_cell)}
-                result[namespace][name] = DocumentedEvent(namespace, name, payload)
+                restricted = "facilitator" in payload_cell.lower()
+                result[namespace][name] = DocumentedEvent(namespace, name, payload, restricted)
     return result
 
 
