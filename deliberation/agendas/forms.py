@@ -1,0 +1,49 @@
+"""Forms for proposing items, commenting, reacting, flagging and moderating."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from deliberation.agendas.models import COMMENT_MAX_LENGTH, ITEM_STATE_LABELS, ItemState
+from deliberation.agendas.services import ITEM_BODY_MAX_LENGTH, REASON_MAX_LENGTH, TITLE_MAX_LENGTH
+
+
+def state_choices() -> list[tuple[str, str]]:
+    return [("", str(_l("Any state")))] + [(s.value, str(ITEM_STATE_LABELS[s])) for s in ItemState]
+
+
+class ItemForm(FlaskForm):
+    division_id = SelectField(_l("Division"), coerce=int, validators=[DataRequired()])
+    title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX_LENGTH)])
+    body = TextAreaField(
+        _l("Description"),
+        validators=[Optional(), Length(max=ITEM_BODY_MAX_LENGTH)],
+        description=_l("What should change, and why? Markdown is allowed."),
+    )
+
+
+class CommentForm(FlaskForm):
+    """A new comment or reply; the client id makes a resubmitted form post only once."""
+
+    body = TextAreaField(
+        _l("Your comment"),
+        validators=[DataRequired(), Length(max=COMMENT_MAX_LENGTH)],
+        description=_l("At most 10,000 characters. Markdown is allowed."),
+    )
+    parent_id = HiddenField()
+    client_id = HiddenField()
+
+
+class EditCommentForm(FlaskForm):
+    body = TextAreaField(
+        _l("Your comment"), validators=[DataRequired(), Length(max=COMMENT_MAX_LENGTH)]
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=REASON_MAX_LENGTH)])
+
+
+class ReactionForm(FlaskForm):
+    value = HiddenField()

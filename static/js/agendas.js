@@ -1,0 +1,457 @@
+/* Live agenda discussions: Socket.IO namespace /agendas, room item:<id>.
+ * Without JavaScript every link and form works as a plain page; this script only adds
+ * live updates, inline replies, reactions without reload and "load more" in place.
+ * Events carry the item's sequence number; a gap or a reconnect asks for a snapshot. */
+(function () {
+  "use strict";
+  var section = document.getElementById("discussion");
+  var thread = document.getElementById("thread");
+  if (!section || !thread) return;
+
+  var d = section.dataset;
+  var itemId = Number(d.itemId);
+  var viewerId = d.viewerId ? Number(d.viewerId) : null;
+  var anchorId = d.anchor ? Number(d.anchor) : null;
+  var TEMPLATE_ID = d.templateId;
+  var accepts = d.accepts === "1";
+  var lastSeq = Number(d.seq || 0);
+  var statusEl = document.getElementById("live-status");
+  var announcer = document.getElementById("live-announcer");
+  var commentTemplate = document.getElementById("comment-template");
+  var replyTemplate = document.getElementById("reply-form-template");
+  var socket = null;
+
+  function say(text) {
+    if (announcer) announcer.textContent = text;
+  }
+
+  function newClientId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
+  }
+
+  function formatTime(iso) {
+    try {
+      return new Date(iso).toLocaleString(document.documentElement.lang || undefined, {
+        dateStyle: "short", timeStyle: "short"
+      });
+    } catch (e) {
+      return iso;
+    }
+  }
+
+  function commentEl(id) {
+    return document.getElementById("comment-" + id);
+  }
+
+  /* Build a comment element from the per-viewer template; text goes in as text, the body
+   * as the server's sanitised HTML. */
+  function renderComment(c, level) {
+    var holder = commentTemplate.content.firstElementChild.cloneNode(true);
+    var li = holder.querySelector("li.comment");
+    var all = [li].concat(Array.prototype.slice.call(li.querySelectorAll("*")));
+    all.forEach(function (el) {
+      Array.prototype.slice.call(el.attributes).forEach(function (attr) {
+        if (attr.value.indexOf(TEMPLATE_ID) !== -1) {
+          el.setAttribute(attr.name, attr.value.split(TEMPLATE_ID).join(String(c.id)));
+        }
+      });
+    });
+    li.className = "comment level-" + Math.min(level, 7) + " status-" + c.status;
+    li.dataset.id = c.id;
+    li.dataset.parent = c.parent_id || "";
+    li.dataset.branch = c.branch_id;
+    li.dataset.path = c.path;
+    li.dataset.level = level;
+    li.dataset.frameLevel = c.frame_level;
+    li.dataset.authorId = c.author_id || "";
+    li.dataset.status = c.status;
+    li.dataset.editableUntil = c.editable_until;
+    li.querySelector(".comment-author").textContent = c.author_name || d.strDeleted;
+    var time = li.querySelector("time");
+    time.setAttribute("datetime", c.created_at);
+    time.textContent = formatTime(c.created_at);
+    li.querySelector(".comment-edited").hidden = !c.edited;
+    var levelNote = li.querySelector(".comment-meta .visually-hidden");
+    if (levelNote) {
+      levelNote.textContent = level > 0 ? d.strLevel.replace("987654321", String(level + 1)) : "";
+    }
+    var body = li.querySelector(".comment-body");
+    body.textContent = "";
+    if (c.status === "visible") {
+      body.innerHTML = c.body_html; /* sanitised by the server's bleach allow-list */
+    } else {
+      var p = document.createElement("p");
+      p.className = "placeholder";
+      p.textContent = c.status === "deleted" ? d.strDeleted
+        : d.strHidden.replace("__REASON__", c.hidden_reason);
+      body.appendChild(p);
+    }
+    var reactions = li.querySelector("form.reactions");
+    if (reactions) {
+      if (c.status !== "visible") {
+        reactions.remove();
+      } else {
+        ["agree", "disagree", "pass"].forEach(function (value) {
+          var button = reactions.querySelector("button[value=" + value + "]");
+          button.querySelector(".count").textContent = c.counts[value];
+          button.disabled = !accepts;
+        });
+      }
+    }
+    var mineAuthor = viewerId !== null && c.author_id === viewerId;
+    var editable = mineAuthor && new Date(c.editable_until) > new Date();
+    li.querySelectorAll(".only-author").forEach(function (el) { if (!mineAuthor) el.remove(); });
+    li.querySelectorAll(".only-editable").forEach(function (el) { if (!editable) el.remove(); });
+    li.querySelectorAll(".only-others").forEach(function (el) { if (mineAuthor) el.remove(); });
+    if (c.status !== "visible") {
+      li.querySelectorAll(".comment-actions li").forEach(function (el) {
+        if (!el.querySelector(".action-moderate")) el.remove();
+      });
+    }
+    if (!accepts) {
+      li.querySelectorAll(".action-reply").forEach(function (el) { el.parentNode.remove(); });
+    }
+    var moderate = li.querySelector(".action-moderate");
+    if (moderate && c.status === "deleted") moderate.parentNode.remove();
+    else if (moderate) moderate.textContent = c.status === "hidden" ? d.strRestore : d.strHide;
+    updateContinue(li, c);
+    return li;
+  }
+
+  function updateContinue(li, c) {
+    var cont = li.querySelector(".continue");
+    if (!cont) return;
+    cont.hidden = !c.continues;
+    var count = cont.querySelector(".reply-count");
+    if (count) count.textContent = "(" + d.strReplies.replace("987654321", c.reply_count) + ")";
+  }
+
+  function copyPressed(from, to) {
+    from.querySelectorAll("button.reaction").forEach(function (button) {
+      var twin = to.querySelector("button.reaction[value=" + button.value + "]");
+      if (twin) twin.setAttribute("aria-pressed", button.getAttribute("aria-pressed"));
+    });
+  }
+
+  function replaceComment(old, c) {
+    var li = renderComment(c, Number(old.dataset.level));
+    copyPressed(old, li);
+    var openForm = old.querySelector("form.reply-form");
+    if (openForm && c.status === "visible") li.querySelector("article").appendChild(openForm);
+    old.replaceWith(li);
+    return li;
+  }
+
+  function isDescendantPath(el, parentPath) {
+    return el.classList.contains("comment") && el.dataset.path &&
+      el.dataset.path.indexOf(parentPath + "/") === 0;
+  }
+
+  /* Put a new comment where the page order says, or leave it to "load more". */
+  function insertComment(c) {
+    var existing = commentEl(c.id);
+    if (existing) {
+      replaceComment(existing, c);
+      return existing;
+    }
+    var li;
+    if (c.parent_id === null) {
+      if (anchorId !== null || thread.dataset.newestFirst !== "1") return null;
+      li = renderComment(c, 0);
+      thread.insertBefore(li, thread.firstElementChild);
+    } else {
+      var parent = commentEl(c.parent_id);
+      if (!parent) return null;
+      if (anchorId !== null && c.parent_id === anchorId) {
+        if (thread.querySelector(".more-roots")) return null; /* "load more" will bring it */
+        li = renderComment(c, Number(parent.dataset.level) + 1);
+        thread.appendChild(li);
+        return finishInsert(li);
+      }
+      if (c.frame_level === 0) { /* the reply opens a new frame: only the link changes */
+        var cont = parent.querySelector(".continue");
+        if (cont) {
+          cont.hidden = false;
+          var count = cont.querySelector(".reply-count");
+          if (count) count.textContent = "(" + d.strReplies.replace("987654321", "+") + ")";
+        }
+        return null;
+      }
+      var next = parent.nextElementSibling;
+      while (next && isDescendantPath(next, parent.dataset.path)) next = next.nextElementSibling;
+      if (next && next.classList.contains("more") && next.dataset.moreRoot &&
+          next.dataset.after && c.path > next.dataset.after &&
+          c.path.indexOf(parent.dataset.path) === 0 &&
+          next.previousElementSibling && isDescendantPath(next.previousElementSibling, parent.dataset.path)) {
+        return null; /* it sorts after what "show more replies" will load */
+      }
+      li = renderComment(c, Number(parent.dataset.level) + 1);
+      thread.insertBefore(li, next);
+    }
+    return finishInsert(li);
+  }
+
+  function finishInsert(li) {
+    var empty = document.getElementById("empty-note");
+    if (empty) empty.remove();
+    li.classList.add("is-new");
+    return li;
+  }
+
+  function setCounts(commentId, counts, mine) {
+    var li = commentEl(commentId);
+    if (!li) return;
+    var form = li.querySelector("form.reactions");
+    if (!form) return;
+    ["agree", "disagree", "pass"].forEach(function (value) {
+      var button = form.querySelector("button[value=" + value + "]");
+      if (!button) return;
+      button.querySelector(".count").textContent = counts[value];
+      if (mine) button.setAttribute("aria-pressed", value === mine ? "true" : "false");
+    });
+  }
+
+  function applyItem(item) {
+    if (!item) return;
+    var state = document.getElementById("item-state");
+    if (state) state.textContent = item.state_label;
+    if (accepts && !item.accepts_comments) {
+      accepts = false;
+      document.querySelectorAll(".comment-form").forEach(function (form) {
+        var note = document.createElement("p");
+        note.className = "closed-note";
+        note.textContent = d.strClosed;
+        form.replaceWith(note);
+      });
+      thread.querySelectorAll("button.reaction").forEach(function (b) { b.disabled = true; });
+      thread.querySelectorAll(".action-reply").forEach(function (a) { a.parentNode.remove(); });
+    }
+  }
+
+  /* Sequence numbers: apply everything (handlers are idempotent); on a gap, catch up. */
+  function noteSeq(seq) {
+    if (seq > lastSeq + 1) {
+      requestSnapshot();
+    } else if (seq > lastSeq) {
+      lastSeq = seq;
+    }
+  }
+
+  function applySnapshot(snapshot) {
+    if (!snapshot || !snapshot.ok) return;
+    if (snapshot.reset) {
+      if (statusEl) statusEl.textContent = d.strReload;
+      lastSeq = snapshot.seq;
+      return;
+    }
+    snapshot.comments.forEach(function (c) {
+      var li = insertComment(c);
+      if (li) setCounts(c.id, c.counts, null);
+    });
+    applyItem(snapshot.item);
+    lastSeq = Math.max(lastSeq, snapshot.seq);
+  }
+
+  function requestSnapshot() {
+    if (!socket || !socket.connected) return;
+    socket.emit("snapshot", { item_id: itemId, since_seq: lastSeq }, applySnapshot);
+  }
+
+  /* Sends with one retry after a timeout; the client id makes the retry harmless. */
+  function send(event, payload, done) {
+    var attempts = 0;
+    function attempt() {
+      attempts += 1;
+      socket.timeout(5000).emit(event, payload, function (err, ack) {
+        if (err && attempts < 2 && socket.connected) return attempt();
+        done(err ? { ok: false, message: d.strFailed } : ack);
+      });
+    }
+    attempt();
+  }
+
+  function live() {
+    return socket !== null && socket.connected;
+  }
+
+  function connect() {
+    if (viewerId === null || typeof io === "undefined") return; /* sockets need a login */
+    socket = io("/agendas", { transports: ["websocket", "polling"] });
+    socket.on("connect", function () {
+      socket.emit("join", { item_id: itemId, since_seq: lastSeq }, function (ack) {
+        applySnapshot(ack);
+        if (statusEl && ack && ack.ok && !ack.reset) statusEl.textContent = d.strLive;
+      });
+    });
+    socket.on("disconnect", function () {
+      if (statusEl) statusEl.textContent = d.strOffline;
+    });
+    socket.on("comment_created", function (msg) {
+      var fresh = !commentEl(msg.comment.id);
+      var li = insertComment(msg.comment);
+      if (li && fresh && msg.comment.author_id !== viewerId) {
+        say(d.strNewComment.replace("__NAME__", msg.comment.author_name || ""));
+      }
+      noteSeq(msg.seq);
+    });
+    socket.on("comment_updated", function (msg) {
+      var li = commentEl(msg.comment.id);
+      if (li) replaceComment(li, msg.comment);
+      noteSeq(msg.seq);
+    });
+    socket.on("reactions_changed", function (msg) {
+      setCounts(msg.comment_id, msg.counts, null);
+      noteSeq(msg.seq);
+    });
+    socket.on("item_changed", function (msg) {
+      applyItem(msg.item);
+      noteSeq(msg.seq);
+    });
+  }
+
+  function showError(form, message) {
+    var box = form.querySelector(".field-error[role=alert]") || form.querySelector(".form-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.className = "field-error form-error";
+      box.setAttribute("role", "alert");
+      form.appendChild(box);
+    }
+    box.textContent = message;
+  }
+
+  /* Posting: through the socket when live, else the form posts as a normal page. */
+  function submitComment(form, event) {
+    if (!live()) return;
+    event.preventDefault();
+    var bodyField = form.querySelector("textarea[name=body]");
+    var parentField = form.querySelector("input[name=parent_id]");
+    var clientField = form.querySelector("input[name=client_id]");
+    if (!clientField.value) clientField.value = newClientId();
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    send("post_comment", {
+      item_id: itemId,
+      parent_id: parentField && parentField.value ? Number(parentField.value) : null,
+      body: bodyField.value,
+      client_id: clientField.value
+    }, function (ack) {
+      button.disabled = false;
+      if (!ack || !ack.ok) {
+        showError(form, (ack && ack.message) || d.strFailed);
+        bodyField.focus();
+        return;
+      }
+      var li = insertComment(ack.comment);
+      bodyField.value = "";
+      clientField.value = newClientId();
+      showError(form, "");
+      say(d.strPosted);
+      if (form.classList.contains("reply-form")) form.remove();
+      if (li) {
+        var link = li.querySelector(".comment-time");
+        if (link && form.classList.contains("reply-form")) link.focus();
+      }
+    });
+  }
+
+  function openReplyForm(link) {
+    var li = link.closest("li.comment");
+    var article = li.querySelector("article");
+    var existing = article.querySelector("form.reply-form");
+    if (existing) {
+      existing.querySelector("textarea").focus();
+      return;
+    }
+    var form = replyTemplate.content.firstElementChild.cloneNode(true);
+    var textarea = form.querySelector("textarea");
+    var label = form.querySelector("label");
+    textarea.id = "reply-body-" + li.dataset.id;
+    label.setAttribute("for", textarea.id);
+    form.querySelector("input[name=parent_id]").value = li.dataset.id;
+    form.querySelector("input[name=client_id]").value = newClientId();
+    form.querySelector(".cancel-reply").addEventListener("click", function () {
+      form.remove();
+      link.focus();
+    });
+    article.appendChild(form);
+    textarea.focus();
+  }
+
+  function loadMore(link) {
+    var marker = link.closest("li.more");
+    link.setAttribute("aria-busy", "true");
+    fetch(link.dataset.fragmentUrl, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        var holder = document.createElement("template");
+        holder.innerHTML = html;
+        var incoming = Array.prototype.slice.call(holder.content.querySelectorAll("li"));
+        incoming.forEach(function (li) {
+          if (!li.classList.contains("comment")) return;
+          var existing = document.getElementById(li.id);
+          if (existing) existing.remove();
+        });
+        var first = holder.content.querySelector("li.comment");
+        var parentLevels = {};
+        marker.replaceWith(holder.content);
+        incoming.forEach(function (li) {
+          if (!li.classList.contains("comment")) return;
+          var parent = li.dataset.parent && commentEl(li.dataset.parent);
+          var level = parent ? Number(parent.dataset.level) + 1 : Number(li.dataset.level);
+          parentLevels[li.id] = level;
+          li.dataset.level = level;
+          li.className = li.className.replace(/level-\d+/, "level-" + Math.min(level, 7));
+          var note = li.querySelector(".comment-meta .visually-hidden");
+          if (note) {
+            note.textContent = level > 0 ? d.strLevel.replace("987654321", String(level + 1)) : "";
+          }
+        });
+        if (first) {
+          var target = first.querySelector(".comment-time");
+          if (target) target.focus();
+        }
+      })
+      .catch(function () {
+        link.removeAttribute("aria-busy");
+        window.location.href = link.getAttribute("href");
+      });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a");
+    if (!link || !section.contains(link)) return;
+    if (link.classList.contains("action-reply") && replyTemplate) {
+      event.preventDefault();
+      openReplyForm(link);
+    } else if (link.dataset.fragmentUrl) {
+      event.preventDefault();
+      loadMore(link);
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form.classList.contains("comment-form")) {
+      submitComment(form, event);
+    } else if (form.classList.contains("reactions") && live()) {
+      event.preventDefault();
+      var button = event.submitter;
+      if (!button || !button.value) return;
+      var commentId = Number(form.dataset.commentId);
+      send("react", { comment_id: commentId, value: button.value }, function (ack) {
+        if (ack && ack.ok) {
+          setCounts(commentId, ack.counts, ack.mine);
+        } else {
+          say((ack && ack.message) || d.strFailed);
+        }
+      });
+    }
+  });
+
+  connect();
+})();
