@@ -38,6 +38,12 @@ PUBLIC_ENDPOINTS = {
     "accounts.reset_password",
     "accounts.set_language",
     "accounts.toggle_large_text",
+    # Agenda discussions are public reading (DESIGN: anonymous readers get the rendered page).
+    "agendas.index",
+    "agendas.division_items",
+    "agendas.show_item",
+    "agendas.more_comments",
+    "agendas.show_comment",
 }
 #: Public endpoints that may legitimately write even for anonymous callers (they write only
 #: rows belonging to the caller, e.g. a new account).
@@ -98,8 +104,22 @@ class World:
     #: Marker strings that only the given personas may ever see in a response.
     secrets: dict[str, set[str]] = field(default_factory=dict)
 
-    def add(self, arg: str, value: Any, *, read: Iterable[str], write: Iterable[str], label: str):
-        self.ids.setdefault(arg, []).append(Target(value, frozenset(read), frozenset(write), label))
+    def add(
+        self,
+        arg: str,
+        value: Any,
+        *,
+        read: Iterable[str],
+        write: Iterable[str],
+        label: str,
+        actions: dict[str, Iterable[str]] | None = None,
+    ) -> None:
+        """Register a foreign object; ``actions`` overrides ``write`` for named actions
+        (an endpoint's function name or a socket event name)."""
+        overrides = {name: frozenset(who) for name, who in (actions or {}).items()}
+        self.ids.setdefault(arg, []).append(
+            Target(value, frozenset(read), frozenset(write), label, overrides)
+        )
 
 
 @dataclass(frozen=True)
@@ -108,10 +128,18 @@ class Target:
     readable_by: frozenset[str]
     writable_by: frozenset[str]
     label: str
+    actions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def may_write(self, persona: str, action: str) -> bool:
+        return persona in self.actions.get(action, self.writable_by)
+
+    def __hash__(self) -> int:
+        return hash((self.value, self.label))
 
 
 ALL = frozenset(PERSONAS)
 SIGNED_IN = ALL - {"anonymous"}
+FACILITATORS = frozenset({"facilitator", "table_facilitator", "admin"})
 
 
 def build_world(app: Flask) -> World:
@@ -140,13 +168,15 @@ def build_world(app: Flask) -> World:
         world.add("user_id", victim.id, read={"admin"}, write={"admin"}, label="another person")
         world.add("division_id", other.id, read={"admin"}, write={"admin"}, label="a division")
         world.add("token", "not-a-valid-token", read=ALL, write=set(), label="forged token")
-        for extend in WORLD_EXTENSIONS:
+        for extend in _extensions():
             extend(app, world)
     return world
 
 
-#: Features append builders here (app, world) -> None to add their objects to the world.
-WORLD_EXTENSIONS: list = []
+def _extensions() -> list:
+    from tests.security.worlds import WORLD_EXTENSIONS
+
+    return WORLD_EXTENSIONS
 
 
 def login(client, email: str, password: str = PASSWORD) -> None:
@@ -214,8 +244,8 @@ class Filled:
     def readable_by(self, persona: str) -> bool:
         return all(persona in t.readable_by for t in self.targets)
 
-    def writable_by(self, persona: str) -> bool:
-        return all(persona in t.writable_by for t in self.targets)
+    def writable_by(self, persona: str, action: str) -> bool:
+        return all(t.may_write(persona, action) for t in self.targets)
 
     @property
     def label(self) -> str:

@@ -104,7 +104,10 @@ def test_authorization_matrix(app, capsys):
                             failures.append(f"{where}: foreign object readable ({status})")
                     must_not_write = (
                         lacks_role
-                        or (filled.targets and not filled.writable_by(persona))
+                        or (
+                            filled.targets
+                            and not filled.writable_by(persona, rule.endpoint.rsplit(".", 1)[-1])
+                        )
                         or (
                             persona == "anonymous" and rule.endpoint not in support.ANONYMOUS_WRITES
                         )
