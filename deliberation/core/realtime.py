@@ -1,6 +1,7 @@
 """Socket.IO plumbing shared by every feature: rooms, emit-after-commit, authenticated handlers."""
 
 import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -108,13 +109,84 @@ def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[...,
     return wrapper
 
 
+#: Events one socket may send per second on average, and the burst it may send at once.
+#: Apps override them with SOCKETIO_EVENTS_PER_SECOND / SOCKETIO_EVENT_BURST.
+EVENTS_PER_SECOND = 20.0
+EVENT_BURST = 40.0
+#: A socket that keeps sending after this many refused events in a row is disconnected.
+FLOOD_DISCONNECT_AFTER = 400
+_event_budget = {"rate": EVENTS_PER_SECOND, "burst": EVENT_BURST}
+
+
+class _EventBudget:
+    """A token bucket per socket: sockets skip Flask-Limiter, so a flood is cut off here."""
+
+    __slots__ = ("tokens", "stamp", "refused")
+
+    def __init__(self, burst: float) -> None:
+        self.tokens = burst
+        self.stamp = time.monotonic()
+        self.refused = 0
+
+    def take(self, rate: float, burst: float) -> bool:
+        now = time.monotonic()
+        self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.refused = 0
+            return True
+        self.refused += 1
+        return False
+
+
+RATE_LIMITED_ACK = {
+    "ok": False,
+    "error": "rate_limited",
+    "message": "Too many messages; please slow down.",
+}
+
+
 class AuthenticatedNamespace(Namespace):
-    """A feature namespace that refuses anonymous connections and tracks each person's sockets."""
+    """A feature namespace that refuses anonymous connections and tracks each person's sockets.
+
+    Every event passes a per-socket budget first (a flood is refused without touching the
+    database, and a socket that keeps flooding is disconnected), and an event sent with the
+    wrong number of arguments is refused instead of crashing the handler.
+    """
+
+    def __init__(self, namespace: str | None = None) -> None:
+        super().__init__(namespace)
+        self._budgets: dict[str, _EventBudget] = {}
 
     def on_connect(self, auth: Any = None) -> None:
         if not current_user.is_authenticated:
             raise ConnectionRefusedError("authentication required")
         join_room(user_room(current_user.id))
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            if event == "disconnect" and args:
+                self._budgets.pop(args[0], None)
+            return super().trigger_event(event, *args)
+        if not hasattr(self, "on_" + (event or "")):
+            return None
+        sid = args[0] if args else ""
+        rate, burst = _event_budget["rate"], _event_budget["burst"]
+        budget = self._budgets.setdefault(sid, _EventBudget(burst))
+        if not budget.take(rate, burst):
+            if budget.refused == 1:
+                log.warning("socket %s on %s is flooding; events refused", sid, self.namespace)
+            if budget.refused >= FLOOD_DISCONNECT_AFTER:
+                log.warning("socket %s on %s disconnected for flooding", sid, self.namespace)
+                self._budgets.pop(sid, None)
+                self.socketio.server.disconnect(sid, namespace=self.namespace)
+            return dict(RATE_LIMITED_ACK)
+        try:
+            return super().trigger_event(event, *args)
+        except TypeError:
+            log.warning("socket event %s on %s with wrong arguments", event, self.namespace)
+            return {"ok": False, "error": "bad_payload", "message": "Wrong message shape."}
 
 
 def disconnect_user(user_id: int) -> None:
@@ -174,6 +246,8 @@ def client_id_from(data: dict[str, Any]) -> str:
 
 def socket_options(app_config: dict[str, Any]) -> dict[str, Any]:
     """Arguments for socketio.init_app, from the app's configuration."""
+    _event_budget["rate"] = float(app_config.get("SOCKETIO_EVENTS_PER_SECOND", EVENTS_PER_SECOND))
+    _event_budget["burst"] = float(app_config.get("SOCKETIO_EVENT_BURST", EVENT_BURST))
     options: dict[str, Any] = {
         "async_mode": app_config["SOCKETIO_ASYNC_MODE"],
         "max_http_buffer_size": app_config["SOCKETIO_MAX_MESSAGE_BYTES"],
