@@ -113,7 +113,7 @@ def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[...,
 #: Apps override them with SOCKETIO_EVENTS_PER_SECOND / SOCKETIO_EVENT_BURST.
 EVENTS_PER_SECOND = 20.0
 EVENT_BURST = 40.0
-#: A socket that keeps sending after this many refused events in a row is disconnected.
+#: A socket refused this many events without calming down (half its burst refilled) is cut off.
 FLOOD_DISCONNECT_AFTER = 400
 _event_budget = {"rate": EVENTS_PER_SECOND, "burst": EVENT_BURST}
 
@@ -132,9 +132,10 @@ class _EventBudget:
         now = time.monotonic()
         self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
         self.stamp = now
+        if self.tokens >= burst / 2:
+            self.refused = 0  # the socket calmed down: forgive earlier refusals
         if self.tokens >= 1:
             self.tokens -= 1
-            self.refused = 0
             return True
         self.refused += 1
         return False
