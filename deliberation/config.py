@@ -46,6 +46,8 @@ class Config:
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     BABEL_DEFAULT_LOCALE = "en"
     LANGUAGES = ("en", "ko")
+    #: Set explicitly: Flask-Limiter would otherwise inherit the previous app's setting.
+    RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_IP = "20 per minute"
