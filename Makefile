@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install run test lint format translations chromium clean
+.PHONY: install run test lint format translations chromium clean audit
 
 install: $(VENV)/.installed node_modules/.installed static/vendor/.installed translations
 
@@ -51,7 +51,12 @@ lint: install
 test: install chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m tests.security.dependency_audit --allow-offline
 	$(BIN)/pytest
+
+# Strict dependency audit: also fails when the advisory services cannot be reached.
+audit: install
+	$(BIN)/python -m tests.security.dependency_audit
 
 format: install
 	$(BIN)/ruff format .
