@@ -281,6 +281,8 @@ def is_login_redirect(response) -> bool:
 
 NAMESPACE_HEADING = re.compile(r"^##\s+Namespace\s+`(/[^`]*)`", re.M)
 EVENT_ROW = re.compile(r"^\|\s*`([a-z_][a-z0-9_]*)`\s*\|\s*([^|]*(?:\\\|[^|]*)*)\|", re.M)
+#: The other documented form: **`event`** `{"key": type}` (optionally followed by text).
+EVENT_BOLD = re.compile(r"^\*\*`([a-z_][a-z0-9_]*)`\*\*\s*(`[^`]*`)?(.*)$", re.M)
 PAYLOAD_KEY = re.compile(r'"([a-z_][a-z0-9_]*)"\s*:\s*([^,}]+)')
 
 
@@ -320,10 +322,14 @@ def documented_client_events() -> dict[str, dict[str, DocumentedEvent]]:
             title = block.splitlines()[0].lower() if block else ""
             if "server → client" in title or "server -> client" in title:
                 continue
-            for match in EVENT_ROW.finditer(block):
-                name, payload_cell = match.group(1), match.group(2)
+            rows = [(m.group(1), m.group(2), m.group(2)) for m in EVENT_ROW.finditer(block)]
+            rows += [
+                (m.group(1), m.group(2) or "", (m.group(2) or "") + m.group(3))
+                for m in EVENT_BOLD.finditer(block)
+            ]
+            for name, payload_cell, described in rows:
                 payload = {k: v.strip() for k, v in PAYLOAD_KEY.findall(payload_cell)}
-                restricted = "facilitator" in payload_cell.lower()
+                restricted = "facilitator" in described.lower()
                 result[namespace][name] = DocumentedEvent(namespace, name, payload, restricted)
     return result
 
