@@ -103,6 +103,9 @@ class World:
     ids: dict[str, list["Target"]] = field(default_factory=dict)
     #: Marker strings that only the given personas may ever see in a response.
     secrets: dict[str, set[str]] = field(default_factory=dict)
+    #: Pairs that no response to anyone (admins included) may contain together, e.g. a voter's
+    #: name and the receipt of their vote (the public receipt list shows each receipt's choice).
+    unlinkable: list[tuple[str, str]] = field(default_factory=list)
 
     def add(
         self,
