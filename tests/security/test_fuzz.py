@@ -25,7 +25,7 @@ from tests.security.support import (
 from tests.security.test_authz_matrix import harvested_form
 
 FUZZ = settings(
-    max_examples=12,
+    max_examples=8,
     deadline=None,
     database=None,
     derandomize=True,
