@@ -1,5 +1,96 @@
-"""URL rules of the summaries feature."""
+"""URL rules of the summaries feature: an item's consensus summary as page, print, CSV, JSON."""
 
-from flask import Blueprint
+from flask import Blueprint, Response, abort, jsonify, render_template, url_for
+
+from deliberation.agendas.models import AgendaItem
+from deliberation.extensions import db
+from deliberation.summaries import services
+from deliberation.summaries.queries import comments_csv
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
+
+
+def _item_or_404(item_id: int) -> AgendaItem:
+    item = db.session.get(AgendaItem, item_id)
+    if item is None:
+        abort(404)
+    return item
+
+
+def _summary(item_id: int):
+    """Load (computing small ones now) and commit the cache at the edge."""
+    item = _item_or_404(item_id)
+    try:
+        document, state = services.summary_for_view(item_id)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return item, document, state
+
+
+def _with_links(document: dict) -> dict:
+    item_id = document["item"]["id"]
+
+    def link(entry: dict) -> dict:
+        url = url_for("agendas.show_comment", item_id=item_id, comment_id=entry["comment_id"])
+        return {**entry, "url": url}
+
+    return {
+        **document,
+        "groups": [
+            {**g, "representative": [link(r) for r in g["representative"]]}
+            for g in document["groups"]
+        ],
+        "consensus": {k: [link(c) for c in v] for k, v in document["consensus"].items()},
+        "divisive": [link(c) for c in document["divisive"]],
+        "comments": [link(c) for c in document["comments"]],
+    }
+
+
+@bp.get("/items/<int:item_id>")
+def show(item_id: int):
+    """The consensus summary of an item: opinion map, common ground, divides, groups, ballot."""
+    item, document, state = _summary(item_id)
+    return render_template(
+        "summaries/show.html",
+        item=item,
+        summary=_with_links(document) if document else None,
+        state=state,
+        printable=False,
+    )
+
+
+@bp.get("/items/<int:item_id>/print")
+def printable(item_id: int):
+    """The same summary laid out for paper: no chart, every figure as text."""
+    item, document, state = _summary(item_id)
+    return render_template(
+        "summaries/show.html",
+        item=item,
+        summary=_with_links(document) if document else None,
+        state=state,
+        printable=True,
+    )
+
+
+@bp.get("/items/<int:item_id>/summary.json")
+def as_json(item_id: int):
+    """The summary as JSON, with pseudonymous participants and links to the comments cited."""
+    _item, document, state = _summary(item_id)
+    if document is None:
+        return jsonify({"state": state}), 202
+    return jsonify({**_with_links(document), "state": state})
+
+
+@bp.get("/items/<int:item_id>/summary.csv")
+def as_csv(item_id: int):
+    """The summary's comment table as CSV (one row per comment, each group's votes)."""
+    _item, document, state = _summary(item_id)
+    if document is None:
+        return Response("pending\n", status=202, mimetype="text/plain")
+    return Response(
+        comments_csv(document),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="summary-item-{item_id}.csv"'},
+    )

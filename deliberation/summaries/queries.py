@@ -1,0 +1,286 @@
+"""Reads of the summaries feature: the summary document of an item, its cache state, pseudonyms."""
+
+import csv
+import hashlib
+import hmac
+import io
+import json
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from deliberation.agendas import queries as agenda_queries
+from deliberation.agendas.models import AgendaItem, Comment, Reaction
+from deliberation.consensus import VoteMatrix, summarize
+from deliberation.consensus.summary import ConsensusSummary
+from deliberation.db import utcnow
+from deliberation.extensions import db
+from deliberation.summaries.models import (
+    ImportedComment,
+    ImportedParticipant,
+    PolisImport,
+    SummaryCache,
+)
+
+#: Summaries of items with at most this many reactions are computed inside a page request
+#: (a few hundredths of a second); bigger ones by the import command or the periodic job, and
+#: pages show the last cached summary meanwhile.
+INLINE_COMPUTE_LIMIT = 5_000
+GROUP_LETTERS = "ABCDEFGHIJ"
+SCHEMA_VERSION = 1
+
+
+def group_name(index: int) -> str:
+    return GROUP_LETTERS[index] if index < len(GROUP_LETTERS) else str(index + 1)
+
+
+def fingerprint(item_id: int) -> str:
+    """Changes whenever a reaction, a comment or its moderation changes on the item."""
+    count, latest = db.session.execute(
+        select(func.count(Reaction.id), func.max(Reaction.updated_at)).where(
+            Reaction.item_id == item_id
+        )
+    ).one()
+    hidden = db.session.scalar(
+        select(func.count(Comment.id)).where(
+            Comment.item_id == item_id,
+            (Comment.hidden_at.is_not(None)) | (Comment.deleted_at.is_not(None)),
+        )
+    )
+    seq = db.session.scalar(select(AgendaItem.event_seq).where(AgendaItem.id == item_id))
+    return f"v{SCHEMA_VERSION}:{count}:{latest}:{hidden}:{seq}"
+
+
+def reaction_count(item_id: int) -> int:
+    return db.session.scalar(select(func.count(Reaction.id)).where(Reaction.item_id == item_id))
+
+
+def polis_import_of(item_id: int) -> PolisImport | None:
+    return db.session.scalar(select(PolisImport).where(PolisImport.item_id == item_id))
+
+
+def _pseudonyms(item_id: int, user_ids: list[int]) -> dict[int, str | int]:
+    """Pol.is participant id for imported people; otherwise a keyed hash, stable per item,
+    that reveals neither the account id nor who it is."""
+    imported = polis_import_of(item_id)
+    names: dict[int, str | int] = {}
+    if imported is not None:
+        for user_id, polis_id in db.session.execute(
+            select(ImportedParticipant.user_id, ImportedParticipant.polis_participant_id).where(
+                ImportedParticipant.import_id == imported.id
+            )
+        ):
+            names[user_id] = polis_id
+    key = current_app.config["SECRET_KEY"].encode()
+    for user_id in user_ids:
+        if user_id not in names:
+            digest = hmac.new(key, f"summary:{item_id}:{user_id}".encode(), hashlib.sha256)
+            names[user_id] = "m-" + digest.hexdigest()[:12]
+    return names
+
+
+def _polis_comment_ids(item_id: int) -> dict[int, int]:
+    imported = polis_import_of(item_id)
+    if imported is None:
+        return {}
+    return dict(
+        db.session.execute(
+            select(ImportedComment.comment_id, ImportedComment.polis_comment_id).where(
+                ImportedComment.import_id == imported.id
+            )
+        ).all()
+    )
+
+
+def ballot_breakdown(item_id: int) -> dict[str, Any] | None:
+    """HOOK for the voting feature (branch feat/voting, not merged here): the item's ballot tally
+    overall and by member category and division, with turnout of the eligible per group.
+
+    Returns None while no ballot exists or the voting feature is absent. Expected shape:
+    {"ballot_id", "options": [...], "overall": {option: n}, "turnout": {"voted", "eligible"},
+     "by_category": {category: {option: n, "voted", "eligible"}}, "by_division": {...}}
+    """
+    return None
+
+
+def roundtable_results(item_id: int) -> list[dict[str, Any]] | None:
+    """HOOK for the roundtables feature (branch feat/roundtables, not merged here): live polls
+    and themes that came from this item. None until that feature provides them. Expected shape:
+    [{"session_id", "theme", "poll": {option: n}, "source": "/roundtables/..."}]
+    """
+    return None
+
+
+def summary_snapshot(item_id: int) -> dict[str, Any]:
+    """The summary document to freeze on a proposal at adoption (for the proposals feature)."""
+    return compute_summary_document(item_id)
+
+
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
+
+
+def _group_views(statistics) -> list[dict[str, Any]]:
+    return [
+        {
+            "group": group_name(g),
+            "agree": s["agree"],
+            "disagree": s["disagree"],
+            "pass": s["pass"],
+            "seen": s["seen"],
+            "agree_percent": _percent(s["agree"], s["seen"]),
+            "disagree_percent": _percent(s["disagree"], s["seen"]),
+            "agree_probability": round(s["agree_probability"], 4),
+            "disagree_probability": round(s["disagree_probability"], 4),
+        }
+        for g, s in enumerate(statistics.groups)
+    ]
+
+
+def build_document(
+    item: AgendaItem, summary: ConsensusSummary, texts: dict[int, str], names, polis_ids
+) -> dict[str, Any]:
+    """The plain-data summary of an item: what pages, CSV, JSON and the CLI all show."""
+    stats = {s.comment: s for s in summary.comment_statistics}
+
+    def comment_entry(comment_id: int, **extra: Any) -> dict[str, Any]:
+        s = stats[comment_id]
+        return {
+            "comment_id": comment_id,
+            "polis_comment_id": polis_ids.get(comment_id),
+            "text": texts.get(comment_id, ""),
+            "agree": s.agree,
+            "disagree": s.disagree,
+            "pass": s.passed,
+            "groups": _group_views(s),
+            **extra,
+        }
+
+    return {
+        "schema": SCHEMA_VERSION,
+        "item": {"id": item.id, "title": item.title, "attribution": item.attribution},
+        "computed_at": utcnow().isoformat(),
+        "status": summary.status,
+        "reason": summary.reason,
+        "participation": agenda_queries.discussion_statistics(item.id),
+        "analysis": {
+            "participants_voting": summary.participants,
+            "participants_placed": summary.participants_placed,
+            "comments_analysed": summary.comments,
+            "votes_analysed": summary.votes,
+            "base_clusters": summary.base_clusters,
+            "silhouettes": {str(k): round(v, 4) for k, v in summary.silhouettes.items()},
+            "explained_variance": [round(v, 4) for v in summary.explained_variance],
+            "method": (
+                "PCA (2 components, mean imputation, sparse-voter scaling) of the agree/disagree/"
+                "pass matrix; up to 100 base clusters grouped by k-means, k from 2 to 5 by "
+                "silhouette; group-informed consensus; two-proportion z-tests at 90 %."
+            ),
+        },
+        "groups": [
+            {
+                "group": group_name(g.index),
+                "size": g.size,
+                "center": [round(g.center[0], 4), round(g.center[1], 4)],
+                "representative": [
+                    comment_entry(
+                        r.comment,
+                        direction=r.direction,
+                        group_probability=round(r.probability, 4),
+                        rest_probability=round(r.rest_probability, 4),
+                        z=round(r.z, 3),
+                    )
+                    for r in g.representative
+                ],
+            }
+            for g in summary.groups
+        ],
+        "consensus": {
+            "agree": [
+                comment_entry(r.comment, score=round(r.score, 4)) for r in summary.consensus_agree
+            ],
+            "disagree": [
+                comment_entry(r.comment, score=round(r.score, 4))
+                for r in summary.consensus_disagree
+            ],
+        },
+        "divisive": [comment_entry(r.comment, score=round(r.score, 4)) for r in summary.divisive],
+        "participants": [
+            {
+                "id": names[p.participant],
+                "group": group_name(p.group) if p.group is not None else None,
+                "x": round(p.x, 4),
+                "y": round(p.y, 4),
+            }
+            for p in summary.placed
+        ],
+        "comments": [comment_entry(s.comment) for s in summary.comment_statistics],
+        "ballot": ballot_breakdown(item.id),
+        "roundtables": roundtable_results(item.id),
+    }
+
+
+def compute_summary_document(item_id: int) -> dict[str, Any]:
+    """Compute the summary from the item's current reactions (may take up to about a second)."""
+    item = db.session.get(AgendaItem, item_id)
+    data = agenda_queries.reaction_matrix(item_id)
+    texts = {c["id"]: c["body"] for c in agenda_queries.visible_comment_texts(item_id)}
+    matrix = VoteMatrix.from_votes(data["votes"], comments=sorted(texts))
+    summary = summarize(matrix, moderated_out=data["moderated_out"])
+    names = _pseudonyms(item_id, list(matrix.participants))
+    document = build_document(item, summary, texts, names, _polis_comment_ids(item_id))
+    document["moderated_out"] = len(data["moderated_out"])
+    return document
+
+
+def cached_summary(item_id: int) -> tuple[dict[str, Any] | None, SummaryCache | None, bool]:
+    """(document, cache row, fresh?) from the cache; document None when none was computed."""
+    cache = db.session.scalar(select(SummaryCache).where(SummaryCache.item_id == item_id))
+    if cache is None or not cache.data:
+        return None, cache, False
+    return json.loads(cache.data), cache, cache.fingerprint == fingerprint(item_id)
+
+
+def comments_csv(document: dict[str, Any]) -> str:
+    """One row per analysed comment: totals, each group's votes, and where it ranks."""
+    groups = [g["group"] for g in document["groups"]]
+    consensus_agree = {c["comment_id"]: c["score"] for c in document["consensus"]["agree"]}
+    consensus_disagree = {c["comment_id"]: c["score"] for c in document["consensus"]["disagree"]}
+    divisive = {c["comment_id"]: c["score"] for c in document["divisive"]}
+    representative = {}
+    for group in document["groups"]:
+        for entry in group["representative"]:
+            representative.setdefault(entry["comment_id"], []).append(
+                f"{group['group']}:{entry['direction']}"
+            )
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    header = ["comment_id", "polis_comment_id", "text", "agree", "disagree", "pass"]
+    for group in groups:
+        header += [f"group_{group}_agree", f"group_{group}_disagree", f"group_{group}_pass",
+                   f"group_{group}_seen"]  # fmt: skip
+    header += ["consensus_agree", "consensus_disagree", "divisive", "representative_of"]
+    writer.writerow(header)
+    for comment in document["comments"]:
+        polis_id = comment["polis_comment_id"]
+        row = [
+            comment["comment_id"],
+            "" if polis_id is None else polis_id,
+            _csv_text(comment["text"]),
+            comment["agree"],
+            comment["disagree"],
+            comment["pass"],
+        ]
+        for view in comment["groups"]:
+            row += [view["agree"], view["disagree"], view["pass"], view["seen"]]
+        cid = comment["comment_id"]
+        row += [consensus_agree.get(cid, ""), consensus_disagree.get(cid, ""),
+                divisive.get(cid, ""), " ".join(representative.get(cid, []))]  # fmt: skip
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def _csv_text(text: str) -> str:
+    """Comment text safe to open in a spreadsheet (no formula injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
