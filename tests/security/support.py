@@ -44,6 +44,11 @@ PUBLIC_ENDPOINTS = {
     "agendas.show_item",
     "agendas.more_comments",
     "agendas.show_comment",
+    # The consensus summary of a public discussion is public (page, print, JSON, CSV).
+    "summaries.show",
+    "summaries.printable",
+    "summaries.as_json",
+    "summaries.as_csv",
 }
 #: Public endpoints that may legitimately write even for anonymous callers (they write only
 #: rows belonging to the caller, e.g. a new account).

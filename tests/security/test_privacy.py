@@ -41,3 +41,21 @@ def test_no_response_leaks_a_secret_or_links_a_voter_to_a_choice(app, capsys):
         )
     assert responses > 100
     assert leaks == [], "\n".join(leaks[:40])
+
+
+def test_exports_are_never_served_as_html(app):
+    """A CSV or JSON export holds user text: served as HTML (or sniffed as it), it would run."""
+    world = support.build_world(app)
+    client, _token = persona_client(app, world, "admin")
+    checked = 0
+    for rule in routes(app):
+        if not rule.rule.endswith((".csv", ".json")) or "GET" not in (rule.methods or set()):
+            continue
+        for filled in fillings(rule, world):
+            response = client.get(filled.url)
+            if response.status_code != 200:
+                continue
+            checked += 1
+            assert "html" not in response.content_type, (filled.url, response.content_type)
+            assert response.headers.get("X-Content-Type-Options") == "nosniff", filled.url
+    assert checked >= 1

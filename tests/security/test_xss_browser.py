@@ -8,6 +8,8 @@ scripts, frames, objects, <base>, <meta http-equiv>, <style>), or a template exp
 evaluated server-side.
 """
 
+import csv
+import io
 import math
 import os
 import time
@@ -20,6 +22,8 @@ from deliberation.accounts.models import Role, User
 from deliberation.accounts.services import save_division
 from deliberation.agendas import services as agendas
 from deliberation.extensions import db
+from deliberation.summaries.polis_files import read_polis_export
+from deliberation.summaries.services import import_polis_export, refresh_summary
 from tests.browser.conftest import browser_login
 from tests.factories import PASSWORD, make_division, make_user
 
@@ -93,7 +97,43 @@ class Sink:
     pages: list[tuple[str, int]] = field(default_factory=list)
 
 
-def seed(app) -> tuple[list[Sink], dict]:
+def import_polis(folder: Path, admin_id: int) -> int:
+    """A Pol.is export whose every comment is a payload, imported as an agenda item."""
+    rows = io.StringIO()
+    writer = csv.writer(rows, lineterminator="\n")
+    writer.writerow(
+        [
+            "timestamp",
+            "datetime",
+            "comment-id",
+            "author-id",
+            "agrees",
+            "disagrees",
+            "moderated",
+            "comment-body",
+        ]
+    )
+    for i, payload in enumerate(PAYLOADS):
+        writer.writerow([1000 + i, "Mon", i, 10 + i % 7, 1, 1, 1, f"p{i} {payload}"])
+    votes = io.StringIO()
+    vote_writer = csv.writer(votes, lineterminator="\n")
+    vote_writer.writerow(["timestamp", "datetime", "comment-id", "voter-id", "vote"])
+    for i in range(len(PAYLOADS)):
+        for voter in range(10, 17):
+            vote_writer.writerow([2000 + i, "Mon", i, voter, 1 if (i + voter) % 2 else -1])
+    folder.mkdir(exist_ok=True)
+    (folder / "comments.csv").write_text(rows.getvalue(), encoding="utf-8")
+    (folder / "votes.csv").write_text(votes.getvalue(), encoding="utf-8")
+    item, _created = import_polis_export(
+        read_polis_export(folder), division_slug="xss-home", actor_id=admin_id
+    )
+    db.session.commit()
+    refresh_summary(item.id)
+    db.session.commit()
+    return item.id
+
+
+def seed(app, tmp_path: Path) -> tuple[list[Sink], dict]:
     """Write every payload into every user-writable field through the real services.
 
     Payload i goes into person i's name, division i's names and description, item i's title
@@ -138,6 +178,7 @@ def seed(app) -> tuple[list[Sink], dict]:
         make_user(email="xss-home@example.org", divisions=[home])
         db.session.commit()
         admin_id, person_ids, magnet_id = admin.id, [p.id for p in people], magnet.id
+        polis_item = import_polis(tmp_path, admin_id)
 
     def pages_of(path: str, per_page: int, first: int = 0) -> list[tuple[str, int]]:
         count = math.ceil((n + first) / per_page)
@@ -165,6 +206,15 @@ def seed(app) -> tuple[list[Sink], dict]:
     sink("flag reason").pages += [(f"/agendas/comments/{magnet_id}/moderate", n)]
     sink("hide reason").pages += [(f"/agendas/{item}", 10) for item in thread_items]
     sink("audit log details").pages += pages_of("/admin/audit", 50)
+    summaries = [f"/summaries/items/{item}" for item in thread_items]
+    comments.pages += [(url, 10) for url in summaries]
+    comments.pages += [(url + "/print", 10) for url in summaries[:3]]
+    comments.pages += [(url + "/summary.json", 10) for url in summaries[:3]]
+    polis = sink("Pol.is import")
+    polis.pages += [(f"/agendas/{polis_item}", 20)]
+    polis.pages += [(f"/summaries/items/{polis_item}", n)]
+    polis.pages += [(f"/summaries/items/{polis_item}/print", n)]
+    polis.pages += [(f"/summaries/items/{polis_item}/summary.json", n)]
     return list(sinks.values()), {"admin_id": admin_id}
 
 
@@ -183,9 +233,9 @@ def check_page(page, url: str) -> list[str]:
     return problems
 
 
-def test_no_payload_executes_anywhere(app, live_server, browser, capsys):
+def test_no_payload_executes_anywhere(app, live_server, browser, capsys, tmp_path):
     assert len(PAYLOADS) >= 100 or "XSS_PAYLOAD_LIMIT" in os.environ
-    sinks, ids = seed(app)
+    sinks, ids = seed(app, tmp_path / "polis")
     context = browser.new_context()
     context.add_init_script(HOOKS)
     page = context.new_page()

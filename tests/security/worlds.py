@@ -46,6 +46,14 @@ def agendas_world(app: Flask, world: World) -> None:
         actions={"start_discussion": FACILITATORS, "withdraw": FACILITATORS},
         label="someone else's draft",
     )
+    world.add(
+        "item_id",
+        open_item.id,
+        read=ALL,
+        write=SIGNED_IN,  # anyone signed in may comment
+        actions={"start_discussion": FACILITATORS, "withdraw": FACILITATORS},
+        label="someone else's item in discussion (with hidden and deleted comments)",
+    )
     moderation = {"moderate": FACILITATORS, "hide_comment": FACILITATORS}
     moderation["restore_comment"] = FACILITATORS
     world.add(
