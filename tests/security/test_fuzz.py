@@ -7,7 +7,7 @@ Oracles: no 5xx, no server_error acknowledgement, the socket stays usable, and a
 
 import logging
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from deliberation.core import realtime
@@ -59,6 +59,7 @@ EDGE_TEXT = st.sampled_from(
         "x" * 70_000,
     ]
 )
+EDGE_VALUES = ["9" * 30, "-1", "\x00", "", "𝕏" * 3000]
 NUMBER_TEXT = st.integers(min_value=-(2**80), max_value=2**80).map(str)
 VALUE = st.one_of(st.text(max_size=300), EDGE_TEXT, NUMBER_TEXT, st.just("y"), st.just("on"))
 
@@ -79,7 +80,15 @@ SKIP = {"accounts.logout"}  # would only end the fuzzer's own session
 def http_prober(app, client, token, filled, names, methods, errors, counter):
     """A hypothesis test posting malformed forms (or query strings) to one concrete URL."""
 
+    def with_edge_examples(test):
+        # Always tried, whatever hypothesis draws: every field at once set to an edge value.
+        for method in methods:
+            for value in EDGE_VALUES:
+                test = example(data=dict.fromkeys(names, value), method=method)(test)
+        return test
+
     @FUZZ
+    @with_edge_examples
     @given(data=form_strategy(names), method=st.sampled_from(methods))
     def probe(data, method):
         counter[0] += 1
@@ -159,7 +168,13 @@ def payload_strategy(event: support.DocumentedEvent, world: support.World):
 def socket_prober(app, sock, namespace, event, world, caplog, errors, counter):
     """A hypothesis test sending malformed payloads for one documented event."""
 
+    def with_edge_examples(test):
+        for value in (2**80, -1, 0.5, "", "\x00", None, [], {}, "9" * 30, True):
+            test = example(payload=dict.fromkeys(event.payload, value))(test)
+        return test
+
     @FUZZ
+    @with_edge_examples
     @given(payload=payload_strategy(event, world))
     def probe(payload):
         counter[0] += 1
