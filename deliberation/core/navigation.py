@@ -8,6 +8,7 @@ from flask_login import current_user
 MAIN_MENU = [
     ("home.index", _l("Home"), None),
     ("agendas.index", _l("Agendas"), None),
+    ("voting.index", _l("Ballots"), None),
     ("roundtables.index", _l("Roundtables"), None),
     ("proposals.index", _l("Proposals"), None),
     ("admin.index", _l("Administration"), "is_admin"),

@@ -1,5 +1,188 @@
-"""URL rules of the proposals feature."""
+"""URL rules of the proposals feature: the queue, a proposal's timeline, official actions."""
 
-from flask import Blueprint
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from deliberation.accounts.forms import EmptyForm
+from deliberation.accounts.models import CATEGORY_LABELS, Division
+from deliberation.accounts.permissions import official_required
+from deliberation.core.errors import DomainError
+from deliberation.core.throttle import enforce
+from deliberation.extensions import db
+from deliberation.proposals import queries, services
+from deliberation.proposals.forms import (
+    ProgressForm,
+    QueueFilterForm,
+    ResponseForm,
+    due_filter_choices,
+    state_filter_choices,
+)
+from deliberation.proposals.models import (
+    PROGRESS_NOTE_STATES,
+    PROPOSAL_STATE_LABELS,
+    PROPOSAL_TRANSITIONS,
+    Proposal,
+    ProposalState,
+)
+from deliberation.voting.models import DEFAULT_OPTION_LABELS
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
+
+OFFICIAL_ACTION_LIMIT = "60/minute"
+IMPLEMENTATION_STAGES = (
+    ProposalState.IN_PROGRESS,
+    ProposalState.IMPLEMENTED,
+    ProposalState.MONITORING,
+)
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.get("/")
+def index():
+    """The officials' queue, public: filter by division, state and due date."""
+    form = QueueFilterForm(request.args)
+    divisions = list(db.session.scalars(select(Division).order_by(Division.id)))
+    form.division.choices = [SelectChoice("", _("Any division"))] + [
+        SelectChoice(str(d.id), d.name_for(_locale())) for d in divisions
+    ]
+    form.state.choices = state_filter_choices()
+    form.due.choices = due_filter_choices()
+    division_id = int(form.division.data) if (form.division.data or "").isdigit() else None
+    state = ProposalState(form.state.data) if form.state.data in set(ProposalState) else None
+    due = form.due.data if form.due.data in queries.DUE_FILTERS else ""
+    page = request.args.get("page", 1, type=int)
+    pagination = queries.queue(division_id=division_id, state=state, due=due, page=page)
+    return render_template(
+        "proposals/index.html",
+        form=form,
+        pagination=pagination,
+        overdue_total=queries.overdue_count(),
+        filters={"division": form.division.data or "", "state": form.state.data or "", "due": due},
+        locale=_locale(),
+    )
+
+
+def _progress_form(proposal: Proposal) -> ProgressForm:
+    form = ProgressForm(prefix="progress")
+    choices = []
+    if proposal.state in PROGRESS_NOTE_STATES:
+        choices.append(SelectChoice("", _("Stay at the current stage")))
+    choices += [
+        SelectChoice(state.value, str(PROPOSAL_STATE_LABELS[state]))
+        for state in IMPLEMENTATION_STAGES
+        if state in PROPOSAL_TRANSITIONS[proposal.state]
+    ]
+    form.advance_to.choices = choices
+    return form
+
+
+def _detail_page(proposal: Proposal, *, response_form=None, progress_form=None, status=200):
+    return (
+        render_template(
+            "proposals/detail.html",
+            proposal=proposal,
+            timeline=queries.timeline(proposal),
+            response_form=response_form or ResponseForm(prefix="response"),
+            progress_form=progress_form or _progress_form(proposal),
+            review_form=EmptyForm(),
+            is_official=current_user.is_authenticated and current_user.is_official,
+            locale=_locale(),
+            category_labels={key.value: str(label) for key, label in CATEGORY_LABELS.items()},
+            default_labels={key: str(label) for key, label in DEFAULT_OPTION_LABELS.items()},
+        ),
+        status,
+    )
+
+
+@bp.get("/<int:proposal_id>")
+def detail(proposal_id: int):
+    """A proposal: its snapshot, the officials' response and the public timeline."""
+    return _detail_page(queries.get_proposal(proposal_id))
+
+
+def _official_action(proposal: Proposal, action, **forms):
+    try:
+        enforce("proposal-action", current_user.id, OFFICIAL_ACTION_LIMIT)
+        action()
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _detail_page(proposal, status=error.status_code, **forms)
+    flash(_("Saved. Everyone following this proposal has been notified."), "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+@bp.post("/<int:proposal_id>/review")
+@official_required
+def start_review(proposal_id: int):
+    """An official takes up the proposal."""
+    proposal = queries.get_proposal(proposal_id)
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form expired or was not sent from this site. Please try again."), "error")
+        return _detail_page(proposal, status=400)
+    return _official_action(proposal, lambda: services.start_review(current_user, proposal))
+
+
+@bp.post("/<int:proposal_id>/respond")
+@official_required
+def respond(proposal_id: int):
+    """An official publishes the decision and the written response."""
+    proposal = queries.get_proposal(proposal_id)
+    form = ResponseForm(prefix="response")
+    if not form.validate_on_submit():
+        return _detail_page(proposal, response_form=form, status=400)
+    return _official_action(
+        proposal,
+        lambda: services.respond(
+            current_user, proposal, ProposalState(form.decision.data), form.text.data
+        ),
+        response_form=form,
+    )
+
+
+@bp.post("/<int:proposal_id>/progress")
+@official_required
+def progress(proposal_id: int):
+    """An official reports implementation progress."""
+    proposal = queries.get_proposal(proposal_id)
+    form = _progress_form(proposal)
+    if not form.validate_on_submit():
+        return _detail_page(proposal, progress_form=form, status=400)
+    advance_to = ProposalState(form.advance_to.data) if form.advance_to.data else None
+    return _official_action(
+        proposal,
+        lambda: services.post_progress(current_user, proposal, form.text.data, advance_to),
+        progress_form=form,
+    )
+
+
+@bp.get("/notifications")
+@login_required
+def notifications():
+    """My notifications about proposals I discussed or voted on."""
+    page = request.args.get("page", 1, type=int)
+    return render_template(
+        "proposals/notifications.html",
+        pagination=queries.notifications_for(current_user.id, page),
+        unread=queries.unread_count(current_user.id),
+        form=EmptyForm(),
+    )
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_read():
+    """Mark all my notifications read."""
+    if EmptyForm().validate_on_submit():
+        services.mark_notifications_read(current_user)
+        db.session.commit()
+        flash(_("All notifications are marked read."), "success")
+    return redirect(url_for("proposals.notifications"))

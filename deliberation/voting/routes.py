@@ -1,5 +1,261 @@
-"""URL rules of the voting feature."""
+"""URL rules of the voting feature: ballots, casting, results and the public receipts list."""
 
-from flask import Blueprint
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from deliberation.accounts.models import CATEGORY_LABELS, Division
+from deliberation.accounts.permissions import facilitator_required
+from deliberation.agendas.models import AgendaItem, ItemState
+from deliberation.core.errors import DomainError
+from deliberation.core.throttle import enforce
+from deliberation.db import as_utc, utcnow
+from deliberation.extensions import db
+from deliberation.proposals.queries import proposal_for_item
+from deliberation.voting import queries, services
+from deliberation.voting.forms import BallotForm, ReceiptLookupForm, VoteForm, new_client_id
+from deliberation.voting.models import Ballot, BallotState
 
 bp = Blueprint("voting", __name__, url_prefix="/voting")
+
+
+@bp.app_template_filter("utc")
+def format_utc(moment: datetime | None) -> str:
+    """A stored time as 'YYYY-MM-DD HH:MM UTC'."""
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+#: Casting is rare for a person; this only stops scripted hammering.
+VOTE_LIMIT = "30/minute"
+
+CAST_MESSAGES = {
+    "cast": _l("Your vote was recorded."),
+    "changed": _l("Your vote was changed. Your old receipt no longer counts; keep the new one."),
+    "unchanged": _l("You had already voted for that option; nothing changed."),
+    "replayed": _l("This vote was already recorded."),
+}
+
+
+def _vote_form(ballot: Ballot) -> VoteForm:
+    form = VoteForm()
+    form.choice.choices = [SelectChoice(key, label) for key, label in ballot.labelled_options()]
+    if not form.client_id.data:
+        form.client_id.data = new_client_id()
+    return form
+
+
+def _ballot_page(ballot: Ballot, form: VoteForm | None = None, status: int = 200):
+    receipt = None
+    eligible = False
+    if current_user.is_authenticated:
+        receipt = queries.current_receipt(ballot.id, current_user.id)
+        eligible = queries.is_eligible(ballot, current_user)
+    return (
+        render_template(
+            "voting/ballot.html",
+            ballot=ballot,
+            item=ballot.item,
+            form=form or _vote_form(ballot),
+            my_receipt=receipt,
+            eligible=eligible,
+            accepting=ballot.accepts_votes_at(utcnow()),
+            live=queries.turnout(ballot),
+            result=ballot.result,
+            locale=str(get_locale() or "en"),
+            proposal=proposal_for_item(ballot.item_id),
+            category_labels={key.value: str(label) for key, label in CATEGORY_LABELS.items()},
+        ),
+        status,
+    )
+
+
+@bp.get("/")
+def index():
+    """Every ballot, open ones first."""
+    page = request.args.get("page", 1, type=int)
+    return render_template("voting/index.html", pagination=queries.recent_ballots(page))
+
+
+def _votable_items() -> list[AgendaItem]:
+    taken = select(Ballot.item_id)
+    return list(
+        db.session.scalars(
+            select(AgendaItem)
+            .where(
+                AgendaItem.state.in_([ItemState.DISCUSSION, ItemState.VOTING]),
+                AgendaItem.id.not_in(taken),
+            )
+            .order_by(AgendaItem.id.desc())
+            .limit(200)
+        )
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@facilitator_required
+def new_ballot():
+    """Put an agenda item to the vote."""
+    form = BallotForm()
+    form.item_id.choices = [SelectChoice(item.id, item.title) for item in _votable_items()]
+    locale = str(get_locale() or "en")
+    form.divisions.choices = [
+        SelectChoice(d.id, d.name_for(locale))
+        for d in db.session.scalars(select(Division).where(Division.is_active.is_(True)))
+    ]
+    if request.method == "GET" and request.args.get("item_id", type=int):
+        form.item_id.data = request.args.get("item_id", type=int)
+    if form.validate_on_submit():
+        item = db.session.get(AgendaItem, form.item_id.data)
+        if item is None:
+            abort(404)
+        try:
+            ballot = services.open_ballot(
+                current_user,
+                item,
+                opens_at=form.opens_at.data.replace(tzinfo=UTC),
+                closes_at=form.closes_at.data.replace(tzinfo=UTC),
+                custom_options=(form.custom_options.data or "").splitlines() or None,
+                division_ids=form.divisions.data or None,
+                quorum_percent=form.quorum_percent.data,
+                threshold_percent=form.threshold_percent.data,
+                results_live=form.results_live.data,
+            )
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return render_template("voting/new.html", form=form), 400
+        flash(_("The ballot is set up."), "success")
+        return redirect(url_for("voting.ballot", ballot_id=ballot.id))
+    return render_template("voting/new.html", form=form), 400 if form.errors else 200
+
+
+@bp.get("/<int:ballot_id>")
+def ballot(ballot_id: int):
+    """A ballot: the question, the vote form, live turnout, and results when shown."""
+    return _ballot_page(queries.get_ballot(ballot_id))
+
+
+@bp.post("/<int:ballot_id>/vote")
+@login_required
+def cast(ballot_id: int):
+    """Cast or change one's vote; shows the receipt."""
+    ballot = queries.get_ballot(ballot_id)
+    form = _vote_form(ballot)
+    if not form.validate_on_submit():
+        if "choice" in form.errors and form.choice.data not in (None, ""):
+            flash(_("That is not one of the ballot's options."), "error")
+        elif "choice" in form.errors:
+            flash(_("Please choose an option."), "error")
+        return _ballot_page(ballot, form, 400)
+    try:
+        enforce("vote", current_user.id, VOTE_LIMIT)
+        result = services.cast_vote(ballot.id, current_user, form.choice.data, form.client_id.data)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _ballot_page(ballot, form, error.status_code)
+    flash(str(CAST_MESSAGES[result.status]), "success")
+    flash(_("Your receipt: %(receipt)s", receipt=result.receipt), "info")
+    return redirect(url_for("voting.ballot", ballot_id=ballot.id))
+
+
+def _closed_ballot(ballot_id: int) -> Ballot:
+    ballot = queries.get_ballot(ballot_id)
+    if ballot.state != BallotState.CLOSED:
+        raise DomainError(
+            _("The receipts are published when the ballot closes."), code="not_closed"
+        )
+    return ballot
+
+
+@bp.get("/<int:ballot_id>/receipts")
+def receipts(ballot_id: int):
+    """After close: every receipt with its choice, the recount, and a receipt lookup."""
+    ballot = _closed_ballot(ballot_id)
+    page = request.args.get("page", 1, type=int)
+    lookup = ReceiptLookupForm(request.args)
+    found: str | None = None
+    searched = None
+    if "receipt" in request.args and lookup.validate():
+        searched = services.normalise_receipt(lookup.receipt.data)
+        found = queries.choice_for_receipt(ballot, searched)
+    recount = queries.recount_from_receipts(ballot)
+    displayed = (ballot.result or {}).get("counts", {})
+    return render_template(
+        "voting/receipts.html",
+        ballot=ballot,
+        item=ballot.item,
+        pagination=queries.published_receipts(ballot, page),
+        recount=recount,
+        displayed=displayed,
+        matches=recount == displayed,
+        lookup=lookup,
+        searched=searched,
+        found=found,
+        my_receipt=(
+            queries.current_receipt(ballot.id, current_user.id)
+            if current_user.is_authenticated
+            else None
+        ),
+    )
+
+
+@bp.get("/<int:ballot_id>/receipts.csv")
+def receipts_csv(ballot_id: int):
+    """The full published receipts list as CSV, for anyone to recount."""
+    ballot = _closed_ballot(ballot_id)
+
+    def rows():
+        yield "receipt,choice\r\n"
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        for receipt, choice in queries.iter_published_receipts(ballot):
+            writer.writerow([receipt, choice])
+            if buffer.tell() > 64 * 1024:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return Response(
+        stream_with_context(rows()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=ballot-{ballot.id}-receipts.csv"},
+    )
+
+
+@bp.get("/<int:ballot_id>/receipts.json")
+def receipts_json(ballot_id: int):
+    """The full published receipts list and the displayed tally as JSON."""
+    ballot = _closed_ballot(ballot_id)
+    body = {
+        "ballot_id": ballot.id,
+        "options": [{"key": k, "label": label} for k, label in ballot.labelled_options()],
+        "tally": (ballot.result or {}).get("counts", {}),
+        "receipts": [
+            {"receipt": receipt, "choice": choice}
+            for receipt, choice in queries.iter_published_receipts(ballot)
+        ],
+    }
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")

@@ -1,0 +1,59 @@
+"""Forms of the officials' queue: filters, review, response and progress updates."""
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectChoice, SelectField, TextAreaField
+from wtforms.validators import InputRequired, Length
+
+from deliberation.proposals.models import (
+    PROPOSAL_STATE_LABELS,
+    RESPONSE_STATES,
+    ProposalState,
+)
+
+
+class QueueFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a read-only GET filter
+
+    division = SelectField(_l("Division"), coerce=str, choices=[])
+    state = SelectField(_l("State"), coerce=str, choices=[])
+    due = SelectField(_l("Due"), coerce=str, choices=[])
+
+
+def state_filter_choices() -> list[SelectChoice]:
+    return [SelectChoice("", str(_l("Any state")))] + [
+        SelectChoice(state.value, str(PROPOSAL_STATE_LABELS[state])) for state in ProposalState
+    ]
+
+
+def due_filter_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice("", str(_l("Any due date"))),
+        SelectChoice("overdue", str(_l("Overdue"))),
+        SelectChoice("week", str(_l("Due within 7 days"))),
+    ]
+
+
+class ResponseForm(FlaskForm):
+    decision = SelectField(
+        _l("Decision"),
+        choices=lambda: [
+            SelectChoice(s.value, str(PROPOSAL_STATE_LABELS[s])) for s in RESPONSE_STATES
+        ],
+        validators=[InputRequired()],
+    )
+    text = TextAreaField(
+        _l("Public response"),
+        validators=[Length(max=20_000)],
+        description=_l("Required. Everyone can read it; Markdown is allowed."),
+    )
+
+
+class ProgressForm(FlaskForm):
+    advance_to = SelectField(_l("Stage"), choices=[])
+    text = TextAreaField(
+        _l("Progress note"),
+        validators=[Length(max=20_000)],
+        description=_l("Required. What was done, what comes next."),
+    )

@@ -1,0 +1,186 @@
+"""Proposals in the officials' queue, their public timeline, and in-app notifications."""
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from deliberation.accounts.models import Division, User
+from deliberation.agendas.models import AgendaItem
+from deliberation.core.errors import IllegalTransition
+from deliberation.db import as_utc, utcnow
+from deliberation.extensions import db
+
+
+class ProposalState(enum.StrEnum):
+    QUEUED = "queued"
+    UNDER_REVIEW = "under_review"
+    ACCEPTED = "accepted"
+    PARTIALLY_ACCEPTED = "partially_accepted"
+    DECLINED = "declined"
+    IN_PROGRESS = "in_progress"
+    IMPLEMENTED = "implemented"
+    MONITORING = "monitoring"
+
+    @property
+    def label(self) -> str:
+        return str(PROPOSAL_STATE_LABELS[self])
+
+
+PROPOSAL_STATE_LABELS = {
+    ProposalState.QUEUED: _l("Queued"),
+    ProposalState.UNDER_REVIEW: _l("Under review"),
+    ProposalState.ACCEPTED: _l("Accepted"),
+    ProposalState.PARTIALLY_ACCEPTED: _l("Partially accepted"),
+    ProposalState.DECLINED: _l("Declined"),
+    ProposalState.IN_PROGRESS: _l("In progress"),
+    ProposalState.IMPLEMENTED: _l("Implemented"),
+    ProposalState.MONITORING: _l("Monitoring"),
+}
+
+#: The decisions an official's response can carry.
+RESPONSE_STATES = (
+    ProposalState.ACCEPTED,
+    ProposalState.PARTIALLY_ACCEPTED,
+    ProposalState.DECLINED,
+)
+#: States awaiting the officials' answer: these count towards the due date.
+AWAITING_RESPONSE = (ProposalState.QUEUED, ProposalState.UNDER_REVIEW)
+
+PROPOSAL_TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
+    ProposalState.QUEUED: frozenset({ProposalState.UNDER_REVIEW}),
+    ProposalState.UNDER_REVIEW: frozenset(RESPONSE_STATES),
+    ProposalState.ACCEPTED: frozenset({ProposalState.IN_PROGRESS}),
+    ProposalState.PARTIALLY_ACCEPTED: frozenset({ProposalState.IN_PROGRESS}),
+    ProposalState.DECLINED: frozenset(),
+    ProposalState.IN_PROGRESS: frozenset({ProposalState.IMPLEMENTED}),
+    ProposalState.IMPLEMENTED: frozenset({ProposalState.MONITORING}),
+    ProposalState.MONITORING: frozenset(),
+}
+#: States in which an official may post a progress note without changing the state.
+PROGRESS_NOTE_STATES = (
+    ProposalState.IN_PROGRESS,
+    ProposalState.IMPLEMENTED,
+    ProposalState.MONITORING,
+)
+
+
+class Proposal(db.Model):
+    __tablename__ = "proposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The adopted agenda item; unique, so one item never enters the queue twice.
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"), unique=True)
+    #: Where it came from, e.g. "item" or "roundtable-theme", with an id for that source.
+    source_kind: Mapped[str] = mapped_column(String(40), default="item")
+    source_ref: Mapped[str | None] = mapped_column(String(64))
+    division_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: Markdown, sanitised when rendered.
+    summary: Mapped[str] = mapped_column(Text, default="")
+    #: Frozen at creation: {"ballot_id", "tally", "discussion", ...}; never updated.
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[ProposalState] = mapped_column(
+        Enum(ProposalState, native_enum=False, length=30), default=ProposalState.QUEUED, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    responded_at: Mapped[datetime | None] = mapped_column()
+    #: The official's public written answer (Markdown).
+    response: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    item: Mapped[AgendaItem | None] = relationship(lazy="joined")
+    division: Mapped[Division | None] = relationship(lazy="joined")
+    events: Mapped[list["ProposalEvent"]] = relationship(
+        back_populates="proposal", order_by="ProposalEvent.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def awaiting_response(self) -> bool:
+        return self.state in AWAITING_RESPONSE
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return self.awaiting_response and (now or utcnow()) > as_utc(self.due_at)
+
+    @property
+    def overdue(self) -> bool:
+        return self.is_overdue()
+
+    def move_to(self, target: ProposalState) -> None:
+        if target not in PROPOSAL_TRANSITIONS[self.state]:
+            raise IllegalTransition(
+                str(
+                    _l(
+                        "A proposal that is %(state)s cannot become %(target)s.",
+                        state=self.state.label,
+                        target=target.label,
+                    )
+                )
+            )
+        self.state = target
+
+
+class EventKind(enum.StrEnum):
+    CREATED = "created"
+    REVIEW_STARTED = "review_started"
+    RESPONDED = "responded"
+    PROGRESS = "progress"
+
+    @property
+    def label(self) -> str:
+        return str(EVENT_KIND_LABELS[self])
+
+
+EVENT_KIND_LABELS = {
+    EventKind.CREATED: _l("Entered the officials' queue"),
+    EventKind.REVIEW_STARTED: _l("Review started"),
+    EventKind.RESPONDED: _l("Officials responded"),
+    EventKind.PROGRESS: _l("Progress update"),
+}
+
+
+class ProposalEvent(db.Model):
+    """One step on a proposal's public timeline."""
+
+    __tablename__ = "proposal_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[EventKind] = mapped_column(Enum(EventKind, native_enum=False, length=20))
+    #: The proposal's state after this step.
+    state: Mapped[ProposalState] = mapped_column(Enum(ProposalState, native_enum=False, length=30))
+    #: Public text (Markdown): the response or the progress note.
+    text: Mapped[str] = mapped_column(Text, default="")
+    #: The official who took the step; null for the system.
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    proposal: Mapped[Proposal] = relationship(back_populates="events")
+    author: Mapped[User | None] = relationship(lazy="joined")
+
+
+class Notification(db.Model):
+    """An in-app notice to one person about a step they follow (never about anyone's vote)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("user_id", "event_id"),
+        Index("ix_notifications_user_unread", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: The timeline step this notice is about; unique per person, so nobody is told twice.
+    event_id: Mapped[int] = mapped_column(ForeignKey("proposal_events.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()
+
+    event: Mapped[ProposalEvent] = relationship(lazy="joined")
+    proposal: Mapped[Proposal] = relationship(lazy="joined")

@@ -1,0 +1,72 @@
+"""Forms for opening a ballot and casting a vote."""
+
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def new_client_id() -> str:
+    """A fresh request id for a form: re-sending the same form is then a harmless retry."""
+    return secrets.token_urlsafe(16)
+
+
+class BallotForm(FlaskForm):
+    item_id = SelectField(_l("Agenda item"), coerce=int, validators=[InputRequired()])
+    opens_at = DateTimeLocalField(
+        _l("Opens at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    closes_at = DateTimeLocalField(
+        _l("Closes at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )
+    custom_options = TextAreaField(
+        _l("Custom options"),
+        validators=[Optional(), Length(max=2000)],
+        description=_l("One option per line. Leave empty for Yes / No / Abstain."),
+    )
+    divisions = CheckboxListField(
+        _l("Only members of these divisions may vote (none ticked: every active member)"),
+        coerce=int,
+        choices=[],
+    )
+    quorum_percent = IntegerField(
+        _l("Quorum: percentage of the eligible who must vote"),
+        default=0,
+        validators=[InputRequired(), NumberRange(min=0, max=100)],
+    )
+    threshold_percent = IntegerField(
+        _l("Adoption threshold: percentage of yes among yes and no to exceed"),
+        default=50,
+        validators=[InputRequired(), NumberRange(min=0, max=99)],
+    )
+    results_live = BooleanField(_l("Show results by option while voting is open"))
+
+
+class VoteForm(FlaskForm):
+    choice = RadioField(_l("Your vote"), validators=[DataRequired()], choices=[])
+    client_id = HiddenField(validators=[DataRequired(), Length(min=8, max=64)])
+
+
+class ReceiptLookupForm(FlaskForm):
+    class Meta:
+        csrf = False  # a read-only GET lookup
+
+    receipt = StringField(_l("Receipt code"), validators=[DataRequired(), Length(max=40)])
