@@ -44,6 +44,14 @@ PUBLIC_ENDPOINTS = {
     "agendas.show_item",
     "agendas.more_comments",
     "agendas.show_comment",
+    # Ballots, their published receipts (after the close) and the officials' queue are public.
+    "voting.index",
+    "voting.ballot",
+    "voting.receipts",
+    "voting.receipts_csv",
+    "voting.receipts_json",
+    "proposals.index",
+    "proposals.detail",
     # The consensus summary of a public discussion is public (page, print, JSON, CSV).
     "summaries.show",
     "summaries.printable",

@@ -5,11 +5,17 @@ closed session, tagged with who may read and who may change them (per action whe
 A feature merged later adds its builder to WORLD_EXTENSIONS.
 """
 
+import uuid
+from datetime import timedelta
+
 from flask import Flask
 
 from deliberation.accounts.models import Division, User
 from deliberation.agendas import services as agendas
+from deliberation.db import utcnow
 from deliberation.extensions import db
+from deliberation.proposals.models import Proposal
+from deliberation.voting import services as voting
 from tests.security.support import ALL, FACILITATORS, SIGNED_IN, World
 
 SECRET_HIDDEN = "SECRETHIDDENBODY7f3a"
@@ -82,4 +88,59 @@ def agendas_world(app: Flask, world: World) -> None:
     )
 
 
-WORLD_EXTENSIONS = [agendas_world]
+def voting_world(app: Flask, world: World) -> None:
+    """Ballots the personas may not vote on (another division's, a closed one), the victim's
+    receipts (never next to the victim's identity), and the proposal the adopted item became."""
+    victim = db.session.get(User, world.user_ids["victim"])
+    admin = db.session.get(User, world.user_ids["admin"])
+    other = db.session.scalar(db.select(Division).where(Division.slug == "sec-other"))
+    now = utcnow()
+
+    def ballot_on(title: str, **rules):
+        item = agendas.propose_item(victim, division_id=other.id, title=title, body=title)
+        agendas.start_discussion(admin, item.id)
+        db.session.flush()
+        return voting.open_ballot(
+            admin,
+            item,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(days=1),
+            **rules,
+        )
+
+    restricted = ballot_on("Restricted ballot", division_ids=[other.id])
+    open_receipt = voting.cast_vote(
+        restricted.id, victim, restricted.option_keys[0], uuid.uuid4().hex
+    ).receipt
+    closed = ballot_on("Closed ballot")
+    closed_receipt = voting.cast_vote(
+        closed.id, victim, closed.option_keys[0], uuid.uuid4().hex
+    ).receipt
+    voting.close_ballot(closed, admin)
+    db.session.commit()
+
+    world.add("ballot_id", restricted.id, read=ALL, write=set(), label="another division's ballot")
+    world.add("ballot_id", closed.id, read=ALL, write=set(), label="a closed ballot")
+    # An open ballot's receipt is the voter's alone until the close publishes the list.
+    world.secrets[open_receipt] = set()
+    for identity in (victim.display_name, victim.email):
+        world.unlinkable.append((identity, closed_receipt))
+    proposal = db.session.scalar(db.select(Proposal).where(Proposal.item_id == closed.item_id))
+    assert proposal is not None, "the adopted item did not reach the officials' queue"
+    officials = {"official", "admin"}
+    world.add(
+        "proposal_id",
+        proposal.id,
+        read=ALL,
+        write=set(),
+        actions={
+            "follow": SIGNED_IN,
+            "start_review": officials,
+            "respond": officials,
+            "progress": officials,
+        },
+        label="a proposal in the officials' queue",
+    )
+
+
+WORLD_EXTENSIONS = [agendas_world, voting_world]
