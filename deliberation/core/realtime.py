@@ -36,9 +36,12 @@ def _send_pending_emits(session: Session) -> None:
         socketio.emit(event_name, payload, to=room, namespace=namespace)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending_emits(session: Session) -> None:
-    session.info.pop(_PENDING_KEY, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending_emits(session: Session, previous_transaction: Any) -> None:
+    # Only the outermost rollback discards the broadcasts; a savepoint rolled back inside
+    # the transaction (e.g. a caught IntegrityError) leaves earlier ones queued.
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING_KEY, None)
 
 
 def error_payload(error: DomainError) -> dict[str, Any]:

@@ -164,6 +164,20 @@ def progress(proposal_id: int):
     )
 
 
+@bp.app_template_global("unread_notifications")
+def unread_notifications_global() -> int:
+    """The header's notification badge: how many unread notifications the viewer has."""
+    if not current_user.is_authenticated:
+        return 0
+    return queries.unread_count(current_user.id)
+
+
+@bp.app_template_global("proposal_for_item")
+def proposal_for_item_global(item_id: int):
+    """Lets the agenda item page link to its proposal without agendas importing proposals."""
+    return queries.proposal_for_item(item_id)
+
+
 @bp.get("/notifications")
 @login_required
 def notifications():

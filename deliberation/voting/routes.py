@@ -38,6 +38,12 @@ from deliberation.voting.models import Ballot, BallotState
 bp = Blueprint("voting", __name__, url_prefix="/voting")
 
 
+@bp.app_template_global("ballot_for_item")
+def ballot_for_item_global(item_id: int) -> Ballot | None:
+    """Lets the agenda item page link to its ballot without agendas importing voting."""
+    return queries.ballot_for_item(item_id)
+
+
 @bp.app_template_filter("utc")
 def format_utc(moment: datetime | None) -> str:
     """A stored time as 'YYYY-MM-DD HH:MM UTC'."""

@@ -78,3 +78,18 @@ def test_cross_origin_handshake_with_a_victims_cookie_is_refused(app, live_serve
             transports=["polling"],
             wait_timeout=5,
         )
+
+
+def test_a_rolled_back_savepoint_keeps_earlier_broadcasts(app, client, auth):
+    with app.app_context():
+        user_id = make_user(email="nested@example.org").id
+    auth.login("nested@example.org")
+    listener = socketio.test_client(app, flask_test_client=client)
+    with app.app_context():
+        emit_after_commit("kept", {"n": 1}, to=f"user:{user_id}", namespace="/")
+        savepoint = db.session.begin_nested()
+        record("test.inner", "test")
+        savepoint.rollback()
+        record("test.outer", "test")
+        db.session.commit()
+    assert [m["name"] for m in listener.get_received()] == ["kept"]
