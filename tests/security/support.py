@@ -296,9 +296,33 @@ def is_login_redirect(response) -> bool:
 
 
 NAMESPACE_HEADING = re.compile(r"^##\s+Namespace\s+`(/[^`]*)`", re.M)
-EVENT_ROW = re.compile(r"^\|\s*`([a-z_][a-z0-9_]*)`\s*\|\s*([^|]*(?:\\\|[^|]*)*)\|", re.M)
+EVENT_ROW = re.compile(r"^\|\s*`([a-z_][a-z0-9_]*)`\s*\|\s*((?:[^|\\]|\\.)*)\|", re.M)
 #: The other documented form: **`event`** `{"key": type}` (optionally followed by text).
 EVENT_BOLD = re.compile(r"^\*\*`([a-z_][a-z0-9_]*)`\*\*\s*(`[^`]*`)?(.*)$", re.M)
+#: A third form: `{session_id, text ≤ 500, table_id?}` (bare keys, optional ones with "?").
+BARE_PAYLOAD = re.compile(r"`\{([^`]*)\}`")
+
+
+def _bare_keys(inner: str) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    depth = 0
+    piece = ""
+    for char in inner + ",":
+        depth += char == "{"
+        depth -= char == "}"
+        if char == "," and depth == 0:
+            match = re.match(r"\s*([a-z_][a-z0-9_]*)\??\s*:?\s*(.*)", piece, re.S)
+            if match:
+                declared = match.group(2).strip()
+                keys[match.group(1)] = declared or (
+                    "int" if match.group(1).endswith("_id") else "str"
+                )
+            piece = ""
+        else:
+            piece += char
+    return keys
+
+
 PAYLOAD_KEY = re.compile(r'"([a-z_][a-z0-9_]*)"\s*:\s*([^,}]+)')
 
 
@@ -345,7 +369,10 @@ def documented_client_events() -> dict[str, dict[str, DocumentedEvent]]:
             ]
             for name, payload_cell, described in rows:
                 payload = {k: v.strip() for k, v in PAYLOAD_KEY.findall(payload_cell)}
-                restricted = "facilitator" in described.lower()
+                if not payload and (bare := BARE_PAYLOAD.search(payload_cell)):
+                    payload = _bare_keys(bare.group(1))
+                # Marked like "(facilitator/admin)" or "(facilitators only)" in the docs.
+                restricted = re.search(r"\(facilitators?\b", described.lower()) is not None
                 result[namespace][name] = DocumentedEvent(namespace, name, payload, restricted)
     return result
 
