@@ -129,12 +129,14 @@ class World:
         write: Iterable[str],
         label: str,
         actions: dict[str, Iterable[str]] | None = None,
+        reads: dict[str, Iterable[str]] | None = None,
     ) -> None:
-        """Register a foreign object; ``actions`` overrides ``write`` for named actions
-        (an endpoint's function name or a socket event name)."""
+        """Register a foreign object; ``actions`` overrides ``write`` and ``reads`` overrides
+        ``read`` for named actions (an endpoint's function name or a socket event name)."""
         overrides = {name: frozenset(who) for name, who in (actions or {}).items()}
+        read_overrides = {name: frozenset(who) for name, who in (reads or {}).items()}
         self.ids.setdefault(arg, []).append(
-            Target(value, frozenset(read), frozenset(write), label, overrides)
+            Target(value, frozenset(read), frozenset(write), label, overrides, read_overrides)
         )
 
 
@@ -145,9 +147,13 @@ class Target:
     writable_by: frozenset[str]
     label: str
     actions: dict[str, frozenset[str]] = field(default_factory=dict)
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def may_write(self, persona: str, action: str) -> bool:
         return persona in self.actions.get(action, self.writable_by)
+
+    def may_read(self, persona: str, action: str) -> bool:
+        return persona in self.reads.get(action, self.readable_by)
 
     def __hash__(self) -> int:
         return hash((self.value, self.label))
@@ -257,8 +263,8 @@ class Filled:
     url: str
     targets: list[Target]
 
-    def readable_by(self, persona: str) -> bool:
-        return all(persona in t.readable_by for t in self.targets)
+    def readable_by(self, persona: str, action: str = "") -> bool:
+        return all(t.may_read(persona, action) for t in self.targets)
 
     def writable_by(self, persona: str, action: str) -> bool:
         return all(t.may_write(persona, action) for t in self.targets)

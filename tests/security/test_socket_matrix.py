@@ -88,7 +88,7 @@ def test_socket_event_matrix(app, caplog, capsys):
             assert sock.is_connected(namespace), (persona, namespace)
             for event in events.values():
                 for payload, targets in payload_values(event, world):
-                    readable = all(persona in t.readable_by for t in targets)
+                    readable = all(t.may_read(persona, event.name) for t in targets)
                     writable = all(t.may_write(persona, event.name) for t in targets)
                     if readable and writable and targets:
                         continue  # allowed: not an attack
