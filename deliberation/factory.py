@@ -114,11 +114,13 @@ def _register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
     from deliberation.accounts.forms import EmptyForm, LanguageForm
+    from deliberation.accounts.models import category_label
     from deliberation.core.navigation import main_nav_links
     from deliberation.core.sanitize import render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals["main_nav_links"] = main_nav_links
+    app.jinja_env.globals["category_label"] = category_label
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:

@@ -53,6 +53,14 @@ CATEGORY_LABELS = {
 }
 
 
+def category_label(value: str) -> str:
+    """The translated name of a member category given its stored value."""
+    try:
+        return str(CATEGORY_LABELS[MemberCategory(value)])
+    except ValueError:
+        return value
+
+
 division_memberships = Table(
     "division_memberships",
     db.metadata,

@@ -22,6 +22,8 @@ from deliberation.summaries.models import (
     PolisImport,
     SummaryCache,
 )
+from deliberation.voting import queries as voting_queries
+from deliberation.voting.models import BallotState
 
 #: Summaries of items with at most this many reactions are computed inside a page request
 #: (a few hundredths of a second); bigger ones by the import command or the periodic job, and
@@ -94,14 +96,26 @@ def _polis_comment_ids(item_id: int) -> dict[int, int]:
 
 
 def ballot_breakdown(item_id: int) -> dict[str, Any] | None:
-    """HOOK for the voting feature (branch feat/voting, not merged here): the item's ballot tally
-    overall and by member category and division, with turnout of the eligible per group.
+    """The item's ballot: the frozen result once closed, else turnout (and counts if live).
 
-    Returns None while no ballot exists or the voting feature is absent. Expected shape:
-    {"ballot_id", "options": [...], "overall": {option: n}, "turnout": {"voted", "eligible"},
-     "by_category": {category: {option: n, "voted", "eligible"}}, "by_division": {...}}
+    Counts by member category and division come with turnout of each group's eligible; groups
+    under the voting feature's minimum size show turnout only, so no choice can be linked.
     """
-    return None
+    ballot = voting_queries.ballot_for_item(item_id)
+    if ballot is None:
+        return None
+    if ballot.state == BallotState.CLOSED and ballot.result:
+        detail: dict[str, Any] = dict(ballot.result)
+    elif ballot.results_live:
+        detail = voting_queries.tally(ballot)
+    else:
+        detail = voting_queries.turnout(ballot)
+    return {
+        **detail,
+        "ballot_id": ballot.id,
+        "state": ballot.state.value,
+        "options": [{"key": key, "label": label} for key, label in ballot.labelled_options()],
+    }
 
 
 def roundtable_results(item_id: int) -> list[dict[str, Any]] | None:
@@ -112,9 +126,26 @@ def roundtable_results(item_id: int) -> list[dict[str, Any]] | None:
     return None
 
 
+#: How many statements of each kind a proposal keeps from the summary at adoption.
+SNAPSHOT_STATEMENTS = 5
+
+
 def summary_snapshot(item_id: int) -> dict[str, Any]:
-    """The summary document to freeze on a proposal at adoption (for the proposals feature)."""
-    return compute_summary_document(item_id)
+    """The summary frozen on a proposal at adoption: groups, common ground and what divides.
+
+    Uses the cached summary when it is fresh; the per-participant map and per-comment table
+    stay on the live summary page, so the frozen copy stays small.
+    """
+    document, _cache, fresh = cached_summary(item_id)
+    if document is None or not fresh:
+        document = compute_summary_document(item_id)
+    return {
+        "participation": document.get("participation"),
+        "status": document.get("status"),
+        "groups": [{"group": g["group"], "size": g["size"]} for g in document.get("groups", [])],
+        "consensus_agree": document.get("consensus", {}).get("agree", [])[:SNAPSHOT_STATEMENTS],
+        "divisive": document.get("divisive", [])[:SNAPSHOT_STATEMENTS],
+    }
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -239,7 +270,11 @@ def cached_summary(item_id: int) -> tuple[dict[str, Any] | None, SummaryCache | 
     cache = db.session.scalar(select(SummaryCache).where(SummaryCache.item_id == item_id))
     if cache is None or not cache.data:
         return None, cache, False
-    return json.loads(cache.data), cache, cache.fingerprint == fingerprint(item_id)
+    document = json.loads(cache.data)
+    # Ballots and roundtables move on their own clock: read them fresh, never from the cache.
+    document["ballot"] = ballot_breakdown(item_id)
+    document["roundtables"] = roundtable_results(item_id)
+    return document, cache, cache.fingerprint == fingerprint(item_id)
 
 
 def comments_csv(document: dict[str, Any]) -> str:

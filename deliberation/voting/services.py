@@ -22,6 +22,7 @@ from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.proposals import services as proposals_services
+from deliberation.summaries.queries import summary_snapshot
 from deliberation.voting import queries
 from deliberation.voting.live import NAMESPACE, ballot_room, turnout_changed_after_commit
 from deliberation.voting.models import (
@@ -305,6 +306,7 @@ def close_ballot(ballot: Ballot, actor: User | None = None) -> Ballot:
                 "options": ballot.options,
                 "tally": result,
                 "discussion": discussion_statistics(item.id),
+                "consensus": summary_snapshot(item.id),
             },
         )
     emit_after_commit(
