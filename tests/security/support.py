@@ -52,6 +52,12 @@ PUBLIC_ENDPOINTS = {
     "voting.receipts_json",
     "proposals.index",
     "proposals.detail",
+    # Roundtable sessions are announced publicly; results are public; the projector view is
+    # reached by its secret link only (a forged token is refused, see worlds.py).
+    "roundtables.index",
+    "roundtables.detail",
+    "roundtables.results",
+    "roundtables.projector",
     # The consensus summary of a public discussion is public (page, print, JSON, CSV).
     "summaries.show",
     "summaries.printable",

@@ -5,6 +5,7 @@ Socket events skip Flask's decorators, CSRF checks and rate limits, so each hand
 access itself; this file proves it for every event the server registers.
 """
 
+import json
 import logging
 import uuid
 
@@ -104,6 +105,10 @@ def test_socket_event_matrix(app, caplog, capsys):
                     if not isinstance(ack, dict):
                         failures.append(f"{where}: no acknowledgement ({ack!r})")
                         continue
+                    seen = json.dumps([ack, sock.get_received(namespace)], default=str)
+                    for marker, allowed in world.secrets.items():
+                        if persona not in allowed and marker in seen:
+                            failures.append(f"{where}: leaks {marker!r}")
                     if ack.get("error") == "server_error":
                         failures.append(f"{where}: server error")
                     if not readable and ack.get("ok") is not False:
