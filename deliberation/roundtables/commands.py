@@ -1,7 +1,86 @@
-"""flask commands of the roundtables feature."""
+"""flask commands of the roundtables feature: the rehearsal an operator runs before an event."""
+
+import json
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
 
 
 def register_commands(cli: click.Group, bench: click.Group) -> None:
-    """Add this feature's commands (none yet)."""
+    """Add `flask rehearse`."""
+    cli.add_command(rehearse_command)
+
+
+@click.command("rehearse")
+@with_appcontext
+@click.option("--participants", type=click.IntRange(10, 20_000), default=1000, show_default=True)
+@click.option("--url", help="A running Madang on 127.0.0.1 (default: start a server here).")
+@click.option(
+    "--window",
+    type=click.FloatRange(0.0, 60.0),
+    default=1.0,
+    show_default=True,
+    help="Every participant votes once at a random moment within this many seconds.",
+)
+@click.option(
+    "--reference",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Also run this bare-websocket reference (ws_reference.py) and compare.",
+)
+@click.option(
+    "--server-mode",
+    type=click.Choice(["gevent", "threading"]),
+    default="gevent",
+    show_default=True,
+    help="Async mode of the server it starts (to compare modes).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1.0, 600.0),
+    default=60.0,
+    show_default=True,
+    help="Longest wait for any one step.",
+)
+def rehearse_command(
+    participants: int,
+    url: str | None,
+    window: float,
+    reference: str | None,
+    server_mode: str,
+    timeout: float,
+) -> None:
+    """Rehearse a live roundtable with N real Socket.IO clients; last line is JSON.
+
+    Without --url it starts its own server (python -m deliberation.serve) on a free loopback
+    port with a temporary database. With --url the command must run with the same
+    configuration (DATABASE_URL, SECRET_KEY) as that server: it creates the rehearsal's people
+    in that database and signs their session cookies with that key.
+    """
+    from deliberation.roundtables.rehearsal import rehearse
+
+    result = rehearse(
+        current_app._get_current_object(),
+        participants,
+        url,
+        window,
+        reference,
+        timeout,
+        lambda line: click.echo(line, err=False),
+        server_mode,
+    )
+    click.echo(
+        f"\n{result['connected']}/{participants} participants connected and joined in "
+        f"{result['connect_s']} s (seated in {result['seat_s']} s)\n"
+        f"phase change to every client: p99 {result['phase_p99_ms']} ms\n"
+        f"table chat delivery: p99 {result['chat_p99_ms']} ms\n"
+        f"vote acknowledgement: p50 {result['ack_p50_ms']} ms, p99 {result['ack_p99_ms']} ms\n"
+        f"every client held the final tally {result['converge_ms']} ms after the last vote\n"
+        f"errors: {result['errors']} {result['error_kinds'] or ''}\n"
+        f"server peak memory: {result['server_rss_mb']} MB"
+    )
+    if reference:
+        click.echo(
+            f"reference: converged in {result['reference_converge_ms']} ms; ratio {result['ratio']}"
+        )
+    click.echo(json.dumps(result))

@@ -1,7 +1,518 @@
-"""Socket.IO namespace of the roundtables feature."""
+"""Socket.IO namespace `/roundtable`: joining a seat, table chat, ideas, lead console, theme
+team and live polls. Every handler re-checks who may act; see docs/realtime/roundtables.md."""
 
-from flask_socketio import SocketIO
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+from flask import current_app, request
+from flask import session as flask_session
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_socketio import SocketIO, disconnect, emit, join_room
+from sqlalchemy import select
+
+from deliberation.accounts.models import MemberCategory
+from deliberation.core.errors import DomainError, NotFound, PermissionDenied
+from deliberation.core.realtime import (
+    AuthenticatedNamespace,
+    client_id_from,
+    error_payload,
+    payload_dict,
+    payload_int,
+    payload_str,
+    register_namespace_once,
+    socket_action,
+    socket_query,
+)
+from deliberation.core.throttle import enforce
+from deliberation.extensions import db, socketio
+from deliberation.roundtables import ballotbox, permissions, queries, services, tallies
+from deliberation.roundtables.models import (
+    Participant,
+    ParticipantRole,
+    Phase,
+    PollKind,
+    RoundtableSession,
+    SessionState,
+)
+from deliberation.roundtables.rooms import (
+    NAMESPACE,
+    call_after_commit,
+    session_room,
+    staff_room,
+    table_room,
+)
+
+log = logging.getLogger(__name__)
+
+CHAT_LIMIT = "8 per 10 seconds"
+HELP_LIMIT = "3 per minute"
 
 
-def register_namespaces(socketio: SocketIO) -> None:
-    """Attach this feature's namespace (none yet)."""
+def _cookie_identity() -> tuple[int, str]:
+    """The person and session token the socket logged in with (checked in the vote's batch)."""
+    user_id, _sep, token = str(flask_session.get("_user_id", "")).partition(":")
+    if not user_id.isdigit() or not token:
+        raise ballotbox.Unauthenticated(_("Please log in again."))
+    return int(user_id), token
+
+
+def vote_action(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Like core.realtime.socket_action, for the vote hot path: the login is re-checked inside
+    the vote's own transaction (ballotbox) instead of loading the whole user first."""
+
+    @wraps(handler)
+    def wrapper(*args: Any) -> dict[str, Any]:
+        try:
+            result = handler(*args) or {}
+            db.session.commit()
+        except ballotbox.Unauthenticated as error:
+            db.session.rollback()
+            disconnect()
+            return {"ok": False, "error": "unauthenticated", "message": error.message}
+        except DomainError as error:
+            db.session.rollback()
+            payload = error_payload(error)
+            emit("error", {**payload, "event": "poll_vote"})
+            return payload
+        except Exception:
+            db.session.rollback()
+            log.exception("poll_vote failed")
+            payload = {"ok": False, "error": "server_error", "message": "Something went wrong."}
+            emit("error", {**payload, "event": "poll_vote"})
+            return payload
+        return {"ok": True, **result}
+
+    return wrapper
+
+
+@dataclass(frozen=True)
+class Seat:
+    """What a socket joined: kept per connection so hot paths (votes) skip a lookup."""
+
+    session_id: int
+    participant_id: int | None
+    user_id: int | None
+    role: ParticipantRole | None
+    table_id: int | None
+    member_category: MemberCategory
+    staff: bool
+    rooms: tuple[str, ...]
+
+    # The attributes a vote needs from a Participant.
+    @property
+    def id(self) -> int | None:
+        return self.participant_id
+
+    @property
+    def votes(self) -> bool:
+        return self.role == ParticipantRole.PARTICIPANT
+
+
+class RoundtableNamespace(AuthenticatedNamespace):
+    """Participants, facilitators, theme team and (read-only, by secret link) projectors."""
+
+    def __init__(self, namespace: str) -> None:
+        super().__init__(namespace)
+        self.seats: dict[str, Seat] = {}
+
+    # --- connection and seat ------------------------------------------------------------
+
+    def on_connect(self, auth: Any = None) -> None:
+        token = auth.get("projector") if isinstance(auth, dict) else None
+        if isinstance(token, str) and token:
+            session = db.session.scalar(
+                select(RoundtableSession).where(RoundtableSession.projector_token == token)
+            )
+            db.session.rollback()
+            if session is None:
+                raise ConnectionRefusedError("unknown projector link")
+            join_room(session_room(session.id))
+            self.seats[request.sid] = Seat(
+                session.id, None, None, None, None, MemberCategory.CITIZEN, False,
+                (session_room(session.id),),
+            )  # fmt: skip
+            return
+        super().on_connect(auth)
+
+    def on_disconnect(self, *args: Any) -> None:
+        self.seats.pop(request.sid, None)
+
+    def _with_connected(self, console: dict[str, Any], session_id: int) -> dict[str, Any]:
+        """Add how many sockets of each table are connected (to this server process)."""
+        connected = Counter(
+            seat.table_id
+            for seat in list(self.seats.values())
+            if seat.session_id == session_id and seat.table_id is not None
+        )
+        for table in console["tables"]:
+            table["connected"] = connected.get(table["id"], 0)
+        return console
+
+    def _seat(self, data: dict[str, Any]) -> Seat:
+        session_id = payload_int(data, "session_id")
+        seat = self.seats.get(request.sid)
+        if seat is None or seat.session_id != session_id or seat.user_id is None:
+            raise PermissionDenied(_("Join this session first."), code="not_joined")
+        return seat
+
+    def _context(
+        self, data: Any
+    ) -> tuple[dict[str, Any], RoundtableSession, Participant | None, Seat]:
+        data = payload_dict(data)
+        seat = self._seat(data)
+        session = services.get_session(seat.session_id)
+        participant = services.find_participant(session.id, current_user.id)
+        return data, session, participant, seat
+
+    @socket_action
+    def on_join(self, data: Any = None) -> dict[str, Any]:
+        """Join a session (registering if needed) and one's own table; returns seat + snapshot."""
+        data = payload_dict(data)
+        session = services.get_session(payload_int(data, "session_id"))
+        wanted_table = payload_int(data, "table_id", required=False)
+        user = current_user._get_current_object()
+        participant = services.find_participant(session.id, user.id)
+        staff = permissions.is_staff(user, session, participant)
+        if not staff:
+            if session.state == SessionState.SCHEDULED:
+                raise DomainError(_("The lobby is not open yet."), code="not_open")
+            if session.state == SessionState.CLOSED:
+                raise DomainError(_("This session has closed."), code="session_closed")
+            if participant is None:
+                participant = services.register(session, user)
+            if (
+                session.seated
+                and participant.role == ParticipantRole.PARTICIPANT
+                and participant.table_id is None
+            ):
+                services.seat_late_arrival(session, participant)
+                db.session.flush()
+                db.session.refresh(participant)
+        if wanted_table is not None and not staff:
+            if participant is None or participant.table_id != wanted_table:
+                raise PermissionDenied(_("That is not your table."), code="not_your_table")
+        rooms = [session_room(session.id)]
+        if participant is not None and participant.table_id is not None:
+            rooms.append(table_room(session.id, participant.table_id))
+        if staff:
+            rooms.append(staff_room(session.id))
+        sid = request.sid
+        old = self.seats.get(sid)
+        self.seats[sid] = Seat(
+            session_id=session.id,
+            participant_id=participant.id if participant else None,
+            user_id=user.id,
+            role=participant.role if participant else None,
+            table_id=participant.table_id if participant else None,
+            member_category=participant.member_category if participant else user.member_category,
+            staff=staff,
+            rooms=tuple(rooms),
+        )
+        server = socketio.server
+
+        def move_rooms() -> None:
+            for room in old.rooms if old else ():
+                if room not in rooms:
+                    server.leave_room(sid, room, namespace=NAMESPACE)
+            for room in rooms:
+                server.enter_room(sid, room, namespace=NAMESPACE)
+
+        call_after_commit(move_rooms)
+        snapshot = queries.snapshot(session, participant, staff=staff)
+        if staff:
+            self._with_connected(snapshot["console"], session.id)
+        return {"seat": queries.seat_payload(participant), "staff": staff, "snapshot": snapshot}
+
+    @socket_query
+    def on_snapshot(self, data: Any = None) -> dict[str, Any]:
+        """Catch up after a reconnect: phase, timer, table chat, open poll and one's own vote."""
+        data, session, participant, seat = self._context(data)
+        return {"snapshot": queries.snapshot(session, participant, staff=seat.staff)}
+
+    def on_projector_snapshot(self, data: Any = None) -> dict[str, Any]:
+        """The projector view's read-only snapshot (its socket came in by the secret link)."""
+        seat = self.seats.get(request.sid)
+        try:
+            if seat is None or seat.user_id is not None:
+                raise PermissionDenied(_("Only projector links use this."), code="forbidden")
+            session = services.get_session(seat.session_id)
+            return {"ok": True, "snapshot": queries.snapshot(session, None)}
+        except DomainError as error:
+            return {"ok": False, "error": error.code, "message": error.message}
+        finally:
+            db.session.rollback()
+
+    # --- tables -------------------------------------------------------------------------
+
+    @socket_action
+    def on_chat_send(self, data: Any = None) -> dict[str, Any]:
+        """Post to one's own table (throttled per person)."""
+        data, session, participant, _seat = self._context(data)
+        text = payload_str(data, "text", max_length=services.CHAT_MAX_CHARS) or ""
+        enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
+        if participant is None:
+            raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
+        return {"message": services.send_chat(session, participant, text, client_id_from(data))}
+
+    @socket_action
+    def on_help_request(self, data: Any = None) -> dict[str, Any]:
+        """Ask the lead facilitator for help at one's table."""
+        data, session, participant, _seat = self._context(data)
+        enforce("roundtable.help", current_user.id, HELP_LIMIT)
+        if participant is None:
+            raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
+        return services.request_help(session, participant)
+
+    @socket_action
+    def on_help_clear(self, data: Any = None) -> dict[str, Any]:
+        """The lead answers a table's call for help."""
+        data, session, _participant, _seat = self._context(data)
+        table = services.get_table(session, payload_int(data, "table_id"))
+        return services.clear_help(current_user, session, table)
+
+    @socket_action
+    def on_idea_add(self, data: Any = None) -> dict[str, Any]:
+        """The table facilitator records one of the table's ideas."""
+        data, session, participant, _seat = self._context(data)
+        text = payload_str(data, "text", max_length=services.IDEA_MAX_CHARS) or ""
+        table_id = payload_int(data, "table_id")
+        idea = services.add_idea(session, participant, table_id, text, client_id_from(data))
+        return {"idea": idea}
+
+    @socket_action
+    def on_ideas_submit(self, data: Any = None) -> dict[str, Any]:
+        """The table facilitator sends the round's ideas to the theme team."""
+        data, session, participant, _seat = self._context(data)
+        return services.submit_ideas(session, participant, payload_int(data, "table_id"))
+
+    # --- lead facilitator console ------------------------------------------------------
+
+    @socket_action
+    def on_lobby_open(self, data: Any = None) -> dict[str, Any]:
+        data, session, _participant, _seat = self._context(data)
+        services.open_lobby(current_user, session)
+        return {"state": services.session_state_payload(session)}
+
+    @socket_action
+    def on_seat_room(self, data: Any = None) -> dict[str, Any]:
+        """Seat (or reseat) the whole room at balanced tables."""
+        data, session, _participant, _seat = self._context(data)
+        return services.seat_room(current_user, session)
+
+    @socket_action
+    def on_move_participant(self, data: Any = None) -> dict[str, Any]:
+        """Move one person to another table."""
+        data, session, _participant, _seat = self._context(data)
+        permissions.require_lead(current_user, session)
+        person = db.session.get(Participant, payload_int(data, "participant_id"))
+        if person is None or person.session_id != session.id:
+            raise NotFound(_("No such person in this session."), code="no_such_participant")
+        table = services.get_table(session, payload_int(data, "table_id"))
+        services.move_participant(current_user, session, person, table)
+        return {"participant_id": person.id, "table_id": table.id}
+
+    @socket_action
+    def on_set_role(self, data: Any = None) -> dict[str, Any]:
+        """Name someone to the theme team or as a table facilitator."""
+        data, session, _participant, _seat = self._context(data)
+        permissions.require_lead(current_user, session)
+        person = db.session.get(Participant, payload_int(data, "participant_id"))
+        if person is None or person.session_id != session.id:
+            raise NotFound(_("No such person in this session."), code="no_such_participant")
+        role = _enum(ParticipantRole, payload_str(data, "role", max_length=30))
+        services.set_participant_role(current_user, session, person, role)
+        return {"participant_id": person.id, "role": role.value}
+
+    @socket_action
+    def on_session_start(self, data: Any = None) -> dict[str, Any]:
+        data, session, _participant, _seat = self._context(data)
+        duration = payload_int(data, "duration_s", required=False)
+        services.start_session(current_user, session, duration)
+        return {"state": services.session_state_payload(session)}
+
+    @socket_action
+    def on_phase_set(self, data: Any = None) -> dict[str, Any]:
+        """Move the room to a phase, with an optional timer."""
+        data, session, _participant, _seat = self._context(data)
+        phase = _enum(Phase, payload_str(data, "phase", max_length=20))
+        duration = payload_int(data, "duration_s", required=False)
+        services.set_phase(current_user, session, phase, duration)
+        return {"state": services.session_state_payload(session)}
+
+    @socket_action
+    def on_timer(self, data: Any = None) -> dict[str, Any]:
+        """Extend, pause, resume or end the phase timer (the lead only)."""
+        data, session, _participant, _seat = self._context(data)
+        action = payload_str(data, "action", max_length=10) or ""
+        seconds = payload_int(data, "seconds", required=False)
+        services.control_timer(current_user, session, action, seconds)
+        return {"state": services.session_state_payload(session)}
+
+    @socket_action
+    def on_broadcast(self, data: Any = None) -> dict[str, Any]:
+        """A message from the lead to every table."""
+        data, session, _participant, _seat = self._context(data)
+        text = payload_str(data, "text", max_length=services.BROADCAST_MAX_CHARS) or ""
+        return {"message": services.broadcast_message(current_user, session, text)}
+
+    @socket_action
+    def on_session_close(self, data: Any = None) -> dict[str, Any]:
+        """Close the session; passing themes become agenda items."""
+        data, session, _participant, _seat = self._context(data)
+        items = services.close_session(current_user, session)
+        return {"agenda_items": [item.id for item in items]}
+
+    @socket_query
+    def on_console(self, data: Any = None) -> dict[str, Any]:
+        """All tables at a glance (lead and theme team)."""
+        data, session, participant, _seat = self._context(data)
+        permissions.require_theme_team(current_user, session, participant)
+        return {"console": self._with_connected(queries.console_overview(session), session.id)}
+
+    # --- theme team ---------------------------------------------------------------------
+
+    @socket_action
+    def on_theme_create(self, data: Any = None) -> dict[str, Any]:
+        data, session, participant, _seat = self._context(data)
+        theme = services.create_theme(
+            current_user,
+            session,
+            participant,
+            payload_str(data, "name", max_length=services.THEME_NAME_MAX) or "",
+            payload_str(data, "description", max_length=services.THEME_DESCRIPTION_MAX,
+                        required=False) or "",
+            _int_list(data, "idea_ids"),
+        )  # fmt: skip
+        return {"theme": theme}
+
+    @socket_action
+    def on_theme_update(self, data: Any = None) -> dict[str, Any]:
+        data, session, participant, _seat = self._context(data)
+        theme = services.update_theme(
+            current_user,
+            session,
+            participant,
+            payload_int(data, "theme_id"),
+            name=payload_str(data, "name", max_length=services.THEME_NAME_MAX, required=False),
+            description=payload_str(
+                data, "description", max_length=services.THEME_DESCRIPTION_MAX, required=False
+            ),
+            idea_ids=_int_list(data, "idea_ids") if "idea_ids" in data else None,
+        )
+        return {"theme": theme}
+
+    @socket_action
+    def on_theme_merge(self, data: Any = None) -> dict[str, Any]:
+        data, session, participant, _seat = self._context(data)
+        theme = services.merge_themes(
+            current_user,
+            session,
+            participant,
+            payload_int(data, "theme_id"),
+            payload_int(data, "into_id"),
+        )
+        return {"theme": theme}
+
+    @socket_action
+    def on_themes_publish(self, data: Any = None) -> dict[str, Any]:
+        data, session, participant, _seat = self._context(data)
+        return services.publish_themes(current_user, session, participant)
+
+    # --- live polls ---------------------------------------------------------------------
+
+    @socket_action
+    def on_poll_open(self, data: Any = None) -> dict[str, Any]:
+        data, session, _participant, _seat = self._context(data)
+        kind = _enum(PollKind, payload_str(data, "kind", max_length=20))
+        options = data.get("options")
+        if options is not None and (
+            not isinstance(options, list) or not all(isinstance(o, str) for o in options)
+        ):
+            raise DomainError(_("Options must be a list of texts."), code="bad_payload")
+        poll = services.open_poll(
+            current_user,
+            session,
+            kind,
+            payload_str(data, "question", max_length=300) or "",
+            options,
+            payload_int(data, "duration_s", required=False),
+        )
+        return {"poll": services.poll_payload(poll)}
+
+    @socket_action
+    def on_poll_close(self, data: Any = None) -> dict[str, Any]:
+        data, session, _participant, _seat = self._context(data)
+        poll = services.get_poll(session, payload_int(data, "poll_id"))
+        return {"tally": services.close_poll(current_user, poll)}
+
+    @vote_action
+    def on_poll_vote(self, data: Any = None) -> dict[str, Any]:
+        """Cast (or, with change=true, change) one's vote; acknowledged after the commit.
+
+        A new choose-one or question vote goes through the group commit (ballotbox); changes
+        and agree/disagree/pass votes take the ordinary one-transaction path.
+        """
+        data = payload_dict(data)
+        seat = self._seat(data)
+        client_id = client_id_from(data)
+        poll = services.get_poll_for_vote(seat.session_id, payload_int(data, "poll_id"))
+        option_id = payload_int(data, "option_id", required=False)
+        stances = data.get("stances")
+        if stances is not None and not isinstance(stances, dict):
+            raise DomainError(_("'stances' must be an object."), code="bad_payload")
+        change = data.get("change") is True
+        app = current_app._get_current_object()
+        if change or poll.kind == PollKind.AGREE:
+            if not current_user.is_authenticated:
+                raise ballotbox.Unauthenticated(_("Please log in again."))
+            vote = services.cast_poll_vote(
+                poll, seat, client_id, option_id=option_id, stances=stances, change=change
+            )
+            call_after_commit(lambda: tallies.mark_dirty(app, poll.id, poll.session_id))
+            return {"vote": vote}
+        if not seat.votes or seat.table_id is None:
+            raise DomainError(
+                _("Only seated participants vote in room polls."), code="not_eligible"
+            )
+        option, _stances = services.validate_choice(poll, option_id, None)
+        user_id, token = _cookie_identity()
+        request_ = ballotbox.VoteRequest(
+            poll_id=poll.id,
+            session_id=poll.session_id,
+            participant_id=seat.participant_id or 0,
+            user_id=user_id,
+            session_token=token,
+            client_id=client_id,
+            option_id=option or 0,
+            member_category=seat.member_category,
+        )
+        return {"vote": ballotbox.submit(app, request_)}
+
+
+def _enum(kind: type, value: str | None) -> Any:
+    try:
+        return kind(value)
+    except ValueError as error:
+        message = _("Unknown value: %(v)s", v=str(value)[:30])
+        raise DomainError(message, code="bad_payload") from error
+
+
+def _int_list(data: dict[str, Any], key: str) -> list[int]:
+    values = data.get(key, [])
+    if (
+        not isinstance(values, list)
+        or len(values) > 500
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+    ):
+        raise DomainError(f"'{key}' must be a list of numbers.", code="bad_payload")
+    return values
+
+
+def register_namespaces(socketio_server: SocketIO) -> None:
+    """Attach the /roundtable namespace."""
+    register_namespace_once(socketio_server, RoundtableNamespace(NAMESPACE))

@@ -1,0 +1,218 @@
+"""Group commit for room-poll votes: many votes, one short transaction, each acked after it.
+
+A thousand people voting within a second would otherwise mean a thousand transactions, each
+blocking the gevent loop while SQLite or PostgreSQL works. Instead each vote handler puts its
+(already validated) vote in a queue and waits; one writer takes whatever is queued, and in
+one transaction re-checks every voter's login, checks the poll is still open, inserts the
+votes (UNIQUE(poll, participant) in the database drops second votes), writes their audit
+entries and commits. Only then is each handler woken with its answer. At low load a batch
+holds one vote, so nothing waits for company.
+"""
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from deliberation.accounts.models import MemberCategory, User
+from deliberation.core import audit
+from deliberation.core.errors import DomainError, IllegalTransition
+from deliberation.db import utcnow
+from deliberation.extensions import db, socketio
+from deliberation.roundtables import tallies
+from deliberation.roundtables.models import Poll, PollState, PollVote
+from deliberation.roundtables.services import insert_ignoring_duplicates
+
+log = logging.getLogger(__name__)
+
+#: Largest batch written in one transaction.
+MAX_BATCH = 500
+#: Longest a handler waits for its batch to commit.
+WAIT_S = 30.0
+
+
+@dataclass
+class VoteRequest:
+    poll_id: int
+    session_id: int
+    participant_id: int
+    user_id: int
+    session_token: str
+    client_id: str
+    option_id: int
+    member_category: MemberCategory
+    done: Any = None
+    #: The acknowledgement's fields, or the refusal's code (messages are translated by the
+    #: handler, which runs in the voter's request context).
+    answer: dict[str, Any] | None = None
+    refusal: str | None = None
+
+
+@dataclass
+class _Writer:
+    queue: list[VoteRequest] = field(default_factory=list)
+    running: bool = False
+
+
+_writers: dict[int, _Writer] = {}
+_lock = threading.Lock()
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+def submit(app: Flask, request: VoteRequest) -> dict[str, Any]:
+    """Queue one vote and wait until its batch commits; raise DomainError on a refusal."""
+    request.done = socketio.server.eio.create_event()
+    with _lock:
+        writer = _writers.setdefault(id(app), _Writer())
+        writer.queue.append(request)
+        start = not writer.running
+        writer.running = True
+    if start:
+        socketio.start_background_task(_write_batches, app, writer)
+    if not request.done.wait(WAIT_S):
+        raise DomainError(_("The vote could not be recorded in time. Please try again."))
+    if request.refusal == "unauthenticated":
+        raise Unauthenticated(_("Please log in again."))
+    if request.refusal == "poll_closed":
+        raise IllegalTransition(_("This poll is closed."), code="poll_closed")
+    if request.refusal == "already_voted":
+        raise DomainError(
+            _("You have already voted in this poll. Change your vote instead."),
+            code="already_voted",
+        )
+    if request.refusal is not None or request.answer is None:
+        raise DomainError(_("Something went wrong. Please try again."), code="server_error")
+    return request.answer
+
+
+def _write_batches(app: Flask, writer: _Writer) -> None:
+    while True:
+        with _lock:
+            batch, writer.queue = writer.queue[:MAX_BATCH], writer.queue[MAX_BATCH:]
+            if not batch:
+                writer.running = False
+                return
+        with app.app_context():
+            try:
+                polls = _write(batch)
+            except Exception:
+                log.exception("writing %d votes failed", len(batch))
+                db.session.rollback()
+                polls = set()
+                for request in batch:
+                    request.answer, request.refusal = None, "server_error"
+            finally:
+                db.session.remove()
+        for request in batch:
+            request.done.set()
+        for poll_id, session_id in polls:
+            tallies.mark_dirty(app, poll_id, session_id)
+        socketio.sleep(0)  # let the woken handlers send their acks
+
+
+def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
+    """One transaction for the whole batch; fills in each request's answer or refusal."""
+    now = utcnow()
+    users = {
+        row.id: row
+        for row in db.session.execute(
+            select(User.id, User.session_token, User.is_active_account).where(
+                User.id.in_({r.user_id for r in batch})
+            )
+        )
+    }
+    open_polls = set(
+        db.session.scalars(
+            select(Poll.id)
+            .where(
+                Poll.id.in_({r.poll_id for r in batch}),
+                Poll.state == PollState.OPEN,
+                or_(Poll.closes_at.is_(None), Poll.closes_at > now),
+            )
+            .with_for_update(read=True)
+        )
+    )
+    accepted: dict[tuple[int, int], VoteRequest] = {}
+    for request in batch:
+        user = users.get(request.user_id)
+        if (
+            user is None
+            or not user.is_active_account
+            or user.session_token != request.session_token
+        ):
+            request.refusal = "unauthenticated"
+        elif request.poll_id not in open_polls:
+            request.refusal = "poll_closed"
+        elif (request.poll_id, request.participant_id) in accepted:
+            accepted_first = accepted[(request.poll_id, request.participant_id)]
+            request.refusal = _duplicate(accepted_first.client_id, request)
+        else:
+            accepted[(request.poll_id, request.participant_id)] = request
+    inserted: set[tuple[int, int]] = set()
+    if accepted:
+        rows = db.session.execute(
+            insert_ignoring_duplicates().returning(PollVote.poll_id, PollVote.participant_id),
+            [
+                {
+                    "poll_id": r.poll_id,
+                    "participant_id": r.participant_id,
+                    "client_id": r.client_id,
+                    "option_id": r.option_id,
+                    "stances": None,
+                    "member_category": r.member_category,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r in accepted.values()
+            ],
+        )
+        inserted = {(row.poll_id, row.participant_id) for row in rows}
+    missing = [key for key in accepted if key not in inserted]
+    if missing:
+        existing = {
+            (vote.poll_id, vote.participant_id): vote.client_id
+            for vote in db.session.execute(
+                select(PollVote.poll_id, PollVote.participant_id, PollVote.client_id).where(
+                    PollVote.participant_id.in_({pid for _poll, pid in missing})
+                )
+            )
+        }
+        for key in missing:
+            accepted[key].refusal = _duplicate(existing.get(key), accepted[key])
+    for key in inserted:
+        request = accepted[key]
+        audit.record(
+            "roundtable.vote", "roundtable_poll", request.poll_id, actor_id=request.user_id
+        )
+    db.session.commit()
+    for key in inserted:
+        request = accepted[key]
+        request.answer = _answer(request, repeat=False)
+    for request in batch:
+        if request.refusal == "repeat":
+            request.refusal = None
+            request.answer = _answer(request, repeat=True)
+    return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}
+
+
+def _answer(request: VoteRequest, repeat: bool) -> dict[str, Any]:
+    answer: dict[str, Any] = {
+        "poll_id": request.poll_id,
+        "option_id": request.option_id,
+        "stances": None,
+        "client_id": request.client_id,
+    }
+    if repeat:
+        answer["repeat"] = True
+    return answer
+
+
+def _duplicate(existing_client_id: str | None, request: VoteRequest) -> str:
+    return "repeat" if existing_client_id == request.client_id else "already_voted"

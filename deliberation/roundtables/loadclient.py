@@ -1,0 +1,128 @@
+"""A light Socket.IO client (Engine.IO v4 / Socket.IO v5 spoken directly over `websockets`).
+
+The python-socketio client is too heavy for thousands of connections in one process; the
+rehearsal needs only: connect to one namespace with a cookie, emit with an acknowledgement,
+receive events, answer pings. Text packets only (no binary attachments).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import websockets
+
+EventHandler = Callable[[Any, float], None]
+
+
+class SocketIOError(RuntimeError):
+    """The server refused the namespace connection or closed the socket."""
+
+
+def websocket_url(base_url: str) -> str:
+    parsed = urlparse(base_url)
+    return f"ws://{parsed.hostname}:{parsed.port or 80}/socket.io/?EIO=4&transport=websocket"
+
+
+def loopback_only(base_url: str) -> None:
+    """Load goes to this machine only."""
+    if urlparse(base_url).hostname not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("only loopback targets (127.0.0.1) are allowed")
+
+
+class LightClient:
+    """One connection to one namespace; `emit` returns a future resolved with the ack."""
+
+    def __init__(self, base_url: str, namespace: str, cookie: str | None = None) -> None:
+        self.url = websocket_url(base_url)
+        self.namespace = namespace
+        self.prefix_event = f"42{namespace},"
+        self.prefix_ack = f"43{namespace},"
+        self.cookie = cookie
+        self.ws: Any = None
+        self.handlers: dict[str, EventHandler] = {}
+        self.pending: dict[int, asyncio.Future] = {}
+        self.next_ack = 0
+        self.reader: asyncio.Task | None = None
+        self.closed = False
+
+    def on(self, event: str, handler: EventHandler) -> None:
+        self.handlers[event] = handler
+
+    async def connect(self, auth: dict | None = None, timeout: float = 30.0) -> None:
+        headers = {"Cookie": self.cookie} if self.cookie else None
+        self.ws = await websockets.connect(
+            self.url,
+            additional_headers=headers,
+            max_size=2**22,
+            open_timeout=timeout,
+            compression=None,
+            proxy=None,
+            ping_interval=None,
+        )
+        opened = await asyncio.wait_for(self.ws.recv(), timeout)
+        if not opened.startswith("0"):
+            raise SocketIOError(f"unexpected open packet {opened[:80]!r}")
+        await self.ws.send(f"40{self.namespace}," + (json.dumps(auth) if auth else ""))
+        while True:
+            reply = await asyncio.wait_for(self.ws.recv(), timeout)
+            if reply == "2":
+                await self.ws.send("3")
+            elif reply.startswith(f"40{self.namespace},"):
+                break
+            elif reply.startswith(f"44{self.namespace},"):
+                raise SocketIOError(f"namespace refused: {reply[:160]}")
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                now = time.perf_counter()
+                if raw == "2":
+                    await self.ws.send("3")
+                elif raw.startswith(self.prefix_ack):
+                    body = raw[len(self.prefix_ack) :]
+                    digits = len(body) - len(body.lstrip("0123456789"))
+                    future = self.pending.pop(int(body[:digits]), None)
+                    if future is not None and not future.done():
+                        data = json.loads(body[digits:])
+                        future.set_result((data[0] if data else None, now))
+                elif raw.startswith(self.prefix_event):
+                    body = raw[len(self.prefix_event) :]
+                    digits = len(body) - len(body.lstrip("0123456789"))
+                    data = json.loads(body[digits:])
+                    handler = self.handlers.get(data[0])
+                    if handler is not None:
+                        handler(data[1] if len(data) > 1 else None, now)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            self.closed = True
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(SocketIOError("connection closed"))
+            self.pending.clear()
+
+    async def emit(self, event: str, data: Any = None) -> asyncio.Future:
+        """Send an event asking for an acknowledgement; await the future for (ack, time)."""
+        self.next_ack += 1
+        future: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.pending[self.next_ack] = future
+        await self.ws.send(f"{self.prefix_event}{self.next_ack}{json.dumps([event, data])}")
+        return future
+
+    async def call(self, event: str, data: Any = None, timeout: float = 30.0) -> Any:
+        """Emit and wait for the acknowledgement's payload."""
+        future = await self.emit(event, data)
+        ack, _ = await asyncio.wait_for(future, timeout)
+        return ack
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader is not None:
+            self.reader.cancel()

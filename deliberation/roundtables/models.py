@@ -1,0 +1,422 @@
+"""Roundtable sessions, their tables and participants, phases, ideas, themes and live polls."""
+
+import enum
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Column,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from deliberation.accounts.models import Division, MemberCategory, User
+from deliberation.core.errors import IllegalTransition
+from deliberation.db import as_utc, utcnow
+from deliberation.extensions import db
+
+
+class SessionState(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    LOBBY = "lobby"
+    RUNNING = "running"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return str(SESSION_STATE_LABELS[self])
+
+
+SESSION_STATE_LABELS = {
+    SessionState.SCHEDULED: _l("Scheduled"),
+    SessionState.LOBBY: _l("Lobby open"),
+    SessionState.RUNNING: _l("Running"),
+    SessionState.CLOSED: _l("Closed"),
+}
+
+
+class Phase(enum.StrEnum):
+    BRIEFING = "briefing"
+    DISCUSSION = "discussion"
+    SUBMISSIONS = "submissions"
+    SYNTHESIS = "synthesis"
+    POLL = "poll"
+    RESULTS = "results"
+
+    @property
+    def label(self) -> str:
+        return str(PHASE_LABELS[self])
+
+
+PHASE_LABELS = {
+    Phase.BRIEFING: _l("Briefing"),
+    Phase.DISCUSSION: _l("Table discussion"),
+    Phase.SUBMISSIONS: _l("Table submissions"),
+    Phase.SYNTHESIS: _l("Theme synthesis"),
+    Phase.POLL: _l("Room poll"),
+    Phase.RESULTS: _l("Results"),
+}
+
+#: The order "end phase" follows; the lead may also jump back to repeat a round.
+PHASE_ORDER = list(Phase)
+PHASE_TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    Phase.BRIEFING: frozenset({Phase.DISCUSSION}),
+    Phase.DISCUSSION: frozenset({Phase.SUBMISSIONS}),
+    Phase.SUBMISSIONS: frozenset({Phase.SYNTHESIS, Phase.DISCUSSION}),
+    Phase.SYNTHESIS: frozenset({Phase.POLL, Phase.DISCUSSION}),
+    Phase.POLL: frozenset({Phase.RESULTS, Phase.DISCUSSION, Phase.SYNTHESIS}),
+    Phase.RESULTS: frozenset({Phase.DISCUSSION, Phase.POLL, Phase.SYNTHESIS}),
+}
+
+
+class ParticipantRole(enum.StrEnum):
+    PARTICIPANT = "participant"
+    TABLE_FACILITATOR = "table_facilitator"
+    THEME_TEAM = "theme_team"
+
+    @property
+    def label(self) -> str:
+        return str(PARTICIPANT_ROLE_LABELS[self])
+
+
+PARTICIPANT_ROLE_LABELS = {
+    ParticipantRole.PARTICIPANT: _l("Participant"),
+    ParticipantRole.TABLE_FACILITATOR: _l("Table facilitator"),
+    ParticipantRole.THEME_TEAM: _l("Theme team"),
+}
+
+
+class PollKind(enum.StrEnum):
+    CHOOSE_ONE = "choose_one"
+    AGREE = "agree"
+    QUESTION = "question"
+
+    @property
+    def label(self) -> str:
+        return str(POLL_KIND_LABELS[self])
+
+
+POLL_KIND_LABELS = {
+    PollKind.CHOOSE_ONE: _l("Choose one theme"),
+    PollKind.AGREE: _l("Agree, disagree or pass on each theme"),
+    PollKind.QUESTION: _l("A question with options"),
+}
+
+STANCES = ("agree", "disagree", "pass")
+
+
+class PollState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+session_agenda_items = Table(
+    "roundtable_session_agenda_items",
+    db.metadata,
+    Column(
+        "session_id", ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("agenda_item_id", ForeignKey("agenda_items.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+def new_projector_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+class RoundtableSession(db.Model):
+    __tablename__ = "roundtable_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    division_id: Mapped[int] = mapped_column(ForeignKey("divisions.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    #: Markdown, sanitised when rendered.
+    briefing: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime] = mapped_column(default=utcnow)
+    capacity: Mapped[int] = mapped_column(default=5000)
+    table_size: Mapped[int] = mapped_column(default=10)
+    #: Ideas a table may record per round.
+    ideas_per_round: Mapped[int] = mapped_column(default=5)
+    #: Share (percent) of a theme's votes a theme needs to become an agenda item.
+    threshold_percent: Mapped[int] = mapped_column(default=50)
+    state: Mapped[SessionState] = mapped_column(
+        Enum(SessionState, native_enum=False, length=20), default=SessionState.SCHEDULED, index=True
+    )
+    phase: Mapped[Phase | None] = mapped_column(Enum(Phase, native_enum=False, length=20))
+    #: Round of discussion -> poll; the lead may repeat rounds.
+    round_no: Mapped[int] = mapped_column(default=1)
+    #: When the current phase's timer runs out (null: no timer, or paused).
+    phase_ends_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: Seconds left when the lead paused the timer.
+    paused_remaining_s: Mapped[int | None] = mapped_column()
+    #: Bumped on every change that clients must see; snapshots carry it.
+    seq: Mapped[int] = mapped_column(default=0)
+    seated: Mapped[bool] = mapped_column(default=False)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: The secret in the projector view's link.
+    projector_token: Mapped[str] = mapped_column(String(40), default=new_projector_token)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    # Loaded only when a page needs them: sockets fetch the session on every event.
+    division: Mapped[Division] = relationship()
+    lead: Mapped[User] = relationship()
+    agenda_items: Mapped[list[Any]] = relationship("AgendaItem", secondary=session_agenda_items)
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def _require(self, *states: SessionState) -> None:
+        if self.state not in states:
+            label = self.state.label
+            message = _l("The session is %(state)s: that is not possible now.", state=label)
+            raise IllegalTransition(str(message), code="wrong_state")
+
+    def open_lobby(self) -> None:
+        self._require(SessionState.SCHEDULED)
+        self.state = SessionState.LOBBY
+
+    def start(self) -> None:
+        self._require(SessionState.LOBBY)
+        self.state = SessionState.RUNNING
+        self.phase = Phase.BRIEFING
+
+    def close(self) -> None:
+        self._require(SessionState.LOBBY, SessionState.RUNNING)
+        self.state = SessionState.CLOSED
+        self.phase = None
+        self.phase_ends_at = None
+        self.paused_remaining_s = None
+        self.closed_at = utcnow()
+
+    def move_to_phase(self, target: Phase) -> None:
+        self._require(SessionState.RUNNING)
+        if self.phase is None or target not in PHASE_TRANSITIONS[self.phase]:
+            raise IllegalTransition(
+                str(
+                    _l(
+                        "From %(phase)s the session cannot move to %(target)s.",
+                        phase=self.phase.label if self.phase else "-",
+                        target=target.label,
+                    )
+                )
+            )
+        if target == Phase.DISCUSSION and self.phase != Phase.BRIEFING:
+            self.round_no += 1
+        self.phase = target
+        self.phase_ends_at = None
+        self.paused_remaining_s = None
+
+    def next_phase(self) -> Phase | None:
+        """The phase after this one in the usual order (None after results)."""
+        if self.phase is None or self.phase == Phase.RESULTS:
+            return None
+        return PHASE_ORDER[PHASE_ORDER.index(self.phase) + 1]
+
+    def set_timer(self, seconds: int | None) -> None:
+        self.paused_remaining_s = None
+        self.phase_ends_at = utcnow() + timedelta(seconds=seconds) if seconds else None
+
+    def remaining_s(self) -> int | None:
+        if self.paused_remaining_s is not None:
+            return self.paused_remaining_s
+        if self.phase_ends_at is None:
+            return None
+        left = (as_utc(self.phase_ends_at) - utcnow()).total_seconds()
+        return max(0, int(round(left)))
+
+    @property
+    def is_open_for_joining(self) -> bool:
+        return self.state in (SessionState.LOBBY, SessionState.RUNNING)
+
+
+class RoundtableTable(db.Model):
+    __tablename__ = "roundtable_tables"
+    __table_args__ = (UniqueConstraint("session_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column()
+    #: Set when someone at the table asks for help; the lead clears it.
+    help_requested_at: Mapped[datetime | None] = mapped_column()
+
+
+class Participant(db.Model):
+    """A person registered for a session; seated at a table once the room is seated."""
+
+    __tablename__ = "roundtable_participants"
+    __table_args__ = (UniqueConstraint("session_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[ParticipantRole] = mapped_column(
+        Enum(ParticipantRole, native_enum=False, length=20), default=ParticipantRole.PARTICIPANT
+    )
+    table_id: Mapped[int | None] = mapped_column(
+        ForeignKey("roundtable_tables.id", ondelete="SET NULL"), index=True
+    )
+    #: Member category at registration: tallies by category use it.
+    member_category: Mapped[MemberCategory] = mapped_column(
+        Enum(MemberCategory, native_enum=False, length=30), default=MemberCategory.CITIZEN
+    )
+    #: The person's first division (seating balances on it); null when they have none.
+    division_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"))
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    table: Mapped[RoundtableTable | None] = relationship(lazy="joined")
+
+    @property
+    def votes(self) -> bool:
+        """Only seated participants vote; facilitators and the theme team stay neutral."""
+        return self.role == ParticipantRole.PARTICIPANT
+
+
+class ChatMessage(db.Model):
+    __tablename__ = "roundtable_chat_messages"
+    __table_args__ = (UniqueConstraint("author_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
+    )
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_tables.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    #: Plain text (tags stripped); rendered escaped.
+    body: Mapped[str] = mapped_column(String(1000))
+    #: Staff messages: the lead's broadcast to every table.
+    is_broadcast: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")
+
+
+class Theme(db.Model):
+    __tablename__ = "roundtable_themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
+    )
+    round_no: Mapped[int] = mapped_column(default=1)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    published: Mapped[bool] = mapped_column(default=False)
+    #: When merged into another theme, the survivor.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("roundtable_themes.id"))
+    #: The agenda item this theme became after passing the threshold.
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    ideas: Mapped[list["Idea"]] = relationship(
+        back_populates="theme", lazy="selectin", order_by="Idea.id"
+    )
+
+
+class Idea(db.Model):
+    __tablename__ = "roundtable_ideas"
+    __table_args__ = (UniqueConstraint("table_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
+    )
+    table_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_tables.id", ondelete="CASCADE"), index=True
+    )
+    round_no: Mapped[int] = mapped_column(default=1)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(String(500))
+    submitted_at: Mapped[datetime | None] = mapped_column()
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("roundtable_themes.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    table: Mapped[RoundtableTable] = relationship(lazy="joined")
+    theme: Mapped[Theme | None] = relationship(back_populates="ideas")
+
+
+class Poll(db.Model):
+    __tablename__ = "roundtable_polls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
+    )
+    round_no: Mapped[int] = mapped_column(default=1)
+    kind: Mapped[PollKind] = mapped_column(Enum(PollKind, native_enum=False, length=20))
+    question: Mapped[str] = mapped_column(String(300))
+    state: Mapped[PollState] = mapped_column(
+        Enum(PollState, native_enum=False, length=10), default=PollState.OPEN, index=True
+    )
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Null: open until the lead closes it.
+    closes_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    options: Mapped[list["PollOption"]] = relationship(
+        lazy="selectin", order_by="PollOption.position", cascade="all, delete-orphan"
+    )
+
+    def is_open(self) -> bool:
+        if self.state != PollState.OPEN:
+            return False
+        return self.closes_at is None or as_utc(self.closes_at) > utcnow()
+
+    def close(self) -> None:
+        if self.state != PollState.OPEN:
+            raise IllegalTransition(str(_l("This poll is already closed.")), code="poll_closed")
+        self.state = PollState.CLOSED
+        self.closed_at = utcnow()
+
+
+class PollOption(db.Model):
+    __tablename__ = "roundtable_poll_options"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_polls.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str] = mapped_column(String(200))
+    theme_id: Mapped[int | None] = mapped_column(ForeignKey("roundtable_themes.id"))
+
+
+class PollVote(db.Model):
+    """One row per participant per poll (UNIQUE): changing a vote updates the row."""
+
+    __tablename__ = "roundtable_poll_votes"
+    __table_args__ = (UniqueConstraint("poll_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("roundtable_polls.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_participants.id", ondelete="CASCADE")
+    )
+    #: The client-generated id of the latest cast or change (repeats get the same answer).
+    client_id: Mapped[str] = mapped_column(String(64))
+    #: Choose-one and question polls: the chosen option.
+    option_id: Mapped[int | None] = mapped_column(ForeignKey("roundtable_poll_options.id"))
+    #: Agree polls: {"<option id>": "agree" | "disagree" | "pass"}.
+    stances: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: Copied from the participant so tallies by category need no join.
+    member_category: Mapped[MemberCategory] = mapped_column(
+        Enum(MemberCategory, native_enum=False, length=30)
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

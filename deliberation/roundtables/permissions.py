@@ -1,0 +1,49 @@
+"""Who may do what at a roundtable: lead facilitator, theme team, table facilitator, citizen."""
+
+from flask_babel import gettext as _
+
+from deliberation.accounts.models import User
+from deliberation.core.errors import PermissionDenied
+from deliberation.roundtables.models import Participant, ParticipantRole, RoundtableSession
+
+
+def can_create_sessions(user: User) -> bool:
+    """Admins and facilitators create sessions (the creator may name another lead)."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_facilitator)
+
+
+def is_lead(user: User, session: RoundtableSession) -> bool:
+    return user.id == session.lead_id or user.is_admin
+
+
+def is_theme_team(user: User, session: RoundtableSession, participant: Participant | None) -> bool:
+    if is_lead(user, session):
+        return True
+    return participant is not None and participant.role == ParticipantRole.THEME_TEAM
+
+
+def is_staff(user: User, session: RoundtableSession, participant: Participant | None) -> bool:
+    """Staff see every table: the lead and the theme team."""
+    return is_theme_team(user, session, participant)
+
+
+def require_lead(user: User, session: RoundtableSession) -> None:
+    if not is_lead(user, session):
+        raise PermissionDenied(_("Only the lead facilitator can do that."), code="not_lead")
+
+
+def require_theme_team(
+    user: User, session: RoundtableSession, participant: Participant | None
+) -> None:
+    if not is_theme_team(user, session, participant):
+        raise PermissionDenied(_("Only the theme team can do that."), code="not_theme_team")
+
+
+def require_table_facilitator(participant: Participant | None, table_id: int | None) -> None:
+    """The table facilitator of exactly this table."""
+    if participant is None or participant.role != ParticipantRole.TABLE_FACILITATOR:
+        raise PermissionDenied(
+            _("Only the table facilitator can do that."), code="not_table_facilitator"
+        )
+    if participant.table_id is None or participant.table_id != table_id:
+        raise PermissionDenied(_("That is not your table."), code="not_your_table")

@@ -1,0 +1,261 @@
+"""Reads about roundtable sessions that pages and sockets share: snapshots, console, results."""
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from deliberation.db import as_utc, utcnow
+from deliberation.extensions import db
+from deliberation.roundtables import services
+from deliberation.roundtables.models import (
+    ChatMessage,
+    Idea,
+    Participant,
+    ParticipantRole,
+    Poll,
+    PollState,
+    RoundtableSession,
+    RoundtableTable,
+    SessionState,
+    Theme,
+)
+
+RECENT_CHAT = 50
+
+
+def sessions_page(page: int = 1, per_page: int = 20):
+    """Sessions, the open and upcoming first, paginated."""
+    order = (RoundtableSession.state == SessionState.CLOSED, RoundtableSession.starts_at.desc())
+    return db.paginate(
+        select(RoundtableSession).order_by(*order), page=page, per_page=per_page, error_out=False
+    )
+
+
+def participant_counts(session_id: int) -> dict[str, int]:
+    rows = db.session.execute(
+        select(Participant.role, func.count(Participant.id))
+        .where(Participant.session_id == session_id)
+        .group_by(Participant.role)
+    ).all()
+    return {str(role): count for role, count in rows}
+
+
+def recent_chat(session_id: int, table_id: int, limit: int = RECENT_CHAT) -> list[dict[str, Any]]:
+    messages = db.session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.session_id == session_id, ChatMessage.table_id == table_id)
+        .order_by(ChatMessage.id.desc())
+        .limit(limit)
+    )
+    return [services.chat_payload(m) for m in reversed(list(messages))]
+
+
+def table_ideas(session: RoundtableSession, table_id: int) -> list[dict[str, Any]]:
+    ideas = db.session.scalars(
+        select(Idea)
+        .where(Idea.table_id == table_id, Idea.round_no == session.round_no)
+        .order_by(Idea.id)
+    )
+    return [services.idea_payload(i) for i in ideas]
+
+
+def open_poll(session_id: int) -> Poll | None:
+    return db.session.scalar(
+        select(Poll)
+        .where(Poll.session_id == session_id, Poll.state == PollState.OPEN)
+        .order_by(Poll.id.desc())
+    )
+
+
+def latest_poll(session_id: int) -> Poll | None:
+    return db.session.scalar(
+        select(Poll).where(Poll.session_id == session_id).order_by(Poll.id.desc())
+    )
+
+
+def seat_payload(participant: Participant | None) -> dict[str, Any] | None:
+    if participant is None:
+        return None
+    table = participant.table
+    return {
+        "participant_id": participant.id,
+        "role": participant.role.value,
+        "votes": participant.votes,
+        "table_id": table.id if table else None,
+        "table_number": table.number if table else None,
+    }
+
+
+def snapshot(
+    session: RoundtableSession, participant: Participant | None, *, staff: bool = False
+) -> dict[str, Any]:
+    """Everything a (re)connecting client needs: phase and timer, its table's recent chat and
+    ideas, the published themes, the open (or latest) poll with its tally and the caller's vote.
+    """
+    poll = open_poll(session.id) or latest_poll(session.id)
+    table_id = participant.table_id if participant else None
+    data: dict[str, Any] = {
+        **services.session_state_payload(session),
+        "title": session.title,
+        "seat": seat_payload(participant),
+        "chat": recent_chat(session.id, table_id) if table_id else [],
+        "ideas": table_ideas(session, table_id) if table_id else [],
+        "themes": [
+            services.theme_payload(t) for t in services.current_themes(session, published_only=True)
+        ],
+        "poll": None,
+    }
+    if poll is not None:
+        data["poll"] = {
+            **services.poll_payload(poll),
+            "tally": services.poll_tally(poll),
+            "my_vote": services.my_vote(poll, participant),
+        }
+    if staff:
+        data["console"] = console_overview(session)
+    return data
+
+
+def console_overview(session: RoundtableSession) -> dict[str, Any]:
+    """All tables at a glance for the lead: seated, facilitator, recent messages, ideas, help."""
+    tables = list(
+        db.session.scalars(
+            select(RoundtableTable)
+            .where(RoundtableTable.session_id == session.id)
+            .order_by(RoundtableTable.number)
+        )
+    )
+    seated = dict(
+        db.session.execute(
+            select(Participant.table_id, func.count(Participant.id))
+            .where(
+                Participant.session_id == session.id,
+                Participant.role == ParticipantRole.PARTICIPANT,
+            )
+            .group_by(Participant.table_id)
+        ).all()
+    )
+    facilitators: dict[int | None, list[str]] = {}
+    for participant in db.session.scalars(
+        select(Participant).where(
+            Participant.session_id == session.id,
+            Participant.role == ParticipantRole.TABLE_FACILITATOR,
+        )
+    ):
+        facilitators.setdefault(participant.table_id, []).append(participant.user.display_name)
+    since = utcnow() - timedelta(minutes=1)
+    messages = dict(
+        db.session.execute(
+            select(ChatMessage.table_id, func.count(ChatMessage.id))
+            .where(ChatMessage.session_id == session.id, ChatMessage.created_at >= since)
+            .group_by(ChatMessage.table_id)
+        ).all()
+    )
+    ideas = dict(
+        db.session.execute(
+            select(Idea.table_id, func.count(Idea.id))
+            .where(
+                Idea.session_id == session.id,
+                Idea.round_no == session.round_no,
+                Idea.submitted_at.is_not(None),
+            )
+            .group_by(Idea.table_id)
+        ).all()
+    )
+    return {
+        "tables": [
+            {
+                "id": t.id,
+                "number": t.number,
+                "seated": seated.get(t.id, 0),
+                "facilitators": facilitators.get(t.id, []),
+                "no_facilitator": not facilitators.get(t.id),
+                "messages_last_minute": messages.get(t.id, 0),
+                "ideas_submitted": ideas.get(t.id, 0),
+                "help": t.help_requested_at is not None,
+            }
+            for t in tables
+        ],
+        "unseated": seated.get(None, 0),
+        "registered": participant_counts(session.id),
+        "submitted_ideas": submitted_ideas(session),
+        "themes": [services.theme_payload(t) for t in services.current_themes(session)],
+    }
+
+
+def submitted_ideas(session: RoundtableSession) -> list[dict[str, Any]]:
+    ideas = db.session.scalars(
+        select(Idea)
+        .where(
+            Idea.session_id == session.id,
+            Idea.round_no == session.round_no,
+            Idea.submitted_at.is_not(None),
+        )
+        .order_by(Idea.id)
+    )
+    return [services.idea_payload(i) for i in ideas]
+
+
+def session_record(session: RoundtableSession) -> dict[str, Any]:
+    """The public record after close: tables, ideas by round, themes, polls and tallies."""
+    tables = list(
+        db.session.scalars(
+            select(RoundtableTable)
+            .where(RoundtableTable.session_id == session.id)
+            .order_by(RoundtableTable.number)
+        )
+    )
+    ideas = list(
+        db.session.scalars(
+            select(Idea)
+            .where(Idea.session_id == session.id, Idea.submitted_at.is_not(None))
+            .order_by(Idea.round_no, Idea.table_id, Idea.id)
+        )
+    )
+    themes = list(
+        db.session.scalars(
+            select(Theme)
+            .where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
+            .order_by(Theme.round_no, Theme.id)
+        )
+    )
+    polls = list(
+        db.session.scalars(select(Poll).where(Poll.session_id == session.id).order_by(Poll.id))
+    )
+    support = services.theme_support(session)
+    return {
+        "tables": len(tables),
+        "participants": participant_counts(session.id).get("participant", 0),
+        "ideas": ideas,
+        "themes": [(t, support.get(t.id)) for t in themes],
+        "polls": [(p, services.poll_tally(p)) for p in polls],
+        "closed_at": as_utc(session.closed_at),
+    }
+
+
+def sessions_for_consensus(division_id: int) -> list[dict[str, Any]]:
+    """Closed sessions of a division with their theme support: for the consensus summary."""
+    sessions = db.session.scalars(
+        select(RoundtableSession).where(
+            RoundtableSession.division_id == division_id,
+            RoundtableSession.state == SessionState.CLOSED,
+        )
+    )
+    result = []
+    for session in sessions:
+        support = services.theme_support(session)
+        themes = db.session.scalars(
+            select(Theme).where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
+        )
+        result.append(
+            {
+                "session_id": session.id,
+                "title": session.title,
+                "themes": [
+                    {"id": t.id, "name": t.name, "support_percent": support.get(t.id)}
+                    for t in themes
+                ],
+            }
+        )
+    return result

@@ -1,0 +1,681 @@
+"""The rehearsal: a whole synthetic roundtable with N real Socket.IO clients over websockets.
+
+Steps: create people and a session (in the target's database), connect and join everyone,
+seat the room, start, change phase, table chat, ideas, themes, a room poll in which every
+participant votes once at a random moment within the window, close. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import resource
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+import requests
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+from sqlalchemy import insert, select
+
+from deliberation.accounts.models import Division, MemberCategory, Role, User, UserRole
+from deliberation.accounts.models import division_memberships as memberships
+from deliberation.accounts.passwords import hash_password
+from deliberation.config import PROJECT_ROOT, Config
+from deliberation.extensions import db
+from deliberation.roundtables import services
+from deliberation.roundtables.loadclient import LightClient, loopback_only
+from deliberation.roundtables.models import Participant, ParticipantRole
+from deliberation.roundtables.rooms import NAMESPACE
+
+CATEGORIES = [
+    MemberCategory.CITIZEN,
+    MemberCategory.CITIZEN,
+    MemberCategory.CITIZEN,
+    MemberCategory.WELFARE_ORGANISATION,
+    MemberCategory.EXPERT,
+    MemberCategory.CIVIL_SERVANT,
+]
+HANDSHAKES_IN_FLIGHT = 50
+Say = Callable[[str], None]
+
+
+def raise_fd_limit() -> int:
+    """Thousands of sockets need thousands of file descriptors: raise the soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p * len(ordered)))], 1)
+
+
+# --- people, session and cookies ---------------------------------------------------------
+
+
+@dataclass
+class Cast:
+    session_id: int
+    lead_cookie: str
+    participant_cookies: list[str]
+    facilitator_cookies: list[str]
+
+
+def create_cast(app: Flask, participants: int, run: str) -> Cast:
+    """Create the people (one pre-computed password hash for all: nobody logs in with it),
+    a session in the lobby with everyone registered, and a signed session cookie per person."""
+    facilitators = max(1, -(-participants // 10))
+    with app.app_context():
+        password_hash = hash_password(secrets.token_urlsafe(16))
+        divisions = []
+        for i in range(6):
+            division = Division(
+                slug=f"rehearsal-{run}-{i}", name_en=f"Rehearsal {i}", name_ko=f"리허설 {i}"
+            )
+            db.session.add(division)
+            divisions.append(division)
+        db.session.flush()
+
+        def add_users(prefix: str, count: int) -> list[tuple[int, str, MemberCategory, int]]:
+            rows = []
+            for i in range(count):
+                rows.append(
+                    {
+                        "email": f"{prefix}-{run}-{i}@rehearsal.example.org",
+                        "display_name": f"{prefix} {i + 1}",
+                        "password_hash": password_hash,
+                        "preferred_language": "en",
+                        "member_category": CATEGORIES[i % len(CATEGORIES)],
+                        "session_token": secrets.token_urlsafe(24),
+                        "is_active_account": True,
+                        "large_text": False,
+                    }
+                )
+            db.session.execute(insert(User), rows)
+            found = db.session.execute(
+                select(User.id, User.session_token, User.member_category)
+                .where(User.email.like(f"{prefix}-{run}-%"))
+                .order_by(User.id)
+            ).all()
+            division_ids = [d.id for d in divisions]
+            db.session.execute(
+                insert(memberships),
+                [
+                    {"user_id": uid, "division_id": division_ids[i % len(division_ids)]}
+                    for i, (uid, _t, _c) in enumerate(found)
+                ],
+            )
+            return [
+                (uid, token, category, division_ids[i % len(division_ids)])
+                for i, (uid, token, category) in enumerate(found)
+            ]
+
+        lead_rows = add_users("lead", 1)
+        facilitator_rows = add_users("facilitator", facilitators)
+        people_rows = add_users("participant", participants)
+        db.session.execute(
+            insert(UserRole),
+            [
+                {"user_id": uid, "role": Role.FACILITATOR}
+                for uid, *_ in lead_rows + facilitator_rows
+            ],
+        )
+        db.session.flush()
+        lead = db.session.get(User, lead_rows[0][0])
+        session = services.create_session(
+            lead,
+            division=divisions[0],
+            title=f"Rehearsal {run}",
+            briefing="A synthetic session.",
+            capacity=max(participants, 10),
+        )
+        session.open_lobby()
+        db.session.flush()
+
+        def register(rows, role: ParticipantRole) -> None:
+            db.session.execute(
+                insert(Participant),
+                [
+                    {
+                        "session_id": session.id,
+                        "user_id": uid,
+                        "role": role,
+                        "member_category": category,
+                        "division_id": division_id,
+                    }
+                    for uid, _token, category, division_id in rows
+                ],
+            )
+
+        register(people_rows, ParticipantRole.PARTICIPANT)
+        register(facilitator_rows, ParticipantRole.TABLE_FACILITATOR)
+        db.session.commit()
+        session_id = session.id
+        serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+        cookie_name = app.config["SESSION_COOKIE_NAME"]
+
+        def cookie(uid: int, token: str) -> str:
+            value = serializer.dumps({"_user_id": f"{uid}:{token}", "_fresh": True})
+            return f"{cookie_name}={value}"
+
+        return Cast(
+            session_id=session_id,
+            lead_cookie=cookie(lead_rows[0][0], lead_rows[0][1]),
+            participant_cookies=[cookie(uid, token) for uid, token, *_ in people_rows],
+            facilitator_cookies=[cookie(uid, token) for uid, token, *_ in facilitator_rows],
+        )
+
+
+# --- the server under test ---------------------------------------------------------------
+
+
+#: Flask-SocketIO's threading mode (Werkzeug + simple-websocket), only to compare async modes.
+THREADING_SERVER = """
+import os
+from deliberation import create_app
+from deliberation.config import Config
+from deliberation.core.scheduler import start_scheduler
+from deliberation.extensions import socketio
+app = create_app(Config, {"SOCKETIO_ASYNC_MODE": "threading"})
+start_scheduler(app)
+socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), allow_unsafe_werkzeug=True,
+             log_output=False)
+"""
+
+
+@dataclass
+class OwnServer:
+    """`python -m deliberation.serve` (gevent) on a free loopback port with a temporary
+    database; `mode="threading"` runs Flask-SocketIO's threading mode instead, to compare."""
+
+    directory: Path
+    mode: str = "gevent"
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def database_url(self) -> str:
+        return f"sqlite:///{self.directory / 'rehearsal.sqlite3'}"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": self.secret_key,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "RUN_SCHEDULER": "1",
+        }
+        env.pop("MADANG_ENV", None)
+        env.pop("FLASK_RUN_FROM_CLI", None)  # else Werkzeug's server returns at once
+        self.log = open(self.directory / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        command = (
+            [sys.executable, "-m", "deliberation.serve"]
+            if self.mode == "gevent"
+            else [sys.executable, "-c", THREADING_SERVER]
+        )
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError((self.directory / "server.log").read_text()[-2000:])
+            try:
+                requests.get(self.url + "/healthz", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start within 60 s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self.log.close()
+
+
+def peak_rss_mb(pid: int | None) -> float | None:
+    """The server's peak resident memory (VmHWM), in MB."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def pid_listening_on(port: int) -> int | None:
+    """The process listening on a loopback port (for --url), when this user may see it."""
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN:
+                return conn.pid
+    except (psutil.AccessDenied, PermissionError):
+        return None
+    return None
+
+
+# --- the synthetic session ---------------------------------------------------------------
+
+
+@dataclass
+class Person:
+    client: LightClient
+    votes: bool
+    table_id: int | None = None
+    phase_at: dict[str, float] = field(default_factory=dict)
+    chat_seen: list[tuple[str, int, float]] = field(default_factory=list)
+    converged_at: float | None = None
+    seating_seen: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Rehearsal:
+    def __init__(
+        self,
+        url: str,
+        cast: Cast,
+        window: float,
+        timeout: float,
+        say: Say,
+        server_pid: int | None = None,
+    ) -> None:
+        self.url, self.cast, self.window, self.timeout, self.say = url, cast, window, timeout, say
+        self.server = psutil.Process(server_pid) if server_pid else None
+        self.sid = cast.session_id
+        self.errors: dict[str, int] = {}
+        self.figures: dict[str, Any] = {}
+        self.people: list[Person] = []
+        self.expected_total = 0
+        self.all_converged = asyncio.Event()
+
+    def error(self, kind: str, count: int = 1) -> None:
+        if count:
+            self.errors[kind] = self.errors.get(kind, 0) + count
+
+    async def call(self, client: LightClient, event: str, **data: Any) -> dict:
+        if client is self.lead and self.lead.closed:
+            # The lead's socket was dropped (e.g. a ping lost while this process was busy
+            # opening thousands of others): reconnect and rejoin, as a browser would.
+            self.error("lead_reconnected")
+            self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
+            await self.lead.connect(timeout=self.timeout)
+            await self.lead.call("join", {"session_id": self.sid}, self.timeout)
+            client = self.lead
+        ack = await client.call(event, {"session_id": self.sid, **data}, self.timeout)
+        if not ack or not ack.get("ok"):
+            raise RuntimeError(f"{event} refused: {ack}")
+        return ack
+
+    def _watch(self, person: Person) -> None:
+        def on_phase(data: Any, now: float) -> None:
+            person.phase_at.setdefault(data.get("phase") or data.get("state"), now)
+
+        def on_chat(data: Any, now: float) -> None:
+            person.chat_seen.append((data["client_id"], data["table_id"], now))
+
+        def on_tally(data: Any, now: float) -> None:
+            if person.converged_at is None and data["total"] >= self.expected_total > 0:
+                person.converged_at = now
+                if all(p.converged_at for p in self.people if p.votes):
+                    self.all_converged.set()
+
+        person.client.on("phase", on_phase)
+        person.client.on("chat_message", on_chat)
+        person.client.on("poll_tally", on_tally)
+        person.client.on("seating", lambda _data, _now: person.seating_seen.set())
+
+    async def connect_all(self) -> None:
+        gate = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
+        cookies = [(c, True) for c in self.cast.participant_cookies]
+        cookies += [(c, False) for c in self.cast.facilitator_cookies]
+
+        async def one(cookie: str, votes: bool) -> None:
+            person = Person(LightClient(self.url, NAMESPACE, cookie), votes)
+            self._watch(person)
+            try:
+                async with gate:
+                    await person.client.connect(timeout=self.timeout)
+                await self.call(person.client, "join")
+                self.people.append(person)
+            except Exception:  # noqa: BLE001 - counted; the run goes on
+                self.error("connect")
+
+        started = time.perf_counter()
+        done = 0
+        tasks = [asyncio.create_task(one(c, v)) for c, v in cookies]
+        for finished in asyncio.as_completed(tasks):
+            await finished
+            done += 1
+            if done % 500 == 0 or done == len(tasks):
+                self.say(f"  connected and joined {done}/{len(tasks)}")
+        self.figures["connect_s"] = round(time.perf_counter() - started, 2)
+
+    async def seat(self) -> None:
+        started = time.perf_counter()
+        await self.call(self.lead, "seat_room")
+        waits = [asyncio.wait_for(p.seating_seen.wait(), self.timeout) for p in self.people]
+        results = await asyncio.gather(*waits, return_exceptions=True)
+        self.error("seating_not_delivered", sum(isinstance(r, Exception) for r in results))
+
+        async def rejoin(person: Person) -> None:
+            try:
+                ack = await self.call(person.client, "join")
+                person.table_id = ack["seat"]["table_id"]
+            except Exception:  # noqa: BLE001
+                self.error("rejoin")
+
+        await asyncio.gather(*(rejoin(p) for p in self.people))
+        self.figures["seat_s"] = round(time.perf_counter() - started, 2)
+        self.error("unseated", sum(p.table_id is None for p in self.people))
+
+    async def phase(self, name: str, **extra: Any) -> float | None:
+        """Change phase; return the p99 time for it to reach every connected client."""
+        sent = time.perf_counter()
+        await self.call(self.lead, "phase_set", phase=name, **extra)
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if all(name in p.phase_at for p in self.people):
+                break
+            await asyncio.sleep(0.02)
+        missing = sum(name not in p.phase_at for p in self.people)
+        self.error(f"phase_{name}_not_delivered", missing)
+        return percentile([(p.phase_at[name] - sent) * 1000 for p in self.people
+                           if name in p.phase_at], 0.99)  # fmt: skip
+
+    async def chat(self) -> None:
+        tables: dict[int, list[Person]] = {}
+        for person in self.people:
+            if person.table_id is not None:
+                tables.setdefault(person.table_id, []).append(person)
+        sent_at: dict[str, tuple[int, float]] = {}
+
+        async def speak(table_id: int, speaker: Person) -> None:
+            await asyncio.sleep(random.uniform(0, self.window))  # noqa: S311 - load timing
+            client_id = uuid.uuid4().hex
+            sent_at[client_id] = (table_id, time.perf_counter())
+            try:
+                await self.call(
+                    speaker.client, "chat_send", text="Hello table", client_id=client_id
+                )
+            except Exception:  # noqa: BLE001
+                self.error("chat_refused")
+
+        await asyncio.gather(*(speak(t, members[0]) for t, members in tables.items()))
+        expected = sum(len(m) for m in tables.values())
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if sum(len(p.chat_seen) for p in self.people) >= expected:
+                break
+            await asyncio.sleep(0.02)
+        latencies = []
+        for person in self.people:
+            seen = {cid for cid, *_ in person.chat_seen}
+            for client_id, table_id, arrived in person.chat_seen:
+                origin, sent = sent_at.get(client_id, (None, 0.0))
+                if origin != person.table_id or table_id != person.table_id:
+                    self.error("chat_leaked_to_another_table")
+                else:
+                    latencies.append((arrived - sent) * 1000)
+            own = [cid for cid, (t, _s) in sent_at.items() if t == person.table_id]
+            self.error("chat_not_delivered", sum(cid not in seen for cid in own))
+        self.figures["chat_p99_ms"] = percentile(latencies, 0.99)
+        self.figures["chat_messages"] = len(sent_at)
+
+    async def ideas_and_themes(self) -> None:
+        facilitators = [p for p in self.people if not p.votes and p.table_id is not None]
+        idea_ids: list[int] = []
+
+        async def record(person: Person) -> None:
+            for text in ("More benches in the park", "Longer library hours"):
+                try:
+                    ack = await self.call(
+                        person.client, "idea_add", table_id=person.table_id, text=text,
+                        client_id=uuid.uuid4().hex,
+                    )  # fmt: skip
+                    idea_ids.append(ack["idea"]["id"])
+                except Exception:  # noqa: BLE001
+                    self.error("idea_refused")
+
+        await asyncio.gather(*(record(p) for p in facilitators))
+        await self.phase("submissions")
+
+        async def submit(person: Person) -> None:
+            try:
+                await self.call(person.client, "ideas_submit", table_id=person.table_id)
+            except Exception:  # noqa: BLE001
+                self.error("submit_refused")
+
+        await asyncio.gather(*(submit(p) for p in facilitators))
+        await self.phase("synthesis")
+        names = ("Green public space", "Opening hours", "Everything else")
+        groups = [idea_ids[i :: len(names)] for i in range(len(names))]
+        for name, ids in zip(names, groups, strict=True):
+            await self.call(self.lead, "theme_create", name=name, idea_ids=ids)
+        await self.call(self.lead, "themes_publish")
+        self.figures["ideas"] = len(idea_ids)
+
+    async def poll(self) -> None:
+        await self.phase("poll")
+        ack = await self.call(self.lead, "poll_open", kind="choose_one", question="Which first?")
+        poll = ack["poll"]
+        options = [o["id"] for o in poll["options"]]
+        voters = [p for p in self.people if p.votes]
+        self.expected_total = len(voters)
+        sent: dict[str, float] = {}
+        acked: dict[str, float] = {}
+
+        async def vote(person: Person) -> None:
+            await asyncio.sleep(random.uniform(0, self.window))  # noqa: S311 - load timing
+            client_id = uuid.uuid4().hex
+            sent[client_id] = time.perf_counter()
+            try:
+                future = await person.client.emit("poll_vote", {
+                    "session_id": self.sid, "poll_id": poll["id"], "client_id": client_id,
+                    "option_id": random.choice(options)})  # noqa: S311  # fmt: skip
+                answer, arrived = await asyncio.wait_for(future, self.timeout)
+                if answer and answer.get("ok"):
+                    acked[client_id] = arrived
+                else:
+                    self.error("vote_refused")
+            except Exception:  # noqa: BLE001
+                self.error("vote_not_acknowledged")
+
+        self.say(f"  {len(voters)} participants vote within {self.window} s ...")
+        cpu_before = self._cpu()
+        await asyncio.gather(*(vote(p) for p in voters))
+        last_sent = max(sent.values(), default=time.perf_counter())
+        try:
+            await asyncio.wait_for(self.all_converged.wait(), self.timeout)
+        except TimeoutError:
+            pass
+        cpu_after = self._cpu()
+        self.figures["poll_cpu_s"] = {
+            who: round(cpu_after[who] - cpu_before[who], 2) for who in cpu_before
+        }
+        latencies = [(acked[k] - sent[k]) * 1000 for k in acked]
+        self.figures["votes"] = len(acked)
+        self.figures["ack_p50_ms"] = percentile(latencies, 0.50)
+        self.figures["ack_p99_ms"] = percentile(latencies, 0.99)
+        converged = [p.converged_at for p in voters if p.converged_at]
+        self.error("tally_not_converged", len(voters) - len(converged))
+        self.figures["converge_ms"] = (
+            round((max(converged) - last_sent) * 1000, 1)
+            if converged and len(converged) == len(voters)
+            else None
+        )
+        await self.call(self.lead, "poll_close", poll_id=poll["id"])
+
+    def _cpu(self) -> dict[str, float]:
+        """CPU seconds used so far by the server (when known) and by these clients."""
+        times = os.times()
+        used = {"clients": times.user + times.system}
+        if self.server is not None:
+            try:
+                server = self.server.cpu_times()
+                used["server"] = server.user + server.system
+            except psutil.Error:
+                pass
+        return used
+
+    async def run(self) -> dict[str, Any]:
+        self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
+        await self.lead.connect(timeout=self.timeout)
+        await self.call(self.lead, "join")
+        self.say(f"connecting {len(self.cast.participant_cookies)} participants and "
+                 f"{len(self.cast.facilitator_cookies)} table facilitators ...")  # fmt: skip
+        await self.connect_all()
+        self.say("seating the room ...")
+        await self.seat()
+        await self.call(self.lead, "session_start")
+        self.say("phase change: table discussion ...")
+        self.figures["phase_p99_ms"] = await self.phase("discussion", duration_s=1800)
+        self.say("table chat ...")
+        await self.chat()
+        self.say("ideas, submissions and themes ...")
+        await self.ideas_and_themes()
+        self.say("room poll ...")
+        await self.poll()
+        await self.phase("results")
+        await self.call(self.lead, "session_close")
+        await asyncio.gather(
+            *(p.client.close() for p in self.people), self.lead.close(), return_exceptions=True
+        )
+        return self.figures
+
+
+def run_reference(path: str, clients: int, window: float) -> dict[str, Any]:
+    """Run the bare-websocket reference with the same load; its last line is JSON."""
+    output = subprocess.run(  # noqa: S603 - a script the operator names
+        [sys.executable, path, "--clients", str(clients), "--window", str(window), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = [line for line in output.stdout.strip().splitlines() if line.strip()]
+    if not lines:
+        raise RuntimeError(f"the reference printed nothing: {output.stderr[-500:]}")
+    return json.loads(lines[-1])
+
+
+def rehearse(
+    app: Flask,
+    participants: int,
+    url: str | None,
+    window: float,
+    reference: str | None,
+    timeout: float,
+    say: Say,
+    server_mode: str = "gevent",
+) -> dict[str, Any]:
+    """Run the whole rehearsal and return its figures (the command prints them)."""
+    limit = raise_fd_limit()
+    run = secrets.token_hex(3)
+    server: OwnServer | None = None
+    directory: Path | None = None
+    try:
+        if url is None:
+            directory = Path(tempfile.mkdtemp(prefix="madang-rehearsal-"))
+            server = OwnServer(directory, mode=server_mode)
+            from deliberation import create_app
+
+            target_app = create_app(
+                Config,
+                {"SQLALCHEMY_DATABASE_URI": server.database_url, "SECRET_KEY": server.secret_key},
+            )
+            with target_app.app_context():
+                db.create_all()
+            say(f"creating {participants} participants in a temporary database ...")
+            cast = create_cast(target_app, participants, run)
+            with target_app.app_context():
+                db.engine.dispose()
+            say(
+                f"starting the {server_mode} server on {server.url} (file descriptors: {limit}) ..."
+            )
+            server.start()
+            target_url = server.url
+            server_pid = server.process.pid if server.process else None
+        else:
+            loopback_only(url)
+            say(f"creating {participants} participants in the configured database ...")
+            cast = create_cast(app, participants, run)
+            target_url = url.rstrip("/")
+            server_pid = pid_listening_on(int(url.rsplit(":", 1)[-1].split("/")[0]))
+        rehearsal = Rehearsal(target_url, cast, window, timeout, say, server_pid)
+        figures = asyncio.run(rehearsal.run())
+        result: dict[str, Any] = {
+            "participants": participants,
+            "server_mode": server_mode if url is None else "external",
+            "connected": sum(p.votes for p in rehearsal.people),
+            "window_s": window,
+            "connect_s": figures.get("connect_s"),
+            "seat_s": figures.get("seat_s"),
+            "phase_p99_ms": figures.get("phase_p99_ms"),
+            "chat_p99_ms": figures.get("chat_p99_ms"),
+            "ack_p50_ms": figures.get("ack_p50_ms"),
+            "ack_p99_ms": figures.get("ack_p99_ms"),
+            "converge_ms": figures.get("converge_ms"),
+            "votes": figures.get("votes"),
+            "errors": sum(rehearsal.errors.values()),
+            "error_kinds": rehearsal.errors,
+            "server_rss_mb": peak_rss_mb(server_pid),
+            "poll_cpu_s": figures.get("poll_cpu_s"),
+        }
+    finally:
+        if server is not None:
+            server.stop()
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+    if reference:
+        say(f"running the reference {reference} with {participants} clients ...")
+        ref = run_reference(reference, participants, window)
+        result["reference_converge_ms"] = ref.get("converge_ms")
+        result["reference_ack_p99_ms"] = ref.get("ack_p99_ms")
+        result["reference_errors"] = ref.get("errors")
+        if ref.get("converge_ms") and result["converge_ms"] is not None:
+            result["ratio"] = round(result["converge_ms"] / ref["converge_ms"], 2)
+        else:
+            result["ratio"] = None
+    return result

@@ -1,0 +1,98 @@
+"""Builders for roundtable tests: a session with people, and logged-in Socket.IO test clients."""
+
+import itertools
+import uuid
+
+from deliberation.accounts.models import MemberCategory, Role, User
+from deliberation.extensions import db, socketio
+from deliberation.roundtables import services
+from deliberation.roundtables.models import ParticipantRole, RoundtableSession
+from deliberation.roundtables.rooms import NAMESPACE
+from tests.factories import make_division, make_user
+
+CATEGORIES = list(MemberCategory)
+_ids = itertools.count(1)
+
+
+def cid() -> str:
+    return uuid.uuid4().hex
+
+
+def build_session(
+    participants: int = 20,
+    facilitators: int = 2,
+    table_size: int = 10,
+    theme_team: int = 0,
+    state: str = "lobby",
+) -> dict:
+    """A session with a lead, table facilitators, a theme team and registered participants."""
+    divisions = [make_division() for _ in range(3)]
+    lead = make_user(Role.FACILITATOR, name="Lead")
+    session = services.create_session(
+        lead, division=divisions[0], title="Budget roundtable", table_size=table_size
+    )
+    if state != "scheduled":
+        session.open_lobby()
+    people = []
+    for i in range(participants):
+        user = make_user(
+            category=CATEGORIES[i % len(CATEGORIES)],
+            divisions=[divisions[i % len(divisions)]],
+            commit=False,
+        )
+        services.register(session, user)
+        people.append(user)
+    table_facilitators = []
+    for _ in range(facilitators):
+        user = make_user(Role.FACILITATOR, commit=False)
+        services.register(session, user, ParticipantRole.TABLE_FACILITATOR)
+        table_facilitators.append(user)
+    team = []
+    for _ in range(theme_team):
+        user = make_user(commit=False)
+        participant = services.register(session, user)
+        participant.role = ParticipantRole.THEME_TEAM
+        team.append(user)
+    db.session.commit()
+    return {
+        "session_id": session.id,
+        "lead_id": lead.id,
+        "people": [u.id for u in people],
+        "facilitators": [u.id for u in table_facilitators],
+        "team": [u.id for u in team],
+        "division_id": divisions[0].id,
+    }
+
+
+def socket_for(app, user_id: int):
+    """A Socket.IO test client carrying this person's real Flask-Login session cookie."""
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        cookie_id = user.get_id()
+    http = app.test_client()
+    with http.session_transaction() as flask_session:
+        flask_session["_user_id"] = cookie_id
+        flask_session["_fresh"] = True
+    client = socketio.test_client(app, flask_test_client=http, namespace=NAMESPACE)
+    assert client.is_connected(NAMESPACE)
+    return client
+
+
+def emit(client, event: str, data=None):
+    return client.emit(event, data, namespace=NAMESPACE, callback=True)
+
+
+def received(client, name: str | None = None) -> list:
+    events = client.get_received(NAMESPACE)
+    return [e for e in events if name is None or e["name"] == name]
+
+
+def joined(app, user_id: int, session_id: int):
+    client = socket_for(app, user_id)
+    ack = emit(client, "join", {"session_id": session_id})
+    assert ack["ok"], ack
+    return client, ack
+
+
+def session_of(session_id: int) -> RoundtableSession:
+    return db.session.get(RoundtableSession, session_id)

@@ -1,0 +1,79 @@
+"""The roundtable pages over HTTP: list, create, register, room, console, projector, results."""
+
+from sqlalchemy import select
+
+from deliberation.accounts.models import Role
+from deliberation.extensions import db
+from deliberation.roundtables.models import Participant, ParticipantRole, RoundtableSession
+from tests.conftest import csrf_token_from
+from tests.factories import make_division, make_user
+from tests.roundtables.helpers import build_session
+
+
+def test_facilitator_schedules_a_session_and_citizens_register(app, client, auth):
+    with app.app_context():
+        division = make_division().id
+        make_user(Role.FACILITATOR, email="lead@example.org")
+        make_user(email="citizen@example.org")
+    auth.login("lead@example.org")
+    page = client.get("/roundtables/new")
+    assert page.status_code == 200
+    bad = client.post("/roundtables/new", data={"csrf_token": csrf_token_from(page.text),
+                                                "title": "", "division_id": division})  # fmt: skip
+    assert bad.status_code == 400 and b"error-summary" in bad.data
+    response = client.post(
+        "/roundtables/new",
+        data={"csrf_token": csrf_token_from(page.text), "title": "Housing", "division_id": division,
+              "briefing": "**Read** this", "capacity": 100, "table_size": 8,
+              "ideas_per_round": 3, "threshold_percent": 60},
+    )  # fmt: skip
+    assert response.status_code == 302
+    with app.app_context():
+        session = db.session.scalar(select(RoundtableSession))
+        assert (session.title, session.table_size, session.lead.email) == (
+            "Housing", 8, "lead@example.org")  # fmt: skip
+        sid = session.id
+    auth.logout()
+    auth.login("citizen@example.org")
+    detail = client.get(f"/roundtables/{sid}")
+    assert b"<strong>Read</strong>" in detail.data
+    client.post(f"/roundtables/{sid}/register", data={"csrf_token": csrf_token_from(detail.text)})
+    with app.app_context():
+        participant = db.session.scalar(select(Participant))
+        assert participant.role == ParticipantRole.PARTICIPANT
+    assert client.get(f"/roundtables/{sid}/console").status_code == 403
+    assert client.get(f"/roundtables/{sid}/themes").status_code == 403
+    assert client.get("/roundtables/new").status_code == 403
+
+
+def test_room_console_projector_and_results_pages(app, client, auth):
+    with app.app_context():
+        info = build_session(participants=3, facilitators=0)
+        session = db.session.get(RoundtableSession, info["session_id"])
+        token = session.projector_token
+        from deliberation.accounts.models import User
+
+        lead_email = db.session.get(User, info["lead_id"]).email
+    sid = info["session_id"]
+    assert client.get(f"/roundtables/{sid}/room").status_code == 302  # login first
+    auth.login(lead_email)
+    for path in (f"/roundtables/{sid}/room", f"/roundtables/{sid}/console",
+                 f"/roundtables/{sid}/themes", f"/roundtables/projector/{token}"):  # fmt: skip
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert "<script>" not in page.text and 'style="' not in page.text
+    assert token.encode() in client.get(f"/roundtables/{sid}/console").data
+    assert client.get("/roundtables/projector/not-the-token-at-all").status_code == 404
+    assert client.get(f"/roundtables/{sid}/results").status_code == 302
+    with app.app_context():
+        db.session.get(RoundtableSession, sid).close()
+        db.session.commit()
+    assert client.get(f"/roundtables/{sid}/results").status_code == 200
+    assert b"Roundtables" in client.get("/roundtables/").data
+
+
+def test_pages_speak_korean(app, client):
+    with app.app_context():
+        build_session(participants=1, facilitators=0)
+    page = client.get("/roundtables/", headers={"Accept-Language": "ko"})
+    assert "원탁토론" in page.text and "대기실 열림" in page.text
