@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
 
-.PHONY: install run run-production services test test-postgres lint format translations chromium clean
+.PHONY: install run run-production services test test-postgres lint format translations chromium clean audit
 
 install: $(VENV)/.installed node_modules/.installed static/vendor/.installed translations
 
@@ -60,13 +60,18 @@ lint: install
 test: install chromium services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python -m tests.security.dependency_audit --allow-offline
 	$(BIN)/pytest
 	$(MAKE) --no-print-directory test-postgres
 
-# The database-touching tests again, on a throwaway PostgreSQL cluster (browser tests and
-# tests/production, which runs on PostgreSQL already, are not repeated).
+# The features' database tests again, on a throwaway PostgreSQL cluster (browser, security and
+# production tests, the last already on PostgreSQL, are not repeated, to keep CI under 10 min).
 test-postgres: install services
-	$(BIN)/pytest --postgres -m "not browser" --ignore=tests/browser --ignore=tests/production
+	$(BIN)/pytest --postgres -m "not browser" tests/accounts tests/agendas tests/voting tests/proposals tests/roundtables
+
+# Strict dependency audit: also fails when the advisory services cannot be reached.
+audit: install
+	$(BIN)/python -m tests.security.dependency_audit
 
 format: install
 	$(BIN)/ruff format .

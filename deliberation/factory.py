@@ -17,7 +17,7 @@ from deliberation.config import PROJECT_ROOT, Config
 from deliberation.core.errors import register_error_handlers
 from deliberation.core.i18n import select_locale, translation_directories
 from deliberation.core.realtime import register_core_namespaces, socket_options
-from deliberation.core.security import register_security_headers
+from deliberation.core.security import bound_url_integers, register_security_headers
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from deliberation.home import routes as home_routes
 from deliberation.proposals import commands as proposals_commands
@@ -93,6 +93,7 @@ def create_app(config: type[Config] = Config, overrides: dict[str, Any] | None =
     login_manager.init_app(app)
     socketio.init_app(app, **socket_options(app.config))
 
+    bound_url_integers(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     register_core_namespaces(socketio)

@@ -313,6 +313,8 @@ def reply(comment_id: int):
 def edit_comment(comment_id: int):
     """The author corrects a comment within 15 minutes of posting."""
     comment = services.get_comment(comment_id)
+    if comment.author_id != current_user.id:
+        abort(403)  # the form shows the raw body, even of a hidden comment: authors only
     form = EditCommentForm()
     status = 200
     if request.method == "GET":

@@ -4,7 +4,10 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
+
+from deliberation.extensions import db
 
 
 class DomainError(Exception):
@@ -56,6 +59,16 @@ def register_error_handlers(app: Flask) -> None:
             render_template("error.html", status=error.status_code, message=error.message),
             error.status_code,
         )
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def out_of_range(error: Exception):
+        """A number too large for the database (e.g. ?page=10**30) is bad input, not a crash."""
+        db.session.rollback()
+        message = _("A number in the request is out of range.")
+        if _wants_json():
+            return jsonify(error="out_of_range", message=message), 400
+        return render_template("error.html", status=400, message=message), 400
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):

@@ -1,6 +1,7 @@
 """Socket.IO plumbing shared by every feature: rooms, emit-after-commit, authenticated handlers."""
 
 import logging
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,7 +11,7 @@ from flask_socketio import Namespace, disconnect, emit, join_room
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from deliberation.core.errors import DomainError
+from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.extensions import db, socketio
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,17 @@ def error_payload(error: DomainError) -> dict[str, Any]:
     return {"ok": False, "error": error.code, "message": error.message}
 
 
+def _log_refusal(handler: Callable[..., Any], error: DomainError) -> None:
+    """Sockets skip Flask's access logs: every refused attempt to act is logged here."""
+    if isinstance(error, PermissionDenied):
+        log.warning(
+            "socket event %s refused for user %s: %s",
+            handler.__name__.removeprefix("on_"),
+            getattr(current_user, "id", None),
+            error.code,
+        )
+
+
 def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
     """Wrap a state-changing socket handler: re-check login, one transaction, ack after commit.
 
@@ -64,6 +76,7 @@ def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[...
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
+            _log_refusal(handler, error)
             payload = error_payload(error)
             emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
             return payload
@@ -89,6 +102,7 @@ def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[...,
         try:
             return {"ok": True, **(handler(*args) or {})}
         except DomainError as error:
+            _log_refusal(handler, error)
             payload = error_payload(error)
             emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
             return payload
@@ -98,13 +112,85 @@ def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[...,
     return wrapper
 
 
+#: Events one socket may send per second on average, and the burst it may send at once.
+#: Apps override them with SOCKETIO_EVENTS_PER_SECOND / SOCKETIO_EVENT_BURST.
+EVENTS_PER_SECOND = 20.0
+EVENT_BURST = 40.0
+#: A socket refused this many events without calming down (half its burst refilled) is cut off.
+FLOOD_DISCONNECT_AFTER = 400
+_event_budget = {"rate": EVENTS_PER_SECOND, "burst": EVENT_BURST}
+
+
+class _EventBudget:
+    """A token bucket per socket: sockets skip Flask-Limiter, so a flood is cut off here."""
+
+    __slots__ = ("tokens", "stamp", "refused")
+
+    def __init__(self, burst: float) -> None:
+        self.tokens = burst
+        self.stamp = time.monotonic()
+        self.refused = 0
+
+    def take(self, rate: float, burst: float) -> bool:
+        now = time.monotonic()
+        self.tokens = min(burst, self.tokens + (now - self.stamp) * rate)
+        self.stamp = now
+        if self.tokens >= burst / 2:
+            self.refused = 0  # the socket calmed down: forgive earlier refusals
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        self.refused += 1
+        return False
+
+
+RATE_LIMITED_ACK = {
+    "ok": False,
+    "error": "rate_limited",
+    "message": "Too many messages; please slow down.",
+}
+
+
 class AuthenticatedNamespace(Namespace):
-    """A feature namespace that refuses anonymous connections and tracks each person's sockets."""
+    """A feature namespace that refuses anonymous connections and tracks each person's sockets.
+
+    Every event passes a per-socket budget first (a flood is refused without touching the
+    database, and a socket that keeps flooding is disconnected), and an event sent with the
+    wrong number of arguments is refused instead of crashing the handler.
+    """
+
+    def __init__(self, namespace: str | None = None) -> None:
+        super().__init__(namespace)
+        self._budgets: dict[str, _EventBudget] = {}
 
     def on_connect(self, auth: Any = None) -> None:
         if not current_user.is_authenticated:
             raise ConnectionRefusedError("authentication required")
         join_room(user_room(current_user.id))
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            if event == "disconnect" and args:
+                self._budgets.pop(args[0], None)
+            return super().trigger_event(event, *args)
+        if not hasattr(self, "on_" + (event or "")):
+            return None
+        sid = args[0] if args else ""
+        rate, burst = _event_budget["rate"], _event_budget["burst"]
+        budget = self._budgets.setdefault(sid, _EventBudget(burst))
+        if not budget.take(rate, burst):
+            if budget.refused == 1:
+                log.warning("socket %s on %s is flooding; events refused", sid, self.namespace)
+            if budget.refused >= FLOOD_DISCONNECT_AFTER:
+                log.warning("socket %s on %s disconnected for flooding", sid, self.namespace)
+                self._budgets.pop(sid, None)
+                self.socketio.server.disconnect(sid, namespace=self.namespace)
+            return dict(RATE_LIMITED_ACK)
+        try:
+            return super().trigger_event(event, *args)
+        except TypeError:
+            log.warning("socket event %s on %s with wrong arguments", event, self.namespace)
+            return {"ok": False, "error": "bad_payload", "message": "Wrong message shape."}
 
 
 def disconnect_user(user_id: int) -> None:
@@ -164,6 +250,8 @@ def client_id_from(data: dict[str, Any]) -> str:
 
 def socket_options(app_config: dict[str, Any]) -> dict[str, Any]:
     """Arguments for socketio.init_app, from the app's configuration."""
+    _event_budget["rate"] = float(app_config.get("SOCKETIO_EVENTS_PER_SECOND", EVENTS_PER_SECOND))
+    _event_budget["burst"] = float(app_config.get("SOCKETIO_EVENT_BURST", EVENT_BURST))
     options: dict[str, Any] = {
         "async_mode": app_config["SOCKETIO_ASYNC_MODE"],
         "max_http_buffer_size": app_config["SOCKETIO_MAX_MESSAGE_BYTES"],

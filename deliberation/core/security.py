@@ -3,6 +3,24 @@
 from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, Response, request
+from werkzeug.routing import IntegerConverter
+
+#: Ids in URLs fit a 32-bit integer column; a larger number is a 404, never a database error.
+MAX_URL_INT = 2**31 - 1
+
+
+class BoundedIntegerConverter(IntegerConverter):
+    """``<int:...>`` refusing numbers no id column holds (SQLite overflows at 2**63)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
+        kwargs.setdefault("max", MAX_URL_INT)
+        super().__init__(map, *args, **kwargs)
+
+
+def bound_url_integers(app: Flask) -> None:
+    """Call before registering blueprints: their rules compile with the bounded converter."""
+    app.url_map.converters["int"] = BoundedIntegerConverter
+
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

@@ -22,14 +22,30 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
+_SHARED: dict = {}
+
+
+def shared_browser():
+    """One Playwright and one Chromium per test process: Playwright's sync API cannot run two
+    at once, and other test folders (tests/security) import the `browser` fixture too."""
+    if "browser" not in _SHARED:
+        _SHARED["playwright"] = sync_playwright().start()
+        _SHARED["browser"] = _SHARED["playwright"].chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        yield browser
-        browser.close()
+    return _SHARED["browser"]
+
+
+def close_shared_browser() -> None:
+    if "browser" in _SHARED:
+        _SHARED.pop("browser").close()
+        _SHARED.pop("playwright").stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    yield shared_browser()
+    close_shared_browser()
 
 
 @pytest.fixture
