@@ -6,6 +6,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from deliberation.accounts.models import Role
 from deliberation.db import utcnow
@@ -77,7 +78,13 @@ def test_vote_verify_receipt_and_follow_the_official_response(app, live_server, 
             return db.session.get(Ballot, ballot_id).state.value == "closed"
 
     assert _wait_for(closed), "the scheduler did not close the ballot"
-    citizen.goto(f"{live_server.url}/voting/{ballot_id}")
+    # The open page reloads itself on the live "closed" event; navigating at the same moment
+    # races that reload, so wait for it and navigate only if the event never came.
+    try:
+        citizen.wait_for_selector(".outcome >> text=Adopted", timeout=10_000)
+    except PlaywrightTimeoutError:
+        citizen.goto(f"{live_server.url}/voting/{ballot_id}")
+    citizen.wait_for_load_state()
     assert citizen.locator(".outcome >> text=Adopted").is_visible()
     citizen.click("text=Check the receipts and recount the tally")
     assert citizen.locator("#recount-verdict >> text=The recount matches").is_visible()
