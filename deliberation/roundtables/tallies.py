@@ -1,23 +1,20 @@
-"""Live tallies, coalesced: at most one broadcast per poll every 100 ms, never one per vote.
+"""Live room-poll tallies, coalesced: at most one broadcast per poll every 100 ms, never one
+per vote.
 
-A committed vote marks its poll dirty. If no broadcast is pending, one is scheduled for the
-next free slot (100 ms after the previous one); votes that commit meanwhile ride along. The
-tally is read from the database at send time, so it is right with several server processes.
+A committed vote marks its poll dirty; the shared coalescer folds the votes that commit
+before the next free slot into one broadcast. The tally is read from the database at send
+time, so it is right with several server processes.
 """
 
-import logging
-import threading
-import time
-from dataclasses import dataclass
+from collections.abc import Hashable
 
 from flask import Flask
 
+from deliberation.core.coalesce import Coalescer
 from deliberation.extensions import db, socketio
 from deliberation.roundtables.models import Poll
 from deliberation.roundtables.rooms import NAMESPACE, session_room
 from deliberation.roundtables.services import poll_tally
-
-log = logging.getLogger(__name__)
 
 #: Smallest gap between two tally broadcasts of one poll.
 COALESCE_S = 0.1
@@ -39,55 +36,38 @@ def _recipients(session_id: int) -> int:
         return 0
 
 
-@dataclass
-class _PollBroadcast:
-    pending: bool = False
-    last_sent: float = 0.0
+def _gap_for(key: Hashable) -> float:
+    _poll_id, session_id = key  # type: ignore[misc]
+    return broadcast_gap(_recipients(session_id))
 
 
-_state: dict[tuple[int, int], _PollBroadcast] = {}
-_lock = threading.Lock()
-
-
-def broadcasts_sent() -> int:
-    """How many tally broadcasts went out (tests check coalescing)."""
-    return _counter["sent"]
-
-
-_counter = {"sent": 0}
-
-
-def mark_dirty(app: Flask, poll_id: int, session_id: int) -> None:
-    """A vote on `poll_id` committed: make sure a tally broadcast follows soon."""
-    key = (id(app), poll_id)
-    with _lock:
-        state = _state.setdefault(key, _PollBroadcast())
-        if state.pending:
-            return
-        state.pending = True
-        gap = broadcast_gap(_recipients(session_id))
-        delay = max(0.0, state.last_sent + gap - time.monotonic())
-    socketio.start_background_task(_send_later, app, poll_id, key, delay)
-
-
-def _send_later(app: Flask, poll_id: int, key: tuple[int, int], delay: float) -> None:
-    socketio.sleep(delay)
-    with _lock:
-        state = _state[key]
-        state.pending = False  # votes committing from now on schedule the next broadcast
-        state.last_sent = time.monotonic()
+def _broadcast_tally(app: Flask, key: Hashable) -> None:
+    poll_id, session_id = key  # type: ignore[misc]
     with app.app_context():
         try:
             poll = db.session.get(Poll, poll_id)
             if poll is None:
                 return
             tally = poll_tally(poll)
-            session_id = poll.session_id
-        except Exception:
-            log.exception("tally for poll %s failed", poll_id)
-            return
         finally:
             db.session.rollback()
             db.session.remove()
-    _counter["sent"] += 1
     socketio.emit("poll_tally", tally, to=session_room(session_id), namespace=NAMESPACE)
+
+
+tally_broadcasts = Coalescer(
+    COALESCE_S,
+    _broadcast_tally,
+    interval_for_key=_gap_for,
+    cost_factor=1 / BROADCAST_SHARE,
+)
+
+
+def mark_dirty(app: Flask, poll_id: int, session_id: int) -> None:
+    """A vote on `poll_id` committed: make sure a tally broadcast follows soon."""
+    tally_broadcasts.touch(app, (poll_id, session_id))
+
+
+def broadcasts_sent() -> int:
+    """How many tally broadcasts went out (tests check coalescing)."""
+    return tally_broadcasts.flushes

@@ -1,8 +1,7 @@
 """Coalesced live broadcasts: many changes a second become at most one emit per interval."""
 
 import threading
-import time
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from typing import Any
 
 import redis
@@ -10,6 +9,7 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from deliberation.core.coalesce import Coalescer
 from deliberation.extensions import db, socketio
 from deliberation.voting import queries
 from deliberation.voting.models import Ballot
@@ -25,63 +25,6 @@ _APP_KEY = "madang_voting_app"
 def ballot_room(ballot_id: int) -> str:
     """Everyone watching one ballot's live turnout."""
     return f"ballot:{ballot_id}"
-
-
-class Coalescer:
-    """Call `flush(app, key)` at most once per interval for each key, after the latest change.
-
-    `touch(key)` marks a key changed. The first touch schedules one flush; touches that arrive
-    before it runs are folded into it. A flush always reads fresh state, so none is lost.
-    The interval is `interval_s`, or `cost_factor` times the last flush's duration if that is
-    longer, so an expensive flush (a huge ballot) never takes more than a share of the CPU.
-    """
-
-    def __init__(
-        self,
-        interval_s: float,
-        flush: Callable[[Flask, Hashable], Any],
-        *,
-        cost_factor: float = 5.0,
-        max_interval_s: float = 2.0,
-    ) -> None:
-        self.interval_s = interval_s
-        self.cost_factor = cost_factor
-        self.max_interval_s = max_interval_s
-        self._flush = flush
-        self._lock = threading.Lock()
-        self._pending: set[Hashable] = set()
-        self._last_flush: dict[Hashable, float] = {}
-        self._cost: dict[Hashable, float] = {}
-
-    def interval_for(self, key: Hashable) -> float:
-        with self._lock:
-            cost = self._cost.get(key, 0.0)
-        return min(self.max_interval_s, max(self.interval_s, cost * self.cost_factor))
-
-    def touch(self, app: Flask, key: Hashable) -> None:
-        with self._lock:
-            if key in self._pending:
-                return
-            self._pending.add(key)
-        socketio.start_background_task(self._run, app, key)
-
-    def _run(self, app: Flask, key: Hashable) -> None:
-        interval = self.interval_for(key)
-        with self._lock:
-            wait = self._last_flush.get(key, float("-inf")) + interval - time.monotonic()
-        if wait > 0:
-            socketio.sleep(wait)
-        with self._lock:
-            self._pending.discard(key)
-        started = time.monotonic()
-        try:
-            self._flush(app, key)
-        except Exception:  # a broadcast failing must never break voting
-            app.logger.exception("coalesced flush of %s failed", key)
-        finished = time.monotonic()
-        with self._lock:
-            self._last_flush[key] = finished
-            self._cost[key] = finished - started
 
 
 def _room_is_watched(app: Flask, ballot_id: int) -> bool:

@@ -1,48 +1,12 @@
 """Live turnout: coalesced broadcasts at a bounded rate, with the final count always sent."""
 
-import threading
 import time
 
 from deliberation.accounts.models import User
 from deliberation.extensions import db, socketio
 from deliberation.voting import services
-from deliberation.voting.live import Coalescer
 from tests.factories import make_user
 from tests.voting.support import make_ballot, make_crowd
-
-
-def test_coalescer_folds_a_burst_into_few_flushes_and_never_loses_the_last(app):
-    flushed: list[tuple[str, float]] = []
-    state = {"value": 0}
-    done = threading.Event()
-
-    def flush(_app, key):
-        flushed.append((key, state["value"]))
-        if state["value"] == 500:
-            done.set()
-
-    coalescer = Coalescer(0.1, flush)
-    started = time.monotonic()
-    for n in range(1, 501):
-        state["value"] = n
-        coalescer.touch(app, "ballot:1")
-        time.sleep(0.001)
-    assert done.wait(2), flushed
-    elapsed = time.monotonic() - started
-    assert len(flushed) <= elapsed / 0.1 + 2  # at most ~10 a second
-    assert len(flushed) < 50
-    assert flushed[-1] == ("ballot:1", 500)
-
-
-def test_coalescer_keeps_keys_apart(app):
-    seen = []
-    coalescer = Coalescer(0.05, lambda _app, key: seen.append(key))
-    coalescer.touch(app, "a")
-    coalescer.touch(app, "b")
-    coalescer.touch(app, "a")
-    time.sleep(0.3)
-    assert seen.count("b") == 1
-    assert 1 <= seen.count("a") <= 2  # leading flush, then at most one trailing one
 
 
 def test_watchers_get_coalesced_turnout_not_one_event_per_vote(app, client, auth):
@@ -89,14 +53,6 @@ def test_closing_is_broadcast_to_watchers(app, client, auth):
         db.session.commit()
     closed = [e for e in watcher.get_received("/voting") if e["name"] == "closed"]
     assert closed and closed[0]["args"][0]["ballot_id"] == ballot_id
-
-
-def test_an_expensive_flush_slows_its_own_rate(app):
-    coalescer = Coalescer(0.1, lambda _app, _key: time.sleep(0.08), cost_factor=5)
-    coalescer.touch(app, "big")
-    time.sleep(0.3)
-    assert 0.39 < coalescer.interval_for("big") <= 2.0
-    assert coalescer.interval_for("small") == 0.1
 
 
 def test_no_watchers_no_counting(app, monkeypatch):

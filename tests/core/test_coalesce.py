@@ -1,0 +1,55 @@
+"""The shared coalescer: bursts of changes become a bounded rate of flushes, none lost."""
+
+import threading
+import time
+
+from deliberation.core.coalesce import Coalescer
+
+
+def test_coalescer_folds_a_burst_into_few_flushes_and_never_loses_the_last(app):
+    flushed: list[tuple[str, float]] = []
+    state = {"value": 0}
+    done = threading.Event()
+
+    def flush(_app, key):
+        flushed.append((key, state["value"]))
+        if state["value"] == 500:
+            done.set()
+
+    coalescer = Coalescer(0.1, flush)
+    started = time.monotonic()
+    for n in range(1, 501):
+        state["value"] = n
+        coalescer.touch(app, "ballot:1")
+        time.sleep(0.001)
+    assert done.wait(2), flushed
+    elapsed = time.monotonic() - started
+    assert len(flushed) <= elapsed / 0.1 + 2  # at most ~10 a second
+    assert len(flushed) < 50
+    assert flushed[-1] == ("ballot:1", 500)
+
+
+def test_coalescer_keeps_keys_apart(app):
+    seen = []
+    coalescer = Coalescer(0.05, lambda _app, key: seen.append(key))
+    coalescer.touch(app, "a")
+    coalescer.touch(app, "b")
+    coalescer.touch(app, "a")
+    time.sleep(0.3)
+    assert seen.count("b") == 1
+    assert 1 <= seen.count("a") <= 2  # leading flush, then at most one trailing one
+
+
+def test_an_expensive_flush_slows_its_own_rate(app):
+    coalescer = Coalescer(0.1, lambda _app, _key: time.sleep(0.08), cost_factor=5)
+    coalescer.touch(app, "big")
+    time.sleep(0.3)
+    assert 0.39 < coalescer.interval_for("big") <= 2.0
+    assert coalescer.interval_for("small") == 0.1
+
+
+def test_an_interval_per_key_widens_the_gap_for_big_rooms(app):
+    coalescer = Coalescer(0.1, lambda _app, _key: None, interval_for_key=lambda key: key / 1000)
+    assert coalescer.interval_for(50) == 0.1
+    assert coalescer.interval_for(500) == 0.5
+    assert coalescer.interval_for(50_000) == 2.0  # capped
