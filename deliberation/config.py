@@ -75,6 +75,8 @@ class Config:
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     #: Largest Socket.IO message accepted; the app never needs more than a long comment.
     SOCKETIO_MAX_MESSAGE_BYTES = 64 * 1024
+    #: Seconds between Engine.IO pings; also how long a polling request may be held open.
+    SOCKETIO_PING_INTERVAL = int(os.environ.get("SOCKETIO_PING_INTERVAL", "25"))
     #: Extra origins allowed to open sockets (comma-separated); same-origin is always allowed.
     SOCKETIO_EXTRA_ORIGINS = [o for o in os.environ.get("SOCKETIO_ORIGINS", "").split(",") if o]
     PROPOSAL_RESPONSE_DAYS = int(os.environ.get("PROPOSAL_RESPONSE_DAYS", "30"))

@@ -151,6 +151,8 @@ class LiveServer:
             "PORT": str(self.port),
             "SECRET_KEY": TestConfig.SECRET_KEY,
             "RUN_SCHEDULER": "1",
+            # A refused polling client waits out the held long-poll when it disconnects.
+            "SOCKETIO_PING_INTERVAL": "3",
             **(extra_env or {}),
         }
         self.process = subprocess.Popen(

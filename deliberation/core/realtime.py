@@ -255,6 +255,7 @@ def socket_options(app_config: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {
         "async_mode": app_config["SOCKETIO_ASYNC_MODE"],
         "max_http_buffer_size": app_config["SOCKETIO_MAX_MESSAGE_BYTES"],
+        "ping_interval": app_config.get("SOCKETIO_PING_INTERVAL", 25),
         # None means same-origin only; never '*'.
         "cors_allowed_origins": app_config["SOCKETIO_EXTRA_ORIGINS"] or None,
         "logger": False,

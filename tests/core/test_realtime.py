@@ -75,7 +75,8 @@ def test_cross_origin_handshake_with_a_victims_cookie_is_refused(app, live_serve
         anonymous.connect(
             live_server.url,
             headers={"Origin": live_server.url},
-            transports=["polling"],
+            # websocket: a refused polling client waits out the server's long-poll on disconnect
+            transports=["websocket"],
             wait_timeout=5,
         )
 
