@@ -18,6 +18,7 @@ from deliberation.core.errors import register_error_handlers
 from deliberation.core.i18n import select_locale, translation_directories
 from deliberation.core.realtime import register_core_namespaces, socket_options
 from deliberation.core.security import bound_url_integers, register_security_headers
+from deliberation.core.sessions import SocketAwareSessionInterface
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from deliberation.home import routes as home_routes
 from deliberation.proposals import commands as proposals_commands
@@ -92,6 +93,7 @@ def create_app(config: type[Config] = Config, overrides: dict[str, Any] | None =
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
     socketio.init_app(app, **socket_options(app.config))
+    app.session_interface = SocketAwareSessionInterface()
 
     bound_url_integers(app)
     for blueprint in BLUEPRINTS:
