@@ -6,9 +6,6 @@ from deliberation.roundtables import services
 from deliberation.roundtables.models import Participant, Phase, PollKind, ThemeDestination
 from tests.roundtables.helpers import build_session, cid, session_of
 
-#: build_session gives person i the category CATEGORIES[i % 4].
-CATEGORY_OF = ["citizen", "welfare_organisation", "expert", "civil_servant"]
-
 
 def run_session(
     *,

@@ -16,7 +16,8 @@ from tests.agendas.helpers import make_item
 from tests.factories import make_user
 from tests.roundtables.results_helpers import run_session
 
-# Votes of run_session, person i being of category CATEGORY_OF[i % 4]:
+# Votes of run_session; build_session makes person i citizen, welfare organisation, expert,
+# civil servant in turn (i % 4):
 # agree poll: everyone agrees with parks; buses agree (0-2), disagree (3-6), pass (7).
 PARKS_AGREE = {"agree": 8, "disagree": 0, "pass": 0}
 BUSES_AGREE = {"agree": 3, "disagree": 4, "pass": 1}
