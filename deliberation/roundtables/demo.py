@@ -21,13 +21,20 @@ Themes that win at least half the room become agenda items in the Elderly divisi
 def seed_demo(context: DemoContext) -> None:
     """A roundtable in the lobby: the crowd registered, the demo facilitators leading it."""
     lead = context.users["lead"]
+    elderly = context.divisions["elderly"]
+    open_items = [
+        item
+        for item in context.extras.get("items", [])  # type: ignore[union-attr]
+        if item.division_id == elderly.id and item.state in services.LINKABLE_ITEM_STATES
+    ]
     session = services.create_session(
         lead,
-        division=context.divisions["elderly"],
+        division=elderly,
         title="어르신 돌봄 1,000인 원탁회의 · Caring for older people: a 1,000-citizen roundtable",
         briefing=BRIEFING,
         starts_at=utcnow() + timedelta(hours=1),
         table_size=8,
+        agenda_item_ids=[item.id for item in open_items[:1]],
     )
     session.open_lobby()
     services.register(session, context.users["facilitator"], ParticipantRole.TABLE_FACILITATOR)

@@ -362,10 +362,13 @@ class RoundtableNamespace(AuthenticatedNamespace):
 
     @socket_action
     def on_session_close(self, data: Any = None) -> dict[str, Any]:
-        """Close the session; passing themes become agenda items."""
+        """Close the session; passing themes become agenda items or proposals."""
         data, session, _participant, _seat = self._context(data)
-        items = services.close_session(current_user, session)
-        return {"agenda_items": [item.id for item in items]}
+        adoption = services.close_session(current_user, session)
+        return {
+            "agenda_items": [item.id for item in adoption.items],
+            "proposals": [proposal.id for proposal in adoption.proposals],
+        }
 
     @socket_query
     def on_console(self, data: Any = None) -> dict[str, Any]:

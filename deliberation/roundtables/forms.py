@@ -6,11 +6,16 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     IntegerField,
+    RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from deliberation.roundtables.models import THEME_DESTINATION_LABELS, ThemeDestination
 
 
 class SessionForm(FlaskForm):
@@ -34,9 +39,25 @@ class SessionForm(FlaskForm):
         _l("Ideas per table per round"), default=5, validators=[DataRequired(), NumberRange(1, 20)]
     )
     threshold_percent = IntegerField(
-        _l("Support a theme needs to become an agenda item (%)"),
+        _l("Support a theme needs to pass (%)"),
         default=50,
         validators=[DataRequired(), NumberRange(0, 100)],
+    )
+    theme_destination = RadioField(
+        _l("Where passing themes go"),
+        choices=[SelectChoice(d.value, THEME_DESTINATION_LABELS[d]) for d in ThemeDestination],
+        default=ThemeDestination.AGENDA_ITEM.value,
+    )
+    #: Checked against the open items by the service (`linkable_agenda_items`), not here: the
+    #: page lists them grouped by division.
+    agenda_item_ids = SelectMultipleField(
+        _l("Agenda items this session is about"),
+        coerce=int,
+        validate_choice=False,
+        description=_l(
+            "Optional. Open agenda items of any division; their consensus summaries will show "
+            "this session's polls and themes."
+        ),
     )
 
 

@@ -119,13 +119,36 @@ class PollState(enum.StrEnum):
     CLOSED = "closed"
 
 
+class ThemeDestination(enum.StrEnum):
+    """Where a theme that passes the session's threshold goes when the session closes."""
+
+    AGENDA_ITEM = "agenda_item"
+    PROPOSAL = "proposal"
+
+    @property
+    def label(self) -> str:
+        return str(THEME_DESTINATION_LABELS[self])
+
+
+THEME_DESTINATION_LABELS = {
+    ThemeDestination.AGENDA_ITEM: _l("An agenda item in the session's division"),
+    ThemeDestination.PROPOSAL: _l("Straight to the officials' queue as a proposal"),
+}
+
+
 session_agenda_items = Table(
     "roundtable_session_agenda_items",
     db.metadata,
     Column(
         "session_id", ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), primary_key=True
     ),
-    Column("agenda_item_id", ForeignKey("agenda_items.id", ondelete="CASCADE"), primary_key=True),
+    # Indexed on its own too: an item's page and summary look sessions up by the item.
+    Column(
+        "agenda_item_id",
+        ForeignKey("agenda_items.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
 )
 
 
@@ -146,8 +169,15 @@ class RoundtableSession(db.Model):
     table_size: Mapped[int] = mapped_column(default=10)
     #: Ideas a table may record per round.
     ideas_per_round: Mapped[int] = mapped_column(default=5)
-    #: Share (percent) of a theme's votes a theme needs to become an agenda item.
+    #: Share (percent) of a theme's votes a theme needs to become an agenda item or proposal.
     threshold_percent: Mapped[int] = mapped_column(default=50)
+    #: Where passing themes go at close: agenda items (default) or the officials' queue.
+    #: (The server default is the enum's name: that is what SQLAlchemy stores.)
+    theme_destination: Mapped[ThemeDestination] = mapped_column(
+        Enum(ThemeDestination, native_enum=False, length=20),
+        default=ThemeDestination.AGENDA_ITEM,
+        server_default=ThemeDestination.AGENDA_ITEM.name,
+    )
     state: Mapped[SessionState] = mapped_column(
         Enum(SessionState, native_enum=False, length=20), default=SessionState.SCHEDULED, index=True
     )
@@ -320,7 +350,9 @@ class Theme(db.Model):
     #: When merged into another theme, the survivor.
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("roundtable_themes.id"))
     #: The agenda item this theme became after passing the threshold.
-    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"))
+    agenda_item_id: Mapped[int | None] = mapped_column(ForeignKey("agenda_items.id"), index=True)
+    #: The proposal this theme became (sessions that send passing themes to the queue).
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     ideas: Mapped[list["Idea"]] = relationship(

@@ -3,11 +3,13 @@
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
+from deliberation.accounts.models import Division
+from deliberation.agendas.models import AgendaItem
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import results, services
 from deliberation.roundtables.models import (
     ChatMessage,
     Idea,
@@ -19,6 +21,7 @@ from deliberation.roundtables.models import (
     RoundtableTable,
     SessionState,
     Theme,
+    session_agenda_items,
 )
 
 RECENT_CHAT = 50
@@ -220,42 +223,45 @@ def session_record(session: RoundtableSession) -> dict[str, Any]:
             .order_by(Theme.round_no, Theme.id)
         )
     )
-    polls = list(
-        db.session.scalars(select(Poll).where(Poll.session_id == session.id).order_by(Poll.id))
-    )
-    support = services.theme_support(session)
+    polls = results.session_polls([session.id])
+    tallies = results.poll_tallies(polls)
+    support = results.support_in(polls, tallies)
     return {
         "tables": len(tables),
         "participants": participant_counts(session.id).get("participant", 0),
         "ideas": ideas,
         "themes": [(t, support.get(t.id)) for t in themes],
-        "polls": [(p, services.poll_tally(p)) for p in polls],
+        "polls": [(p, tallies[p.id]) for p in polls],
         "closed_at": as_utc(session.closed_at),
+        "agenda_items": session.agenda_items,
     }
 
 
-def sessions_for_consensus(division_id: int) -> list[dict[str, Any]]:
-    """Closed sessions of a division with their theme support: for the consensus summary."""
-    sessions = db.session.scalars(
-        select(RoundtableSession).where(
-            RoundtableSession.division_id == division_id,
-            RoundtableSession.state == SessionState.CLOSED,
-        )
+def linkable_items_by_division(limit: int = 500) -> list[tuple[Division, list[AgendaItem]]]:
+    """Open agenda items of the active divisions, grouped by division, for the session form."""
+    items = db.session.scalars(
+        select(AgendaItem)
+        .join(Division, Division.id == AgendaItem.division_id)
+        .where(AgendaItem.state.in_(services.LINKABLE_ITEM_STATES), Division.is_active.is_(True))
+        .order_by(Division.id, AgendaItem.created_at.desc(), AgendaItem.id.desc())
+        .limit(limit)
     )
-    result = []
-    for session in sessions:
-        support = services.theme_support(session)
-        themes = db.session.scalars(
-            select(Theme).where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
-        )
-        result.append(
-            {
-                "session_id": session.id,
-                "title": session.title,
-                "themes": [
-                    {"id": t.id, "name": t.name, "support_percent": support.get(t.id)}
-                    for t in themes
-                ],
-            }
-        )
-    return result
+    groups: dict[int, tuple[Division, list[AgendaItem]]] = {}
+    for item in items:
+        groups.setdefault(item.division_id, (item.division, []))[1].append(item)
+    return list(groups.values())
+
+
+def sessions_for_item(item_id: int) -> list[tuple[RoundtableSession, bool]]:
+    """Sessions about an agenda item (linked to it), and the session a theme that became the
+    item came from; each with True when it is that origin."""
+    linked = select(session_agenda_items.c.session_id).where(
+        session_agenda_items.c.agenda_item_id == item_id
+    )
+    origin = select(Theme.session_id).where(Theme.agenda_item_id == item_id)
+    rows = db.session.execute(
+        select(RoundtableSession, RoundtableSession.id.in_(origin).label("origin"))
+        .where(or_(RoundtableSession.id.in_(linked), RoundtableSession.id.in_(origin)))
+        .order_by(RoundtableSession.starts_at, RoundtableSession.id)
+    )
+    return [(session, bool(is_origin)) for session, is_origin in rows]

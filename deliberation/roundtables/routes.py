@@ -22,6 +22,7 @@ from deliberation.roundtables.models import (
     PollKind,
     RoundtableSession,
     SessionState,
+    ThemeDestination,
 )
 from deliberation.roundtables.rooms import NAMESPACE
 
@@ -105,15 +106,27 @@ def create():
                 table_size=form.table_size.data,
                 ideas_per_round=form.ideas_per_round.data,
                 threshold_percent=form.threshold_percent.data,
+                agenda_item_ids=form.agenda_item_ids.data or [],
+                theme_destination=ThemeDestination(form.theme_destination.data),
             )
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            if error.code in ("bad_agenda_item", "too_many_items"):
+                form.agenda_item_ids.errors = [*form.agenda_item_ids.errors, error.message]
+            else:
+                flash(error.message, "error")
         else:
             flash(_("The session is scheduled."), "success")
             return redirect(url_for("roundtables.detail", session_id=session.id))
-    return render_template("roundtables/new.html", form=form), 400 if form.errors else 200
+    chosen = set(form.agenda_item_ids.data or []) if form.is_submitted() else set()
+    return render_template(
+        "roundtables/new.html",
+        form=form,
+        item_groups=queries.linkable_items_by_division(),
+        chosen_items=chosen,
+        locale=_locale(),
+    ), 400 if form.errors else 200
 
 
 def _locale() -> str:
@@ -236,3 +249,9 @@ def results(session_id: int):
         record=queries.session_record(session),
         labels=_client_labels(),
     )
+
+
+@bp.app_template_global("roundtables_for_item")
+def roundtables_for_item_global(item_id: int) -> list[tuple[RoundtableSession, bool]]:
+    """For the agenda item page: the roundtables about the item, or that it came from."""
+    return queries.sessions_for_item(item_id)

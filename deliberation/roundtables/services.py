@@ -1,5 +1,6 @@
 """Every write of a roundtable session and its rules; the edge (view or socket) commits."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from deliberation.accounts.models import Division, MemberCategory, User
-from deliberation.agendas.models import AgendaItem
+from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core import audit
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound
 from deliberation.core.realtime import emit_after_commit, user_room
@@ -18,7 +19,7 @@ from deliberation.core.sanitize import plain_text
 from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import permissions, seating
+from deliberation.roundtables import permissions, results, seating
 from deliberation.roundtables.models import (
     STANCES,
     ChatMessage,
@@ -35,6 +36,7 @@ from deliberation.roundtables.models import (
     RoundtableTable,
     SessionState,
     Theme,
+    ThemeDestination,
 )
 from deliberation.roundtables.rooms import NAMESPACE, session_room, staff_room, table_room
 
@@ -45,6 +47,9 @@ THEME_NAME_MAX = 200
 THEME_DESCRIPTION_MAX = 2000
 MAX_PHASE_SECONDS = 4 * 3600
 MAX_POLL_OPTIONS = 20
+MAX_LINKED_ITEMS = 20
+#: Agenda items a session can be about: those still open (as `AgendaItem.accepts_comments`).
+LINKABLE_ITEM_STATES = (ItemState.DRAFT, ItemState.DISCUSSION, ItemState.VOTING)
 
 
 # --- reading helpers shared by services and edges -------------------------------------------
@@ -116,9 +121,11 @@ def create_session(
     ideas_per_round: int = 5,
     threshold_percent: int = 50,
     lead: User | None = None,
-    agenda_items: list[AgendaItem] | None = None,
+    agenda_item_ids: Iterable[int] = (),
+    theme_destination: ThemeDestination = ThemeDestination.AGENDA_ITEM,
 ) -> RoundtableSession:
-    """Schedule a roundtable session in a division, led by `lead` (default: its creator)."""
+    """Schedule a roundtable session in a division, led by `lead` (default: its creator),
+    about some open agenda items; passing themes go to `theme_destination` at close."""
     if not permissions.can_create_sessions(actor):
         raise DomainError(_("Only facilitators and admins create sessions."), code="forbidden")
     if not 6 <= table_size <= 12:
@@ -139,13 +146,51 @@ def create_session(
         table_size=table_size,
         ideas_per_round=max(1, min(ideas_per_round, 20)),
         threshold_percent=threshold_percent,
+        theme_destination=ThemeDestination(theme_destination),
         lead_id=lead.id,
     )
-    session.agenda_items = list(agenda_items or [])
+    session.agenda_items = linkable_agenda_items(agenda_item_ids)
     db.session.add(session)
     db.session.flush()
-    audit.record("roundtable.create", "roundtable", session.id, actor_id=actor.id)
+    audit.record(
+        "roundtable.create",
+        "roundtable",
+        session.id,
+        actor_id=actor.id,
+        agenda_items=[item.id for item in session.agenda_items],
+    )
     return session
+
+
+def linkable_agenda_items(item_ids: Iterable[int]) -> list[AgendaItem]:
+    """The agenda items a session may be about: each must exist, be open (draft, discussion
+    or voting) and belong to an active division; any other id refuses the whole list."""
+    wanted = list(dict.fromkeys(item_ids))
+    if not wanted:
+        return []
+    if len(wanted) > MAX_LINKED_ITEMS:
+        raise DomainError(
+            _("Link at most %(n)d agenda items to a session.", n=MAX_LINKED_ITEMS),
+            code="too_many_items",
+        )
+    items = list(
+        db.session.scalars(
+            select(AgendaItem)
+            .join(Division, Division.id == AgendaItem.division_id)
+            .where(
+                AgendaItem.id.in_(wanted),
+                AgendaItem.state.in_(LINKABLE_ITEM_STATES),
+                Division.is_active.is_(True),
+            )
+        )
+    )
+    if len(items) != len(wanted):
+        raise DomainError(
+            _("Choose open agenda items from the list; one of them is not open or not found."),
+            code="bad_agenda_item",
+        )
+    order = {item_id: n for n, item_id in enumerate(wanted)}
+    return sorted(items, key=lambda item: order[item.id])
 
 
 def register(
@@ -235,24 +280,26 @@ def start_session(actor: User, session: RoundtableSession, duration_s: int | Non
     _emit_state(session)
 
 
-def close_session(actor: User | None, session: RoundtableSession) -> list[AgendaItem]:
-    """Close the session: open polls close, passing themes become agenda items, results public."""
+def close_session(actor: User | None, session: RoundtableSession) -> results.Adoption:
+    """Close the session: open polls close, passing themes become agenda items or proposals
+    (the session's choice), and the results are public."""
     if actor is not None:
         permissions.require_lead(actor, session)
     for poll in _open_polls(session.id):
         close_poll(None, poll)
     session.close()
-    items = adopt_passing_themes(session)
+    adoption = results.adopt_passing_themes(session)
     bump(session)
     audit.record(
         "roundtable.close",
         "roundtable",
         session.id,
         actor_id=actor.id if actor else None,
-        agenda_items=[item.id for item in items],
+        agenda_items=[item.id for item in adoption.items],
+        proposals=[proposal.id for proposal in adoption.proposals],
     )
     _emit_state(session)
-    return items
+    return adoption
 
 
 # --- seating ------------------------------------------------------------------------------
@@ -1194,85 +1241,6 @@ def poll_tally(poll: Poll) -> dict[str, Any]:
         "by_category": by_category,
         "state": poll.state.value,
     }
-
-
-# --- results ------------------------------------------------------------------------------
-
-
-def theme_support(session: RoundtableSession) -> dict[int, float]:
-    """Each theme's best support (percent of votes) across the session's closed polls."""
-    support: dict[int, float] = {}
-    polls = db.session.scalars(
-        select(Poll).where(
-            Poll.session_id == session.id,
-            Poll.state == PollState.CLOSED,
-            Poll.kind != PollKind.QUESTION,
-        )
-    )
-    for poll in polls:
-        tally = poll_tally(poll)
-        if not tally["total"]:
-            continue
-        for option in poll.options:
-            if option.theme_id is None:
-                continue
-            count = tally["counts"].get(str(option.id), 0)
-            if poll.kind == PollKind.AGREE:
-                count = count["agree"]
-            share = 100.0 * count / tally["total"]
-            support[option.theme_id] = max(support.get(option.theme_id, 0.0), share)
-    return support
-
-
-def adopt_passing_themes(session: RoundtableSession) -> list[AgendaItem]:
-    """Themes at or over the session's threshold become draft agenda items in its division.
-
-    The body carries the theme's table origins. Hook for the proposals feature: a session could
-    instead send passing themes straight to the officials' queue; see `THEME_DESTINATIONS`.
-    """
-    items = []
-    support = theme_support(session)
-    themes = db.session.scalars(
-        select(Theme).where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
-    )
-    for theme in themes:
-        share = support.get(theme.id)
-        if share is None or share < session.threshold_percent or theme.agenda_item_id:
-            continue
-        for destination in THEME_DESTINATIONS:
-            item = destination(session, theme, share)
-            if item is not None:
-                items.append(item)
-    return items
-
-
-def _theme_to_agenda_item(session: RoundtableSession, theme: Theme, share: float) -> AgendaItem:
-    tables = sorted({idea.table.number for idea in theme.ideas if idea.table})
-    lines = [theme.description, "", _("From the roundtable “%(title)s”.", title=session.title)]
-    lines.append(_("Support in the room poll: %(share).0f%%.", share=share))
-    if tables:
-        lines.append(_("Tables: %(tables)s.", tables=", ".join(str(n) for n in tables)))
-    lines.append("")
-    for idea in theme.ideas:
-        lines.append(f"- {plain_text(idea.body)} ({_('table')} {idea.table.number})")
-    item = AgendaItem(
-        division_id=session.division_id,
-        author_id=None,
-        title=theme.name[:200],
-        body="\n".join(lines).strip(),
-        attribution=_("Roundtable session %(id)d, theme %(theme)d", id=session.id, theme=theme.id),
-    )
-    db.session.add(item)
-    db.session.flush()
-    theme.agenda_item_id = item.id
-    audit.record("roundtable.theme_adopted", "agenda_item", item.id, theme=theme.id)
-    return item
-
-
-#: Where a passing theme goes. TODO(proposals): when the proposals feature lands, a session
-#: option can route themes to `proposals.services.create_from_theme` (the officials' queue)
-#: instead of, or after, creating the agenda item.
-THEME_DESTINATIONS = [_theme_to_agenda_item]
 
 
 def utc_seconds_left(moment: datetime | None) -> int | None:

@@ -61,17 +61,30 @@ def import_polis_command(directory: Path, division_slug: str | None) -> None:
 @click.command("consensus-report")
 @click.argument("item_id", type=int)
 @click.option("--format", "output_format", type=click.Choice(["json", "csv"]), default="json")
+@click.option(
+    "--table",
+    type=click.Choice(["comments", "roundtables"]),
+    default="comments",
+    show_default=True,
+    help="With --format csv: the comment table, or the roundtable polls and themes.",
+)
 @with_appcontext
-def consensus_report_command(item_id: int, output_format: str) -> None:
+def consensus_report_command(item_id: int, output_format: str, table: str) -> None:
     """Print an item's consensus summary (pseudonymous participants) as JSON or CSV."""
     from deliberation.agendas.models import AgendaItem
-    from deliberation.summaries.queries import comments_csv, compute_summary_document
+    from deliberation.summaries.queries import (
+        comments_csv,
+        compute_summary_document,
+        roundtables_csv,
+    )
 
     if db.session.get(AgendaItem, item_id) is None:
         raise click.ClickException(f"There is no agenda item {item_id}.")
     document = compute_summary_document(item_id)
     if output_format == "json":
         click.echo(json.dumps(document, ensure_ascii=False, indent=2))
+    elif table == "roundtables":
+        click.echo(roundtables_csv(document), nl=False)
     else:
         click.echo(comments_csv(document), nl=False)
 

@@ -16,6 +16,7 @@ from deliberation.consensus import VoteMatrix, summarize
 from deliberation.consensus.summary import ConsensusSummary
 from deliberation.db import utcnow
 from deliberation.extensions import db
+from deliberation.roundtables.results import item_results
 from deliberation.summaries.models import (
     ImportedComment,
     ImportedParticipant,
@@ -118,12 +119,12 @@ def ballot_breakdown(item_id: int) -> dict[str, Any] | None:
     }
 
 
-def roundtable_results(item_id: int) -> list[dict[str, Any]] | None:
-    """HOOK for the roundtables feature (branch feat/roundtables, not merged here): live polls
-    and themes that came from this item. None until that feature provides them. Expected shape:
-    [{"session_id", "theme", "poll": {option: n}, "source": "/roundtables/..."}]
-    """
-    return None
+def roundtable_results(item_id: int) -> list[dict[str, Any]]:
+    """Roundtable sessions about the item (linked to it, or whose theme became it): each
+    session's room polls with tallies overall and by member category, and its themes with
+    their table origins; every entry has a `source` link to the session's results page.
+    Counts only. Read fresh on every view, in a fixed handful of queries (one when none)."""
+    return item_results(item_id)
 
 
 #: How many statements of each kind a proposal keeps from the summary at adoption.
@@ -313,6 +314,73 @@ def comments_csv(document: dict[str, Any]) -> str:
         row += [consensus_agree.get(cid, ""), consensus_disagree.get(cid, ""),
                 divisive.get(cid, ""), " ".join(representative.get(cid, []))]  # fmt: skip
         writer.writerow(row)
+    return buffer.getvalue()
+
+
+#: Columns of the roundtables CSV: one row per poll option and member category ("all" for
+#: everyone), then one row per theme.
+ROUNDTABLE_CSV_HEADER = [
+    "record", "session_id", "session_title", "session_state", "poll_id", "poll_question",
+    "poll_kind", "poll_state", "poll_total", "option_id", "option_label", "theme_id",
+    "theme_name", "member_category", "votes", "agree", "disagree", "pass", "support_percent",
+    "tables", "agenda_item_id", "proposal_id", "source",
+]  # fmt: skip
+
+
+def roundtables_csv(document: dict[str, Any]) -> str:
+    """The summary's roundtable results as CSV: poll counts by option and member category,
+    then the themes with their support and table origins; no participant is named."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, ROUNDTABLE_CSV_HEADER, lineterminator="\n", restval="")
+    writer.writeheader()
+    for session in document.get("roundtables") or []:
+        base = {
+            "session_id": session["session_id"],
+            "session_title": _csv_text(session["title"]),
+            "session_state": session["state"],
+        }
+        for poll in session["polls"]:
+            on_poll = {
+                **base,
+                "record": "poll",
+                "poll_id": poll["poll_id"],
+                "poll_question": _csv_text(poll["question"]),
+                "poll_kind": poll["kind"],
+                "poll_state": poll["state"],
+                "poll_total": poll["total"],
+                "source": poll["source"],
+            }
+            for option in poll["options"]:
+                groups = [("all", option["all"])]
+                groups += [(c, option["by_category"][c]) for c in poll["categories"]]
+                for category, counts in groups:
+                    row = {
+                        **on_poll,
+                        "option_id": option["option_id"],
+                        "option_label": _csv_text(option["label"]),
+                        "theme_id": option["theme_id"] or "",
+                        "member_category": category,
+                    }
+                    if isinstance(counts, dict):
+                        row |= {k: counts[k] for k in ("agree", "disagree", "pass")}
+                    else:
+                        row["votes"] = counts
+                    writer.writerow(row)
+        for theme in session["themes"]:
+            support = theme["support_percent"]
+            writer.writerow(
+                {
+                    **base,
+                    "record": "theme",
+                    "theme_id": theme["theme_id"],
+                    "theme_name": _csv_text(theme["name"]),
+                    "support_percent": "" if support is None else support,
+                    "tables": " ".join(str(n) for n in theme["tables"]),
+                    "agenda_item_id": theme["agenda_item_id"] or "",
+                    "proposal_id": theme["proposal_id"] or "",
+                    "source": theme["source"],
+                }
+            )
     return buffer.getvalue()
 
 

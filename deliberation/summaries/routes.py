@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, url_for
 from deliberation.agendas.models import AgendaItem
 from deliberation.extensions import db
 from deliberation.summaries import services
-from deliberation.summaries.queries import comments_csv
+from deliberation.summaries.queries import comments_csv, roundtables_csv
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 
@@ -93,4 +93,19 @@ def as_csv(item_id: int):
         comments_csv(document),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="summary-item-{item_id}.csv"'},
+    )
+
+
+@bp.get("/items/<int:item_id>/roundtables.csv")
+def roundtables_as_csv(item_id: int):
+    """The summary's roundtable polls (by option and member category) and themes as CSV."""
+    _item, document, state = _summary(item_id)
+    if document is None:
+        return Response("pending\n", status=202, mimetype="text/plain")
+    return Response(
+        roundtables_csv(document),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="summary-item-{item_id}-roundtables.csv"'
+        },
     )

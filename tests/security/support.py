@@ -58,11 +58,13 @@ PUBLIC_ENDPOINTS = {
     "roundtables.detail",
     "roundtables.results",
     "roundtables.projector",
-    # The consensus summary of a public discussion is public (page, print, JSON, CSV).
+    # The consensus summary of a public discussion is public (page, print, JSON, CSV; its
+    # roundtable part as CSV: counts only, like the session's public results).
     "summaries.show",
     "summaries.printable",
     "summaries.as_json",
     "summaries.as_csv",
+    "summaries.roundtables_as_csv",
 }
 #: Public endpoints that may legitimately write even for anonymous callers (they write only
 #: rows belonging to the caller, e.g. a new account).

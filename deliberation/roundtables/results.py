@@ -1,0 +1,451 @@
+"""A roundtable's results: theme support from the room polls, passing themes adopted at close
+(agenda items or proposals in the officials' queue), and what an agenda item's consensus
+summary shows of the roundtables about it.
+
+Reads many polls at once (`poll_tallies`: the same figures as `services.poll_tally`, in one
+query however many polls), so a results page or a summary does not query once per poll.
+"""
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import gettext as _
+from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from deliberation.accounts.models import MemberCategory
+from deliberation.agendas.models import AgendaItem
+from deliberation.core import audit
+from deliberation.core.sanitize import plain_text
+from deliberation.db import as_utc
+from deliberation.extensions import db
+from deliberation.proposals.models import Proposal
+from deliberation.proposals.services import create_proposal
+from deliberation.roundtables.models import (
+    STANCES,
+    Participant,
+    Poll,
+    PollKind,
+    PollState,
+    PollVote,
+    RoundtableSession,
+    SessionState,
+    Theme,
+    ThemeDestination,
+    session_agenda_items,
+)
+
+#: Where a proposal made from a theme says it came from (Proposal.source_kind).
+PROPOSAL_SOURCE_KIND = "roundtable-theme"
+#: Session states whose polls and themes an agenda item's summary shows.
+SUMMARY_STATES = (SessionState.RUNNING, SessionState.CLOSED)
+CATEGORY_ORDER = [category.value for category in MemberCategory]
+
+
+# --- tallies of many polls ----------------------------------------------------------------
+
+
+def _empty_tally(poll: Poll) -> dict[str, Any]:
+    options = [str(o.id) for o in poll.options]
+    if poll.kind == PollKind.AGREE:
+        counts: dict[str, Any] = {oid: dict.fromkeys(STANCES, 0) for oid in options}
+    else:
+        counts = dict.fromkeys(options, 0)
+    return {
+        "poll_id": poll.id,
+        "kind": poll.kind.value,
+        "total": 0,
+        "counts": counts,
+        "by_category": {},
+        "state": poll.state.value,
+    }
+
+
+def poll_tallies(polls: Iterable[Poll]) -> dict[int, dict[str, Any]]:
+    """Each poll's tally (as `services.poll_tally` gives it), in one query for all of them.
+
+    Votes are counted by the database, grouped by poll, option, member category and (agree
+    polls) the stances as text, so a thousand identical ballots come back as one row.
+    """
+    polls = list(polls)
+    tallies = {poll.id: _empty_tally(poll) for poll in polls}
+    if not tallies:
+        return tallies
+    agree_polls = {p.id for p in polls if p.kind == PollKind.AGREE}
+    stances_text = cast(PollVote.stances, Text)
+    grouped = db.session.execute(
+        select(
+            PollVote.poll_id,
+            PollVote.option_id,
+            PollVote.member_category,
+            stances_text,
+            func.count(),
+        )
+        .where(PollVote.poll_id.in_(list(tallies)))
+        .group_by(PollVote.poll_id, PollVote.option_id, PollVote.member_category, stances_text)
+    )
+    for poll_id, option, category, stances, count in grouped:
+        tally = tallies[poll_id]
+        options = tally["counts"]
+        if poll_id in agree_polls:
+            tally["total"] += count
+            by_category = tally["by_category"].setdefault(
+                str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
+            )
+            for oid, stance in (json.loads(stances) if stances else {}).items():
+                if oid in options and stance in STANCES:
+                    options[oid][stance] += count
+                    by_category[oid][stance] += count
+        elif str(option) in options:
+            tally["total"] += count
+            options[str(option)] += count
+            by_category = tally["by_category"].setdefault(str(category), dict.fromkeys(options, 0))
+            by_category[str(option)] += count
+    return tallies
+
+
+def support_in(polls: Iterable[Poll], tallies: dict[int, dict[str, Any]]) -> dict[int, float]:
+    """Each theme's best share (percent of a poll's votes) across closed theme polls."""
+    support: dict[int, float] = {}
+    for poll in polls:
+        tally = tallies[poll.id]
+        if poll.state != PollState.CLOSED or poll.kind == PollKind.QUESTION or not tally["total"]:
+            continue
+        for option in poll.options:
+            if option.theme_id is None:
+                continue
+            count = tally["counts"].get(str(option.id), 0)
+            if poll.kind == PollKind.AGREE:
+                count = count["agree"]
+            share = 100.0 * count / tally["total"]
+            support[option.theme_id] = max(support.get(option.theme_id, 0.0), share)
+    return support
+
+
+def session_polls(session_ids: list[int]) -> list[Poll]:
+    """The polls of these sessions with their options, oldest first, in one query."""
+    if not session_ids:
+        return []
+    return list(
+        db.session.scalars(
+            select(Poll)
+            .where(Poll.session_id.in_(session_ids))
+            .options(joinedload(Poll.options))
+            .order_by(Poll.id)
+        ).unique()
+    )
+
+
+def theme_support(session: RoundtableSession) -> dict[int, float]:
+    """Each theme's best support (percent of votes) across the session's closed polls."""
+    polls = [p for p in session_polls([session.id]) if p.kind != PollKind.QUESTION]
+    return support_in(polls, poll_tallies(polls))
+
+
+# --- passing themes at close --------------------------------------------------------------
+
+
+@dataclass
+class Adoption:
+    """What a session's passing themes became when it closed."""
+
+    items: list[AgendaItem] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+
+
+def adopt_passing_themes(session: RoundtableSession) -> Adoption:
+    """Themes at or over the session's threshold become agenda items in its division, or
+    proposals in the officials' queue (the session's `theme_destination`); each carries its
+    table origins and support. A theme already adopted is left alone."""
+    adoption = Adoption()
+    polls = session_polls([session.id])
+    tallies = poll_tallies(polls)
+    support = support_in(polls, tallies)
+    themes = list(
+        db.session.scalars(
+            select(Theme)
+            .where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
+            .order_by(Theme.id)
+        )
+    )
+    destination = THEME_DESTINATIONS[session.theme_destination]
+    for theme in themes:
+        share = support.get(theme.id)
+        if share is None or share < session.threshold_percent:
+            continue
+        if theme.agenda_item_id or theme.proposal_id:
+            continue
+        made = destination(session, theme, share, polls, tallies)
+        if isinstance(made, Proposal):
+            adoption.proposals.append(made)
+        else:
+            adoption.items.append(made)
+    return adoption
+
+
+def theme_tables(theme: Theme) -> list[int]:
+    """The numbers of the tables a theme's ideas came from."""
+    return sorted({idea.table.number for idea in theme.ideas if idea.table})
+
+
+def _theme_text(session: RoundtableSession, theme: Theme, share: float) -> str:
+    """The body of the item or proposal a theme becomes: description, origins, the ideas."""
+    tables = theme_tables(theme)
+    lines = [theme.description, "", _("From the roundtable “%(title)s”.", title=session.title)]
+    lines.append(_("Support in the room poll: %(share).0f%%.", share=share))
+    if tables:
+        lines.append(_("Tables: %(tables)s.", tables=", ".join(str(n) for n in tables)))
+    lines.append("")
+    for idea in theme.ideas:
+        lines.append(f"- {plain_text(idea.body)} ({_('table')} {idea.table.number})")
+    return "\n".join(lines).strip()
+
+
+def _theme_to_agenda_item(
+    session: RoundtableSession, theme: Theme, share: float, _polls: list[Poll], _tallies: dict
+) -> AgendaItem:
+    item = AgendaItem(
+        division_id=session.division_id,
+        author_id=None,
+        title=theme.name[:200],
+        body=_theme_text(session, theme, share),
+        attribution=_("Roundtable session %(id)d, theme %(theme)d", id=session.id, theme=theme.id),
+    )
+    db.session.add(item)
+    db.session.flush()
+    theme.agenda_item_id = item.id
+    audit.record("roundtable.theme_adopted", "agenda_item", item.id, theme=theme.id)
+    return item
+
+
+def _theme_to_proposal(
+    session: RoundtableSession,
+    theme: Theme,
+    share: float,
+    polls: list[Poll],
+    tallies: dict[int, dict[str, Any]],
+) -> Proposal:
+    tables = theme_tables(theme)
+    proposal = create_proposal(
+        title=theme.name,
+        summary=_theme_text(session, theme, share),
+        snapshot=theme_snapshot(session, theme, share, polls, tallies),
+        division_id=session.division_id,
+        source_kind=PROPOSAL_SOURCE_KIND,
+        source_ref=str(theme.id),
+        follower_ids=_people_at_tables(session.id, {i.table_id for i in theme.ideas}),
+    )
+    theme.proposal_id = proposal.id
+    audit.record(
+        "roundtable.theme_proposed", "proposal", proposal.id, theme=theme.id, tables=tables
+    )
+    return proposal
+
+
+def _people_at_tables(session_id: int, table_ids: set[int]) -> set[int]:
+    """Who sat at these tables: they follow the proposal their tables' ideas became."""
+    if not table_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(Participant.user_id).where(
+                Participant.session_id == session_id, Participant.table_id.in_(table_ids)
+            )
+        )
+    )
+
+
+def theme_snapshot(
+    session: RoundtableSession,
+    theme: Theme,
+    share: float,
+    polls: list[Poll],
+    tallies: dict[int, dict[str, Any]],
+) -> dict[str, Any]:
+    """What a proposal made from a theme freezes: the theme, its origins and its support in
+    every room poll it was on, overall and by member category (counts only)."""
+    theme_polls = []
+    for poll in polls:
+        option = next((o for o in poll.options if o.theme_id == theme.id), None)
+        if option is None:
+            continue
+        tally, key = tallies[poll.id], str(option.id)
+        theme_polls.append(
+            {
+                "poll_id": poll.id,
+                "question": poll.question,
+                "kind": poll.kind.value,
+                "round": poll.round_no,
+                "total": tally["total"],
+                "counts": tally["counts"][key],
+                "by_category": {
+                    category: tally["by_category"][category][key]
+                    for category in CATEGORY_ORDER
+                    if category in tally["by_category"]
+                },
+            }
+        )
+    return {
+        "kind": PROPOSAL_SOURCE_KIND,
+        "roundtable": {
+            "session_id": session.id,
+            "title": session.title,
+            "closed_at": _iso(session.closed_at),
+            "threshold_percent": session.threshold_percent,
+            "source": results_path(session.id),
+        },
+        "theme": {
+            "id": theme.id,
+            "name": theme.name,
+            "description": theme.description,
+            "round": theme.round_no,
+            "support_percent": round(share, 1),
+            "tables": theme_tables(theme),
+            "ideas": [
+                {"table": idea.table.number, "round": idea.round_no, "text": idea.body}
+                for idea in theme.ideas
+            ],
+        },
+        "polls": theme_polls,
+    }
+
+
+Destination = Callable[
+    [RoundtableSession, Theme, float, list[Poll], dict[int, dict[str, Any]]],
+    AgendaItem | Proposal,
+]
+
+#: Where a passing theme goes, by the session's option.
+THEME_DESTINATIONS: dict[ThemeDestination, Destination] = {
+    ThemeDestination.AGENDA_ITEM: _theme_to_agenda_item,
+    ThemeDestination.PROPOSAL: _theme_to_proposal,
+}
+
+
+# --- roundtables in an agenda item's consensus summary -------------------------------------
+
+
+def _iso(moment) -> str | None:
+    moment = as_utc(moment)
+    return moment.isoformat() if moment else None
+
+
+def results_path(session_id: int, anchor: str | None = None) -> str:
+    """The public results page of a session (a path; works outside a request too)."""
+    if has_request_context():
+        return url_for("roundtables.results", session_id=session_id, _anchor=anchor)
+    adapter = current_app.url_map.bind("localhost")
+    path = adapter.build("roundtables.results", {"session_id": session_id})
+    return f"{path}#{anchor}" if anchor else path
+
+
+def _poll_entry(poll: Poll, tally: dict[str, Any]) -> dict[str, Any]:
+    categories = [c for c in CATEGORY_ORDER if c in tally["by_category"]]
+    return {
+        "poll_id": poll.id,
+        "question": poll.question,
+        "kind": poll.kind.value,
+        "state": poll.state.value,
+        "round": poll.round_no,
+        "total": tally["total"],
+        "categories": categories,
+        "options": [
+            {
+                "option_id": option.id,
+                "label": option.label,
+                "theme_id": option.theme_id,
+                "all": tally["counts"][str(option.id)],
+                "by_category": {c: tally["by_category"][c][str(option.id)] for c in categories},
+            }
+            for option in poll.options
+        ],
+        "source": results_path(poll.session_id, f"poll-{poll.id}"),
+    }
+
+
+def _theme_entry(theme: Theme, support: float | None, item_id: int) -> dict[str, Any]:
+    return {
+        "theme_id": theme.id,
+        "name": theme.name,
+        "description": theme.description,
+        "round": theme.round_no,
+        "support_percent": round(support, 1) if support is not None else None,
+        "tables": theme_tables(theme),
+        "ideas": [
+            {"table": idea.table.number, "round": idea.round_no, "text": idea.body}
+            for idea in theme.ideas
+        ],
+        "agenda_item_id": theme.agenda_item_id,
+        "proposal_id": theme.proposal_id,
+        "became_this_item": theme.agenda_item_id == item_id,
+        "source": results_path(theme.session_id, f"theme-{theme.id}"),
+    }
+
+
+def item_results(item_id: int) -> list[dict[str, Any]]:
+    """The roundtables about an agenda item, for its consensus summary: every running or
+    closed session linked to it, and the session of every theme that became it, with their
+    polls (tallies overall and by member category) and themes (with table origins).
+
+    Counts only, never who voted. One query when no roundtable concerns the item; otherwise
+    four (sessions; themes with their ideas; polls with their options; the votes counted),
+    however many sessions, polls, themes and votes there are.
+    """
+    linked = select(session_agenda_items.c.session_id).where(
+        session_agenda_items.c.agenda_item_id == item_id
+    )
+    origin = select(Theme.session_id).where(Theme.agenda_item_id == item_id)
+    sessions = db.session.execute(
+        select(RoundtableSession, RoundtableSession.id.in_(linked).label("linked"))
+        .where(
+            RoundtableSession.state.in_(SUMMARY_STATES),
+            or_(RoundtableSession.id.in_(linked), RoundtableSession.id.in_(origin)),
+        )
+        .order_by(RoundtableSession.starts_at, RoundtableSession.id)
+    ).all()
+    if not sessions:
+        return []
+    session_ids = [session.id for session, _linked in sessions]
+    themes = list(
+        db.session.scalars(
+            select(Theme)
+            .where(Theme.session_id.in_(session_ids), Theme.merged_into_id.is_(None))
+            .options(joinedload(Theme.ideas))  # and each idea's table: one query in all
+            .order_by(Theme.round_no, Theme.id)
+        ).unique()
+    )
+    polls = session_polls(session_ids)
+    # A session linked to the item shows everything; a session only known because one of its
+    # themes became this item shows that theme and the polls it was on.
+    is_linked = {session.id: bool(flag) for session, flag in sessions}
+    own_themes = {t.id for t in themes if t.agenda_item_id == item_id}
+    themes = [t for t in themes if is_linked[t.session_id] or t.id in own_themes]
+    polls = [
+        p
+        for p in polls
+        if is_linked[p.session_id] or any(o.theme_id in own_themes for o in p.options)
+    ]
+    tallies = poll_tallies(polls)
+    support = support_in(polls, tallies)
+    return [
+        {
+            "session_id": session.id,
+            "title": session.title,
+            "state": session.state.value,
+            "starts_at": _iso(session.starts_at),
+            "closed_at": _iso(session.closed_at),
+            "linked": is_linked[session.id],
+            "threshold_percent": session.threshold_percent,
+            "source": results_path(session.id),
+            "polls": [_poll_entry(p, tallies[p.id]) for p in polls if p.session_id == session.id],
+            "themes": [
+                _theme_entry(t, support.get(t.id), item_id)
+                for t in themes
+                if t.session_id == session.id
+            ],
+        }
+        for session, _flag in sessions
+    ]

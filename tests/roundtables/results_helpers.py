@@ -1,0 +1,82 @@
+"""A roundtable run through to its results, through the real services (no sockets: fast)."""
+
+from deliberation.accounts.models import User
+from deliberation.extensions import db
+from deliberation.roundtables import services
+from deliberation.roundtables.models import Participant, Phase, PollKind, ThemeDestination
+from tests.roundtables.helpers import build_session, cid, session_of
+
+
+def run_session(
+    *,
+    destination: ThemeDestination = ThemeDestination.AGENDA_ITEM,
+    threshold: int = 50,
+    item_ids: tuple[int, ...] = (),
+    park_agrees: int = 8,
+    choose_one: bool = True,
+    close: bool = True,
+) -> dict:
+    """Eight people at two tables; ideas from both tables; themes "Green parks" (both
+    tables) and "Better buses" (table of the second facilitator); an agree poll (closed):
+    parks 8 agree, buses 3 agree / 4 disagree / 1 pass; then a choose-one poll: parks 5,
+    buses 2 (one person does not vote). Closes the session unless told not to."""
+    info = build_session(participants=8, facilitators=2, table_size=6)
+    session = session_of(info["session_id"])
+    session.theme_destination = destination
+    session.threshold_percent = threshold
+    session.agenda_items = services.linkable_agenda_items(item_ids)
+    lead = db.session.get(User, info["lead_id"])
+    services.start_session(lead, session)
+    services.set_phase(lead, session, Phase.DISCUSSION)
+    facilitators = [services.find_participant(session.id, uid) for uid in info["facilitators"]]
+    assert len({f.table_id for f in facilitators}) == 2
+    ideas = [
+        services.add_idea(session, f, f.table_id, f"Idea from table {n}", cid())["id"]
+        for n, f in enumerate(facilitators)
+    ]
+    bus_idea = services.add_idea(
+        session, facilitators[1], facilitators[1].table_id, "Night buses", cid()
+    )["id"]
+    services.set_phase(lead, session, Phase.SUBMISSIONS)
+    for facilitator in facilitators:
+        services.submit_ideas(session, facilitator, facilitator.table_id)
+    services.set_phase(lead, session, Phase.SYNTHESIS)
+    parks = services.create_theme(lead, session, None, "Green parks", "More trees", ideas)
+    buses = services.create_theme(lead, session, None, "Better buses", "", [bus_idea])
+    services.publish_themes(lead, session, None)
+    services.set_phase(lead, session, Phase.POLL)
+    agree = services.open_poll(lead, session, PollKind.AGREE, "Agree with each theme?")
+    park_option, bus_option = (str(o.id) for o in agree.options)
+    people = [services.find_participant(session.id, uid) for uid in info["people"]]
+    bus_stances = ["agree"] * 3 + ["disagree"] * 4 + ["pass"]
+    info_agree = services.get_poll_for_vote(session.id, agree.id)
+    for n, (person, stance) in enumerate(zip(people, bus_stances, strict=True)):
+        park_stance = "agree" if n < park_agrees else "disagree"
+        services.cast_poll_vote(
+            info_agree, person, cid(), stances={park_option: park_stance, bus_option: stance}
+        )
+    services.close_poll(lead, agree)
+    choose = None
+    if choose_one:
+        choose = services.open_poll(lead, session, PollKind.CHOOSE_ONE, "Which one first?")
+        info_choose = services.get_poll_for_vote(session.id, choose.id)
+        park_choice, bus_choice = (o.id for o in choose.options)
+        for n, person in enumerate(people[:7]):
+            chosen = park_choice if n < 5 else bus_choice
+            services.cast_poll_vote(info_choose, person, cid(), option_id=chosen)
+    adoption = services.close_session(lead, session) if close else None
+    db.session.commit()
+    return {
+        **info,
+        "parks": parks["id"],
+        "buses": buses["id"],
+        "agree_poll": agree.id,
+        "choose_poll": choose.id if choose else None,
+        "park_tables": sorted({f_table(f) for f in facilitators}),
+        "bus_table": f_table(facilitators[1]),
+        "adoption": adoption,
+    }
+
+
+def f_table(participant: Participant) -> int:
+    return participant.table.number
