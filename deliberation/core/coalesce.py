@@ -1,8 +1,9 @@
-"""Coalesced live broadcasts: many changes a second become at most one flush per interval."""
+"""Coalesced live broadcasts: many changes a second become a few flushes, the last one prompt."""
 
 import threading
 import time
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -10,16 +11,28 @@ from flask import Flask
 from deliberation.extensions import socketio
 
 
+@dataclass
+class _KeyState:
+    pending: bool = False
+    last_touch: float = 0.0
+    last_flush: float = float("-inf")
+    cost: float = 0.0
+
+
 class Coalescer:
-    """Call `flush(app, key)` at most once per interval for each key, after the latest change.
+    """Call `flush(app, key)` after changes to `key`: soon after they stop, and now and then
+    while they keep coming; never more often than once per `interval_s`.
 
-    `touch(app, key)` marks a key changed. The first touch schedules one flush; touches that
-    arrive before it runs are folded into it. A flush always reads fresh state, so no change
-    is lost, and a touch during a flush schedules the next one.
+    `touch(app, key)` marks a key changed. A flush runs once the key has been quiet for
+    `quiet_s` (so the final state of a burst goes out promptly), or, under a steady stream of
+    changes, once the key's interval has passed since its previous flush; and never sooner
+    than `interval_s` after it. A flush always reads fresh state, so no change is lost, and a
+    touch during a flush schedules the next one.
 
-    The interval is the largest of `interval_s`, `interval_for_key(key)` (e.g. one that grows
-    with the room a broadcast goes to) and `cost_factor` times the last flush's duration,
-    capped at `max_interval_s`, so an expensive flush never takes more than a share of the CPU.
+    The interval under a steady stream is the largest of `interval_s`, `interval_for_key(key)`
+    (e.g. one that grows with the room a broadcast goes to) and `cost_factor` times the last
+    flush's duration, capped at `max_interval_s`, so broadcasting never takes more than a
+    share of the process while a thousand people vote.
     """
 
     def __init__(
@@ -27,25 +40,27 @@ class Coalescer:
         interval_s: float,
         flush: Callable[[Flask, Hashable], Any],
         *,
+        quiet_s: float = 0.03,
         interval_for_key: Callable[[Hashable], float] | None = None,
         cost_factor: float = 5.0,
         max_interval_s: float = 2.0,
     ) -> None:
         self.interval_s = interval_s
+        self.quiet_s = quiet_s
         self.cost_factor = cost_factor
         self.max_interval_s = max_interval_s
         self._flush = flush
         self._interval_for_key = interval_for_key
         self._lock = threading.Lock()
-        self._pending: set[Hashable] = set()
-        self._last_flush: dict[Hashable, float] = {}
-        self._cost: dict[Hashable, float] = {}
+        self._keys: dict[Hashable, _KeyState] = {}
         #: Flushes run so far (tests check that changes are coalesced).
         self.flushes = 0
 
     def interval_for(self, key: Hashable) -> float:
+        """The gap between two flushes of `key` while changes keep coming."""
         with self._lock:
-            cost = self._cost.get(key, 0.0)
+            state = self._keys.get(key)
+            cost = state.cost if state else 0.0
         floor = self.interval_s
         if self._interval_for_key is not None:
             floor = max(floor, self._interval_for_key(key))
@@ -53,27 +68,33 @@ class Coalescer:
 
     def touch(self, app: Flask, key: Hashable) -> None:
         with self._lock:
-            if key in self._pending:
+            state = self._keys.setdefault(key, _KeyState())
+            state.last_touch = time.monotonic()
+            if state.pending:
                 return
-            self._pending.add(key)
+            state.pending = True
         socketio.start_background_task(self._run, app, key)
 
-    def _run(self, app: Flask, key: Hashable) -> None:
+    def _due(self, key: Hashable) -> float:
         interval = self.interval_for(key)
         with self._lock:
-            wait = self._last_flush.get(key, float("-inf")) + interval - time.monotonic()
-        if wait > 0:
+            state = self._keys[key]
+            settled = min(state.last_touch + self.quiet_s, state.last_flush + interval)
+            return max(state.last_flush + self.interval_s, settled)
+
+    def _run(self, app: Flask, key: Hashable) -> None:
+        # Sleep until due; touches meanwhile may move the quiet deadline, so look again.
+        while (wait := self._due(key) - time.monotonic()) > 0:
             socketio.sleep(wait)
         with self._lock:
-            self._pending.discard(key)  # changes from now on schedule the next flush
-        started = time.monotonic()
+            state = self._keys[key]
+            state.pending = False  # changes from now on schedule the next flush
+            started = time.monotonic()
+            state.last_flush = started  # the gap counts from the start of a flush
         try:
             self._flush(app, key)
         except Exception:  # a broadcast failing must never break voting
             app.logger.exception("coalesced flush of %s failed", key)
-        finished = time.monotonic()
         with self._lock:
             self.flushes += 1
-            # The gap counts from the start: a broadcast's own duration is part of its slot.
-            self._last_flush[key] = started
-            self._cost[key] = finished - started
+            state.cost = time.monotonic() - started

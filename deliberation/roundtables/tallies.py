@@ -1,9 +1,9 @@
-"""Live room-poll tallies, coalesced: at most one broadcast per poll every 100 ms, never one
-per vote.
+"""Live room-poll tallies, coalesced: a few broadcasts a second while votes pour in, and the
+final tally about 30 ms after the last vote; never one broadcast per vote.
 
 A committed vote marks its poll dirty; the shared coalescer folds the votes that commit
-before the next free slot into one broadcast. The tally is read from the database at send
-time, so it is right with several server processes.
+meanwhile into one broadcast. The tally is read from the database at send time, so it is
+right with several server processes.
 """
 
 from collections.abc import Hashable
@@ -18,14 +18,18 @@ from deliberation.roundtables.services import poll_tally
 
 #: Smallest gap between two tally broadcasts of one poll.
 COALESCE_S = 0.1
-#: A broadcast costs this process about this long per recipient (measured: gevent, 2 cores);
-#: the gap grows with the room so broadcasting never takes more than ~30 % of the process.
-BROADCAST_COST_PER_RECIPIENT_S = 0.00003
-BROADCAST_SHARE = 0.3
+#: A broadcast is sent this long after the last vote, unless votes keep coming.
+QUIET_S = 0.03
+#: A broadcast costs this process about this long per recipient (measured with
+#: `flask rehearse`: gevent, simple-websocket, 2 cores: queueing, framing and the send);
+#: while votes keep coming the gap grows with the room so that broadcasting takes no more
+#: than a quarter of the process and the votes keep the rest.
+BROADCAST_COST_PER_RECIPIENT_S = 0.00005
+BROADCAST_SHARE = 0.25
 
 
 def broadcast_gap(recipients: int) -> float:
-    """Seconds between two tally broadcasts: 0.1 s up to ~1,000 recipients, more beyond."""
+    """Seconds between two tally broadcasts while votes keep coming: 0.2 s at 1,000 people."""
     return max(COALESCE_S, recipients * BROADCAST_COST_PER_RECIPIENT_S / BROADCAST_SHARE)
 
 
@@ -58,6 +62,7 @@ def _broadcast_tally(app: Flask, key: Hashable) -> None:
 tally_broadcasts = Coalescer(
     COALESCE_S,
     _broadcast_tally,
+    quiet_s=QUIET_S,
     interval_for_key=_gap_for,
     cost_factor=1 / BROADCAST_SHARE,
 )

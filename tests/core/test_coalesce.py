@@ -53,3 +53,24 @@ def test_an_interval_per_key_widens_the_gap_for_big_rooms(app):
     assert coalescer.interval_for(50) == 0.1
     assert coalescer.interval_for(500) == 0.5
     assert coalescer.interval_for(50_000) == 2.0  # capped
+
+
+def test_a_slow_stream_is_flushed_rarely_but_its_end_promptly(app):
+    flushed: list[tuple[float, int]] = []
+    state = {"value": 0}
+    coalescer = Coalescer(
+        0.1,
+        lambda _app, _key: flushed.append((time.monotonic(), state["value"])),
+        quiet_s=0.03,
+        interval_for_key=lambda _key: 0.5,
+    )
+    started = time.monotonic()
+    while time.monotonic() - started < 0.8:
+        state["value"] += 1
+        coalescer.touch(app, "poll")
+        time.sleep(0.005)
+    last_touch = time.monotonic()
+    time.sleep(0.3)
+    assert flushed[-1][1] == state["value"]  # the final state went out
+    assert flushed[-1][0] - last_touch < 0.2  # promptly, not a whole interval later
+    assert len(flushed) <= 4  # leading flush, one per 0.5 s of stream, the final one
