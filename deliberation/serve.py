@@ -9,6 +9,7 @@ import os  # noqa: E402
 
 from deliberation import create_app  # noqa: E402
 from deliberation.config import config_for_environment  # noqa: E402
+from deliberation.core.memory import tune_collector  # noqa: E402
 from deliberation.core.scheduler import start_scheduler  # noqa: E402
 from deliberation.extensions import socketio  # noqa: E402
 
@@ -19,6 +20,7 @@ def main() -> None:
         start_scheduler(app)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
+    tune_collector()
     print(f"Madang is serving on http://{host}:{port}/", flush=True)  # noqa: T201
     socketio.run(app, host=host, port=port, log_output=os.environ.get("ACCESS_LOG") == "1")
 

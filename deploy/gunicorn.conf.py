@@ -38,6 +38,9 @@ def post_worker_init(worker):
     With several processes, leave RUN_SCHEDULER unset here and run `python -m
     scripts.run_scheduler` once instead.
     """
+    from deliberation.core.memory import tune_collector
+
+    tune_collector()  # no long collector pauses while sockets are live
     app = worker.wsgi
     if getattr(app, "config", {}).get("RUN_SCHEDULER"):
         from deliberation.core.scheduler import start_scheduler

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem, ItemState
-from deliberation.core import audit
+from deliberation.core import audit, memory
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound
 from deliberation.core.realtime import emit_after_commit, user_room
 from deliberation.core.sanitize import plain_text
@@ -38,7 +38,13 @@ from deliberation.roundtables.models import (
     Theme,
     ThemeDestination,
 )
-from deliberation.roundtables.rooms import NAMESPACE, session_room, staff_room, table_room
+from deliberation.roundtables.rooms import (
+    NAMESPACE,
+    call_after_commit,
+    session_room,
+    staff_room,
+    table_room,
+)
 
 CHAT_MAX_CHARS = 500
 IDEA_MAX_CHARS = 300
@@ -299,6 +305,7 @@ def close_session(actor: User | None, session: RoundtableSession) -> results.Ado
         proposals=[proposal.id for proposal in adoption.proposals],
     )
     _emit_state(session)
+    call_after_commit(memory.release_live_state_soon)
     return adoption
 
 
@@ -364,6 +371,7 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
         "seating", {"session_id": session.id, "seq": session.seq},
         to=session_room(session.id), namespace=NAMESPACE,
     )  # fmt: skip
+    call_after_commit(memory.settle_live_state_soon)
     return {"tables": len(layout), "people": len(people), "without_facilitator": without}
 
 
