@@ -10,6 +10,7 @@ import csv
 import io
 import math
 import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from deliberation.accounts.models import Role, User
 from deliberation.accounts.services import save_division
 from deliberation.agendas import services as agendas
 from deliberation.agendas.models import AgendaItem
+from deliberation.agendas.services import ITEM_BODY_MAX_LENGTH, TITLE_MAX_LENGTH
+from deliberation.core.sanitize import plain_text, render_markdown
 from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.proposals import services as proposals
@@ -32,9 +35,21 @@ from deliberation.voting import services as voting
 from deliberation.voting.services import MAX_OPTION_LENGTH
 from tests.browser.conftest import browser_login
 from tests.factories import PASSWORD, make_division, make_user
-from tests.security.xss import CHECK, HOOKS, PAYLOADS, check_page
+from tests.security.xss import CHECK, HOOKS, PAYLOADS, check_page, packed_payloads
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def seen_in_markdown(text: str) -> str:
+    """The text a reader sees of a text rendered as Markdown (tags and attributes out)."""
+    return re.sub(r"<[^>]*>", "", str(render_markdown(text)))
+
+
+DIVISION_NAME_MAX, DIVISION_DESCRIPTION_MAX = 120, 2000  # DivisionForm (and the columns)
+DIVISION_NAMES = packed_payloads(DIVISION_NAME_MAX, str.strip, "v")
+DIVISION_TEXTS = packed_payloads(DIVISION_DESCRIPTION_MAX, str.strip, "w")
+ITEM_TITLES = packed_payloads(TITLE_MAX_LENGTH, lambda t: plain_text(t).strip(), "t")
+ITEM_BODIES = packed_payloads(ITEM_BODY_MAX_LENGTH, str.strip, "b", "\n\n", shown=seen_in_markdown)
 
 
 @dataclass
@@ -123,9 +138,12 @@ def ballots_and_proposals(admin_id: int, thread_items: list[int]) -> tuple[list,
 def seed(app, tmp_path: Path) -> tuple[list[Sink], dict]:
     """Write every payload into every user-writable field through the real services.
 
-    Payload i goes into person i's name, division i's names and description, item i's title
-    and body, comment i's body, hidden comment i's public reason and flag i's reason. Comments
-    sit ten visible and ten hidden to a thread item, so one page load shows twenty payloads.
+    Payload i goes into person i's name, comment i's body, hidden comment i's public reason and
+    flag i's reason. Comments sit ten visible and ten hidden to a thread item, so one page load
+    shows twenty payloads. Division names and descriptions, item titles and bodies hold as many
+    marked payloads as fit and still show once stored (tests/security/xss.py), so a division's
+    or an item's own page shows many at once (with the full corpus, 62 divisions hold the
+    division names and the 14 thread items the item titles and bodies).
     """
     n = len(PAYLOADS)
     sinks: dict[str, Sink] = {}
@@ -136,26 +154,32 @@ def seed(app, tmp_path: Path) -> tuple[list[Sink], dict]:
     with app.app_context():
         admin = make_user(Role.ADMIN, email="xss-admin@example.org", name="XSS admin")
         home = make_division("xss-home")
-        people, divisions, items = [], [], []
-        for i, payload in enumerate(PAYLOADS):
-            person = make_user(email=f"xss{i}@example.org", name=payload, commit=False)
-            division = save_division(
-                admin, slug=f"xss-{i}", name_en=payload, name_ko=payload, description=payload
+        people = [
+            make_user(email=f"xss{i}@example.org", name=payload, commit=False)
+            for i, payload in enumerate(PAYLOADS)
+        ]
+        divisions = []
+        for j, (_indexes, name) in enumerate(DIVISION_NAMES):
+            description = DIVISION_TEXTS[j][1] if j < len(DIVISION_TEXTS) else ""
+            divisions.append(
+                save_division(
+                    admin, slug=f"xss-{j}", name_en=name, name_ko=name, description=description
+                ).id
             )
+        thread_items = []
+        for j in range(max(len(ITEM_TITLES), math.ceil(n / 10))):
             item = agendas.propose_item(
-                person, division_id=division.id, title=f"T{i} {payload}", body=payload
+                people[j],
+                division_id=divisions[j % len(divisions)],
+                title=ITEM_TITLES[j][1] if j < len(ITEM_TITLES) else f"Thread {j}",
+                body=ITEM_BODIES[j][1] if j < len(ITEM_BODIES) else "",
             )
             agendas.start_discussion(admin, item.id)
-            people.append(person)
-            divisions.append(division.id)
-            items.append(item.id)
+            thread_items.append(item.id)
         db.session.flush()
-        magnet, _ = agendas.post_comment(admin, items[0], "\n\n".join(PAYLOADS))
-        thread_items = []
+        magnet, _ = agendas.post_comment(admin, thread_items[0], "\n\n".join(PAYLOADS))
         for i, payload in enumerate(PAYLOADS):
-            thread_item = items[(i // 10) * 10]
-            if thread_item not in thread_items:
-                thread_items.append(thread_item)
+            thread_item = thread_items[i // 10]
             comment, _ = agendas.post_comment(people[i], thread_item, f"c{i} {payload}")
             gone, _ = agendas.post_comment(people[i], thread_item, "to be hidden")
             db.session.flush()
@@ -166,7 +190,9 @@ def seed(app, tmp_path: Path) -> tuple[list[Sink], dict]:
         db.session.commit()
         admin_id, person_ids, magnet_id = admin.id, [p.id for p in people], magnet.id
         polis_item = import_polis(tmp_path, admin_id)
-        ballot_ids, proposal_ids = ballots_and_proposals(admin_id, thread_items)
+        # The items that hold ten comments each (the other items only carry titles and bodies).
+        commented = thread_items[: math.ceil(n / 10)]
+        ballot_ids, proposal_ids = ballots_and_proposals(admin_id, commented)
 
     def pages_of(path: str, per_page: int, first: int = 0) -> list[tuple[str, int]]:
         count = math.ceil((n + first) / per_page)
@@ -177,24 +203,35 @@ def seed(app, tmp_path: Path) -> tuple[list[Sink], dict]:
     # The admin's page of one person shows the name in the same (text) context as the list and
     # the threads; a sample of them keeps that template covered without 137 more page loads.
     users.pages += [(f"/admin/users/{uid}", 1) for uid in person_ids[::10]]
-    users.pages += [(f"/agendas/{item}", 10) for item in thread_items]
+    users.pages += [(f"/agendas/{item}", 10) for item in commented]
     for name in ("division name (en)", "division name (ko)", "division description"):
         sink(name).pages += [("/admin/divisions", n)]
-        sink(name).pages += [(f"/admin/divisions/{d}", 1) for d in divisions]
+    for name in ("division name (en)", "division name (ko)"):
+        sink(name).pages += [
+            (f"/admin/divisions/{d}", len(DIVISION_NAMES[j][0])) for j, d in enumerate(divisions)
+        ]
+    sink("division description").pages += [
+        (f"/admin/divisions/{divisions[j]}", len(indexes))
+        for j, (indexes, _text) in enumerate(DIVISION_TEXTS)
+    ]
     sink("division name (en)").pages += [("/participation", n), ("/agendas/", n)]
-    sink("item title").pages += [(f"/agendas/{item}", 1) for item in items]
-    sink("item title").pages += pages_of("/agendas/", 20)
-    sink("item body").pages += [(f"/agendas/{item}", 1) for item in items]
+    sink("item title").pages += [
+        (f"/agendas/{thread_items[j]}", len(indexes)) for j, (indexes, _t) in enumerate(ITEM_TITLES)
+    ]
+    sink("item title").pages += [("/agendas/", n)]  # every item on the first page
+    sink("item body").pages += [
+        (f"/agendas/{thread_items[j]}", len(indexes)) for j, (indexes, _b) in enumerate(ITEM_BODIES)
+    ]
     comments = sink("comment body")
-    comments.pages += [(f"/agendas/{item}", 10) for item in thread_items]
+    comments.pages += [(f"/agendas/{item}", 10) for item in commented]
     comments.pages += [(f"/agendas/comments/{magnet_id}/reply", n)]
     comments.pages += [(f"/agendas/comments/{magnet_id}/moderate", n)]
     comments.pages += pages_of("/agendas/moderation", 20)
     sink("flag reason").pages += pages_of("/agendas/moderation", 20)
     sink("flag reason").pages += [(f"/agendas/comments/{magnet_id}/moderate", n)]
-    sink("hide reason").pages += [(f"/agendas/{item}", 10) for item in thread_items]
+    sink("hide reason").pages += [(f"/agendas/{item}", 10) for item in commented]
     sink("audit log details").pages += pages_of("/admin/audit", 50)
-    summaries = [f"/summaries/items/{item}" for item in thread_items]
+    summaries = [f"/summaries/items/{item}" for item in commented]
     comments.pages += [(url, 10) for url in summaries]
     comments.pages += [(url + "/print", 10) for url in summaries[:3]]
     comments.pages += [(url + "/summary.json", 10) for url in summaries[:3]]
