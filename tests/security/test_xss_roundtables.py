@@ -114,7 +114,7 @@ def question_polls() -> list[tuple[str, list[str]]]:
 def run_to_synthesis(lead, division, title, briefing, authors, fillers, viewer=None):
     """A running session at seven tables of six; the payload-named table facilitators sit
     twenty to a table and each posts their payload as a chat message and as an idea, which the
-    tables submit; the session ends in theme synthesis. Returns it with its facilitators."""
+    tables submit; the session ends in theme synthesis. Returns it, its tables and the seats."""
     session = services.create_session(
         lead,
         division=division,
