@@ -152,12 +152,16 @@ def reset_password(token: str):
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.password.data, current_app.config["SECRET_KEY"])
+            user = services.reset_password(
+                token, form.password.data, current_app.config["SECRET_KEY"]
+            )
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             form.password.errors = [*form.password.errors, error.message]
         else:
+            # A reset ends every session; sockets opened with the old password go too.
+            disconnect_user(user.id)
             flash(_("Your password is changed. Please log in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form), 200 if not form.errors else 400

@@ -2,10 +2,12 @@
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import wraps
 from typing import Any
 
+import redis
+from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import Namespace, disconnect, emit, join_room
 from sqlalchemy import event
@@ -162,16 +164,26 @@ class AuthenticatedNamespace(Namespace):
     def __init__(self, namespace: str | None = None) -> None:
         super().__init__(namespace)
         self._budgets: dict[str, _EventBudget] = {}
+        #: With a message queue: whose each socket is, and the Redis that lists it (the
+        #: disconnect runs outside the app context, and the cookie may be dead by then).
+        self._indexed: dict[str, tuple[int, redis.Redis]] = {}
 
     def on_connect(self, auth: Any = None) -> None:
         if not current_user.is_authenticated:
             raise ConnectionRefusedError("authentication required")
         join_room(user_room(current_user.id))
+        index = _socket_index(current_app.config.get("REDIS_URL"))
+        if index is not None:
+            self._indexed[request.sid] = (current_user.id, index)
+            _index_socket(index, current_user.id, self.namespace, request.sid)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):
             if event == "disconnect" and args:
                 self._budgets.pop(args[0], None)
+                indexed = self._indexed.pop(args[0], None)
+                if indexed is not None:
+                    _unindex_socket(indexed[1], indexed[0], self.namespace, args[0])
             return super().trigger_event(event, *args)
         if not hasattr(self, "on_" + (event or "")):
             return None
@@ -193,14 +205,76 @@ class AuthenticatedNamespace(Namespace):
             return {"ok": False, "error": "bad_payload", "message": "Wrong message shape."}
 
 
-def disconnect_user(user_id: int) -> None:
-    """Drop every open socket of a person (logout, deactivation) in this process.
+#: With a message queue (several server processes), each person's open sockets are listed in
+#: Redis, so that logging out through one process can drop the sockets the others hold. An
+#: entry older than this is pruned (that socket, if still open, drops on its next event).
+SOCKET_INDEX_TTL_S = 24 * 3600
+_redis_clients: dict[str, redis.Redis] = {}
 
-    Other workers drop theirs on the person's next event, when the login check fails.
+
+def _socket_index(url: str | None) -> redis.Redis | None:
+    """The Redis of the message queue (REDIS_URL), or None when this process is the only one."""
+    if not url:
+        return None
+    if url not in _redis_clients:
+        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return _redis_clients[url]
+
+
+def _socket_index_key(user_id: int) -> str:
+    return f"madang:sockets:user:{user_id}"
+
+
+def _index_socket(index: redis.Redis, user_id: int, namespace: str, sid: str) -> None:
+    """List a new socket under its person (a sorted set scored by connect time)."""
+    key, now = _socket_index_key(user_id), time.time()
+    try:
+        pipe = index.pipeline(transaction=False)
+        pipe.zadd(key, {f"{namespace} {sid}": now})
+        pipe.zremrangebyscore(key, "-inf", now - SOCKET_INDEX_TTL_S)
+        pipe.expire(key, SOCKET_INDEX_TTL_S)
+        pipe.execute()
+    except redis.RedisError:
+        # The socket still works; without the entry it drops on its next event after logout.
+        log.warning("socket index: could not list socket %s of user %s", sid, user_id)
+
+
+def _unindex_socket(index: redis.Redis, user_id: int, namespace: str, sid: str) -> None:
+    try:
+        index.zrem(_socket_index_key(user_id), f"{namespace} {sid}")
+    except redis.RedisError:
+        log.warning("socket index: could not remove socket %s of user %s", sid, user_id)
+
+
+def _indexed_sockets(index: redis.Redis | None, user_id: int) -> Iterator[tuple[str, str]]:
+    """Every (namespace, sid) listed for a person, on any server process."""
+    if index is None:
+        return
+    try:
+        members = index.zrange(_socket_index_key(user_id), 0, -1)
+    except redis.RedisError:
+        log.warning("socket index: could not read the sockets of user %s", user_id)
+        return
+    for member in members:
+        namespace, _sep, sid = member.decode().partition(" ")
+        if sid:
+            yield namespace, sid
+
+
+def disconnect_user(user_id: int) -> None:
+    """Drop every open socket of a person (logout, deactivation, password reset), on every
+    server process.
+
+    This process drops its own at once. With a message queue the person's sockets are also
+    read from the index in Redis and each is disconnected through the queue, which the process
+    holding it carries out within milliseconds (python-socketio's pub/sub manager publishes a
+    disconnect for a socket it does not hold). A socket missing from the index still drops on
+    its next event, when the login check fails.
     """
     server = socketio.server
     if server is None:
         return
+    dropped: set[tuple[str, str]] = set()
     for namespace in list(server.handlers.keys()) + list(server.namespace_handlers.keys()):
         try:
             participants = list(server.manager.get_participants(namespace, user_room(user_id)))
@@ -209,6 +283,17 @@ def disconnect_user(user_id: int) -> None:
         for participant in participants:
             sid = participant[0] if isinstance(participant, tuple) else participant
             server.disconnect(sid, namespace=namespace)
+            dropped.add((namespace, sid))
+    index = _socket_index(current_app.config.get("REDIS_URL"))
+    elsewhere = [entry for entry in _indexed_sockets(index, user_id) if entry not in dropped]
+    for namespace, sid in elsewhere:
+        server.disconnect(sid, namespace=namespace)
+    if index is not None and elsewhere:
+        # Their processes remove the entries as they disconnect; a process that died cannot.
+        try:
+            index.zrem(_socket_index_key(user_id), *(f"{ns} {sid}" for ns, sid in elsewhere))
+        except redis.RedisError:
+            log.warning("socket index: could not prune the sockets of user %s", user_id)
 
 
 def payload_dict(data: Any) -> dict[str, Any]:

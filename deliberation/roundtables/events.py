@@ -130,6 +130,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             )
             db.session.rollback()
             if session is None:
+                permissions.log_refused_projector_link(token, "socket")
                 raise ConnectionRefusedError("unknown projector link")
             join_room(session_room(session.id))
             self.seats[request.sid] = Seat(

@@ -1,10 +1,17 @@
 """Who may do what at a roundtable: lead facilitator, theme team, table facilitator, citizen."""
 
+import hashlib
+import logging
+
+from flask import request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from deliberation.accounts.models import User
 from deliberation.core.errors import PermissionDenied
 from deliberation.roundtables.models import Participant, ParticipantRole, RoundtableSession
+
+log = logging.getLogger(__name__)
 
 
 def can_create_sessions(user: User) -> bool:
@@ -47,3 +54,18 @@ def require_table_facilitator(participant: Participant | None, table_id: int | N
         )
     if participant.table_id is None or participant.table_id != table_id:
         raise PermissionDenied(_("That is not your table."), code="not_your_table")
+
+
+def log_refused_projector_link(token: str, where: str) -> None:
+    """A wrong projector link is refused like any act refused by role: logged, so that someone
+    guessing links shows up in the logs. Only a fingerprint of the token is written (a near
+    miss of a real token is not copied into the logs)."""
+    fingerprint = hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()[:12]
+    log.warning(
+        "projector link refused (%s) for user %s from %s: token %s (%d characters)",
+        where,
+        getattr(current_user, "id", None),
+        request.remote_addr,
+        fingerprint,
+        len(token),
+    )

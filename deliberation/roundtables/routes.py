@@ -232,6 +232,7 @@ def projector(token: str):
         select(RoundtableSession).where(RoundtableSession.projector_token == token)
     )
     if session is None or len(token) < 16:
+        permissions.log_refused_projector_link(token, "page")
         abort(404)
     return render_template("roundtables/projector.html", token=token, **_page_context(session))
 
