@@ -10,12 +10,14 @@ from sqlalchemy import Select, and_, exists, func, select
 
 from deliberation.accounts.models import Division, MemberCategory, User, division_memberships
 from deliberation.core.errors import NotFound
+from deliberation.core.small_groups import MIN_GROUP
 from deliberation.extensions import db
 from deliberation.voting.models import Ballot, BallotState, Vote, ballot_divisions
 
 #: A group (category or division) with fewer voters than this shows turnout but no choices,
-#: so a breakdown never reveals how one or two identifiable people voted.
-MIN_GROUP_FOR_CHOICES = 5
+#: so a breakdown never reveals how one or two identifiable people voted. The same minimum as
+#: room polls' breakdowns: the rule lives in `core.small_groups`.
+MIN_GROUP_FOR_CHOICES = MIN_GROUP
 
 
 def get_ballot(ballot_id: int) -> Ballot:
