@@ -9,6 +9,7 @@ from flask_login import UserMixin
 from sqlalchemy import Column, Enum, ForeignKey, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from deliberation.core.small_groups import OTHER_GROUPS
 from deliberation.db import utcnow
 from deliberation.extensions import db
 
@@ -54,7 +55,10 @@ CATEGORY_LABELS = {
 
 
 def category_label(value: str) -> str:
-    """The translated name of a member category given its stored value."""
+    """The translated name of a member category given its stored value (or of the "other
+    categories" that published breakdowns add small categories up under)."""
+    if value == OTHER_GROUPS:
+        return str(_l("Other categories"))
     try:
         return str(CATEGORY_LABELS[MemberCategory(value)])
     except ValueError:

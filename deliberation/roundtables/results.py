@@ -20,6 +20,7 @@ from deliberation.accounts.models import MemberCategory
 from deliberation.agendas.models import AgendaItem
 from deliberation.core import audit
 from deliberation.core.sanitize import plain_text
+from deliberation.core.small_groups import MIN_GROUP, fold_small_groups
 from deliberation.db import as_utc
 from deliberation.extensions import db
 from deliberation.proposals.models import Proposal
@@ -60,20 +61,36 @@ def _empty_tally(poll: Poll) -> dict[str, Any]:
         "total": 0,
         "counts": counts,
         "by_category": {},
+        "small_groups": {"minimum": MIN_GROUP, "combined": [], "withheld": False},
         "state": poll.state.value,
     }
+
+
+def publish_breakdown(tally: dict[str, Any], voters: dict[str, int]) -> dict[str, Any]:
+    """Apply the small-group rule to a tally's counts by member category, in place: every
+    tally that leaves the server (live, results page, summary, proposal) comes through here.
+
+    `voters` is how many voted in each category. Categories under the minimum are added up
+    as "other categories" (or, with the next smallest, withheld); overall counts stay exact.
+    """
+    tally["by_category"], tally["small_groups"] = fold_small_groups(
+        tally["by_category"], voters, order=CATEGORY_ORDER
+    )
+    return tally
 
 
 def poll_tallies(polls: Iterable[Poll]) -> dict[int, dict[str, Any]]:
     """Each poll's tally (as `services.poll_tally` gives it), in one query for all of them.
 
     Votes are counted by the database, grouped by poll, option, member category and (agree
-    polls) the stances as text, so a thousand identical ballots come back as one row.
+    polls) the stances as text, so a thousand identical ballots come back as one row. Counts
+    by member category follow the small-group rule (`publish_breakdown`).
     """
     polls = list(polls)
     tallies = {poll.id: _empty_tally(poll) for poll in polls}
     if not tallies:
         return tallies
+    voters: dict[int, dict[str, int]] = {poll_id: {} for poll_id in tallies}
     agree_polls = {p.id for p in polls if p.kind == PollKind.AGREE}
     stances_text = cast(PollVote.stances, Text)
     grouped = db.session.execute(
@@ -90,8 +107,10 @@ def poll_tallies(polls: Iterable[Poll]) -> dict[int, dict[str, Any]]:
     for poll_id, option, category, stances, count in grouped:
         tally = tallies[poll_id]
         options = tally["counts"]
+        in_category = voters[poll_id]
         if poll_id in agree_polls:
             tally["total"] += count
+            in_category[str(category)] = in_category.get(str(category), 0) + count
             by_category = tally["by_category"].setdefault(
                 str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
             )
@@ -101,9 +120,12 @@ def poll_tallies(polls: Iterable[Poll]) -> dict[int, dict[str, Any]]:
                     by_category[oid][stance] += count
         elif str(option) in options:
             tally["total"] += count
+            in_category[str(category)] = in_category.get(str(category), 0) + count
             options[str(option)] += count
             by_category = tally["by_category"].setdefault(str(category), dict.fromkeys(options, 0))
             by_category[str(option)] += count
+    for poll_id, tally in tallies.items():
+        publish_breakdown(tally, voters[poll_id])
     return tallies
 
 
@@ -266,7 +288,8 @@ def theme_snapshot(
     tallies: dict[int, dict[str, Any]],
 ) -> dict[str, Any]:
     """What a proposal made from a theme freezes: the theme, its origins and its support in
-    every room poll it was on, overall and by member category (counts only)."""
+    every room poll it was on, overall and by member category (counts only, small categories
+    combined as in every published tally)."""
     theme_polls = []
     for poll in polls:
         option = next((o for o in poll.options if o.theme_id == theme.id), None)
@@ -281,11 +304,11 @@ def theme_snapshot(
                 "round": poll.round_no,
                 "total": tally["total"],
                 "counts": tally["counts"][key],
+                # already under the small-group rule: small categories are "other" or absent
                 "by_category": {
-                    category: tally["by_category"][category][key]
-                    for category in CATEGORY_ORDER
-                    if category in tally["by_category"]
+                    category: counts[key] for category, counts in tally["by_category"].items()
                 },
+                "small_groups": tally["small_groups"],
             }
         )
     return {
@@ -342,22 +365,26 @@ def results_path(session_id: int, anchor: str | None = None) -> str:
     return f"{path}#{anchor}" if anchor else path
 
 
-def _poll_entry(poll: Poll, tally: dict[str, Any]) -> dict[str, Any]:
-    categories = [c for c in CATEGORY_ORDER if c in tally["by_category"]]
+def _poll_entry(poll: Poll, tally: dict[str, Any] | None) -> dict[str, Any]:
+    """A poll in the summary: counts only once it has closed (`tally` None while it is open,
+    since a running count is not a result and its changes could be matched to people)."""
+    counted = tally is not None and poll.state == PollState.CLOSED
+    categories = list(tally["by_category"]) if counted else []
     return {
         "poll_id": poll.id,
         "question": poll.question,
         "kind": poll.kind.value,
         "state": poll.state.value,
         "round": poll.round_no,
-        "total": tally["total"],
+        "total": tally["total"] if counted else None,
         "categories": categories,
+        "small_groups": tally["small_groups"] if counted else None,
         "options": [
             {
                 "option_id": option.id,
                 "label": option.label,
                 "theme_id": option.theme_id,
-                "all": tally["counts"][str(option.id)],
+                "all": tally["counts"][str(option.id)] if counted else None,
                 "by_category": {c: tally["by_category"][c][str(option.id)] for c in categories},
             }
             for option in poll.options
@@ -388,11 +415,12 @@ def _theme_entry(theme: Theme, support: float | None, item_id: int) -> dict[str,
 def item_results(item_id: int) -> list[dict[str, Any]]:
     """The roundtables about an agenda item, for its consensus summary: every running or
     closed session linked to it, and the session of every theme that became it, with their
-    polls (tallies overall and by member category) and themes (with table origins).
+    polls (tallies overall and by member category, closed polls only; small categories
+    combined) and themes (with table origins).
 
     Counts only, never who voted. One query when no roundtable concerns the item; otherwise
-    four (sessions; themes with their ideas; polls with their options; the votes counted),
-    however many sessions, polls, themes and votes there are.
+    at most four (sessions; themes with their ideas; polls with their options; the votes of
+    the closed polls counted), however many sessions, polls, themes and votes there are.
     """
     linked = select(session_agenda_items.c.session_id).where(
         session_agenda_items.c.agenda_item_id == item_id
@@ -428,8 +456,10 @@ def item_results(item_id: int) -> list[dict[str, Any]]:
         for p in polls
         if is_linked[p.session_id] or any(o.theme_id in own_themes for o in p.options)
     ]
-    tallies = poll_tallies(polls)
-    support = support_in(polls, tallies)
+    # Only closed polls are counted: an open poll is listed, without figures.
+    closed = [p for p in polls if p.state == PollState.CLOSED]
+    tallies = poll_tallies(closed)
+    support = support_in(closed, tallies)
     return [
         {
             "session_id": session.id,
@@ -440,7 +470,9 @@ def item_results(item_id: int) -> list[dict[str, Any]]:
             "linked": is_linked[session.id],
             "threshold_percent": session.threshold_percent,
             "source": results_path(session.id),
-            "polls": [_poll_entry(p, tallies[p.id]) for p in polls if p.session_id == session.id],
+            "polls": [
+                _poll_entry(p, tallies.get(p.id)) for p in polls if p.session_id == session.id
+            ],
             "themes": [
                 _theme_entry(t, support.get(t.id), item_id)
                 for t in themes

@@ -1209,9 +1209,12 @@ def poll_tally(poll: Poll) -> dict[str, Any]:
 
     Choose-one and question polls are counted by the database (GROUP BY): a few rows however
     many votes, since the tally is recomputed up to ten times a second while a poll is open.
+    Counts by member category follow the small-group rule (`results.publish_breakdown`): this
+    tally is broadcast live to the whole room.
     """
     options = [str(o.id) for o in poll.options]
     by_category: dict[str, Any] = {}
+    voters: dict[str, int] = {}
     if poll.kind == PollKind.AGREE:
         rows = db.session.execute(
             select(PollVote.stances, PollVote.member_category).where(PollVote.poll_id == poll.id)
@@ -1219,6 +1222,7 @@ def poll_tally(poll: Poll) -> dict[str, Any]:
         total = len(rows)
         counts: dict[str, Any] = {oid: dict.fromkeys(STANCES, 0) for oid in options}
         for stances, category in rows:
+            voters[str(category)] = voters.get(str(category), 0) + 1
             cat = by_category.setdefault(
                 str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
             )
@@ -1239,9 +1243,10 @@ def poll_tally(poll: Poll) -> dict[str, Any]:
             if key in counts:
                 total += count
                 counts[key] += count
+                voters[str(category)] = voters.get(str(category), 0) + count
                 cat = by_category.setdefault(str(category), dict.fromkeys(options, 0))
                 cat[key] += count
-    return {
+    tally = {
         "poll_id": poll.id,
         "kind": poll.kind.value,
         "total": total,
@@ -1249,6 +1254,7 @@ def poll_tally(poll: Poll) -> dict[str, Any]:
         "by_category": by_category,
         "state": poll.state.value,
     }
+    return results.publish_breakdown(tally, voters)
 
 
 def utc_seconds_left(moment: datetime | None) -> int | None:

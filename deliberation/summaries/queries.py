@@ -121,10 +121,26 @@ def ballot_breakdown(item_id: int) -> dict[str, Any] | None:
 
 def roundtable_results(item_id: int) -> list[dict[str, Any]]:
     """Roundtable sessions about the item (linked to it, or whose theme became it): each
-    session's room polls with tallies overall and by member category, and its themes with
-    their table origins; every entry has a `source` link to the session's results page.
-    Counts only. Read fresh on every view, in a fixed handful of queries (one when none)."""
+    session's room polls with tallies overall and by member category (closed polls only;
+    small categories combined), and its themes with their table origins; every entry has a
+    `source` link to the session's results page. Counts only. Read fresh on every view, in a
+    fixed handful of queries (one when none)."""
     return item_results(item_id)
+
+
+def roundtables_snapshot(roundtables: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The roundtable part of a frozen summary: closed polls with their counts (already under
+    the small-group rule) and the themes' support and origins, without the ideas' text."""
+    frozen = []
+    for session in roundtables:
+        polls = [poll for poll in session["polls"] if poll["state"] == "closed"]
+        themes = [
+            {key: value for key, value in theme.items() if key != "ideas"}
+            for theme in session["themes"]
+        ]
+        if polls or themes:
+            frozen.append({**session, "polls": polls, "themes": themes})
+    return frozen
 
 
 #: How many statements of each kind a proposal keeps from the summary at adoption.
@@ -132,7 +148,8 @@ SNAPSHOT_STATEMENTS = 5
 
 
 def summary_snapshot(item_id: int) -> dict[str, Any]:
-    """The summary frozen on a proposal at adoption: groups, common ground and what divides.
+    """The summary frozen on a proposal at adoption: groups, common ground, what divides and
+    the roundtables about the item (closed polls only, small categories combined).
 
     Uses the cached summary when it is fresh; the per-participant map and per-comment table
     stay on the live summary page, so the frozen copy stays small.
@@ -146,6 +163,7 @@ def summary_snapshot(item_id: int) -> dict[str, Any]:
         "groups": [{"group": g["group"], "size": g["size"]} for g in document.get("groups", [])],
         "consensus_agree": document.get("consensus", {}).get("agree", [])[:SNAPSHOT_STATEMENTS],
         "divisive": document.get("divisive", [])[:SNAPSHOT_STATEMENTS],
+        "roundtables": roundtables_snapshot(document.get("roundtables") or []),
     }
 
 
@@ -319,11 +337,15 @@ def comments_csv(document: dict[str, Any]) -> str:
 
 #: Columns of the roundtables CSV: one row per poll option and member category ("all" for
 #: everyone), then one row per theme.
+#: Member categories with too few votes are added up as "other" (`combined_categories` lists
+#: them) or, when no breakdown would be safe, left out (`breakdown_withheld`); an open poll
+#: has one row per option and no counts.
 ROUNDTABLE_CSV_HEADER = [
     "record", "session_id", "session_title", "session_state", "poll_id", "poll_question",
     "poll_kind", "poll_state", "poll_total", "option_id", "option_label", "theme_id",
     "theme_name", "member_category", "votes", "agree", "disagree", "pass", "support_percent",
-    "tables", "agenda_item_id", "proposal_id", "source",
+    "tables", "agenda_item_id", "proposal_id", "source", "combined_categories",
+    "breakdown_withheld",
 ]  # fmt: skip
 
 
@@ -340,6 +362,7 @@ def roundtables_csv(document: dict[str, Any]) -> str:
             "session_state": session["state"],
         }
         for poll in session["polls"]:
+            rule = poll.get("small_groups") or {}
             on_poll = {
                 **base,
                 "record": "poll",
@@ -347,11 +370,13 @@ def roundtables_csv(document: dict[str, Any]) -> str:
                 "poll_question": _csv_text(poll["question"]),
                 "poll_kind": poll["kind"],
                 "poll_state": poll["state"],
-                "poll_total": poll["total"],
+                "poll_total": "" if poll["total"] is None else poll["total"],
                 "source": poll["source"],
+                "combined_categories": " ".join(rule.get("combined") or []),
+                "breakdown_withheld": "yes" if rule.get("withheld") else "",
             }
             for option in poll["options"]:
-                groups = [("all", option["all"])]
+                groups = [("all", option["all"])] if option["all"] is not None else [("", None)]
                 groups += [(c, option["by_category"][c]) for c in poll["categories"]]
                 for category, counts in groups:
                     row = {
@@ -361,7 +386,9 @@ def roundtables_csv(document: dict[str, Any]) -> str:
                         "theme_id": option["theme_id"] or "",
                         "member_category": category,
                     }
-                    if isinstance(counts, dict):
+                    if counts is None:
+                        pass  # an open poll: listed, not counted
+                    elif isinstance(counts, dict):
                         row |= {k: counts[k] for k in ("agree", "disagree", "pass")}
                     else:
                         row["votes"] = counts

@@ -10,12 +10,14 @@ from sqlalchemy import Select, and_, exists, func, select
 
 from deliberation.accounts.models import Division, MemberCategory, User, division_memberships
 from deliberation.core.errors import NotFound
+from deliberation.core.small_groups import MIN_GROUP, groups_to_combine
 from deliberation.extensions import db
 from deliberation.voting.models import Ballot, BallotState, Vote, ballot_divisions
 
 #: A group (category or division) with fewer voters than this shows turnout but no choices,
-#: so a breakdown never reveals how one or two identifiable people voted.
-MIN_GROUP_FOR_CHOICES = 5
+#: so a breakdown never reveals how one or two identifiable people voted. The same minimum as
+#: room polls' breakdowns: the rule lives in `core.small_groups`.
+MIN_GROUP_FOR_CHOICES = MIN_GROUP
 
 
 def get_ballot(ballot_id: int) -> Ballot:
@@ -124,14 +126,18 @@ def outcome(ballot: Ballot, counts: dict[str, int], voted: int, eligible: int) -
 
 
 def _group_rows(
-    voted_rows: dict[Any, dict[str, int]], eligible_rows: dict[Any, int]
+    voted_rows: dict[Any, dict[str, int]],
+    eligible_rows: dict[Any, int],
+    hidden: set[Any] | None = None,
 ) -> list[dict[str, Any]]:
+    """One row per group with its turnout; choices only for a group of at least the minimum
+    of voters that is not in `hidden`."""
     rows = []
     for key in sorted(set(voted_rows) | set(eligible_rows), key=str):
         counts = voted_rows.get(key, {})
         voted = sum(counts.values())
         eligible = eligible_rows.get(key, 0)
-        shown = voted >= MIN_GROUP_FOR_CHOICES
+        shown = voted >= MIN_GROUP_FOR_CHOICES and key not in (hidden or set())
         rows.append(
             {
                 "key": key,
@@ -237,7 +243,13 @@ def tally(ballot: Ballot) -> dict[str, Any]:
         "eligible": eligible,
         "turnout_percent": _percent(voted, eligible),
         **outcome(ballot, counts, voted, eligible),
-        "by_category": _group_rows(by_category, eligible_by_category),
+        # Categories split the voters: the exact total minus the categories shown would give a
+        # small one away, so the next smallest hides its choices too (core.small_groups).
+        "by_category": _group_rows(
+            by_category,
+            eligible_by_category,
+            hidden=groups_to_combine({k: sum(c.values()) for k, c in by_category.items()}),
+        ),
         "by_division": division_rows,
     }
 

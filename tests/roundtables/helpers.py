@@ -2,6 +2,7 @@
 
 import itertools
 import uuid
+from collections.abc import Sequence
 
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.extensions import db, socketio
@@ -24,8 +25,10 @@ def build_session(
     table_size: int = 10,
     theme_team: int = 0,
     state: str = "lobby",
+    categories: Sequence[MemberCategory] = tuple(CATEGORIES),
 ) -> dict:
-    """A session with a lead, table facilitators, a theme team and registered participants."""
+    """A session with a lead, table facilitators, a theme team and registered participants;
+    participant i has member category `categories[i % len(categories)]`."""
     divisions = [make_division() for _ in range(3)]
     lead = make_user(Role.FACILITATOR, name="Lead")
     session = services.create_session(
@@ -36,7 +39,7 @@ def build_session(
     people = []
     for i in range(participants):
         user = make_user(
-            category=CATEGORIES[i % len(CATEGORIES)],
+            category=categories[i % len(categories)],
             divisions=[divisions[i % len(divisions)]],
             commit=False,
         )

@@ -1,6 +1,8 @@
 """A roundtable run through to its results, through the real services (no sockets: fast)."""
 
-from deliberation.accounts.models import User
+from collections.abc import Sequence
+
+from deliberation.accounts.models import MemberCategory, User
 from deliberation.extensions import db
 from deliberation.roundtables import services
 from deliberation.roundtables.models import Participant, Phase, PollKind, ThemeDestination
@@ -12,15 +14,21 @@ def run_session(
     destination: ThemeDestination = ThemeDestination.AGENDA_ITEM,
     threshold: int = 50,
     item_ids: tuple[int, ...] = (),
-    park_agrees: int = 8,
+    park_agrees: int | None = None,
     choose_one: bool = True,
     close: bool = True,
+    people: int = 8,
+    categories: Sequence[MemberCategory] = tuple(MemberCategory),
 ) -> dict:
-    """Eight people at two tables; ideas from both tables; themes "Green parks" (both
+    """`people` people (person n of category `categories[n % len(categories)]`) at tables of
+    six with two facilitators; ideas from both facilitators' tables; themes "Green parks" (both
     tables) and "Better buses" (table of the second facilitator); an agree poll (closed):
-    parks 8 agree, buses 3 agree / 4 disagree / 1 pass; then a choose-one poll: parks 5,
-    buses 2 (one person does not vote). Closes the session unless told not to."""
-    info = build_session(participants=8, facilitators=2, table_size=6)
+    parks agreed by the first `park_agrees` (default: everyone), buses by the pattern of
+    n % 8: agree (0-2), disagree (3-6), pass (7); then a choose-one poll: everyone but the last
+    person votes, parks when n % 8 < 5, else buses. With the default eight: parks 8 agree,
+    buses 3 / 4 / 1; parks 5, buses 2. Closes the session unless told not to."""
+    park_agrees = people if park_agrees is None else park_agrees
+    info = build_session(participants=people, facilitators=2, table_size=6, categories=categories)
     session = session_of(info["session_id"])
     session.theme_destination = destination
     session.threshold_percent = threshold
@@ -47,10 +55,11 @@ def run_session(
     services.set_phase(lead, session, Phase.POLL)
     agree = services.open_poll(lead, session, PollKind.AGREE, "Agree with each theme?")
     park_option, bus_option = (str(o.id) for o in agree.options)
-    people = [services.find_participant(session.id, uid) for uid in info["people"]]
+    seats = [services.find_participant(session.id, uid) for uid in info["people"]]
     bus_stances = ["agree"] * 3 + ["disagree"] * 4 + ["pass"]
     info_agree = services.get_poll_for_vote(session.id, agree.id)
-    for n, (person, stance) in enumerate(zip(people, bus_stances, strict=True)):
+    for n, person in enumerate(seats):
+        stance = bus_stances[n % 8]
         park_stance = "agree" if n < park_agrees else "disagree"
         services.cast_poll_vote(
             info_agree, person, cid(), stances={park_option: park_stance, bus_option: stance}
@@ -61,8 +70,8 @@ def run_session(
         choose = services.open_poll(lead, session, PollKind.CHOOSE_ONE, "Which one first?")
         info_choose = services.get_poll_for_vote(session.id, choose.id)
         park_choice, bus_choice = (o.id for o in choose.options)
-        for n, person in enumerate(people[:7]):
-            chosen = park_choice if n < 5 else bus_choice
+        for n, person in enumerate(seats[:-1]):
+            chosen = park_choice if n % 8 < 5 else bus_choice
             services.cast_poll_vote(info_choose, person, cid(), option_id=chosen)
     adoption = services.close_session(lead, session) if close else None
     db.session.commit()

@@ -97,13 +97,13 @@ def test_the_service_refuses_too_many_or_unknown_items(app_ctx):
 
 def test_passing_theme_goes_to_the_officials_queue_with_origins(app, client):
     with app.app_context():
-        run = run_session(destination=ThemeDestination.PROPOSAL, threshold=50)
+        run = run_session(destination=ThemeDestination.PROPOSAL, threshold=50, people=24)
         adoption = run["adoption"]
         assert adoption.items == [] and len(adoption.proposals) == 1
         proposal = adoption.proposals[0]
         parks = db.session.get(Theme, run["parks"])
         buses = db.session.get(Theme, run["buses"])
-        # parks: 8/8 agree (100 %), buses: 3/8 (37.5 %) and 2/7: under 50 %, stays a theme
+        # parks: 24/24 agree (100 %), buses: 9/24 (37.5 %) and 8/23: under 50 %, stays a theme
         assert parks.proposal_id == proposal.id and parks.agenda_item_id is None
         assert buses.proposal_id is None and buses.agenda_item_id is None
         assert db.session.scalar(select(func.count(AgendaItem.id))) == 0
@@ -117,22 +117,28 @@ def test_passing_theme_goes_to_the_officials_queue_with_origins(app, client):
         assert snapshot["theme"]["tables"] == run["park_tables"]
         assert len(snapshot["theme"]["ideas"]) == 2
         agree_poll = next(p for p in snapshot["polls"] if p["kind"] == "agree")
-        assert agree_poll["total"] == 8 and agree_poll["counts"] == {
-            "agree": 8, "disagree": 0, "pass": 0}  # fmt: skip
-        assert agree_poll["by_category"]["citizen"] == {"agree": 2, "disagree": 0, "pass": 0}
+        assert agree_poll["total"] == 24 and agree_poll["counts"] == {
+            "agree": 24, "disagree": 0, "pass": 0}  # fmt: skip
+        assert agree_poll["by_category"]["citizen"] == {"agree": 6, "disagree": 0, "pass": 0}
         choose_poll = next(p for p in snapshot["polls"] if p["kind"] == "choose_one")
-        # n < 5 chose parks: persons 0-4 -> citizen 2, welfare 1, expert 1, civil servant 1
-        assert choose_poll["total"] == 7 and choose_poll["counts"] == 5
+        # persons 0-22 vote, n % 8 < 5 chose parks: citizen 6, the other categories 3 each
+        assert choose_poll["total"] == 23 and choose_poll["counts"] == 15
         assert choose_poll["by_category"] == {
-            "citizen": 2, "welfare_organisation": 1, "expert": 1, "civil_servant": 1}  # fmt: skip
+            "citizen": 6, "welfare_organisation": 3, "expert": 3, "civil_servant": 3}  # fmt: skip
+        assert choose_poll["small_groups"] == {"minimum": 5, "combined": [], "withheld": False}
         assert snapshot["roundtable"]["source"] == f"/roundtables/{run['session_id']}/results"
-        # everyone seated at the theme's tables follows it (people and table facilitators)
+        # everyone seated at the theme's tables follows it (people and table facilitators);
+        # nobody from the other tables
+        theme_tables = select(Participant.table_id).where(
+            Participant.session_id == run["session_id"],
+            Participant.user_id.in_(run["facilitators"]),
+        )
         seated = select(Participant.user_id).where(
-            Participant.session_id == run["session_id"], Participant.table_id.is_not(None)
+            Participant.session_id == run["session_id"], Participant.table_id.in_(theme_tables)
         )
         at_tables = set(db.session.scalars(seated))
         notified = set(db.session.scalars(select(Notification.user_id)))
-        assert notified == at_tables and len(at_tables) == 10
+        assert notified == at_tables and 10 <= len(at_tables) < 26
         proposal_id = proposal.id
     queue = client.get("/proposals/").text
     assert f"/proposals/{proposal_id}" in queue and "Roundtable theme" in queue

@@ -8,6 +8,7 @@ import json
 
 from sqlalchemy import event, select
 
+from deliberation.accounts.models import MemberCategory
 from deliberation.extensions import db
 from deliberation.roundtables import results, services
 from deliberation.roundtables.models import Poll, RoundtableSession, Theme
@@ -16,30 +17,32 @@ from tests.agendas.helpers import make_item
 from tests.factories import make_user
 from tests.roundtables.results_helpers import run_session
 
-# Votes of run_session; build_session makes person i citizen, welfare organisation, expert,
-# civil servant in turn (i % 4):
-# agree poll: everyone agrees with parks; buses agree (0-2), disagree (3-6), pass (7).
-PARKS_AGREE = {"agree": 8, "disagree": 0, "pass": 0}
-BUSES_AGREE = {"agree": 3, "disagree": 4, "pass": 1}
+# Votes of run_session(people=24); build_session makes person n citizen, welfare organisation,
+# expert, civil servant in turn (n % 4), six of each, so every category is shown:
+# agree poll: everyone agrees with parks; buses by n % 8: agree (0-2), disagree (3-6), pass (7).
+PARKS_AGREE = {"agree": 24, "disagree": 0, "pass": 0}
+BUSES_AGREE = {"agree": 9, "disagree": 12, "pass": 3}
 BUSES_AGREE_BY_CATEGORY = {
-    "citizen": {"agree": 1, "disagree": 1, "pass": 0},
-    "welfare_organisation": {"agree": 1, "disagree": 1, "pass": 0},
-    "expert": {"agree": 1, "disagree": 1, "pass": 0},
-    "civil_servant": {"agree": 0, "disagree": 1, "pass": 1},
+    "citizen": {"agree": 3, "disagree": 3, "pass": 0},
+    "welfare_organisation": {"agree": 3, "disagree": 3, "pass": 0},
+    "expert": {"agree": 3, "disagree": 3, "pass": 0},
+    "civil_servant": {"agree": 0, "disagree": 3, "pass": 3},
 }
-# choose-one poll: persons 0-4 parks, 5-6 buses, 7 does not vote.
+# choose-one poll: persons 0-22 vote (the last, a civil servant, does not): parks when
+# n % 8 < 5, else buses; five civil servants vote, still enough to be shown.
 PARKS_CHOSEN_BY_CATEGORY = {
-    "citizen": 2, "welfare_organisation": 1, "expert": 1, "civil_servant": 1,
+    "citizen": 6, "welfare_organisation": 3, "expert": 3, "civil_servant": 3,
 }  # fmt: skip
 BUSES_CHOSEN_BY_CATEGORY = {
-    "citizen": 0, "welfare_organisation": 1, "expert": 1, "civil_servant": 0,
+    "citizen": 0, "welfare_organisation": 3, "expert": 3, "civil_servant": 2,
 }  # fmt: skip
+SHOWN_IN_FULL = {"minimum": 5, "combined": [], "withheld": False}
 
 
-def linked_item_and_session(app) -> tuple[int, dict]:
+def linked_item_and_session(app, people: int = 24) -> tuple[int, dict]:
     with app.app_context():
         item_id = make_item(make_user(), title="Greener streets").id
-        run = run_session(item_ids=(item_id,))
+        run = run_session(item_ids=(item_id,), people=people)
         return item_id, {k: v for k, v in run.items() if k != "adoption"}
 
 
@@ -51,15 +54,16 @@ def test_summary_json_page_csv_and_report_carry_the_linked_session(app, client, 
     assert (session["session_id"], session["state"], session["linked"]) == (sid, "closed", True)
     assert session["source"] == f"/roundtables/{sid}/results"
     agree, choose = session["polls"]
-    assert (agree["poll_id"], agree["kind"], agree["total"]) == (run["agree_poll"], "agree", 8)
+    assert (agree["poll_id"], agree["kind"], agree["total"]) == (run["agree_poll"], "agree", 24)
     assert agree["source"] == f"/roundtables/{sid}/results#poll-{run['agree_poll']}"
     assert agree["categories"] == ["citizen", "welfare_organisation", "expert", "civil_servant"]
+    assert agree["small_groups"] == choose["small_groups"] == SHOWN_IN_FULL
     parks, buses = agree["options"]
     assert (parks["label"], parks["theme_id"], parks["all"]) == (
         "Green parks", run["parks"], PARKS_AGREE)  # fmt: skip
     assert buses["all"] == BUSES_AGREE and buses["by_category"] == BUSES_AGREE_BY_CATEGORY
-    assert (choose["kind"], choose["total"]) == ("choose_one", 7)
-    assert [o["all"] for o in choose["options"]] == [5, 2]
+    assert (choose["kind"], choose["total"]) == ("choose_one", 23)
+    assert [o["all"] for o in choose["options"]] == [15, 8]
     assert choose["options"][0]["by_category"] == PARKS_CHOSEN_BY_CATEGORY
     assert choose["options"][1]["by_category"] == BUSES_CHOSEN_BY_CATEGORY
     themes = {t["name"]: t for t in session["themes"]}
@@ -74,13 +78,13 @@ def test_summary_json_page_csv_and_report_carry_the_linked_session(app, client, 
     assert "Person" not in text and "@" not in text and "user" not in text
 
     page = client.get(f"/summaries/items/{item_id}").text
-    for fragment in ("Agree with each theme?", "Which one first?", "8 / 0 / 0", "3 / 4 / 1",
-                     "0 / 1 / 1", f'href="/roundtables/{sid}/results"', "Civil servant",
+    for fragment in ("Agree with each theme?", "Which one first?", "24 / 0 / 0", "9 / 12 / 3",
+                     "0 / 3 / 3", f'href="/roundtables/{sid}/results"', "Civil servant",
                      "This session was about this item.", "best support 37.5% (threshold 50%)",
                      f"/summaries/items/{item_id}/roundtables.csv"):  # fmt: skip
         assert fragment in page, fragment
     printable = client.get(f"/summaries/items/{item_id}/print").text
-    assert "3 / 4 / 1" in printable and f"#poll-{run['choose_poll']}" in printable
+    assert "9 / 12 / 3" in printable and f"#poll-{run['choose_poll']}" in printable
     korean = client.get(f"/summaries/items/{item_id}", headers={"Accept-Language": "ko"}).text
     assert "동의 / 반대 / 보류" in korean and "이 원탁회의는 이 안건을 다루었습니다." in korean
 
@@ -91,12 +95,14 @@ def test_summary_json_page_csv_and_report_carry_the_linked_session(app, client, 
     assert len(poll_rows) == 2 * 2 * 5  # two polls, two options, everyone + four categories
     chosen = {(r["option_label"], r["member_category"]): r["votes"] for r in poll_rows
               if r["poll_id"] == str(run["choose_poll"])}  # fmt: skip
-    assert chosen[("Green parks", "all")] == "5" and chosen[("Green parks", "citizen")] == "2"
-    assert chosen[("Better buses", "welfare_organisation")] == "1"
+    assert chosen[("Green parks", "all")] == "15" and chosen[("Green parks", "citizen")] == "6"
+    assert chosen[("Better buses", "welfare_organisation")] == "3"
+    assert chosen[("Better buses", "civil_servant")] == "2"
     civil_buses = next(r for r in poll_rows if r["poll_kind"] == "agree"
                        and r["option_label"] == "Better buses"
                        and r["member_category"] == "civil_servant")  # fmt: skip
-    assert (civil_buses["agree"], civil_buses["disagree"], civil_buses["pass"]) == ("0", "1", "1")
+    assert (civil_buses["agree"], civil_buses["disagree"], civil_buses["pass"]) == ("0", "3", "3")
+    assert {r["combined_categories"] for r in poll_rows} == {""}
     theme_rows = {r["theme_name"]: r for r in rows if r["record"] == "theme"}
     assert theme_rows["Better buses"]["support_percent"] == "37.5"
     assert theme_rows["Green parks"]["tables"] == " ".join(map(str, run["park_tables"]))
@@ -113,7 +119,7 @@ def test_summary_json_page_csv_and_report_carry_the_linked_session(app, client, 
 def test_an_item_made_from_a_theme_shows_its_origin_and_the_results_page(app, client):
     with app.app_context():
         linked_id = make_item(make_user(), title="Greener streets").id
-        run = run_session(item_ids=(linked_id,))
+        run = run_session(item_ids=(linked_id,), people=24)
         made_id = db.session.get(Theme, run["parks"]).agenda_item_id
     sid = run["session_id"]
     [origin] = client.get(f"/summaries/items/{made_id}/summary.json").get_json()["roundtables"]
@@ -134,7 +140,7 @@ def test_an_item_made_from_a_theme_shows_its_origin_and_the_results_page(app, cl
     assert f'href="/agendas/{linked_id}"' in html and "Greener streets" in html
     assert f'href="/agendas/{made_id}"' in html and f"Agenda item {made_id}" in html
     assert f'id="poll-{run["agree_poll"]}"' in html and f'id="theme-{run["buses"]}"' in html
-    assert "Civil servant" in html and "0 / 1 / 1" in html
+    assert "Civil servant" in html and "0 / 3 / 3" in html
 
 
 def test_live_sessions_show_and_the_query_count_does_not_grow(app):
@@ -159,7 +165,11 @@ def test_live_sessions_show_and_the_query_count_does_not_grow(app):
         [live] = roundtable_results(item_id)
         assert live["state"] == "running"
         assert [p["state"] for p in live["polls"]] == ["closed", "open"]
-        assert live["polls"][1]["total"] == 7
+        assert live["polls"][0]["total"] == 8
+        # an open poll is listed without figures: a running count is not a result
+        still_open = live["polls"][1]
+        assert still_open["total"] is None and still_open["categories"] == []
+        assert [o["all"] for o in still_open["options"]] == [None, None]
         assert live["themes"][0]["support_percent"] == 100.0  # from the closed poll only
         one_session = queries_for(item_id)
         run_session(item_ids=(item_id,))
@@ -177,9 +187,20 @@ def test_live_sessions_show_and_the_query_count_does_not_grow(app):
 
 def test_many_poll_tallies_match_the_live_tally(app):
     with app.app_context():
-        run = run_session()
-        polls = list(db.session.scalars(select(Poll).where(Poll.session_id == run["session_id"])))
-        batched = results.poll_tallies(polls)
-        assert len(polls) == 2
-        for poll in polls:
-            assert batched[poll.id] == services.poll_tally(poll)
+        # every category shown; two too small, combined; every category too small, withheld
+        mixed = [MemberCategory.CITIZEN] * 3 + [
+            MemberCategory.EXPERT,
+            MemberCategory.WELFARE_ORGANISATION,
+        ]
+        runs = [run_session(people=24), run_session(people=20, categories=mixed), run_session()]
+        for run, rule in zip(runs, ("full", "combined", "withheld"), strict=True):
+            polls = list(
+                db.session.scalars(select(Poll).where(Poll.session_id == run["session_id"]))
+            )
+            batched = results.poll_tallies(polls)
+            assert len(polls) == 2
+            for poll in polls:
+                live = services.poll_tally(poll)
+                assert batched[poll.id] == live
+                assert bool(live["small_groups"]["combined"]) == (rule == "combined")
+                assert live["small_groups"]["withheld"] == (rule == "withheld")

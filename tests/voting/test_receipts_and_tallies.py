@@ -42,13 +42,15 @@ def test_tally_by_category_and_division_with_turnout_of_each_groups_eligible(app
     citizens = make_crowd(8, division=north)
     experts = make_crowd(6, category=MemberCategory.EXPERT, division=south)
     make_crowd(2, category=MemberCategory.EXPERT)  # eligible, no division, do not vote
+    welfare = make_crowd(5, category=MemberCategory.WELFARE_ORGANISATION)
     ballot = make_ballot()
     _cast(ballot, citizens[:6], "yes", "c")
     _cast(ballot, experts[:3], "no", "e")
+    _cast(ballot, welfare, "abstain", "w")
     result = queries.tally(ballot)
-    assert result["counts"] == {"yes": 6, "no": 3, "abstain": 0}
+    assert result["counts"] == {"yes": 6, "no": 3, "abstain": 5}
     eligible = result["eligible"]
-    assert eligible == 16 + 2  # the crowd plus the item author and the facilitator
+    assert eligible == 21 + 2  # the crowd plus the item author and the facilitator
     by_category = {row["key"]: row for row in result["by_category"]}
     assert by_category["citizen"]["voted"] == 6
     assert by_category["citizen"]["counts"] == {"yes": 6}
@@ -59,6 +61,10 @@ def test_tally_by_category_and_division_with_turnout_of_each_groups_eligible(app
         "turnout_percent": 37.5,
         "counts": None,  # fewer than five voters: choices hidden
     }
+    # five voters, but the total minus citizens and welfare organisations would be the three
+    # experts' choices: the smallest category shown hides its choices too
+    assert by_category["welfare_organisation"]["voted"] == 5
+    assert by_category["welfare_organisation"]["counts"] is None
     by_division = {row["key"]: row for row in result["by_division"]}
     assert by_division[north.id]["eligible"] == 8
     assert by_division[north.id]["turnout_percent"] == 75.0
