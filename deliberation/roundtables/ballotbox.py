@@ -68,6 +68,17 @@ class Unauthenticated(DomainError):
 
 def submit(app: Flask, request: VoteRequest) -> dict[str, Any]:
     """Queue one vote and wait until its batch commits; raise DomainError on a refusal."""
+    wait_for_batch(app, request)
+    raise_refusal(request)
+    return request.answer  # type: ignore[return-value]  # set when there is no refusal
+
+
+def wait_for_batch(app: Flask, request: VoteRequest) -> None:
+    """Queue one vote and wait until its batch commits: `request.answer` or `.refusal` is set.
+
+    Needs no request context (the vote's fast path has none); a vote not written in time is
+    marked `timeout`.
+    """
     request.done = socketio.server.eio.create_event()
     with _lock:
         writer = _writers.setdefault(id(app), _Writer())
@@ -77,6 +88,12 @@ def submit(app: Flask, request: VoteRequest) -> dict[str, Any]:
     if start:
         socketio.start_background_task(_write_batches, app, writer)
     if not request.done.wait(WAIT_S):
+        request.answer, request.refusal = None, "timeout"
+
+
+def raise_refusal(request: VoteRequest) -> None:
+    """Turn a batch's refusal into the DomainError the voter is sent (in the voter's locale)."""
+    if request.refusal == "timeout":
         raise DomainError(_("The vote could not be recorded in time. Please try again."))
     if request.refusal == "unauthenticated":
         raise Unauthenticated(_("Please log in again."))
@@ -89,7 +106,6 @@ def submit(app: Flask, request: VoteRequest) -> dict[str, Any]:
         )
     if request.refusal is not None or request.answer is None:
         raise DomainError(_("Something went wrong. Please try again."), code="server_error")
-    return request.answer
 
 
 def _write_batches(app: Flask, writer: _Writer) -> None:

@@ -218,3 +218,56 @@ def test_projector_link_is_read_only(app, running):
     projector.emit("phase_set", {"session_id": running["sid"], "phase": "results"},
                    namespace=NAMESPACE, callback=True)  # fmt: skip
     assert state_of(app, running["sid"]) == before
+
+
+def test_plain_votes_skip_the_request_context_and_refusals_keep_the_voters_language(
+    app, running, monkeypatch
+):
+    from deliberation.accounts.models import User
+    from deliberation.roundtables.events import RoundtableNamespace
+
+    handled_in_request_context = []
+    full_path = RoundtableNamespace.on_poll_vote
+
+    def counting(self, *args):
+        handled_in_request_context.append(args)
+        return full_path(self, *args)
+
+    monkeypatch.setattr(RoundtableNamespace, "on_poll_vote", counting)
+    sid, poll, info = running["sid"], running["poll"], running["info"]
+    option = poll["options"][0]["id"]
+    with app.app_context():
+        korean = db.session.get(User, info["people"][1])
+        korean.preferred_language = "ko"
+        db.session.commit()
+    voter, _ = joined(app, info["people"][1], sid)
+    received(voter)
+    plain = {"session_id": sid, "poll_id": poll["id"], "option_id": option, "client_id": cid()}
+    ack = emit(voter, "poll_vote", plain)
+    assert ack["ok"] and ack["vote"]["option_id"] == option
+    assert emit(voter, "poll_vote", plain)["vote"]["repeat"]  # a retry is idempotent
+    assert handled_in_request_context == []  # the fast path served both
+    twice = {**plain, "client_id": cid()}
+    ack = emit(voter, "poll_vote", twice)
+    assert ack["error"] == "already_voted"
+    assert ack["message"] == "이미 이 투표에 참여했습니다. 대신 투표를 변경하세요."
+    assert [e["args"][0]["error"] for e in received(voter, "error")] == ["already_voted"]
+    # Unusual votes take the ordinary path: a change of vote, or an unknown option.
+    assert emit(voter, "poll_vote", {**plain, "client_id": cid(), "change": True})["ok"]
+    assert_refused(voter, emit(voter, "poll_vote", {**plain, "option_id": 999999}),
+                   "no_such_option")  # fmt: skip
+    assert len(handled_in_request_context) == 2
+    # A login that ended (logout rotates the token) is refused inside the vote's batch.
+    with app.app_context():
+        db.session.get(User, info["people"][2]).session_token = "rotated-by-a-logout"
+        db.session.commit()
+    gone, _ = joined(app, info["people"][2], sid)
+    with app.app_context():
+        db.session.get(User, info["people"][2]).session_token = "rotated-again"
+        db.session.commit()
+    ack = emit(gone, "poll_vote", {**plain, "client_id": cid()})
+    assert ack["error"] == "unauthenticated"
+    assert not gone.is_connected(NAMESPACE)
+    with app.app_context():
+        votes = db.session.scalars(select(PollVote).where(PollVote.poll_id == poll["id"])).all()
+        assert len(votes) == 1 and votes[0].option_id == option
