@@ -28,6 +28,7 @@ from typing import Any
 
 import psutil
 import requests
+import websockets
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import insert, select
@@ -38,7 +39,7 @@ from deliberation.accounts.passwords import hash_password
 from deliberation.config import PROJECT_ROOT, Config
 from deliberation.extensions import db
 from deliberation.roundtables import services
-from deliberation.roundtables.loadclient import LightClient, loopback_only
+from deliberation.roundtables.loadclient import LightClient, SocketIOError, loopback_only
 from deliberation.roundtables.models import Participant, ParticipantRole
 from deliberation.roundtables.rooms import NAMESPACE
 
@@ -337,17 +338,28 @@ class Rehearsal:
 
     async def call(self, client: LightClient, event: str, **data: Any) -> dict:
         if client is self.lead and self.lead.closed:
-            # The lead's socket was dropped (e.g. a ping lost while this process was busy
-            # opening thousands of others): reconnect and rejoin, as a browser would.
-            self.error("lead_reconnected")
-            self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
-            await self.lead.connect(timeout=self.timeout)
-            await self.lead.call("join", {"session_id": self.sid}, self.timeout)
-            client = self.lead
-        ack = await client.call(event, {"session_id": self.sid, **data}, self.timeout)
+            client = await self._reconnect_lead()
+        try:
+            ack = await client.call(event, {"session_id": self.sid, **data}, self.timeout)
+        except (websockets.ConnectionClosed, SocketIOError):
+            if client is not self.lead:
+                raise
+            # Closed while the call was on its way: reconnect and send it again (the lead's
+            # events are safe to repeat), as the console page does after a reconnect.
+            client = await self._reconnect_lead()
+            ack = await client.call(event, {"session_id": self.sid, **data}, self.timeout)
         if not ack or not ack.get("ok"):
             raise RuntimeError(f"{event} refused: {ack}")
         return ack
+
+    async def _reconnect_lead(self) -> LightClient:
+        """The lead's socket was dropped (e.g. a ping answered late while this one process
+        was busy with thousands of others): reconnect and rejoin, as a browser would."""
+        self.error("lead_reconnected")
+        self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
+        await self.lead.connect(timeout=self.timeout)
+        await self.lead.call("join", {"session_id": self.sid}, self.timeout)
+        return self.lead
 
     def _watch(self, person: Person) -> None:
         def on_phase(data: Any, now: float) -> None:
