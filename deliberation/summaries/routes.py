@@ -83,29 +83,24 @@ def as_json(item_id: int):
     return jsonify({**_with_links(document), "state": state})
 
 
-@bp.get("/items/<int:item_id>/summary.csv")
-def as_csv(item_id: int):
-    """The summary's comment table as CSV (one row per comment, each group's votes)."""
+def _csv_download(item_id: int, to_csv, filename: str) -> Response:
     _item, document, state = _summary(item_id)
     if document is None:
         return Response("pending\n", status=202, mimetype="text/plain")
     return Response(
-        comments_csv(document),
+        to_csv(document),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="summary-item-{item_id}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+@bp.get("/items/<int:item_id>/summary.csv")
+def as_csv(item_id: int):
+    """The summary's comment table as CSV (one row per comment, each group's votes)."""
+    return _csv_download(item_id, comments_csv, f"summary-item-{item_id}.csv")
 
 
 @bp.get("/items/<int:item_id>/roundtables.csv")
 def roundtables_as_csv(item_id: int):
     """The summary's roundtable polls (by option and member category) and themes as CSV."""
-    _item, document, state = _summary(item_id)
-    if document is None:
-        return Response("pending\n", status=202, mimetype="text/plain")
-    return Response(
-        roundtables_csv(document),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="summary-item-{item_id}-roundtables.csv"'
-        },
-    )
+    return _csv_download(item_id, roundtables_csv, f"summary-item-{item_id}-roundtables.csv")
