@@ -24,6 +24,7 @@ from deliberation.agendas.forms import (
 from deliberation.agendas.models import COMMENT_MAX_LENGTH, FRAME_DEPTH, Comment, ItemState
 from deliberation.agendas.permissions import can_moderate, can_start_discussion, can_withdraw
 from deliberation.core.errors import DomainError
+from deliberation.core.forms import commit_or_show_on
 from deliberation.db import utcnow
 from deliberation.extensions import db
 
@@ -255,23 +256,16 @@ def post_comment(item_id: int):
     item = services.get_item(item_id)
     form = CommentForm()
     parent_id = form.parent_id.data if (form.parent_id.data or "").isdigit() else None
+    status = 400
     if form.validate_on_submit():
-        try:
-            comment, _created = services.post_comment(
-                current_user, item.id, form.body.data,
-                parent_id=int(parent_id) if parent_id else None,
-                client_id=(form.client_id.data or "")[:64] or None,
-            )  # fmt: skip
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            form.body.errors = [*form.body.errors, error.message]
-            status = error.status_code
-        else:
+        posted, status = commit_or_show_on(form.body, lambda: services.post_comment(
+            current_user, item.id, form.body.data,
+            parent_id=int(parent_id) if parent_id else None,
+            client_id=(form.client_id.data or "")[:64] or None,
+        ))  # fmt: skip
+        if posted is not None:
             flash(_("Your comment was posted."), "success")
-            return redirect(_comment_url(comment))
-    else:
-        status = 400
+            return redirect(_comment_url(posted[0]))
     parent = queries.comment_with_author(int(parent_id)) if parent_id else None
     return render_template(
         "agendas/reply.html",
@@ -320,14 +314,10 @@ def edit_comment(comment_id: int):
     if request.method == "GET":
         form.body.data = comment.body
     elif form.validate_on_submit():
-        try:
-            services.edit_comment(current_user, comment.id, form.body.data)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            form.body.errors = [*form.body.errors, error.message]
-            status = error.status_code
-        else:
+        edited, status = commit_or_show_on(
+            form.body, lambda: services.edit_comment(current_user, comment.id, form.body.data)
+        )
+        if edited is not None:
             flash(_("Your comment was updated."), "success")
             return redirect(_comment_url(comment))
     else:
