@@ -1,4 +1,11 @@
-"""The one place user text becomes HTML: Markdown through bleach with a single allow-list."""
+"""The one place user text becomes HTML: Markdown through bleach with a single allow-list.
+
+Plain text (titles, names, chat, ideas, themes, poll questions, reasons) is never HTML: it is
+kept as typed and escaped once where it is shown (Jinja's autoescape, `textContent` in the
+browser, nothing at all in CSV and JSON), and `markdown_literal` when it goes into Markdown.
+"""
+
+import re
 
 import bleach
 import markdown as md
@@ -14,6 +21,7 @@ ALLOWED_TAGS = frozenset(
 )  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": ["href", "title", "rel"], "th": ["align"], "td": ["align"]}
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
+MARKDOWN_EXTENSIONS = ("tables", "sane_lists", "nl2br")
 
 
 def _nofollow(attrs, new=False):
@@ -37,12 +45,46 @@ def render_markdown(text: str | None) -> Markup:
     """User Markdown as safe HTML: no scripts, event handlers, or javascript:/data: links."""
     if not text:
         return Markup("")
-    html = md.markdown(text, extensions=["tables", "sane_lists", "nl2br"], output_format="html")
+    html = md.markdown(text, extensions=list(MARKDOWN_EXTENSIONS), output_format="html")
     cleaned = _cleaner.clean(html)
     linked = bleach.linkify(cleaned, callbacks=[*DEFAULT_CALLBACKS, _nofollow], parse_email=False)
     return Markup(linked)  # noqa: S704 - output of the bleach allow-list above
 
 
+#: Characters nobody types and that break storage or display: C0 controls other than tab and
+#: newline (PostgreSQL refuses NUL), DEL, C1 controls, and lone UTF-16 surrogates (which cannot
+#: be encoded; a JSON socket payload can carry them).
+_UNTYPABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def plain_text(text: str | None) -> str:
-    """Strip every tag: for titles, names and notifications shown as text."""
-    return bleach.clean(text or "", tags=set(), strip=True)
+    """Text shown as text, stored exactly as typed: `1 < 2 & "R&D" <3` and `<b>` stay.
+
+    Nothing is HTML-escaped or stripped here: escaping belongs to each place that shows the text
+    (HTML escapes it once, CSV and JSON not at all), and stripping tag-looking text would lose
+    what people typed (`<3`, `<Seoul>`), as escaping before storage shows `&lt;` on every page.
+    Only line endings are made `\n` and untypable control characters removed (see _UNTYPABLE).
+    """
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
+    return _UNTYPABLE.sub("", text)
+
+
+#: Markdown-significant characters as Markdown shows them literally: a backslash before each one
+#: Python-Markdown (with render_markdown's extensions) can escape, character references for
+#: "&" and "<", which it cannot.
+_MARKDOWN_LITERAL = str.maketrans(
+    {char: "\\" + char for char in md.Markdown(extensions=list(MARKDOWN_EXTENSIONS)).ESCAPED_CHARS}
+    | {"&": "&amp;", "<": "&lt;"}
+)
+
+
+def markdown_literal(text: str | None) -> str:
+    """Plain text written into Markdown so that it renders exactly as typed, line by line: no
+    emphasis, links, images, headings, lists, quotes, code, tables or raw HTML."""
+    lines = []
+    for line in plain_text(text).split("\n"):
+        # Leading spaces would make a code block (HTML collapses them anyway); a line of "="
+        # would make the line before it a heading, and "=" has no backslash escape.
+        escaped = line.strip().translate(_MARKDOWN_LITERAL)
+        lines.append("&#61;" + escaped[1:] if escaped.startswith("=") else escaped)
+    return "\n".join(lines)

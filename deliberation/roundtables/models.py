@@ -327,7 +327,7 @@ class ChatMessage(db.Model):
     )
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     client_id: Mapped[str] = mapped_column(String(64))
-    #: Plain text (tags stripped); rendered escaped.
+    #: Plain text as typed (core.sanitize.plain_text); escaped where it is shown.
     body: Mapped[str] = mapped_column(String(1000))
     #: Staff messages: the lead's broadcast to every table.
     is_broadcast: Mapped[bool] = mapped_column(default=False)

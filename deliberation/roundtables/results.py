@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 from deliberation.accounts.models import MemberCategory
 from deliberation.agendas.models import AgendaItem
 from deliberation.core import audit
-from deliberation.core.sanitize import plain_text
+from deliberation.core.sanitize import markdown_literal
 from deliberation.core.small_groups import MIN_GROUP, fold_small_groups
 from deliberation.db import as_utc
 from deliberation.extensions import db
@@ -214,15 +214,23 @@ def theme_tables(theme: Theme) -> list[int]:
 
 
 def _theme_text(session: RoundtableSession, theme: Theme, share: float) -> str:
-    """The body of the item or proposal a theme becomes: description, origins, the ideas."""
+    """The body (Markdown) of the item or proposal a theme becomes: description, origins, the
+    ideas. People's plain text goes in as `markdown_literal`, so it shows exactly as typed."""
     tables = theme_tables(theme)
-    lines = [theme.description, "", _("From the roundtable “%(title)s”.", title=session.title)]
+    title = markdown_literal(session.title)
+    lines = [
+        markdown_literal(theme.description),
+        "",
+        _("From the roundtable “%(title)s”.", title=title),
+    ]
     lines.append(_("Support in the room poll: %(share).0f%%.", share=share))
     if tables:
         lines.append(_("Tables: %(tables)s.", tables=", ".join(str(n) for n in tables)))
     lines.append("")
     for idea in theme.ideas:
-        lines.append(f"- {plain_text(idea.body)} ({_('table')} {idea.table.number})")
+        # one list item per idea: its lines stay lines of the item (a blank one would end it)
+        text = "\n".join(line for line in markdown_literal(idea.body).split("\n") if line)
+        lines.append(f"- {text} ({_('table')} {idea.table.number})")
     return "\n".join(lines).strip()
 
 

@@ -1,8 +1,12 @@
-"""User Markdown becomes safe HTML: one allow-list, no scripts, no javascript:/data: links."""
+"""User Markdown becomes safe HTML: one allow-list, no scripts, no javascript:/data: links;
+plain text stays as typed and shows literally when written into Markdown."""
+
+import html
+import re
 
 import pytest
 
-from deliberation.core.sanitize import plain_text, render_markdown
+from deliberation.core.sanitize import markdown_literal, plain_text, render_markdown
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -43,5 +47,43 @@ def test_markdown_still_works_and_links_are_nofollow():
     assert "<li>one</li>" in html
 
 
-def test_plain_text_strips_all_tags():
-    assert plain_text("<b>Kim</b><script>x</script>") == "Kimx"
+def test_plain_text_is_kept_as_typed_without_untypable_controls():
+    typed = '1 < 2 & "R&D" <3 <b>Kim</b> &amp; &copy;\ttab'
+    assert plain_text(typed) == typed  # escaping is for the places that show it
+    assert plain_text("a\r\nb\rc\x00d\x0be\x1bf\x7fg\x85h\ud800i") == "a\nb\ncdefghi"
+    assert plain_text(None) == ""
+
+
+def _shown(markdown: str) -> str:
+    """The text a reader sees of rendered Markdown: tags out, character references resolved."""
+    return html.unescape(re.sub(r"<[^>]+>", "", str(render_markdown(markdown))))
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        '1 < 2 & "R&D" <3',
+        "<b>bold?</b> <script>alert(1)</script> <img src=x onerror=alert(1)>",
+        "*not em* _nor this_ `nor code` ~~nor struck~~ \\ back\\slash",
+        "[not a link](javascript:alert(1)) ![no image](https://example.org/x.png) <https://e.org>",
+        "# not a heading\n> not a quote\n- not a list\n1. nor this\n+ nor this",
+        "| a | b |\n|---|---|\n| c | d |",
+        "a line\n===\nanother\n---\n***",
+        "&amp; &copy; &#60; stay as typed",
+    ],
+)
+def test_markdown_literal_shows_exactly_what_was_typed(typed):
+    rendered = str(render_markdown(markdown_literal(typed)))
+    for markup in ("<h", "<blockquote", "<ul", "<ol", "<table", "<em", "<code", "<img", "<b>"):
+        assert markup not in rendered, (typed, rendered)
+    assert 'href="javascript' not in rendered and "<script" not in rendered
+    lines = [line.strip() for line in _shown(markdown_literal(typed)).split("\n")]
+    assert lines == [line.strip() for line in typed.split("\n")]
+
+
+def test_markdown_literal_keeps_lines_but_not_code_indentation():
+    assert _shown(markdown_literal("one\n    indented\n\nafter a blank")).split("\n") == [
+        "one",
+        "indented",
+        "after a blank",
+    ]

@@ -122,9 +122,10 @@ def test_chat_stays_within_its_table_and_reaches_staff(app):
         "chat_send",
         {"session_id": sid, "text": "<b>Hello</b> table", "client_id": cid()},
     )
-    assert ack["ok"] and ack["message"]["body"] == "Hello table"
+    # kept as typed (each page shows it as text): tag-looking text is not lost
+    assert ack["ok"] and ack["message"]["body"] == "<b>Hello</b> table"
     for c in table1:
-        assert [e["args"][0]["body"] for e in received(c, "chat_message")] == ["Hello table"]
+        assert [e["args"][0]["body"] for e in received(c, "chat_message")] == ["<b>Hello</b> table"]
     for c in table2:
         assert received(c, "chat_message") == []
     assert [e["args"][0]["table_id"] for e in received(lead, "chat_message")] == [t1]
