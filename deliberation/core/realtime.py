@@ -172,7 +172,7 @@ class AuthenticatedNamespace(Namespace):
         if not current_user.is_authenticated:
             raise ConnectionRefusedError("authentication required")
         join_room(user_room(current_user.id))
-        index = _socket_index(current_app.config.get("REDIS_URL"))
+        index = message_queue_redis(current_app.config.get("REDIS_URL"))
         if index is not None:
             self._indexed[request.sid] = (current_user.id, index)
             _index_socket(index, current_user.id, self.namespace, request.sid)
@@ -219,8 +219,12 @@ SOCKET_INDEX_TTL_S = 24 * 3600
 _redis_clients: dict[str, redis.Redis] = {}
 
 
-def _socket_index(url: str | None) -> redis.Redis | None:
-    """The Redis of the message queue (REDIS_URL), or None when this process is the only one."""
+def message_queue_redis(url: str | None) -> redis.Redis | None:
+    """The Redis of the message queue (REDIS_URL), or None when this process is the only one.
+
+    One client (and connection pool) per process: every feature that keeps state shared by
+    the server processes (the socket index here, the roundtables' connected counts) uses it.
+    """
     if not url:
         return None
     if url not in _redis_clients:
@@ -291,7 +295,7 @@ def disconnect_user(user_id: int) -> None:
             sid = participant[0] if isinstance(participant, tuple) else participant
             server.disconnect(sid, namespace=namespace)
             dropped.add((namespace, sid))
-    index = _socket_index(current_app.config.get("REDIS_URL"))
+    index = message_queue_redis(current_app.config.get("REDIS_URL"))
     elsewhere = [entry for entry in _indexed_sockets(index, user_id) if entry not in dropped]
     for namespace, sid in elsewhere:
         server.disconnect(sid, namespace=namespace)

@@ -30,7 +30,7 @@ from deliberation.core.realtime import (
 )
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import ballotbox, permissions, queries, services, tallies
+from deliberation.roundtables import ballotbox, permissions, presence, queries, services, tallies
 from deliberation.roundtables.models import (
     Participant,
     ParticipantRole,
@@ -135,6 +135,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def __init__(self, namespace: str) -> None:
         super().__init__(namespace)
         self.seats: dict[str, Seat] = {}
+        #: Connected sockets per table over every server process (the lead's console).
+        self.connected = presence.ConnectedCounts(self._connected_here, self._sessions_here)
 
     def dispatch(self, event: str, *args: Any) -> Any:
         if event == "poll_vote":
@@ -218,15 +220,33 @@ class RoundtableNamespace(AuthenticatedNamespace):
         super().on_connect(auth)
 
     def on_disconnect(self, *args: Any) -> None:
-        self.seats.pop(request.sid, None)
+        self._seat_changed(self.seats.pop(request.sid, None), None)
 
-    def _with_connected(self, console: dict[str, Any], session_id: int) -> dict[str, Any]:
-        """Add how many sockets of each table are connected (to this server process)."""
-        connected = Counter(
+    def _seat_changed(self, old: Seat | None, new: Seat | None) -> None:
+        """A socket took, left or changed its table: the sessions' connected counts change."""
+        before = (old.session_id, old.table_id) if old and old.table_id is not None else None
+        after = (new.session_id, new.table_id) if new and new.table_id is not None else None
+        if before == after:
+            return
+        app = current_app._get_current_object()
+        for session_id in {seat[0] for seat in (before, after) if seat is not None}:
+            self.connected.changed(app, session_id)
+
+    def _connected_here(self, session_id: int) -> Counter[int]:
+        """Sockets per table of the session on this server process."""
+        return Counter(
             seat.table_id
             for seat in list(self.seats.values())
             if seat.session_id == session_id and seat.table_id is not None
         )
+
+    def _sessions_here(self) -> set[int]:
+        """Sessions this process holds seated sockets of."""
+        return {seat.session_id for seat in list(self.seats.values()) if seat.table_id is not None}
+
+    def _with_connected(self, console: dict[str, Any], session_id: int) -> dict[str, Any]:
+        """Add how many sockets of each table are connected, on every server process."""
+        connected = self.connected.totals(current_app._get_current_object(), session_id)
         for table in console["tables"]:
             table["connected"] = connected.get(table["id"], 0)
         return console
@@ -281,7 +301,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             rooms.append(staff_room(session.id))
         sid = request.sid
         old = self.seats.get(sid)
-        self.seats[sid] = Seat(
+        seat = self.seats[sid] = Seat(
             session_id=session.id,
             participant_id=participant.id if participant else None,
             user_id=user.id,
@@ -292,6 +312,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             rooms=tuple(rooms),
             session_token=_cookie_token(user.id),
         )
+        self._seat_changed(old, seat)
         server = socketio.server
 
         def move_rooms() -> None:
@@ -311,7 +332,10 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_snapshot(self, data: Any = None) -> dict[str, Any]:
         """Catch up after a reconnect: phase, timer, table chat, open poll and one's own vote."""
         data, session, participant, seat = self._context(data)
-        return {"snapshot": queries.snapshot(session, participant, staff=seat.staff)}
+        snapshot = queries.snapshot(session, participant, staff=seat.staff)
+        if seat.staff:
+            self._with_connected(snapshot["console"], session.id)
+        return {"snapshot": snapshot}
 
     def on_projector_snapshot(self, data: Any = None) -> dict[str, Any]:
         """The projector view's read-only snapshot (its socket came in by the secret link)."""

@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 
 from deliberation.core.audit import AuditEntry
 from deliberation.db import utcnow
-from deliberation.extensions import db
+from deliberation.extensions import db, socketio
 from deliberation.roundtables import services
 from deliberation.roundtables.models import ChatMessage, Participant, ParticipantRole, Phase
+from deliberation.roundtables.rooms import NAMESPACE
 from tests.roundtables.helpers import build_session, cid, emit, joined, received, session_of
 
 
@@ -195,6 +196,10 @@ def test_help_flags_the_table_on_the_console(app):
     console = emit(lead, "console", {"session_id": sid})["console"]
     assert console["tables"][0]["help"]
     assert console["tables"][0]["connected"] == 1  # the person who asked is connected
+    # The snapshot a console takes after a reconnect counts them too; one process, no Redis.
+    snapshot = emit(lead, "snapshot", {"session_id": sid})["snapshot"]
+    assert [t["connected"] for t in snapshot["console"]["tables"]] == [1]
+    assert socketio.server.namespace_handlers[NAMESPACE].connected._refreshing is None
     assert emit(lead, "help_clear", {"session_id": sid, "table_id": flag["table_id"]})["ok"]
     assert not emit(lead, "console", {"session_id": sid})["console"]["tables"][0]["help"]
 
