@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi
+# The test suite runs on every core (pytest-xdist; at most 4 workers, each with its own
+# Chromium and servers). `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= auto
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadgroup
 
 .PHONY: install run run-production services test test-postgres lint format translations chromium clean audit
 
@@ -61,13 +65,13 @@ test: install chromium services
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m tests.security.dependency_audit --allow-offline
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_PARALLEL)
 	$(MAKE) --no-print-directory test-postgres
 
 # The features' database tests again, on a throwaway PostgreSQL cluster (browser, security and
 # production tests, the last already on PostgreSQL, are not repeated, to keep CI under 10 min).
 test-postgres: install services
-	$(BIN)/pytest --postgres -m "not browser" tests/voting tests/proposals tests/roundtables
+	$(BIN)/pytest $(PYTEST_PARALLEL) --postgres -m "not browser" tests/voting tests/proposals tests/roundtables
 
 # Strict dependency audit: also fails when the advisory services cannot be reached.
 audit: install

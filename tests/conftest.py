@@ -36,6 +36,14 @@ def pytest_addoption(parser):
     )
 
 
+def pytest_collection_modifyitems(config, items):
+    """`make test` spreads the tests over the cores (pytest-xdist, --dist loadgroup): the
+    tests on the production-shaped stack go to one worker, so one stack starts, not one each."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("production-stack"))
+
+
 @pytest.fixture(scope="session")
 def postgres_url(request) -> Iterator[str | None]:
     """PostgreSQL mode: one fresh database for the session (emptied after each test)."""
@@ -169,7 +177,7 @@ class LiveServer:
             try:
                 requests.get(self.url + "/healthz", timeout=1)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not listening, or busy
                 time.sleep(0.1)
         raise RuntimeError("live server did not start")
 

@@ -10,8 +10,6 @@ of participants: points are deduplicated and sorted before any k-means runs with
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.cluster import KMeans
-from sklearn.metrics import silhouette_score
 
 MAX_BASE_CLUSTERS = 100
 MIN_GROUPS = 2
@@ -65,6 +63,10 @@ def _base_clusters(
     """(centres, weights, label per point) of up to MAX_BASE_CLUSTERS base clusters."""
     if len(points) <= MAX_BASE_CLUSTERS:
         return points, weights.astype(float), np.arange(len(points))
+    # Imported when first needed: scikit-learn takes about a second to import, which every
+    # server process (and each worker restart) would otherwise pay before serving anything.
+    from sklearn.cluster import KMeans
+
     model = KMeans(MAX_BASE_CLUSTERS, n_init=BASE_RESTARTS, random_state=SEED)
     model.fit(points, sample_weight=weights)
     order = _sorted_rows(model.cluster_centers_)
@@ -128,6 +130,8 @@ def cluster_groups(coordinates: np.ndarray) -> Clustering | None:
     top = max_group_count(len(centers))
     if top < MIN_GROUPS:
         return None
+    from sklearn.metrics import silhouette_score  # see _base_clusters
+
     silhouettes: dict[int, float] = {}
     partitions: dict[int, np.ndarray] = {}
     for k in range(MIN_GROUPS, top + 1):

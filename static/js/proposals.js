@@ -8,7 +8,11 @@
   var liveNote = document.getElementById("notifications-live");
   var unread = document.getElementById("unread-count");
   var proposalId = stateLine ? parseInt(stateLine.dataset.proposalId, 10) : null;
-  var lastEventId = null;
+  // The last step this page shows: a step added between rendering and following is caught
+  // by the first follow's ack, not only steps missed while disconnected later.
+  var timelineList = document.getElementById("timeline");
+  var lastEventId = timelineList && timelineList.dataset.lastEventId
+    ? parseInt(timelineList.dataset.lastEventId, 10) : null;
 
   var socket = io("/proposals", { transports: ["websocket", "polling"] });
   socket.on("connect", function () {

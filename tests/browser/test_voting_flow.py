@@ -8,9 +8,10 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from deliberation.accounts.models import Role
+from deliberation.accounts.models import Role, User
 from deliberation.db import utcnow
 from deliberation.extensions import db
+from deliberation.proposals import services as proposals
 from deliberation.proposals.models import Proposal
 from deliberation.voting.models import Ballot
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
@@ -137,3 +138,33 @@ def test_ballot_page_fits_a_phone(app, live_server, new_page):
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     page.goto(f"{live_server.url}/proposals/")
     assert page.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+
+
+def test_a_step_added_while_the_page_loads_is_not_missed(app, live_server, new_page):
+    """A step committed after the page was rendered but before its socket followed the
+    proposal: the follow's answer shows the page is behind, and the page catches up."""
+    with app.app_context():
+        make_user(email="citizen@example.org")
+        official = make_user(Role.OFFICIAL, email="official@example.org")
+        proposal = proposals.create_proposal(
+            title="Evening hours", summary="Open late", snapshot={}
+        )
+        db.session.commit()
+        proposal_id, official_id = proposal.id, official.id
+    page = new_page()
+    browser_login(page, live_server.url, "citizen@example.org", PASSWORD)
+
+    def review_starts_meanwhile(route):
+        # Runs once the page's HTML has arrived, before its Socket.IO client loads.
+        with app.app_context():
+            proposals.start_review(
+                db.session.get(User, official_id), db.session.get(Proposal, proposal_id)
+            )
+            db.session.commit()
+        route.continue_()
+
+    page.route("**/vendor/socket.io.min.js", review_starts_meanwhile, times=1)
+    page.goto(f"{live_server.url}/proposals/{proposal_id}")
+    page.wait_for_selector("#timeline >> text=Review started", timeout=10_000)
+    assert page.locator("#timeline li").count() == 2
+    assert page.script_errors == []
