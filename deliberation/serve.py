@@ -5,6 +5,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
 
 from gevent import pywsgi  # noqa: E402
@@ -17,20 +18,26 @@ from deliberation.extensions import socketio  # noqa: E402
 
 
 class WSGIHandler(pywsgi.WSGIHandler):
-    """gevent's handler, closing the TCP connection when a WebSocket on it has ended.
+    """gevent's handler, ending the connection of a WebSocket the way gunicorn does.
 
-    simple-websocket closes only its duplicate of the socket under gevent, so pywsgi kept the
-    connection open waiting for another HTTP request, and a client that waits for the server
-    to close first (RFC 6455 section 7.1.1; websocket-client does, 3 s) hung on. Under
-    gunicorn, as in production, simple-websocket closes the socket itself.
+    Under gevent, simple-websocket reads the WebSocket from a duplicate of the connection's
+    socket. When the WebSocket ended, pywsgi kept the connection open for another HTTP
+    request, so a client waiting for the server to close first (RFC 6455 7.1.1; websocket-client
+    waits 3 s) hung on; and before closing, pywsgi reads whatever is left on the socket, which
+    could be the client's answer to a close the server started (after an oversized message),
+    leaving simple-websocket waiting for it until the client gave up. Here the connection ends
+    with the WebSocket, and its last bytes are left to simple-websocket.
     """
 
-    def run_application(self) -> None:
-        try:
-            super().run_application()
-        finally:
-            if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
-                self.close_connection = True
+    def handle_one_response(self) -> None:
+        super().handle_one_response()
+        if self.environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+            self.close_connection = True
+            # pywsgi's own ending reads what is left on the socket before closing it; close it
+            # without that read (the duplicate stays with simple-websocket until it is done).
+            sock, self.socket = self.socket, None
+            with contextlib.suppress(OSError):
+                getattr(sock, "_sock", sock).close()
 
 
 def main() -> None:

@@ -139,6 +139,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PortTaken(RuntimeError):
+    """The live server's port was bound by someone else before the server could."""
+
+
 class LiveServer:
     """The real server (`python -m deliberation.serve`, gevent) on a loopback port."""
 
@@ -152,6 +156,21 @@ class LiveServer:
         self.log_file = None
 
     def start(self, extra_env: dict | None = None) -> None:
+        for _attempt in range(3):
+            try:
+                self._start(extra_env)
+                return
+            except PortTaken:
+                # Another process (tests run in parallel) took the port we were given.
+                self.stop()
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+            except BaseException:
+                self.stop()
+                raise
+        raise RuntimeError(f"no free port for the live server:\n{self.log_path.read_text()}")
+
+    def _start(self, extra_env: dict | None) -> None:
         self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         env = {
             **os.environ,
@@ -173,13 +192,16 @@ class LiveServer:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(self.log_path.read_text())
+                log = self.log_path.read_text()
+                if "Address already in use" in log:
+                    raise PortTaken(log)
+                raise RuntimeError(log)
             try:
                 requests.get(self.url + "/healthz", timeout=1)
                 return
             except (requests.ConnectionError, requests.Timeout):  # not listening, or busy
                 time.sleep(0.1)
-        raise RuntimeError("live server did not start")
+        raise RuntimeError(f"live server did not start:\n{self.log_path.read_text()}")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
