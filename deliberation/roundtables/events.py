@@ -53,9 +53,15 @@ CHAT_LIMIT = "8 per 10 seconds"
 HELP_LIMIT = "3 per minute"
 
 
+def _cookie_login() -> tuple[str, str]:
+    """The user id and session token in this socket's Flask-Login cookie ("id:token")."""
+    user_id, _sep, token = str(flask_session.get("_user_id", "")).partition(":")
+    return user_id, token
+
+
 def _cookie_identity() -> tuple[int, str]:
     """The person and session token the socket logged in with (checked in the vote's batch)."""
-    user_id, _sep, token = str(flask_session.get("_user_id", "")).partition(":")
+    user_id, token = _cookie_login()
     if not user_id.isdigit() or not token:
         raise ballotbox.Unauthenticated(_("Please log in again."))
     return int(user_id), token
@@ -63,7 +69,7 @@ def _cookie_identity() -> tuple[int, str]:
 
 def _cookie_token(user_id: int) -> str | None:
     """The session token of `user_id` in this socket's cookie, if it is theirs."""
-    cookie_user, _sep, token = str(flask_session.get("_user_id", "")).partition(":")
+    cookie_user, token = _cookie_login()
     return token if cookie_user == str(user_id) and token else None
 
 
