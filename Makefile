@@ -9,7 +9,7 @@ export FLASK_APP := wsgi
 PYTEST_WORKERS ?= auto
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadgroup
 
-.PHONY: install run run-production services test test-postgres lint format translations chromium clean audit
+.PHONY: install run run-production rehearse-production services test test-postgres lint format translations chromium clean audit
 
 install: $(VENV)/.installed node_modules/.installed static/vendor/.installed translations
 
@@ -45,6 +45,14 @@ run: install
 # gunicorn gevent workers and nginx on http://127.0.0.1:8080 (docs/deploy.md). Ctrl-C stops it.
 run-production: install services
 	$(BIN)/python -m scripts.localstack run
+
+# The live-roundtable rehearsal against a private production-shaped stack on free loopback
+# ports, stopped afterwards; the last line printed is the rehearsal's JSON.
+PARTICIPANTS ?= 1000
+WORKERS ?= 2
+rehearse-production: install services
+	@$(BIN)/python -m scripts.localstack rehearse --participants $(PARTICIPANTS) \
+		--workers $(WORKERS) $(if $(REFERENCE),--reference $(REFERENCE))
 
 # PostgreSQL, Redis and nginx from Debian packages (installed as root, else a clear message).
 services:

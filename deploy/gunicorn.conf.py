@@ -14,7 +14,7 @@ worker_class = "gevent"
 workers = 1
 #: Concurrent clients one worker holds (every open Socket.IO connection is one); the default
 #: of 1,000 is too few for a roundtable. Raise `ulimit -n` (LimitNOFILE) to match.
-worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "5000"))
+worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "10000"))
 #: gevent workers answer the arbiter's heartbeat between requests; a worker that stops
 #: answering for this long is killed and replaced.
 timeout = 60
