@@ -57,7 +57,7 @@ def rehearse_command(
     configuration (DATABASE_URL, SECRET_KEY) as that server: it creates the rehearsal's people
     in that database and signs their session cookies with that key.
     """
-    from deliberation.roundtables.rehearsal import rehearse
+    from loadtest.rehearsal import rehearse
 
     result = rehearse(
         current_app._get_current_object(),

@@ -39,9 +39,9 @@ from deliberation.accounts.passwords import hash_password
 from deliberation.config import PROJECT_ROOT, Config
 from deliberation.extensions import db
 from deliberation.roundtables import services
-from deliberation.roundtables.loadclient import LightClient, SocketIOError, loopback_only
 from deliberation.roundtables.models import Participant, ParticipantRole
 from deliberation.roundtables.rooms import NAMESPACE
+from loadtest.loadclient import LightClient, SocketIOError, loopback_only
 
 CATEGORIES = [
     MemberCategory.CITIZEN,
