@@ -16,7 +16,7 @@ install: $(VENV)/.installed node_modules/.installed static/vendor/.installed tra
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,loadtest]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -2,10 +2,6 @@
 
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +11,7 @@ import requests
 from deliberation import create_app
 from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.extensions import db
+from loadtest.liveserver import LiveServer
 from tests.factories import PASSWORD
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -133,97 +130,18 @@ def auth(client):
     return AuthActions(client)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PortTaken(RuntimeError):
-    """The live server's port was bound by someone else before the server could."""
-
-
-class LiveServer:
-    """The real server (`python -m deliberation.serve`, gevent) on a loopback port."""
-
-    def __init__(self, db_path: Path, database_url: str | None = None):
-        self.db_path = db_path
-        self.database_url = database_url or f"sqlite:///{db_path}"
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-        self.log_path = db_path.with_suffix(".server.log")
-        self.log_file = None
-
-    def start(self, extra_env: dict | None = None) -> None:
-        for _attempt in range(3):
-            try:
-                self._start(extra_env)
-                return
-            except PortTaken:
-                # Another process (tests run in parallel) took the port we were given.
-                self.stop()
-                self.port = free_port()
-                self.url = f"http://127.0.0.1:{self.port}"
-            except BaseException:
-                self.stop()
-                raise
-        raise RuntimeError(f"no free port for the live server:\n{self.log_path.read_text()}")
-
-    def _start(self, extra_env: dict | None) -> None:
-        self.log_file = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "PORT": str(self.port),
-            "SECRET_KEY": TestConfig.SECRET_KEY,
-            "RUN_SCHEDULER": "1",
-            # A refused polling client waits out the held long-poll when it disconnects.
-            "SOCKETIO_PING_INTERVAL": "3",
-            **(extra_env or {}),
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "deliberation.serve"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log_file,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                log = self.log_path.read_text()
-                if "Address already in use" in log:
-                    raise PortTaken(log)
-                raise RuntimeError(log)
-            try:
-                requests.get(self.url + "/healthz", timeout=1)
-                return
-            except (requests.ConnectionError, requests.Timeout):  # not listening, or busy
-                time.sleep(0.1)
-        raise RuntimeError(f"live server did not start:\n{self.log_path.read_text()}")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        if self.log_file:
-            self.log_file.close()
-            self.log_file = None
-
-
 @pytest.fixture
 def live_server(app, tmp_path: Path) -> Iterator[LiveServer]:
     """A real server process sharing the test's database; seed through `app` first."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("sqlite:///"):
-        server = LiveServer(Path(uri.removeprefix("sqlite:///")))
-    else:
-        server = LiveServer(tmp_path / "live-server", uri)
+    server = LiveServer(
+        uri,
+        tmp_path / "live-server.log",
+        secret_key=TestConfig.SECRET_KEY,
+        # A refused polling client waits out the held long-poll when it disconnects.
+        env={"SOCKETIO_PING_INTERVAL": "3"},
+        start_timeout=30,
+    )
     server.start()
     yield server
     server.stop()

@@ -1,15 +1,37 @@
-"""flask commands of the roundtables feature: the rehearsal an operator runs before an event."""
+"""flask commands of the roundtables feature: the rehearsal an operator runs before an event.
+
+The rehearsal itself lives in the top-level `loadtest` package, whose dependencies come with the
+optional `loadtest` extra: it is imported inside the command, so the site and its other commands
+run without them.
+"""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+#: Top-level modules the `loadtest` extra brings; one missing means the extra is not installed.
+LOADTEST_MODULES = frozenset({"loadtest", "websockets", "psutil"})
+INSTALL_HINT = "install the loadtest extra: pip install -e '.[loadtest]'"
+
 
 def register_commands(cli: click.Group, bench: click.Group) -> None:
     """Add `flask rehearse`."""
     cli.add_command(rehearse_command)
+
+
+def load_rehearse() -> Callable[..., dict[str, Any]]:
+    """The rehearsal, or a clear error when the loadtest extra is not installed."""
+    try:
+        from loadtest.rehearsal import rehearse
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] not in LOADTEST_MODULES:
+            raise  # something else is broken: show it as it is
+        raise click.ClickException(f"the rehearsal needs {missing.name}: {INSTALL_HINT}") from None
+    return rehearse
 
 
 @click.command("rehearse")
@@ -57,8 +79,7 @@ def rehearse_command(
     configuration (DATABASE_URL, SECRET_KEY) as that server: it creates the rehearsal's people
     in that database and signs their session cookies with that key.
     """
-    from deliberation.roundtables.rehearsal import rehearse
-
+    rehearse = load_rehearse()
     result = rehearse(
         current_app._get_current_object(),
         participants,

@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 from deliberation.accounts.models import User
 from deliberation.extensions import db
 from deliberation.roundtables import services
-from deliberation.roundtables.loadclient import LightClient, SocketIOError
 from deliberation.roundtables.models import ChatMessage, Participant, RoundtableSession
 from deliberation.roundtables.rooms import NAMESPACE
+from loadtest.loadclient import LightClient, SocketIOError
 from tests.conftest import login_session
 from tests.production.helpers import run_async
 from tests.roundtables.helpers import build_session, cid

@@ -14,7 +14,6 @@ import random
 import resource
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,21 +26,22 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import requests
 import websockets
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import insert, select
 
+from deliberation import create_app
 from deliberation.accounts.models import Division, MemberCategory, Role, User, UserRole
 from deliberation.accounts.models import division_memberships as memberships
 from deliberation.accounts.passwords import hash_password
-from deliberation.config import PROJECT_ROOT, Config
+from deliberation.config import Config
 from deliberation.extensions import db
 from deliberation.roundtables import services
-from deliberation.roundtables.loadclient import LightClient, SocketIOError, loopback_only
 from deliberation.roundtables.models import Participant, ParticipantRole
 from deliberation.roundtables.rooms import NAMESPACE
+from loadtest.liveserver import LiveServer
+from loadtest.loadclient import LightClient, SocketIOError, loopback_only
 
 CATEGORIES = [
     MemberCategory.CITIZEN,
@@ -61,12 +61,6 @@ def raise_fd_limit() -> int:
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -193,85 +187,6 @@ def create_cast(app: Flask, participants: int, run: str) -> Cast:
 
 
 # --- the server under test ---------------------------------------------------------------
-
-
-#: Flask-SocketIO's threading mode (Werkzeug + simple-websocket), only to compare async modes.
-THREADING_SERVER = """
-import os
-from deliberation import create_app
-from deliberation.config import Config
-from deliberation.core.scheduler import start_scheduler
-from deliberation.extensions import socketio
-app = create_app(Config, {"SOCKETIO_ASYNC_MODE": "threading"})
-start_scheduler(app)
-socketio.run(app, host="127.0.0.1", port=int(os.environ["PORT"]), allow_unsafe_werkzeug=True,
-             log_output=False)
-"""
-
-
-@dataclass
-class OwnServer:
-    """`python -m deliberation.serve` (gevent) on a free loopback port with a temporary
-    database; `mode="threading"` runs Flask-SocketIO's threading mode instead, to compare."""
-
-    directory: Path
-    mode: str = "gevent"
-    secret_key: str = field(default_factory=lambda: secrets.token_hex(32))
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-
-    @property
-    def database_url(self) -> str:
-        return f"sqlite:///{self.directory / 'rehearsal.sqlite3'}"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "SECRET_KEY": self.secret_key,
-            "PORT": str(self.port),
-            "HOST": "127.0.0.1",
-            "RUN_SCHEDULER": "1",
-        }
-        env.pop("MADANG_ENV", None)
-        env.pop("FLASK_RUN_FROM_CLI", None)  # else Werkzeug's server returns at once
-        self.log = open(self.directory / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-        command = (
-            [sys.executable, "-m", "deliberation.serve"]
-            if self.mode == "gevent"
-            else [sys.executable, "-c", THREADING_SERVER]
-        )
-        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command,
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=self.log,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError((self.directory / "server.log").read_text()[-2000:])
-            try:
-                requests.get(self.url + "/healthz", timeout=1)
-                return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        raise RuntimeError("the server did not start within 60 s")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self.log.close()
 
 
 def peak_rss_mb(pid: int | None) -> float | None:
@@ -626,14 +541,16 @@ def rehearse(
     """Run the whole rehearsal and return its figures (the command prints them)."""
     limit = raise_fd_limit()
     run = secrets.token_hex(3)
-    server: OwnServer | None = None
+    server: LiveServer | None = None
     directory: Path | None = None
     try:
         if url is None:
             directory = Path(tempfile.mkdtemp(prefix="madang-rehearsal-"))
-            server = OwnServer(directory, mode=server_mode)
-            from deliberation import create_app
-
+            server = LiveServer(
+                f"sqlite:///{directory / 'rehearsal.sqlite3'}",
+                directory / "server.log",
+                mode=server_mode,
+            )
             target_app = create_app(
                 Config,
                 {"SQLALCHEMY_DATABASE_URI": server.database_url, "SECRET_KEY": server.secret_key},
@@ -649,7 +566,7 @@ def rehearse(
             )
             server.start()
             target_url = server.url
-            server_pid = server.process.pid if server.process else None
+            server_pid = server.pid
         else:
             loopback_only(url)
             say(f"creating {participants} participants in the configured database ...")
