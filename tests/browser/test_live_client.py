@@ -1,6 +1,7 @@
 """The shared live client (static/js/live.js) in real Chromium against the real server: a page
-whose socket drops catches up on what another person changed meanwhile, and a broadcast lost in
-transit is noticed by the next one's sequence number and fetched as a snapshot."""
+whose socket drops catches up on what another person changed meanwhile (a roundtable, a ballot's
+turnout), and a broadcast lost in transit is noticed by the next one's sequence number and
+fetched as a snapshot."""
 
 import re
 import time
@@ -8,13 +9,14 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from deliberation.accounts.models import User
+from deliberation.accounts.models import Role, User
 from deliberation.extensions import db
 from deliberation.roundtables import services
 from deliberation.roundtables.models import Phase, RoundtableSession
 from tests.browser.conftest import browser_login
 from tests.browser.test_roundtables import open_as, seed_running_session
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_division, make_user
+from tests.voting.support import make_ballot, make_item
 
 pytestmark = pytest.mark.browser
 
@@ -104,3 +106,31 @@ def test_a_broadcast_lost_in_transit_is_fetched_after_the_next_one(app, live_ser
     expect(alice.locator("#rt-poll input[type=radio]:enabled")).to_have_count(0)  # closed
     assert alice.evaluate(f"{CLIENT}.seq") == session_seq(app, sid)
     assert alice.script_errors == [] and lead.script_errors == []
+
+
+def test_ballot_turnout_catches_up_after_a_reconnect(app, live_server, new_page):
+    """/voting's seq is one counter for the whole site: no gaps, but the same catch-up."""
+    with app.app_context():
+        division = make_division("elderly")
+        citizen = make_user(email="citizen@example.org", divisions=[division])
+        make_user(Role.OFFICIAL, email="official@example.org")
+        ballot_id = make_ballot(make_item(division, citizen), minutes=30).id
+    watcher = new_page()
+    browser_login(watcher, live_server.url, "official@example.org", PASSWORD)
+    watcher.goto(f"{live_server.url}/voting/{ballot_id}")
+    watcher.wait_for_function("() => window.madangVoting && window.madangVoting.joined")
+    watcher.evaluate(f"{CLIENT}.socket.disconnect()")
+
+    voter = new_page()
+    browser_login(voter, live_server.url, "citizen@example.org", PASSWORD)
+    voter.goto(f"{live_server.url}/voting/{ballot_id}")
+    voter.check("input[name=choice][value=yes]")
+    voter.click("form.vote-form button[type=submit]")
+    voter.wait_for_selector("#my-receipt")
+    time.sleep(0.5)  # the coalesced broadcast has gone out, without the watcher
+    expect(watcher.locator("#turnout-voted")).to_have_text("0")
+
+    watcher.evaluate(f"{CLIENT}.socket.connect()")
+    expect(watcher.locator("#turnout-voted")).to_have_text("1")
+    assert watcher.evaluate(f"{CLIENT}.seq") > 0
+    assert watcher.script_errors == [] and voter.script_errors == []
