@@ -88,7 +88,6 @@
         else if (state === "refused" && !projector) self.status(ack ? ack.message : "");
       }
     });
-    this.socket = this.client.socket;
   }
   Live.prototype.status = function (text) {
     var node = document.getElementById("rt-connection");
