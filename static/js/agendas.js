@@ -1,7 +1,7 @@
 /* Live agenda discussions: Socket.IO namespace /agendas, room item:<id>.
  * Without JavaScript every link and form works as a plain page; this script only adds
  * live updates, inline replies, reactions without reload and "load more" in place.
- * Events carry the item's sequence number; a gap or a reconnect asks for a snapshot. */
+ * The socket, sequence numbers and catch-up after a gap or a reconnect are live.js's. */
 (function () {
   "use strict";
   var section = document.getElementById("discussion");
@@ -14,20 +14,14 @@
   var anchorId = d.anchor ? Number(d.anchor) : null;
   var TEMPLATE_ID = d.templateId;
   var accepts = d.accepts === "1";
-  var lastSeq = Number(d.seq || 0);
   var statusEl = document.getElementById("live-status");
   var announcer = document.getElementById("live-announcer");
   var commentTemplate = document.getElementById("comment-template");
   var replyTemplate = document.getElementById("reply-form-template");
-  var socket = null;
+  var live = null;
 
   function say(text) {
     if (announcer) announcer.textContent = text;
-  }
-
-  function newClientId() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
-    return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
   }
 
   function formatTime(iso) {
@@ -229,20 +223,9 @@
     }
   }
 
-  /* Sequence numbers: apply everything (handlers are idempotent); on a gap, catch up. */
-  function noteSeq(seq) {
-    if (seq > lastSeq + 1) {
-      requestSnapshot();
-    } else if (seq > lastSeq) {
-      lastSeq = seq;
-    }
-  }
-
   function applySnapshot(snapshot) {
-    if (!snapshot || !snapshot.ok) return;
     if (snapshot.reset) {
       if (statusEl) statusEl.textContent = d.strReload;
-      lastSeq = snapshot.seq;
       return;
     }
     snapshot.comments.forEach(function (c) {
@@ -250,63 +233,47 @@
       if (li) setCounts(c.id, c.counts, null);
     });
     applyItem(snapshot.item);
-    lastSeq = Math.max(lastSeq, snapshot.seq);
-  }
-
-  function requestSnapshot() {
-    if (!socket || !socket.connected) return;
-    socket.emit("snapshot", { item_id: itemId, since_seq: lastSeq }, applySnapshot);
   }
 
   /* Sends with one retry after a timeout; the client id makes the retry harmless. */
   function send(event, payload, done) {
-    var attempts = 0;
-    function attempt() {
-      attempts += 1;
-      socket.timeout(5000).emit(event, payload, function (err, ack) {
-        if (err && attempts < 2 && socket.connected) return attempt();
-        done(err ? { ok: false, message: d.strFailed } : ack);
-      });
-    }
-    attempt();
+    live.request(event, payload, function (ack) {
+      done(ack || { ok: false, message: d.strFailed });
+    }, { timeoutMs: 5000 });
   }
 
-  function live() {
-    return socket !== null && socket.connected;
+  function connected() {
+    return live !== null && live.connected();
   }
 
   function connect() {
     if (viewerId === null || typeof io === "undefined") return; /* sockets need a login */
-    socket = io("/agendas", { transports: ["websocket", "polling"] });
-    socket.on("connect", function () {
-      socket.emit("join", { item_id: itemId, since_seq: lastSeq }, function (ack) {
-        applySnapshot(ack);
-        if (statusEl && ack && ack.ok && !ack.reset) statusEl.textContent = d.strLive;
-      });
-    });
-    socket.on("disconnect", function () {
-      if (statusEl) statusEl.textContent = d.strOffline;
-    });
-    socket.on("comment_created", function (msg) {
-      var fresh = !commentEl(msg.comment.id);
-      var li = insertComment(msg.comment);
-      if (li && fresh && msg.comment.author_id !== viewerId) {
-        say(d.strNewComment.replace("__NAME__", msg.comment.author_name || ""));
+    live = window.MadangLive.connect({
+      namespace: "/agendas",
+      seq: Number(d.seq || 0),
+      join: function (seq) { return ["join", { item_id: itemId, since_seq: seq }]; },
+      snapshot: function (seq) { return ["snapshot", { item_id: itemId, since_seq: seq }]; },
+      onSnapshot: applySnapshot,
+      onState: function (state, ack) {
+        if (!statusEl) return;
+        if (state === "live" && !ack.reset) statusEl.textContent = d.strLive;
+        else if (state === "offline") statusEl.textContent = d.strOffline;
+      },
+      on: {
+        comment_created: function (msg) {
+          var fresh = !commentEl(msg.comment.id);
+          var li = insertComment(msg.comment);
+          if (li && fresh && msg.comment.author_id !== viewerId) {
+            say(d.strNewComment.replace("__NAME__", msg.comment.author_name || ""));
+          }
+        },
+        comment_updated: function (msg) {
+          var li = commentEl(msg.comment.id);
+          if (li) replaceComment(li, msg.comment);
+        },
+        reactions_changed: function (msg) { setCounts(msg.comment_id, msg.counts, null); },
+        item_changed: function (msg) { applyItem(msg.item); }
       }
-      noteSeq(msg.seq);
-    });
-    socket.on("comment_updated", function (msg) {
-      var li = commentEl(msg.comment.id);
-      if (li) replaceComment(li, msg.comment);
-      noteSeq(msg.seq);
-    });
-    socket.on("reactions_changed", function (msg) {
-      setCounts(msg.comment_id, msg.counts, null);
-      noteSeq(msg.seq);
-    });
-    socket.on("item_changed", function (msg) {
-      applyItem(msg.item);
-      noteSeq(msg.seq);
     });
   }
 
@@ -323,12 +290,12 @@
 
   /* Posting: through the socket when live, else the form posts as a normal page. */
   function submitComment(form, event) {
-    if (!live()) return;
+    if (!connected()) return;
     event.preventDefault();
     var bodyField = form.querySelector("textarea[name=body]");
     var parentField = form.querySelector("input[name=parent_id]");
     var clientField = form.querySelector("input[name=client_id]");
-    if (!clientField.value) clientField.value = newClientId();
+    if (!clientField.value) clientField.value = window.MadangLive.clientId();
     var button = form.querySelector("button[type=submit]");
     button.disabled = true;
     send("post_comment", {
@@ -345,7 +312,7 @@
       }
       var li = insertComment(ack.comment);
       bodyField.value = "";
-      clientField.value = newClientId();
+      clientField.value = window.MadangLive.clientId();
       showError(form, "");
       say(d.strPosted);
       if (form.classList.contains("reply-form")) form.remove();
@@ -370,7 +337,7 @@
     textarea.id = "reply-body-" + li.dataset.id;
     label.setAttribute("for", textarea.id);
     form.querySelector("input[name=parent_id]").value = li.dataset.id;
-    form.querySelector("input[name=client_id]").value = newClientId();
+    form.querySelector("input[name=client_id]").value = window.MadangLive.clientId();
     form.querySelector(".cancel-reply").addEventListener("click", function () {
       form.remove();
       link.focus();
@@ -438,7 +405,7 @@
     var form = event.target;
     if (form.classList.contains("comment-form")) {
       submitComment(form, event);
-    } else if (form.classList.contains("reactions") && live()) {
+    } else if (form.classList.contains("reactions") && connected()) {
       event.preventDefault();
       var button = event.submitter;
       if (!button || !button.value) return;

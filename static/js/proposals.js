@@ -1,4 +1,4 @@
-// Live proposal timelines and notifications over the /proposals namespace.
+// Live proposal timelines and notifications over the /proposals namespace (live.js).
 (function () {
   "use strict";
   if (typeof io === "undefined") { return; }
@@ -14,39 +14,40 @@
   var lastEventId = timelineList && timelineList.dataset.lastEventId
     ? parseInt(timelineList.dataset.lastEventId, 10) : null;
 
-  var socket = io("/proposals", { transports: ["websocket", "polling"] });
-  socket.on("connect", function () {
-    if (proposalId) {
-      socket.emit("follow", { proposal_id: proposalId }, function (ack) {
-        if (!ack || !ack.ok) { return; }
-        // Missed a step while disconnected: reload to show the full timeline.
-        if (lastEventId !== null && ack.last_event_id !== lastEventId) { window.location.reload(); }
-        lastEventId = ack.last_event_id;
-      });
+  window.MadangLive.connect({
+    namespace: "/proposals",
+    // A proposal's page follows it after every (re)connect; the ack names its last step.
+    join: proposalId ? function () { return ["follow", { proposal_id: proposalId }]; } : null,
+    onSnapshot: function (ack) {
+      // Missed a step while disconnected: reload to show the full timeline.
+      if (lastEventId !== null && ack.last_event_id !== lastEventId) { window.location.reload(); }
+      lastEventId = ack.last_event_id;
+    },
+    on: {
+      timeline: function (data) {
+        if (!proposalId || !data || data.proposal_id !== proposalId) { return; }
+        if (timelineLive) {
+          timelineLive.textContent = timelineLive.dataset.message || "New step on the timeline. Reloading…";
+        }
+        window.setTimeout(function () { window.location.reload(); }, 800);
+      },
+      notification: function (data) {
+        if (!list || !data) { return; }
+        var item = document.createElement("li");
+        item.className = "notification-unread";
+        var link = document.createElement("a");
+        link.href = "/proposals/" + data.proposal_id + "#step-" + data.event_id;
+        link.textContent = data.title;
+        item.appendChild(link);
+        list.insertBefore(item, list.firstChild);
+        var empty = document.getElementById("no-notifications");
+        if (empty) { empty.remove(); }
+        if (unread) {
+          var count = parseInt(unread.dataset.count || "0", 10) + 1;
+          unread.dataset.count = String(count);
+        }
+        if (liveNote) { liveNote.textContent = data.title; }
+      }
     }
-  });
-  socket.on("timeline", function (data) {
-    if (!proposalId || !data || data.proposal_id !== proposalId) { return; }
-    if (timelineLive) {
-      timelineLive.textContent = timelineLive.dataset.message || "New step on the timeline. Reloading…";
-    }
-    window.setTimeout(function () { window.location.reload(); }, 800);
-  });
-  socket.on("notification", function (data) {
-    if (!list || !data) { return; }
-    var item = document.createElement("li");
-    item.className = "notification-unread";
-    var link = document.createElement("a");
-    link.href = "/proposals/" + data.proposal_id + "#step-" + data.event_id;
-    link.textContent = data.title;
-    item.appendChild(link);
-    list.insertBefore(item, list.firstChild);
-    var empty = document.getElementById("no-notifications");
-    if (empty) { empty.remove(); }
-    if (unread) {
-      var count = parseInt(unread.dataset.count || "0", 10) + 1;
-      unread.dataset.count = String(count);
-    }
-    if (liveNote) { liveNote.textContent = data.title; }
   });
 })();

@@ -1,12 +1,8 @@
-/* Shared by every roundtable page: the socket, the sequence-checked snapshot, the countdown.
+/* Shared by every roundtable page, on top of live.js (the socket, the sequence numbers and the
+   catch-up): the phase line, the countdown, the connection status and the session's events.
    Pages pass their handlers; every text comes translated from the page's data-labels. */
 (function () {
   "use strict";
-
-  function cid() {
-    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
-    return String(Date.now()) + Math.random().toString(16).slice(2);
-  }
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -53,61 +49,54 @@
     this.node.textContent = this.paused ? text + " (" + this.labels.paused + ")" : text + " " + this.labels.left;
   };
 
-  /* Connects, joins the session, keeps the sequence number and asks for a snapshot on a gap. */
+  /* The session's live client (live.js) with the phase line, the countdown and the status. */
   function Live(options) {
     var root = document.getElementById("rt-app");
+    var self = this;
+    var projector = !!options.projectorToken;
+    var on = Object.assign({}, options.on || {});
     this.root = root;
     this.sessionId = Number(root.dataset.sessionId);
     this.labels = JSON.parse(root.dataset.labels);
-    this.seq = 0;
     this.options = options;
     this.countdown = new Countdown(document.getElementById("rt-countdown"), this.labels);
-    var self = this;
-    var auth = options.projectorToken ? { projector: options.projectorToken } : undefined;
-    this.socket = window.io(root.dataset.namespace, { transports: ["websocket"], auth: auth });
-    this.socket.on("connect", function () { self.status(self.labels.connected); self.join(); });
-    this.socket.on("disconnect", function () { self.status(self.labels.reconnecting); });
-    this.socket.on("connect_error", function () { self.status(self.labels.reconnecting); });
-    ["phase", "themes", "poll_opened", "poll_closed", "seating"].forEach(function (name) {
-      self.socket.on(name, function (data) {
-        if (data && data.seq && data.seq > self.seq + 1 && self.seq > 0) { self.snapshot(); return; }
-        if (data && data.seq) self.seq = Math.max(self.seq, data.seq);
-        if (name === "phase") self.showPhase(data);
-        if (options.on && options.on[name]) options.on[name](data);
-      });
-    });
-    Object.keys(options.on || {}).forEach(function (name) {
-      if (["phase", "themes", "poll_opened", "poll_closed", "seating"].indexOf(name) === -1) {
-        self.socket.on(name, options.on[name]);
+    on.phase = function (data) {
+      self.showPhase(data);
+      if (options.on && options.on.phase) options.on.phase(data);
+    };
+    on.seating = function (data) {
+      if (options.on && options.on.seating) options.on.seating(data);
+      self.join();
+    };
+    on.seat_changed = function (data) {
+      if (options.on && options.on.seat_changed) options.on.seat_changed(data);
+      self.join();
+    };
+    this.client = window.MadangLive.connect({
+      namespace: root.dataset.namespace,
+      auth: projector ? { projector: options.projectorToken } : undefined,
+      join: function () {
+        return projector ? ["projector_snapshot", {}] : ["join", { session_id: self.sessionId }];
+      },
+      snapshot: projector ? null : function () { return ["snapshot", { session_id: self.sessionId }]; },
+      snapshotSeq: function (ack) { return ack.snapshot.seq; },
+      onSnapshot: function (ack) { self.apply(ack.snapshot); },
+      on: on,
+      onState: function (state, ack) {
+        if (state === "live") self.status(self.labels.connected);
+        else if (state === "offline") self.status(self.labels.reconnecting);
+        else if (state === "refused" && !projector) self.status(ack ? ack.message : "");
       }
     });
-    this.socket.on("seat_changed", function () { self.join(); });
-    this.socket.on("seating", function () { self.join(); });
   }
   Live.prototype.status = function (text) {
     var node = document.getElementById("rt-connection");
     if (node) node.textContent = text;
   };
   Live.prototype.join = function () {
-    var self = this;
-    if (this.options.projectorToken) {
-      this.socket.emit("projector_snapshot", {}, function (ack) { if (ack && ack.ok) self.apply(ack.snapshot); });
-      return;
-    }
-    this.socket.emit("join", { session_id: this.sessionId }, function (ack) {
-      if (!ack || !ack.ok) { self.status(ack ? ack.message : ""); return; }
-      self.apply(ack.snapshot);
-    });
-  };
-  Live.prototype.snapshot = function () {
-    var self = this;
-    if (this.options.projectorToken) { this.join(); return; }
-    this.socket.emit("snapshot", { session_id: this.sessionId }, function (ack) {
-      if (ack && ack.ok) self.apply(ack.snapshot);
-    });
+    this.client.join();
   };
   Live.prototype.apply = function (snap) {
-    this.seq = snap.seq;
     this.showPhase(snap);
     if (this.options.onSnapshot) this.options.onSnapshot(snap);
   };
@@ -121,12 +110,12 @@
   /* Emit with the session id; resolve with the ack; show a refusal in the page's alert box. */
   Live.prototype.send = function (event, data, done) {
     var payload = Object.assign({ session_id: this.sessionId }, data || {});
-    this.socket.emit(event, payload, function (ack) {
+    this.client.request(event, payload, function (ack) {
       var box = document.getElementById("rt-error");
       if (box) box.textContent = ack && !ack.ok ? ack.message : "";
       if (done) done(ack || {});
     });
   };
 
-  window.Roundtable = { Live: Live, cid: cid, el: el, fmt: fmt };
+  window.Roundtable = { Live: Live, cid: window.MadangLive.clientId, el: el, fmt: fmt };
 })();

@@ -1,17 +1,15 @@
-// Live turnout of one ballot over the /voting namespace; the server coalesces broadcasts.
+// Live turnout of one ballot over the /voting namespace (live.js); the server coalesces
+// broadcasts. The seq is one counter for the whole site: a jump is no gap, an older one is dropped.
 (function () {
   "use strict";
   var section = document.getElementById("turnout");
   if (!section || section.dataset.live !== "true" || typeof io === "undefined") { return; }
   var ballotId = parseInt(section.dataset.ballotId, 10);
-  var lastSeq = 0;
   var status = { joined: false };
   window.madangVoting = status;
 
   function show(data) {
     if (!data || data.ballot_id !== ballotId) { return; }
-    if (data.seq && data.seq < lastSeq) { return; }
-    lastSeq = data.seq || lastSeq;
     document.getElementById("turnout-voted").textContent = data.voted;
     document.getElementById("turnout-eligible").textContent = data.eligible;
     document.getElementById("turnout-percent").textContent = data.turnout_percent;
@@ -23,15 +21,19 @@
     }
   }
 
-  var socket = io("/voting", { transports: ["websocket", "polling"] });
-  socket.on("connect", function () {
-    // After every (re)connect, join the room and catch up from a fresh snapshot.
-    socket.emit("join_ballot", { ballot_id: ballotId }, function (ack) {
-      if (ack && ack.ok) { show(ack.turnout); status.joined = true; }
-    });
-  });
-  socket.on("turnout", show);
-  socket.on("closed", function (data) {
-    if (data && data.ballot_id === ballotId) { window.location.reload(); }
+  // After every (re)connect, join the room and catch up from a fresh snapshot.
+  window.MadangLive.connect({
+    namespace: "/voting",
+    contiguous: false,
+    join: function () { return ["join_ballot", { ballot_id: ballotId }]; },
+    snapshot: function () { return ["snapshot", { ballot_id: ballotId }]; },
+    snapshotSeq: function (ack) { return ack.turnout.seq; },
+    onSnapshot: function (ack) { show(ack.turnout); status.joined = true; },
+    on: {
+      turnout: show,
+      closed: function (data) {
+        if (data && data.ballot_id === ballotId) { window.location.reload(); }
+      }
+    }
   });
 })();
