@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.agendas.queries import discussion_statistics
-from deliberation.core import audit
+from deliberation.core import audit, throttle
 from deliberation.core.errors import DomainError, IllegalTransition, PermissionDenied
 from deliberation.core.realtime import emit_after_commit
 from deliberation.core.scheduler import periodic
@@ -38,6 +39,9 @@ RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 RECEIPT_GROUPS = 4
 MAX_OPTIONS = 10
 MAX_OPTION_LENGTH = 120
+#: Casting is rare for a person; this only stops scripted hammering. The app config may
+#: override it under the same name.
+VOTE_LIMIT = "30/minute"
 
 
 def new_receipt() -> str:
@@ -219,7 +223,9 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
 
     One vote per person is the UNIQUE (ballot, voter) constraint, applied by an atomic upsert;
     one answer per request is the UNIQUE client id. The caller commits, then acknowledges.
+    The per-person rate limit is applied here, so the form and the socket share it.
     """
+    throttle.enforce("vote", voter.id, current_app.config.get("VOTE_LIMIT", VOTE_LIMIT))
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
         raise DomainError(_("The request id is missing or malformed."), code="bad_client_id")
     try:
