@@ -2,14 +2,14 @@
 
 import threading
 from collections.abc import Hashable
+from functools import partial
 from typing import Any
 
 import redis
 from flask import Flask, current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from deliberation.core.coalesce import Coalescer
+from deliberation.core.realtime import call_after_commit
 from deliberation.extensions import db, socketio
 from deliberation.voting import queries
 from deliberation.voting.models import Ballot
@@ -17,9 +17,7 @@ from deliberation.voting.models import Ballot
 #: The voting feature's Socket.IO namespace.
 NAMESPACE = "/voting"
 
-_DIRTY_KEY = "madang_voting_dirty_ballots"
 _broadcast_lock = threading.Lock()
-_APP_KEY = "madang_voting_app"
 
 
 def ballot_room(ballot_id: int) -> str:
@@ -83,22 +81,7 @@ def next_sequence() -> int:
         return _sequence[0]
 
 
-def turnout_changed_after_commit(session: Session, ballot_id: int) -> None:
+def turnout_changed_after_commit(ballot_id: int) -> None:
     """Mark a ballot's turnout changed; a broadcast is scheduled only if this commits."""
-    session.info.setdefault(_DIRTY_KEY, set()).add(ballot_id)
-    session.info.setdefault(_APP_KEY, current_app._get_current_object())
-
-
-@event.listens_for(Session, "after_commit")
-def _schedule_turnout(session: Session) -> None:
-    dirty = session.info.pop(_DIRTY_KEY, None)
-    app = session.info.pop(_APP_KEY, None)
-    if dirty and app is not None:
-        for ballot_id in dirty:
-            turnout_broadcasts.touch(app, ballot_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_turnout(session: Session) -> None:
-    session.info.pop(_DIRTY_KEY, None)
-    session.info.pop(_APP_KEY, None)
+    app = current_app._get_current_object()
+    call_after_commit(partial(turnout_broadcasts.touch, app, ballot_id))

@@ -268,7 +268,7 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
     # The audit entry says that someone voted, never the choice or the receipt.
     audit.record("vote.cast", "ballot", ballot.id, actor_id=voter.id)
     if status != "unchanged":
-        turnout_changed_after_commit(db.session(), ballot.id)
+        turnout_changed_after_commit(ballot.id)
     return CastResult(receipt, status)
 
 
