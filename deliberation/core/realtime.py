@@ -15,6 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from deliberation.core.errors import DomainError, PermissionDenied
+from deliberation.core.redis_clients import message_queue_redis
 from deliberation.extensions import db, socketio
 
 log = logging.getLogger(__name__)
@@ -255,20 +256,6 @@ class AuthenticatedNamespace(Namespace):
 #: Redis, so that logging out through one process can drop the sockets the others hold. An
 #: entry older than this is pruned (that socket, if still open, drops on its next event).
 SOCKET_INDEX_TTL_S = 24 * 3600
-_redis_clients: dict[str, redis.Redis] = {}
-
-
-def message_queue_redis(url: str | None) -> redis.Redis | None:
-    """The Redis of the message queue (REDIS_URL), or None when this process is the only one.
-
-    One client (and connection pool) per process: every feature that keeps state shared by
-    the server processes (the socket index here, the roundtables' connected counts) uses it.
-    """
-    if not url:
-        return None
-    if url not in _redis_clients:
-        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    return _redis_clients[url]
 
 
 def _socket_index_key(user_id: int) -> str:

@@ -3,13 +3,12 @@
 import threading
 from collections.abc import Hashable
 from functools import partial
-from typing import Any
 
-import redis
 from flask import Flask, current_app
 
 from deliberation.core.coalesce import Coalescer
 from deliberation.core.realtime import call_after_commit
+from deliberation.core.redis_clients import message_queue_redis
 from deliberation.extensions import db, socketio
 from deliberation.voting import queries
 from deliberation.voting.models import Ballot
@@ -60,7 +59,6 @@ turnout_broadcasts = Coalescer(0.1, _broadcast_turnout)
 _sequence_lock = threading.Lock()
 _sequence = [0]
 _SEQUENCE_KEY = "madang:voting:seq"
-_redis_clients: dict[str, Any] = {}
 
 
 def next_sequence() -> int:
@@ -71,11 +69,9 @@ def next_sequence() -> int:
     counter for the whole site (Redis INCR), not one per process, which would make one
     process's news look stale to clients that heard from another (or from before a restart).
     """
-    redis_url = current_app.config.get("REDIS_URL")
-    if redis_url:
-        if redis_url not in _redis_clients:
-            _redis_clients[redis_url] = redis.Redis.from_url(redis_url)
-        return int(_redis_clients[redis_url].incr(_SEQUENCE_KEY))
+    shared = message_queue_redis(current_app.config.get("REDIS_URL"))
+    if shared is not None:
+        return int(shared.incr(_SEQUENCE_KEY))
     with _sequence_lock:
         _sequence[0] += 1
         return _sequence[0]
