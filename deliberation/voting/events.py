@@ -18,7 +18,8 @@ from deliberation.core.realtime import (
 )
 from deliberation.db import utcnow
 from deliberation.voting import queries, services
-from deliberation.voting.live import NAMESPACE, ballot_room, next_sequence
+from deliberation.voting.live import next_sequence
+from deliberation.voting.rooms import NAMESPACE, ballot_room
 
 
 def ballot_snapshot(ballot_id: int) -> dict[str, Any]:

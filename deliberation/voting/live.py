@@ -12,16 +12,9 @@ from deliberation.core.redis_clients import message_queue_redis
 from deliberation.extensions import db, socketio
 from deliberation.voting import queries
 from deliberation.voting.models import Ballot
-
-#: The voting feature's Socket.IO namespace.
-NAMESPACE = "/voting"
+from deliberation.voting.rooms import NAMESPACE, ballot_room
 
 _broadcast_lock = threading.Lock()
-
-
-def ballot_room(ballot_id: int) -> str:
-    """Everyone watching one ballot's live turnout."""
-    return f"ballot:{ballot_id}"
 
 
 def _room_is_watched(app: Flask, ballot_id: int) -> bool:

@@ -25,7 +25,7 @@ from deliberation.extensions import db
 from deliberation.proposals import services as proposals_services
 from deliberation.summaries.queries import summary_snapshot
 from deliberation.voting import queries
-from deliberation.voting.live import NAMESPACE, ballot_room, turnout_changed_after_commit
+from deliberation.voting.live import turnout_changed_after_commit
 from deliberation.voting.models import (
     DEFAULT_OPTION_KEYS,
     Ballot,
@@ -33,6 +33,7 @@ from deliberation.voting.models import (
     Vote,
     VoteCast,
 )
+from deliberation.voting.rooms import NAMESPACE, ballot_room
 
 #: Receipt alphabet: no 0/O, 1/I/L or U, so a code read aloud or copied by hand stays right.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
