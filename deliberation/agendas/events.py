@@ -2,7 +2,7 @@
 
 Every state-changing event carries a client id or is naturally idempotent, is acknowledged
 only after its transaction commits, and is broadcast to the item's room after the commit
-(the services queue the broadcasts). See docs/realtime/agendas.md.
+(the services queue the broadcasts). The protocol: docs/realtime.md, *Namespace `/agendas`*.
 """
 
 from typing import Any
