@@ -4,6 +4,8 @@ import os
 import secrets
 from pathlib import Path
 
+from deliberation.core.redis_clients import REDIS_TIMEOUTS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_DIR = PROJECT_ROOT / "instance"
 
@@ -68,6 +70,8 @@ class Config:
     #: Set explicitly: Flask-Limiter would otherwise inherit the previous app's setting.
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = os.environ.get("REDIS_URL") or "memory://"
+    #: Flask-Limiter's Redis client gets the timeouts of every other Redis client of the app.
+    RATELIMIT_STORAGE_OPTIONS = dict(REDIS_TIMEOUTS)
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_IP = "20 per minute"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute"

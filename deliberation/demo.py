@@ -5,7 +5,6 @@ from deliberation.accounts.services import register_user
 from deliberation.agendas.demo import seed_demo as seed_agendas
 from deliberation.demo_context import DemoContext
 from deliberation.extensions import db
-from deliberation.proposals.demo import seed_demo as seed_proposals
 from deliberation.roundtables.demo import seed_demo as seed_roundtables
 from deliberation.summaries.demo import seed_demo as seed_summaries
 from deliberation.voting.demo import seed_demo as seed_voting
@@ -86,7 +85,6 @@ def seed_demo() -> DemoContext:
     for seed_feature in (
         seed_agendas,
         seed_voting,
-        seed_proposals,
         seed_roundtables,
         seed_summaries,
     ):

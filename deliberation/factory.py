@@ -21,14 +21,12 @@ from deliberation.core.security import bound_url_integers, register_security_hea
 from deliberation.core.sessions import SocketAwareSessionInterface
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from deliberation.home import routes as home_routes
-from deliberation.proposals import commands as proposals_commands
 from deliberation.proposals import events as proposals_events
 from deliberation.proposals import routes as proposals_routes
 from deliberation.roundtables import commands as roundtables_commands
 from deliberation.roundtables import events as roundtables_events
 from deliberation.roundtables import routes as roundtables_routes
 from deliberation.summaries import commands as summaries_commands
-from deliberation.summaries import events as summaries_events
 from deliberation.summaries import routes as summaries_routes
 from deliberation.voting import commands as voting_commands
 from deliberation.voting import events as voting_events
@@ -49,12 +47,10 @@ NAMESPACE_REGISTRARS = [
     voting_events.register_namespaces,
     proposals_events.register_namespaces,
     roundtables_events.register_namespaces,
-    summaries_events.register_namespaces,
 ]
 COMMAND_REGISTRARS = [
     agendas_commands.register_commands,
     voting_commands.register_commands,
-    proposals_commands.register_commands,
     roundtables_commands.register_commands,
     summaries_commands.register_commands,
 ]

@@ -404,9 +404,10 @@ class RedisServer:
         wait_until(self._accepts, 30, "Redis", self.process.log_path)
 
     def client(self):
-        import redis
+        # The app's own factory: the same timeouts, one shared client per URL.
+        from deliberation.core.redis_clients import redis_client
 
-        return redis.Redis.from_url(self.url, socket_timeout=5)
+        return redis_client(self.url)
 
     def _accepts(self) -> bool:
         self.process.check_alive()

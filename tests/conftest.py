@@ -20,7 +20,8 @@ CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
 
 
-def test_overrides(db_path: Path) -> dict:
+def config_overrides(db_path: Path) -> dict:
+    """The app config every test starts from: its own SQLite file and fast password hashing."""
     return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", **FAST_ARGON2}
 
 
@@ -64,7 +65,7 @@ def _empty_every_table() -> None:
 
 @pytest.fixture
 def app(tmp_path: Path, postgres_url: str | None):
-    overrides = test_overrides(tmp_path / "test.sqlite3")
+    overrides = config_overrides(tmp_path / "test.sqlite3")
     if postgres_url:
         # A URL of its own per test, as each SQLite test has its own file: process-wide
         # caches keyed by the database URL and an id never mix two tests' rows.

@@ -2,7 +2,7 @@
 
 Every state-changing event carries a client id or is naturally idempotent, is acknowledged
 only after its transaction commits, and is broadcast to the item's room after the commit
-(the services queue the broadcasts). See docs/realtime/agendas.md.
+(the services queue the broadcasts). The protocol: docs/realtime.md, *Namespace `/agendas`*.
 """
 
 from typing import Any
@@ -12,6 +12,7 @@ from flask_socketio import SocketIO, join_room, leave_room
 
 from deliberation.agendas import queries, services
 from deliberation.agendas.models import COMMENT_MAX_LENGTH
+from deliberation.agendas.rooms import NAMESPACE, item_room
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
@@ -44,7 +45,7 @@ class AgendasNamespace(AuthenticatedNamespace):
         since_seq = payload_int(data, "since_seq", required=False)
         services.throttle.enforce("agendas.join", current_user.id, JOIN_LIMIT)
         snapshot = _snapshot(item_id, since_seq)
-        join_room(services.item_room(item_id))
+        join_room(item_room(item_id))
         return snapshot
 
     @socket_query
@@ -59,7 +60,7 @@ class AgendasNamespace(AuthenticatedNamespace):
     def on_leave(self, data: Any = None) -> dict[str, Any]:
         """Stop receiving an item's events."""
         item_id = payload_int(payload_dict(data), "item_id")
-        leave_room(services.item_room(item_id))
+        leave_room(item_room(item_id))
         return {}
 
     @socket_action
@@ -142,4 +143,4 @@ class AgendasNamespace(AuthenticatedNamespace):
 
 def register_namespaces(socketio: SocketIO) -> None:
     """Attach the /agendas namespace."""
-    register_namespace_once(socketio, AgendasNamespace(services.NAMESPACE))
+    register_namespace_once(socketio, AgendasNamespace(NAMESPACE))

@@ -27,6 +27,7 @@ from deliberation.agendas.models import (
 )
 from deliberation.agendas.permissions import can_moderate, can_withdraw
 from deliberation.agendas.queries import comment_payload, item_payload
+from deliberation.agendas.rooms import NAMESPACE, item_room
 from deliberation.core import audit, throttle
 from deliberation.core.errors import DomainError, NotFound, PermissionDenied
 from deliberation.core.realtime import emit_after_commit
@@ -34,7 +35,6 @@ from deliberation.core.sanitize import plain_text, render_markdown
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 
-NAMESPACE = "/agendas"
 TITLE_MAX_LENGTH = 200
 ITEM_BODY_MAX_LENGTH = 20_000
 REASON_MAX_LENGTH = 500
@@ -54,11 +54,6 @@ def _(text: str, **variables: Any) -> str:
     if has_request_context():
         return gettext(text, **variables)
     return text % variables if variables else text
-
-
-def item_room(item_id: int) -> str:
-    """The Socket.IO room of everyone viewing one item."""
-    return f"item:{item_id}"
 
 
 def _limit(name: str) -> str:

@@ -1,9 +1,10 @@
-"""Socket.IO plumbing shared by every feature: rooms, emit-after-commit, authenticated handlers."""
+"""Socket.IO plumbing shared by every feature: rooms, after-commit callbacks and broadcasts,
+authenticated handlers, the per-socket event budget."""
 
 import logging
 import time
 from collections.abc import Callable, Iterator
-from functools import wraps
+from functools import partial, wraps
 from typing import Any
 
 import redis
@@ -11,14 +12,17 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import Namespace, disconnect, emit, join_room
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from deliberation.core.errors import DomainError, PermissionDenied
+from deliberation.core.redis_clients import message_queue_redis
 from deliberation.extensions import db, socketio
 
 log = logging.getLogger(__name__)
 
-_PENDING_KEY = "madang_pending_emits"
+#: session.info keys: the callbacks waiting for the commit, and where each open savepoint began.
+_AFTER_COMMIT_KEY = "madang_after_commit"
+_SAVEPOINT_MARKS_KEY = "madang_after_commit_savepoints"
 
 
 def user_room(user_id: int) -> str:
@@ -26,24 +30,60 @@ def user_room(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def call_after_commit(callback: Callable[[], object]) -> None:
+    """Run `callback` only if, and after, the current transaction commits.
+
+    The one rule, for every broadcast and post-commit task in the app:
+    - callbacks run in the order they were queued, after the outermost commit (a savepoint
+      released inside the transaction runs nothing);
+    - a rollback of the whole transaction, or a session closed without committing, drops them;
+    - a savepoint rolled back inside the transaction (e.g. a caught IntegrityError) drops only
+      the callbacks queued since that savepoint began; earlier ones stay queued.
+    A callback that raises is logged and the others still run: the data is committed already,
+    so the caller must not report a failure.
+    """
+    db.session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
 def emit_after_commit(event_name: str, payload: dict[str, Any], *, to: str, namespace: str) -> None:
     """Queue a broadcast that is sent only if, and after, the current transaction commits."""
-    db.session.info.setdefault(_PENDING_KEY, []).append((event_name, payload, to, namespace))
+    call_after_commit(partial(socketio.emit, event_name, payload, to=to, namespace=namespace))
 
 
-@event.listens_for(Session, "after_commit")
-def _send_pending_emits(session: Session) -> None:
-    pending = session.info.pop(_PENDING_KEY, [])
-    for event_name, payload, room, namespace in pending:
-        socketio.emit(event_name, payload, to=room, namespace=namespace)
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        queued = len(session.info.get(_AFTER_COMMIT_KEY, ()))
+        session.info.setdefault(_SAVEPOINT_MARKS_KEY, {})[transaction] = queued
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _drop_pending_emits(session: Session, previous_transaction: Any) -> None:
-    # Only the outermost rollback discards the broadcasts; a savepoint rolled back inside
-    # the transaction (e.g. a caught IntegrityError) leaves earlier ones queued.
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING_KEY, None)
+def _drop_since_savepoint(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.nested:
+        mark = session.info.get(_SAVEPOINT_MARKS_KEY, {}).pop(previous_transaction, None)
+        if mark is not None and _AFTER_COMMIT_KEY in session.info:
+            del session.info[_AFTER_COMMIT_KEY][mark:]
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy fires after_commit when a savepoint is released too: not yet
+    session.info.pop(_SAVEPOINT_MARKS_KEY, None)
+    for callback in session.info.pop(_AFTER_COMMIT_KEY, []):
+        try:
+            callback()
+        except Exception:
+            log.exception("after-commit callback %r failed", callback)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_uncommitted(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction ends after its commit ran the callbacks, or without a commit
+    # (rollback, close): whatever is still queued then must never run.
+    if transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT_KEY, None)
+        session.info.pop(_SAVEPOINT_MARKS_KEY, None)
 
 
 def error_payload(error: DomainError) -> dict[str, Any]:
@@ -216,20 +256,6 @@ class AuthenticatedNamespace(Namespace):
 #: Redis, so that logging out through one process can drop the sockets the others hold. An
 #: entry older than this is pruned (that socket, if still open, drops on its next event).
 SOCKET_INDEX_TTL_S = 24 * 3600
-_redis_clients: dict[str, redis.Redis] = {}
-
-
-def message_queue_redis(url: str | None) -> redis.Redis | None:
-    """The Redis of the message queue (REDIS_URL), or None when this process is the only one.
-
-    One client (and connection pool) per process: every feature that keeps state shared by
-    the server processes (the socket index here, the roundtables' connected counts) uses it.
-    """
-    if not url:
-        return None
-    if url not in _redis_clients:
-        _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-    return _redis_clients[url]
 
 
 def _socket_index_key(user_id: int) -> str:

@@ -6,6 +6,7 @@ from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from deliberation.core.errors import RateLimited
+from deliberation.core.redis_clients import REDIS_TIMEOUTS
 
 _limiters: dict[str, MovingWindowRateLimiter] = {}
 
@@ -14,7 +15,8 @@ def _limiter() -> MovingWindowRateLimiter:
     uri = current_app.config["RATELIMIT_STORAGE_URI"]
     key = f"{id(current_app._get_current_object())}:{uri}"  # one store per app (tests make many)
     if key not in _limiters:
-        _limiters[key] = MovingWindowRateLimiter(storage_from_string(uri))
+        # The memory storage ignores the options; a Redis storage gets the app's timeouts.
+        _limiters[key] = MovingWindowRateLimiter(storage_from_string(uri, **REDIS_TIMEOUTS))
     return _limiters[key]
 
 

@@ -14,7 +14,7 @@ from deliberation.core.realtime import (
     socket_query,
 )
 from deliberation.proposals import queries, services
-from deliberation.proposals.services import NAMESPACE, proposal_room
+from deliberation.proposals.rooms import NAMESPACE, proposal_room
 
 
 class ProposalsNamespace(AuthenticatedNamespace):

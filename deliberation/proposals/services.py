@@ -24,15 +24,9 @@ from deliberation.proposals.models import (
     ProposalEvent,
     ProposalState,
 )
+from deliberation.proposals.rooms import NAMESPACE, proposal_room
 
-#: The proposals feature's Socket.IO namespace.
-NAMESPACE = "/proposals"
 MAX_TEXT = 20_000
-
-
-def proposal_room(proposal_id: int) -> str:
-    """Everyone watching one proposal's timeline."""
-    return f"proposal:{proposal_id}"
 
 
 def _require_official(actor: User) -> None:

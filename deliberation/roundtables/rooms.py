@@ -1,14 +1,11 @@
-"""Socket.IO namespace, room names and after-commit hooks of the roundtables feature."""
+"""Socket.IO namespace and room names of the roundtables feature."""
 
-from collections.abc import Callable
+# Re-exported: the roundtables modules queue their post-commit work through core's one rule.
+from deliberation.core.realtime import call_after_commit
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
-from deliberation.extensions import db
+__all__ = ["NAMESPACE", "call_after_commit", "session_room", "staff_room", "table_room"]
 
 NAMESPACE = "/roundtable"
-_AFTER_COMMIT_KEY = "roundtable_after_commit"
 
 
 def session_room(session_id: int) -> str:
@@ -24,19 +21,3 @@ def table_room(session_id: int, table_id: int) -> str:
 def staff_room(session_id: int) -> str:
     """The lead facilitator and the theme team: every table's chat, ideas and help flags."""
     return f"session:{session_id}:staff"
-
-
-def call_after_commit(callback: Callable[[], object]) -> None:
-    """Run `callback` only if, and after, the current transaction commits."""
-    db.session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
-
-
-@event.listens_for(Session, "after_commit")
-def _run_after_commit(session: Session) -> None:
-    for callback in session.info.pop(_AFTER_COMMIT_KEY, []):
-        callback()
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop(_AFTER_COMMIT_KEY, None)

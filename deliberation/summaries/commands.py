@@ -72,11 +72,8 @@ def import_polis_command(directory: Path, division_slug: str | None) -> None:
 def consensus_report_command(item_id: int, output_format: str, table: str) -> None:
     """Print an item's consensus summary (pseudonymous participants) as JSON or CSV."""
     from deliberation.agendas.models import AgendaItem
-    from deliberation.summaries.queries import (
-        comments_csv,
-        compute_summary_document,
-        roundtables_csv,
-    )
+    from deliberation.summaries.exports import comments_csv, roundtables_csv
+    from deliberation.summaries.queries import compute_summary_document
 
     if db.session.get(AgendaItem, item_id) is None:
         raise click.ClickException(f"There is no agenda item {item_id}.")

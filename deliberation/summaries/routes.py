@@ -5,7 +5,7 @@ from flask import Blueprint, Response, abort, jsonify, render_template, url_for
 from deliberation.agendas.models import AgendaItem
 from deliberation.extensions import db
 from deliberation.summaries import services
-from deliberation.summaries.queries import comments_csv, roundtables_csv
+from deliberation.summaries.exports import comments_csv, roundtables_csv
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 

@@ -16,11 +16,10 @@ from deliberation.core.realtime import (
     socket_action,
     socket_query,
 )
-from deliberation.core.throttle import enforce
 from deliberation.db import utcnow
 from deliberation.voting import queries, services
-from deliberation.voting.live import NAMESPACE, ballot_room, next_sequence
-from deliberation.voting.routes import VOTE_LIMIT
+from deliberation.voting.live import next_sequence
+from deliberation.voting.rooms import NAMESPACE, ballot_room
 
 
 def ballot_snapshot(ballot_id: int) -> dict[str, Any]:
@@ -64,7 +63,6 @@ class VotingNamespace(AuthenticatedNamespace):
         client_id = client_id_from(data)
         if not choice:
             raise DomainError("'choice' is required.", code="bad_payload")
-        enforce("vote", current_user.id, VOTE_LIMIT)
         return services.cast_vote(ballot_id, current_user, choice, client_id).as_dict()
 
 

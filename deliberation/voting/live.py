@@ -2,29 +2,19 @@
 
 import threading
 from collections.abc import Hashable
-from typing import Any
+from functools import partial
 
-import redis
 from flask import Flask, current_app
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from deliberation.core.coalesce import Coalescer
+from deliberation.core.realtime import call_after_commit
+from deliberation.core.redis_clients import message_queue_redis
 from deliberation.extensions import db, socketio
 from deliberation.voting import queries
 from deliberation.voting.models import Ballot
+from deliberation.voting.rooms import NAMESPACE, ballot_room
 
-#: The voting feature's Socket.IO namespace.
-NAMESPACE = "/voting"
-
-_DIRTY_KEY = "madang_voting_dirty_ballots"
 _broadcast_lock = threading.Lock()
-_APP_KEY = "madang_voting_app"
-
-
-def ballot_room(ballot_id: int) -> str:
-    """Everyone watching one ballot's live turnout."""
-    return f"ballot:{ballot_id}"
 
 
 def _room_is_watched(app: Flask, ballot_id: int) -> bool:
@@ -62,7 +52,6 @@ turnout_broadcasts = Coalescer(0.1, _broadcast_turnout)
 _sequence_lock = threading.Lock()
 _sequence = [0]
 _SEQUENCE_KEY = "madang:voting:seq"
-_redis_clients: dict[str, Any] = {}
 
 
 def next_sequence() -> int:
@@ -73,32 +62,15 @@ def next_sequence() -> int:
     counter for the whole site (Redis INCR), not one per process, which would make one
     process's news look stale to clients that heard from another (or from before a restart).
     """
-    redis_url = current_app.config.get("REDIS_URL")
-    if redis_url:
-        if redis_url not in _redis_clients:
-            _redis_clients[redis_url] = redis.Redis.from_url(redis_url)
-        return int(_redis_clients[redis_url].incr(_SEQUENCE_KEY))
+    shared = message_queue_redis(current_app.config.get("REDIS_URL"))
+    if shared is not None:
+        return int(shared.incr(_SEQUENCE_KEY))
     with _sequence_lock:
         _sequence[0] += 1
         return _sequence[0]
 
 
-def turnout_changed_after_commit(session: Session, ballot_id: int) -> None:
+def turnout_changed_after_commit(ballot_id: int) -> None:
     """Mark a ballot's turnout changed; a broadcast is scheduled only if this commits."""
-    session.info.setdefault(_DIRTY_KEY, set()).add(ballot_id)
-    session.info.setdefault(_APP_KEY, current_app._get_current_object())
-
-
-@event.listens_for(Session, "after_commit")
-def _schedule_turnout(session: Session) -> None:
-    dirty = session.info.pop(_DIRTY_KEY, None)
-    app = session.info.pop(_APP_KEY, None)
-    if dirty and app is not None:
-        for ballot_id in dirty:
-            turnout_broadcasts.touch(app, ballot_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_turnout(session: Session) -> None:
-    session.info.pop(_DIRTY_KEY, None)
-    session.info.pop(_APP_KEY, None)
+    app = current_app._get_current_object()
+    call_after_commit(partial(turnout_broadcasts.touch, app, ballot_id))

@@ -27,7 +27,6 @@ from deliberation.accounts.models import CATEGORY_LABELS, Division
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core.errors import DomainError
-from deliberation.core.throttle import enforce
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.proposals.queries import proposal_for_item
@@ -49,9 +48,6 @@ def format_utc(moment: datetime | None) -> str:
     """A stored time as 'YYYY-MM-DD HH:MM UTC'."""
     return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
 
-
-#: Casting is rare for a person; this only stops scripted hammering.
-VOTE_LIMIT = "30/minute"
 
 CAST_MESSAGES = {
     "cast": _l("Your vote was recorded."),
@@ -174,7 +170,6 @@ def cast(ballot_id: int):
             flash(_("Please choose an option."), "error")
         return _ballot_page(ballot, form, 400)
     try:
-        enforce("vote", current_user.id, VOTE_LIMIT)
         result = services.cast_vote(ballot.id, current_user, form.choice.data, form.client_id.data)
         db.session.commit()
     except DomainError as error:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.agendas.queries import discussion_statistics
-from deliberation.core import audit
+from deliberation.core import audit, throttle
 from deliberation.core.errors import DomainError, IllegalTransition, PermissionDenied
 from deliberation.core.realtime import emit_after_commit
 from deliberation.core.scheduler import periodic
@@ -24,7 +25,7 @@ from deliberation.extensions import db
 from deliberation.proposals import services as proposals_services
 from deliberation.summaries.queries import summary_snapshot
 from deliberation.voting import queries
-from deliberation.voting.live import NAMESPACE, ballot_room, turnout_changed_after_commit
+from deliberation.voting.live import turnout_changed_after_commit
 from deliberation.voting.models import (
     DEFAULT_OPTION_KEYS,
     Ballot,
@@ -32,12 +33,16 @@ from deliberation.voting.models import (
     Vote,
     VoteCast,
 )
+from deliberation.voting.rooms import NAMESPACE, ballot_room
 
 #: Receipt alphabet: no 0/O, 1/I/L or U, so a code read aloud or copied by hand stays right.
 RECEIPT_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 RECEIPT_GROUPS = 4
 MAX_OPTIONS = 10
 MAX_OPTION_LENGTH = 120
+#: Casting is rare for a person; this only stops scripted hammering. The app config may
+#: override it under the same name.
+VOTE_LIMIT = "30/minute"
 
 
 def new_receipt() -> str:
@@ -219,7 +224,9 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
 
     One vote per person is the UNIQUE (ballot, voter) constraint, applied by an atomic upsert;
     one answer per request is the UNIQUE client id. The caller commits, then acknowledges.
+    The per-person rate limit is applied here, so the form and the socket share it.
     """
+    throttle.enforce("vote", voter.id, current_app.config.get("VOTE_LIMIT", VOTE_LIMIT))
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
         raise DomainError(_("The request id is missing or malformed."), code="bad_client_id")
     try:
@@ -262,7 +269,7 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
     # The audit entry says that someone voted, never the choice or the receipt.
     audit.record("vote.cast", "ballot", ballot.id, actor_id=voter.id)
     if status != "unchanged":
-        turnout_changed_after_commit(db.session(), ballot.id)
+        turnout_changed_after_commit(ballot.id)
     return CastResult(receipt, status)
 
 

@@ -2,9 +2,10 @@
 
 import pytest
 import socketio as socketio_client
+from sqlalchemy import func, select
 
-from deliberation.core.audit import record
-from deliberation.core.realtime import emit_after_commit
+from deliberation.core.audit import AuditEntry, record
+from deliberation.core.realtime import call_after_commit, emit_after_commit
 from deliberation.extensions import db, socketio
 from tests.conftest import login_session
 from tests.factories import make_user
@@ -94,3 +95,54 @@ def test_a_rolled_back_savepoint_keeps_earlier_broadcasts(app, client, auth):
         record("test.outer", "test")
         db.session.commit()
     assert [m["name"] for m in listener.get_received()] == ["kept"]
+
+
+def test_one_after_commit_rule_for_every_callback(app_ctx):
+    """Queued work runs in order after the outermost commit; a rolled-back savepoint drops
+    only what was queued inside it; a full rollback or a close without commit drops all."""
+    ran: list[str] = []
+    call_after_commit(lambda: ran.append("before"))
+    savepoint = db.session.begin_nested()
+    call_after_commit(lambda: ran.append("inside rolled-back savepoint"))
+    record("test.inner", "test")
+    savepoint.rollback()
+    with db.session.begin_nested():  # a released savepoint runs nothing yet
+        call_after_commit(lambda: ran.append("inside released savepoint"))
+        record("test.released", "test")
+    assert ran == []
+    call_after_commit(lambda: ran.append("after"))
+    record("test.outer", "test")
+    db.session.commit()
+    assert ran == ["before", "inside released savepoint", "after"]
+
+    call_after_commit(lambda: ran.append("rolled back"))
+    record("test.rollback", "test")
+    db.session.rollback()
+    call_after_commit(lambda: ran.append("closed"))
+    record("test.closed", "test")
+    db.session.close()
+    record("test.next", "test")
+    db.session.commit()
+    assert ran == ["before", "inside released savepoint", "after"]
+
+
+def test_a_failing_callback_does_not_stop_the_others_or_fail_the_commit(app_ctx, caplog):
+    ran: list[int] = []
+
+    def broken() -> None:
+        raise RuntimeError("socket server gone")
+
+    call_after_commit(lambda: ran.append(1))
+    call_after_commit(broken)
+    call_after_commit(lambda: ran.append(2))
+    record("test.commit", "test")
+    db.session.commit()
+    assert ran == [1, 2]
+    assert "after-commit callback" in caplog.text and "socket server gone" in caplog.text
+    assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == 1
+
+
+def test_the_features_queue_through_the_core_mechanism():
+    from deliberation.roundtables import rooms
+
+    assert rooms.call_after_commit is call_after_commit

@@ -249,3 +249,34 @@ def test_facilitator_opens_a_ballot_through_the_form(app, client, auth):
     with app.app_context():
         ballot = db.session.scalar(select(Ballot))
         assert ballot.item_id == item_id and ballot.quorum_percent == 10
+
+
+def test_the_vote_rate_limit_is_one_budget_for_the_form_and_the_socket(app, client, auth):
+    """The limit lives in cast_vote: votes over HTTP and over the socket draw on one budget."""
+    app.config["VOTE_LIMIT"] = "3/minute"
+    with app.app_context():
+        ballot_id = make_ballot().id
+        make_user(email="voter@example.org")
+    _login(client, auth, "voter@example.org")
+    page = client.get(f"/voting/{ballot_id}").get_data(as_text=True)
+    form = {"csrf_token": csrf_token_from(page), "choice": "yes", "client_id": "http-client-1"}
+    assert client.post(f"/voting/{ballot_id}/vote", data=form).status_code == 302
+    sock = socketio.test_client(app, flask_test_client=client, namespace="/voting")
+    acks = [
+        sock.emit(
+            "cast",
+            {"ballot_id": ballot_id, "choice": choice, "client_id": f"socket-client-{n}"},
+            namespace="/voting",
+            callback=True,
+        )
+        for n, choice in enumerate(["no", "abstain", "yes"])
+    ]
+    assert [ack["ok"] for ack in acks] == [True, True, False]
+    assert acks[2]["error"] == "rate_limited"
+    form["client_id"] = "http-client-2"
+    refused = client.post(f"/voting/{ballot_id}/vote", data=form, follow_redirects=True)
+    assert refused.status_code == 429
+    assert "too often" in refused.get_data(as_text=True)
+    sock.disconnect(namespace="/voting")
+    with app.app_context():
+        assert queries.vote_counts(ballot_id) == {"abstain": 1}

@@ -1,7 +1,0 @@
-"""flask commands of the proposals feature."""
-
-import click
-
-
-def register_commands(cli: click.Group, bench: click.Group) -> None:
-    """Add this feature's commands (none yet)."""

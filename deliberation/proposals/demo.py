@@ -1,7 +1,0 @@
-"""Demo data for the proposals feature."""
-
-from deliberation.demo_context import DemoContext
-
-
-def seed_demo(context: DemoContext) -> None:
-    """Seed this feature's demo data (none yet)."""

@@ -1,7 +1,0 @@
-"""Socket.IO namespace of the summaries feature."""
-
-from flask_socketio import SocketIO
-
-
-def register_namespaces(socketio: SocketIO) -> None:
-    """Attach this feature's namespace (none yet)."""
