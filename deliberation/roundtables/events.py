@@ -1,5 +1,5 @@
 """Socket.IO namespace `/roundtable`: joining a seat, table chat, ideas, lead console, theme
-team and live polls. Every handler re-checks who may act; see docs/realtime/roundtables.md."""
+team and live polls. Every handler re-checks who may act; see docs/realtime.md."""
 
 import logging
 from collections import Counter
@@ -30,7 +30,15 @@ from deliberation.core.realtime import (
 )
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import ballotbox, permissions, presence, queries, services, tallies
+from deliberation.roundtables import (
+    ballotbox,
+    permissions,
+    polls,
+    presence,
+    queries,
+    services,
+    tallies,
+)
 from deliberation.roundtables.models import (
     Participant,
     ParticipantRole,
@@ -131,7 +139,7 @@ class Seat:
         return self.participant_id
 
     @property
-    def votes(self) -> bool:
+    def may_vote(self) -> bool:
         return self.role == ParticipantRole.PARTICIPANT
 
 
@@ -166,8 +174,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         if (
             extra
             or seat is None
-            or not seat.votes
-            or seat.table_id is None
+            or not polls.may_vote(seat)
             or seat.user_id is None
             or not seat.session_token
             or not isinstance(data, dict)
@@ -182,20 +189,13 @@ class RoundtableNamespace(AuthenticatedNamespace):
         app = self.socketio.server.get_environ(sid, namespace=self.namespace)["flask.app"]
         with app.app_context():
             try:
-                poll = services.get_poll_for_vote(seat.session_id, data["poll_id"])
+                poll = polls.get_poll_for_vote(seat.session_id, data["poll_id"])
             except DomainError:
                 return None
         if poll.kind == PollKind.AGREE or data["option_id"] not in poll.option_ids:
             return None
-        vote = ballotbox.VoteRequest(
-            poll_id=poll.id,
-            session_id=poll.session_id,
-            participant_id=seat.participant_id or 0,
-            user_id=seat.user_id,
-            session_token=seat.session_token,
-            client_id=data["client_id"],
-            option_id=data["option_id"],
-            member_category=seat.member_category,
+        vote = _vote_request(
+            seat, poll, data["client_id"], data["option_id"], seat.user_id, seat.session_token
         )
         ballotbox.wait_for_batch(app, vote)
         if vote.refusal is None and vote.answer is not None:
@@ -559,8 +559,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_poll_close(self, data: Any = None) -> dict[str, Any]:
         data, session, _participant, _seat = self._context(data)
-        poll = services.get_poll(session, payload_int(data, "poll_id"))
-        return {"tally": services.close_poll(current_user, poll)}
+        poll = polls.get_poll(session, payload_int(data, "poll_id"))
+        return {"tally": polls.close_poll(current_user, poll)}
 
     @vote_action
     def on_poll_vote(self, data: Any = None) -> dict[str, Any]:
@@ -572,7 +572,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data = payload_dict(data)
         seat = self._seat(data)
         client_id = client_id_from(data)
-        poll = services.get_poll_for_vote(seat.session_id, payload_int(data, "poll_id"))
+        poll = polls.get_poll_for_vote(seat.session_id, payload_int(data, "poll_id"))
         option_id = payload_int(data, "option_id", required=False)
         stances = data.get("stances")
         if stances is not None and not isinstance(stances, dict):
@@ -582,32 +582,37 @@ class RoundtableNamespace(AuthenticatedNamespace):
         if change or poll.kind == PollKind.AGREE:
             if not current_user.is_authenticated:
                 raise ballotbox.Unauthenticated(_("Please log in again."))
-            vote = services.cast_poll_vote(
+            vote = polls.cast_poll_vote(
                 poll, seat, client_id, option_id=option_id, stances=stances, change=change
             )
             call_after_commit(lambda: tallies.mark_dirty(app, poll.id, poll.session_id))
             return {"vote": vote}
-        if not seat.votes or seat.table_id is None:
-            raise DomainError(
-                _("Only seated participants vote in room polls."), code="not_eligible"
-            )
-        option, _stances = services.validate_choice(poll, option_id, None)
+        polls.require_may_vote(seat)
+        option, _stances = polls.validate_choice(poll, option_id, None)
         user_id, token = _cookie_identity()
-        request_ = ballotbox.VoteRequest(
-            poll_id=poll.id,
-            session_id=poll.session_id,
-            participant_id=seat.participant_id or 0,
-            user_id=user_id,
-            session_token=token,
-            client_id=client_id,
-            option_id=option or 0,
-            member_category=seat.member_category,
-        )
+        request_ = _vote_request(seat, poll, client_id, option or 0, user_id, token)
         # Hand the connection back before waiting for the batch: hundreds of voters waiting
         # while each holds one would leave the batch writer none (a worker whose poll cache
         # is cold reads the poll first; every other worker's is, with several workers).
         db.session.rollback()
         return {"vote": ballotbox.submit(app, request_)}
+
+
+def _vote_request(
+    seat: Seat, poll: polls.PollInfo, client_id: str, option_id: int, user_id: int, token: str
+) -> ballotbox.VoteRequest:
+    """A new choose-one vote for the batch writer: the seat's participant, the poll, the choice,
+    and the login (user id and session token) the batch re-checks."""
+    return ballotbox.VoteRequest(
+        poll_id=poll.id,
+        session_id=poll.session_id,
+        participant_id=seat.participant_id or 0,
+        user_id=user_id,
+        session_token=token,
+        client_id=client_id,
+        option_id=option_id,
+        member_category=seat.member_category,
+    )
 
 
 def _enum(kind: type, value: str | None) -> Any:

@@ -9,7 +9,7 @@ from deliberation.accounts.models import Division
 from deliberation.agendas.models import AgendaItem
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import results, services
+from deliberation.roundtables import polls, results, services
 from deliberation.roundtables.models import (
     ChatMessage,
     Idea,
@@ -84,7 +84,7 @@ def seat_payload(participant: Participant | None) -> dict[str, Any] | None:
     return {
         "participant_id": participant.id,
         "role": participant.role.value,
-        "votes": participant.votes,
+        "votes": participant.may_vote,
         "table_id": table.id if table else None,
         "table_number": table.number if table else None,
     }
@@ -112,8 +112,8 @@ def snapshot(
     if poll is not None:
         data["poll"] = {
             **services.poll_payload(poll),
-            "tally": services.poll_tally(poll),
-            "my_vote": services.my_vote(poll, participant),
+            "tally": polls.poll_tally(poll),
+            "my_vote": polls.my_vote(poll, participant),
         }
     if staff:
         data["console"] = console_overview(session)
@@ -223,15 +223,15 @@ def session_record(session: RoundtableSession) -> dict[str, Any]:
             .order_by(Theme.round_no, Theme.id)
         )
     )
-    polls = results.session_polls([session.id])
-    tallies = results.poll_tallies(polls)
-    support = results.support_in(polls, tallies)
+    session_polls = results.session_polls([session.id])
+    tallies = polls.poll_tallies(session_polls)
+    support = results.support_in(session_polls, tallies)
     return {
         "tables": len(tables),
         "participants": participant_counts(session.id).get("participant", 0),
         "ideas": ideas,
         "themes": [(t, support.get(t.id)) for t in themes],
-        "polls": [(p, tallies[p.id]) for p in polls],
+        "polls": [(p, tallies[p.id]) for p in session_polls],
         "closed_at": as_utc(session.closed_at),
         "agenda_items": session.agenda_items,
     }

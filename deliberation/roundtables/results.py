@@ -2,131 +2,46 @@
 (agenda items or proposals in the officials' queue), and what an agenda item's consensus
 summary shows of the roundtables about it.
 
-Reads many polls at once (`poll_tallies`: the same figures as `services.poll_tally`, in one
-query however many polls), so a results page or a summary does not query once per poll.
+Tallies come from `polls.poll_tallies` (one query however many polls), so a results page or
+a summary does not query once per poll and counts exactly as the live tally does.
 """
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from deliberation.accounts.models import MemberCategory
 from deliberation.agendas.models import AgendaItem
 from deliberation.core import audit
 from deliberation.core.sanitize import markdown_literal
-from deliberation.core.small_groups import MIN_GROUP, fold_small_groups
 from deliberation.db import as_utc
 from deliberation.extensions import db
 from deliberation.proposals.models import Proposal
 from deliberation.proposals.services import create_proposal
 from deliberation.roundtables.models import (
-    STANCES,
     Participant,
     Poll,
     PollKind,
     PollState,
-    PollVote,
     RoundtableSession,
     SessionState,
     Theme,
     ThemeDestination,
     session_agenda_items,
 )
+from deliberation.roundtables.polls import poll_tallies
 
 #: Where a proposal made from a theme says it came from (Proposal.source_kind).
 PROPOSAL_SOURCE_KIND = "roundtable-theme"
 #: Session states whose polls and themes an agenda item's summary shows.
 SUMMARY_STATES = (SessionState.RUNNING, SessionState.CLOSED)
-CATEGORY_ORDER = [category.value for category in MemberCategory]
 
 
-# --- tallies of many polls ----------------------------------------------------------------
-
-
-def _empty_tally(poll: Poll) -> dict[str, Any]:
-    options = [str(o.id) for o in poll.options]
-    if poll.kind == PollKind.AGREE:
-        counts: dict[str, Any] = {oid: dict.fromkeys(STANCES, 0) for oid in options}
-    else:
-        counts = dict.fromkeys(options, 0)
-    return {
-        "poll_id": poll.id,
-        "kind": poll.kind.value,
-        "total": 0,
-        "counts": counts,
-        "by_category": {},
-        "small_groups": {"minimum": MIN_GROUP, "combined": [], "withheld": False},
-        "state": poll.state.value,
-    }
-
-
-def publish_breakdown(tally: dict[str, Any], voters: dict[str, int]) -> dict[str, Any]:
-    """Apply the small-group rule to a tally's counts by member category, in place: every
-    tally that leaves the server (live, results page, summary, proposal) comes through here.
-
-    `voters` is how many voted in each category. Categories under the minimum are added up
-    as "other categories" (or, with the next smallest, withheld); overall counts stay exact.
-    """
-    tally["by_category"], tally["small_groups"] = fold_small_groups(
-        tally["by_category"], voters, order=CATEGORY_ORDER
-    )
-    return tally
-
-
-def poll_tallies(polls: Iterable[Poll]) -> dict[int, dict[str, Any]]:
-    """Each poll's tally (as `services.poll_tally` gives it), in one query for all of them.
-
-    Votes are counted by the database, grouped by poll, option, member category and (agree
-    polls) the stances as text, so a thousand identical ballots come back as one row. Counts
-    by member category follow the small-group rule (`publish_breakdown`).
-    """
-    polls = list(polls)
-    tallies = {poll.id: _empty_tally(poll) for poll in polls}
-    if not tallies:
-        return tallies
-    voters: dict[int, dict[str, int]] = {poll_id: {} for poll_id in tallies}
-    agree_polls = {p.id for p in polls if p.kind == PollKind.AGREE}
-    stances_text = cast(PollVote.stances, Text)
-    grouped = db.session.execute(
-        select(
-            PollVote.poll_id,
-            PollVote.option_id,
-            PollVote.member_category,
-            stances_text,
-            func.count(),
-        )
-        .where(PollVote.poll_id.in_(list(tallies)))
-        .group_by(PollVote.poll_id, PollVote.option_id, PollVote.member_category, stances_text)
-    )
-    for poll_id, option, category, stances, count in grouped:
-        tally = tallies[poll_id]
-        options = tally["counts"]
-        in_category = voters[poll_id]
-        if poll_id in agree_polls:
-            tally["total"] += count
-            in_category[str(category)] = in_category.get(str(category), 0) + count
-            by_category = tally["by_category"].setdefault(
-                str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
-            )
-            for oid, stance in (json.loads(stances) if stances else {}).items():
-                if oid in options and stance in STANCES:
-                    options[oid][stance] += count
-                    by_category[oid][stance] += count
-        elif str(option) in options:
-            tally["total"] += count
-            in_category[str(category)] = in_category.get(str(category), 0) + count
-            options[str(option)] += count
-            by_category = tally["by_category"].setdefault(str(category), dict.fromkeys(options, 0))
-            by_category[str(option)] += count
-    for poll_id, tally in tallies.items():
-        publish_breakdown(tally, voters[poll_id])
-    return tallies
+# --- support for themes --------------------------------------------------------------------
 
 
 def support_in(polls: Iterable[Poll], tallies: dict[int, dict[str, Any]]) -> dict[int, float]:

@@ -1,16 +1,13 @@
 """Every write of a roundtable session and its rules; the edge (view or socket) commits."""
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, DateTime, Integer, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select
 
-from deliberation.accounts.models import Division, MemberCategory, User
+from deliberation.accounts.models import Division, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core import audit, memory
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound
@@ -19,9 +16,8 @@ from deliberation.core.sanitize import plain_text
 from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import permissions, results, seating
+from deliberation.roundtables import permissions, polls, results, seating
 from deliberation.roundtables.models import (
-    STANCES,
     ChatMessage,
     Idea,
     Participant,
@@ -31,12 +27,13 @@ from deliberation.roundtables.models import (
     PollKind,
     PollOption,
     PollState,
-    PollVote,
     RoundtableSession,
     RoundtableTable,
     SessionState,
     Theme,
     ThemeDestination,
+    insert_ignoring_duplicates,
+    rows_inserted,
 )
 from deliberation.roundtables.rooms import (
     NAMESPACE,
@@ -52,7 +49,6 @@ BROADCAST_MAX_CHARS = 500
 THEME_NAME_MAX = 200
 THEME_DESCRIPTION_MAX = 2000
 MAX_PHASE_SECONDS = 4 * 3600
-MAX_POLL_OPTIONS = 20
 MAX_LINKED_ITEMS = 20
 #: Agenda items a session can be about: those still open (as `AgendaItem.accepts_comments`).
 LINKABLE_ITEM_STATES = (ItemState.DRAFT, ItemState.DISCUSSION, ItemState.VOTING)
@@ -85,8 +81,7 @@ def get_table(session: RoundtableSession, table_id: int) -> RoundtableTable:
 
 def bump(session: RoundtableSession) -> int:
     """Advance the session's sequence number: clients compare it to notice missed events."""
-    session.seq = (session.seq or 0) + 1
-    return session.seq
+    return session.advance_seq()
 
 
 def session_state_payload(session: RoundtableSession) -> dict[str, Any]:
@@ -291,8 +286,8 @@ def close_session(actor: User | None, session: RoundtableSession) -> results.Ado
     (the session's choice), and the results are public."""
     if actor is not None:
         permissions.require_lead(actor, session)
-    for poll in _open_polls(session.id):
-        close_poll(None, poll)
+    for poll in polls.open_polls(session.id):
+        polls.close_poll(None, poll)
     session.close()
     adoption = results.adopt_passing_themes(session)
     bump(session)
@@ -464,8 +459,8 @@ def _change_phase(
     session.move_to_phase(phase)
     session.set_timer(duration)
     if leaving == Phase.POLL:
-        for poll in _open_polls(session.id):
-            close_poll(None, poll)
+        for poll in polls.open_polls(session.id):
+            polls.close_poll(None, poll)
     bump(session)
     audit.record("roundtable.phase", "roundtable", session.id, actor_id=actor_id, phase=phase.value)
     _emit_state(session)
@@ -539,7 +534,7 @@ def end_expired_phases() -> int:
         )
     )
     for poll in list(polls):
-        close_poll(None, poll)
+        polls.close_poll(None, poll)
     return ended
 
 
@@ -927,14 +922,6 @@ def current_themes(session: RoundtableSession, published_only: bool = False) -> 
 # --- live polls ---------------------------------------------------------------------------
 
 
-def _open_polls(session_id: int) -> list[Poll]:
-    return list(
-        db.session.scalars(
-            select(Poll).where(Poll.session_id == session_id, Poll.state == PollState.OPEN)
-        )
-    )
-
-
 def poll_payload(poll: Poll) -> dict[str, Any]:
     closes = as_utc(poll.closes_at)
     return {
@@ -962,7 +949,7 @@ def open_poll(
         raise IllegalTransition(_("The session is not running."), code="not_running")
     if session.phase != Phase.POLL:
         raise IllegalTransition(_("Polls open in the room poll phase."), code="wrong_phase")
-    if _open_polls(session.id):
+    if polls.open_polls(session.id):
         raise IllegalTransition(_("Close the open poll first."), code="poll_open")
     question = plain_text(question).strip()
     if not question or len(question) > 300:
@@ -974,7 +961,7 @@ def open_poll(
     if kind == PollKind.QUESTION:
         labels = [plain_text(o).strip() for o in options or []]
         labels = [label for label in labels if label]
-        if not 2 <= len(labels) <= MAX_POLL_OPTIONS or any(len(lb) > 200 for lb in labels):
+        if not 2 <= len(labels) <= polls.MAX_POLL_OPTIONS or any(len(lb) > 200 for lb in labels):
             raise DomainError(_("A question needs 2 to 20 short options."), code="bad_options")
         poll.options = [PollOption(position=i, label=lb) for i, lb in enumerate(labels)]
     else:
@@ -993,268 +980,6 @@ def open_poll(
         to=session_room(session.id), namespace=NAMESPACE,
     )  # fmt: skip
     return poll
-
-
-def close_poll(actor: User | None, poll: Poll) -> dict[str, Any]:
-    """Close a poll (the lead, its timer or the phase ending); the final tally goes out."""
-    session = get_session(poll.session_id)
-    if actor is not None:
-        permissions.require_lead(actor, session)
-    poll.close()
-    bump(session)
-    audit.record(
-        "roundtable.poll_close", "roundtable_poll", poll.id, actor_id=actor.id if actor else None
-    )
-    db.session.flush()
-    tally = poll_tally(poll)
-    emit_after_commit(
-        "poll_closed", {"poll_id": poll.id, "seq": session.seq, "tally": tally},
-        to=session_room(session.id), namespace=NAMESPACE,
-    )  # fmt: skip
-    return tally
-
-
-def get_poll(session: RoundtableSession, poll_id: int) -> Poll:
-    poll = db.session.get(Poll, poll_id)
-    if poll is None or poll.session_id != session.id:
-        raise NotFound(_("No such poll."), code="no_such_poll")
-    return poll
-
-
-@dataclass(frozen=True)
-class PollInfo:
-    """What never changes about a poll once opened: cached so a vote needs no poll lookup."""
-
-    id: int
-    session_id: int
-    kind: PollKind
-    option_ids: frozenset[int]
-
-
-_POLL_INFO: dict[tuple[str, int], PollInfo] = {}
-
-
-def get_poll_for_vote(session_id: int, poll_id: int) -> PollInfo:
-    """The poll a vote names, which must belong to the session the voter joined."""
-    key = (str(db.engine.url), poll_id)
-    info = _POLL_INFO.get(key)
-    if info is None:
-        poll = db.session.get(Poll, poll_id)
-        if poll is None:
-            raise NotFound(_("No such poll."), code="no_such_poll")
-        info = PollInfo(poll.id, poll.session_id, poll.kind, frozenset(o.id for o in poll.options))
-        if len(_POLL_INFO) > 10_000:
-            _POLL_INFO.clear()
-        _POLL_INFO[key] = info
-    if info.session_id != session_id:
-        raise NotFound(_("No such poll."), code="no_such_poll")
-    return info
-
-
-def validate_choice(
-    poll: PollInfo, option_id: int | None, stances: dict[str, str] | None
-) -> tuple[int | None, dict[str, str] | None]:
-    if poll.kind == PollKind.AGREE:
-        if not isinstance(stances, dict) or not stances:
-            raise DomainError(_("Say agree, disagree or pass on a theme."), code="bad_choice")
-        clean: dict[str, str] = {}
-        for key, stance in stances.items():
-            if not str(key).isdigit() or int(key) not in poll.option_ids or stance not in STANCES:
-                raise DomainError(_("That choice is not on this poll."), code="no_such_option")
-            clean[str(int(key))] = stance
-        return None, clean
-    if option_id is None or option_id not in poll.option_ids:
-        raise DomainError(_("That choice is not on this poll."), code="no_such_option")
-    return option_id, None
-
-
-def _poll_is_open_clause(poll_id: int, now: datetime):
-    return (
-        select(Poll.id)
-        .where(
-            Poll.id == poll_id,
-            Poll.state == PollState.OPEN,
-            or_(Poll.closes_at.is_(None), Poll.closes_at > now),
-        )
-        .exists()
-    )
-
-
-def insert_ignoring_duplicates(model: Any = None):
-    """INSERT that skips a row breaking a UNIQUE constraint instead of failing (default: votes,
-    UNIQUE(poll, participant)); no savepoint needed, the database decides in one statement."""
-    model = PollVote if model is None else model
-    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    # RETURNING tells whether the row went in: on PostgreSQL rowcount is -1 once SQLAlchemy
-    # adds an implicit RETURNING, which made every first insert look like a repeat.
-    return insert(model).on_conflict_do_nothing().returning(model.__table__.c.id)
-
-
-def rows_inserted(result: Any) -> int:
-    """How many rows an `insert_ignoring_duplicates` statement really inserted."""
-    return len(result.all())
-
-
-def cast_poll_vote(
-    poll: PollInfo,
-    participant: Any,
-    client_id: str,
-    *,
-    option_id: int | None = None,
-    stances: dict[str, str] | None = None,
-    change: bool = False,
-) -> dict[str, Any]:
-    """One vote per participant per poll, equal weight; `change` replaces it until the close.
-
-    `participant` is a Participant or the socket's cached seat (id, user_id, votes, table_id,
-    member_category). The database decides, in one statement: the row goes in only while
-    the poll is open, and UNIQUE(poll, participant) stops a second one. A second vote with a
-    new id and without `change` is refused; a repeat of the same id gets the same answer.
-    """
-    if not participant.votes or participant.table_id is None:
-        raise DomainError(_("Only seated participants vote in room polls."), code="not_eligible")
-    option, clean = validate_choice(poll, option_id, stances)
-    now = utcnow()
-    category = MemberCategory(participant.member_category)
-    if not change:
-        values = select(
-            literal(poll.id),
-            literal(participant.id),
-            literal(client_id),
-            literal(option, Integer),
-            literal(clean, JSON),
-            literal(category, PollVote.__table__.c.member_category.type),
-            literal(now, DateTime),
-            literal(now, DateTime),
-        ).where(_poll_is_open_clause(poll.id, now))
-        inserted = rows_inserted(db.session.execute(
-            insert_ignoring_duplicates().from_select(
-                [
-                    "poll_id", "participant_id", "client_id", "option_id", "stances",
-                    "member_category", "created_at", "updated_at",
-                ],
-                values,
-            )
-        ))  # fmt: skip
-        if inserted != 1:
-            return _repeat_or_refuse(poll, participant, client_id, now)
-    else:
-        existing = _vote_of(poll.id, participant.id)
-        if existing is None:
-            _refuse_if_closed(poll.id, now)
-            raise DomainError(_("You have not voted yet."), code="no_vote")
-        if existing.client_id == client_id:
-            return _vote_answer(existing)
-        merged = {**(existing.stances or {}), **clean} if clean is not None else None
-        changed = db.session.execute(
-            update(PollVote)
-            .where(PollVote.id == existing.id, _poll_is_open_clause(poll.id, now))
-            .values(client_id=client_id, option_id=option, stances=merged, updated_at=now)
-        ).rowcount
-        if changed != 1:
-            _refuse_if_closed(poll.id, now)
-    audit.record(
-        "roundtable.vote_change" if change else "roundtable.vote",
-        "roundtable_poll",
-        poll.id,
-        actor_id=participant.user_id,
-    )
-    return {"poll_id": poll.id, "option_id": option, "stances": clean, "client_id": client_id}
-
-
-def _refuse_if_closed(poll_id: int, now: datetime) -> None:
-    if not db.session.scalar(select(_poll_is_open_clause(poll_id, now))):
-        raise IllegalTransition(_("This poll is closed."), code="poll_closed")
-
-
-def _vote_of(poll_id: int, participant_id: int | None) -> PollVote | None:
-    return db.session.scalar(
-        select(PollVote)
-        .where(PollVote.poll_id == poll_id, PollVote.participant_id == participant_id)
-        .execution_options(populate_existing=True)
-    )
-
-
-def _vote_answer(vote: PollVote) -> dict[str, Any]:
-    return {
-        "poll_id": vote.poll_id,
-        "option_id": vote.option_id,
-        "stances": vote.stances,
-        "client_id": vote.client_id,
-        "repeat": True,
-    }
-
-
-def _repeat_or_refuse(
-    poll: PollInfo, participant: Any, client_id: str, now: datetime
-) -> dict[str, Any]:
-    existing = _vote_of(poll.id, participant.id)
-    if existing is not None and existing.client_id == client_id:
-        return _vote_answer(existing)
-    _refuse_if_closed(poll.id, now)
-    raise DomainError(
-        _("You have already voted in this poll. Change your vote instead."), code="already_voted"
-    )
-
-
-def my_vote(poll: Poll, participant: Participant | None) -> dict[str, Any] | None:
-    if participant is None:
-        return None
-    vote = _vote_of(poll.id, participant.id)
-    return None if vote is None else {k: v for k, v in _vote_answer(vote).items() if k != "repeat"}
-
-
-def poll_tally(poll: Poll) -> dict[str, Any]:
-    """Counts overall and by member category (choose-one/question: per option; agree: stances).
-
-    Choose-one and question polls are counted by the database (GROUP BY): a few rows however
-    many votes, since the tally is recomputed up to ten times a second while a poll is open.
-    Counts by member category follow the small-group rule (`results.publish_breakdown`): this
-    tally is broadcast live to the whole room.
-    """
-    options = [str(o.id) for o in poll.options]
-    by_category: dict[str, Any] = {}
-    voters: dict[str, int] = {}
-    if poll.kind == PollKind.AGREE:
-        rows = db.session.execute(
-            select(PollVote.stances, PollVote.member_category).where(PollVote.poll_id == poll.id)
-        ).all()
-        total = len(rows)
-        counts: dict[str, Any] = {oid: dict.fromkeys(STANCES, 0) for oid in options}
-        for stances, category in rows:
-            voters[str(category)] = voters.get(str(category), 0) + 1
-            cat = by_category.setdefault(
-                str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
-            )
-            for oid, stance in (stances or {}).items():
-                if oid in counts and stance in STANCES:
-                    counts[oid][stance] += 1
-                    cat[oid][stance] += 1
-    else:
-        grouped = db.session.execute(
-            select(PollVote.option_id, PollVote.member_category, func.count())
-            .where(PollVote.poll_id == poll.id)
-            .group_by(PollVote.option_id, PollVote.member_category)
-        ).all()
-        total = 0
-        counts = dict.fromkeys(options, 0)
-        for option, category, count in grouped:
-            key = str(option)
-            if key in counts:
-                total += count
-                counts[key] += count
-                voters[str(category)] = voters.get(str(category), 0) + count
-                cat = by_category.setdefault(str(category), dict.fromkeys(options, 0))
-                cat[key] += count
-    tally = {
-        "poll_id": poll.id,
-        "kind": poll.kind.value,
-        "total": total,
-        "counts": counts,
-        "by_category": by_category,
-        "state": poll.state.value,
-    }
-    return results.publish_breakdown(tally, voters)
 
 
 def utc_seconds_left(moment: datetime | None) -> int | None:

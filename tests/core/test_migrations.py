@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from deliberation.accounts.models import Role
 from deliberation.agendas import services as agendas
 from deliberation.extensions import db
+from deliberation.roundtables import polls
 from deliberation.roundtables import services as rt
 from deliberation.roundtables.models import ParticipantRole, Phase, PollKind, ThemeDestination
 from deliberation.summaries.services import refresh_summary
@@ -116,11 +117,13 @@ def _seed_typed_text() -> None:
     rt.create_theme(lead, session, None, TYPED, TYPED, [idea["id"]])
     rt.publish_themes(lead, session, None)
     rt.set_phase(lead, session, Phase.POLL)
-    rt.close_poll(lead, rt.open_poll(lead, session, PollKind.QUESTION, TYPED, [TYPED, "No"]))
+    polls.close_poll(lead, rt.open_poll(lead, session, PollKind.QUESTION, TYPED, [TYPED, "No"]))
     agree = rt.open_poll(lead, session, PollKind.AGREE, "Agree?")
     stances = {str(agree.options[0].id): "agree"}
-    rt.cast_poll_vote(rt.get_poll_for_vote(session.id, agree.id), seat, cid(), stances=stances)
-    rt.close_poll(lead, agree)
+    polls.cast_poll_vote(
+        polls.get_poll_for_vote(session.id, agree.id), seat, cid(), stances=stances
+    )
+    polls.close_poll(lead, agree)
     assert rt.close_session(lead, session).proposals
     refresh_summary(item.id)
     db.session.commit()

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from deliberation.accounts.models import Role
 from deliberation.agendas import services as agendas
 from deliberation.extensions import db, socketio
+from deliberation.roundtables import polls
 from deliberation.roundtables import services as rt
 from deliberation.roundtables.models import Participant, ParticipantRole, Phase, ThemeDestination
 from tests.conftest import AuthActions
@@ -125,7 +126,9 @@ def test_roundtable_text_shows_as_typed_on_pages_in_payloads_and_exports(app):
     with app.app_context():  # one agreeing vote: the theme passes and becomes a proposal
         seat = db.session.get(Participant, seat_id)
         stances = {str(agree["options"][0]["id"]): "agree"}
-        rt.cast_poll_vote(rt.get_poll_for_vote(sid, agree["id"]), seat, cid(), stances=stances)
+        polls.cast_poll_vote(
+            polls.get_poll_for_vote(sid, agree["id"]), seat, cid(), stances=stances
+        )
         db.session.commit()
     send(lead_socket, "poll_close", poll_id=agree["id"])
     assert send(lead_socket, "broadcast", text=TYPED)["message"]["body"] == TYPED

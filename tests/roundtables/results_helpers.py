@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import polls, services
 from deliberation.roundtables.models import Participant, Phase, PollKind, ThemeDestination
 from tests.roundtables.helpers import build_session, cid, session_of
 
@@ -57,22 +57,22 @@ def run_session(
     park_option, bus_option = (str(o.id) for o in agree.options)
     seats = [services.find_participant(session.id, uid) for uid in info["people"]]
     bus_stances = ["agree"] * 3 + ["disagree"] * 4 + ["pass"]
-    info_agree = services.get_poll_for_vote(session.id, agree.id)
+    info_agree = polls.get_poll_for_vote(session.id, agree.id)
     for n, person in enumerate(seats):
         stance = bus_stances[n % 8]
         park_stance = "agree" if n < park_agrees else "disagree"
-        services.cast_poll_vote(
+        polls.cast_poll_vote(
             info_agree, person, cid(), stances={park_option: park_stance, bus_option: stance}
         )
-    services.close_poll(lead, agree)
+    polls.close_poll(lead, agree)
     choose = None
     if choose_one:
         choose = services.open_poll(lead, session, PollKind.CHOOSE_ONE, "Which one first?")
-        info_choose = services.get_poll_for_vote(session.id, choose.id)
+        info_choose = polls.get_poll_for_vote(session.id, choose.id)
         park_choice, bus_choice = (o.id for o in choose.options)
         for n, person in enumerate(seats[:-1]):
             chosen = park_choice if n % 8 < 5 else bus_choice
-            services.cast_poll_vote(info_choose, person, cid(), option_id=chosen)
+            polls.cast_poll_vote(info_choose, person, cid(), option_id=chosen)
     adoption = services.close_session(lead, session) if close else None
     db.session.commit()
     return {

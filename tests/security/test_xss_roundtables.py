@@ -34,7 +34,7 @@ from deliberation.accounts.models import Role, User
 from deliberation.accounts.services import update_profile
 from deliberation.core.sanitize import markdown_literal, plain_text, render_markdown
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import polls, services
 from deliberation.roundtables.models import (
     Idea,
     Participant,
@@ -220,15 +220,15 @@ def seed(app) -> dict:
         stances = {
             str(o.id): "agree" if o.theme_id in passing_ids else "disagree" for o in poll.options
         }
-        services.cast_poll_vote(
-            services.get_poll_for_vote(closed.id, poll.id),
+        polls.cast_poll_vote(
+            polls.get_poll_for_vote(closed.id, poll.id),
             voter,
             uuid.uuid4().hex,
             stances=stances,
         )
-        services.close_poll(lead, poll)
+        polls.close_poll(lead, poll)
         for question, options in question_polls():
-            services.close_poll(
+            polls.close_poll(
                 lead, services.open_poll(lead, closed, PollKind.QUESTION, question, options)
             )
         adopted = services.close_session(lead, closed).items  # the session makes agenda items
