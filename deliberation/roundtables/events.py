@@ -32,12 +32,15 @@ from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import (
     ballotbox,
+    payloads,
     permissions,
     polls,
     presence,
     queries,
-    services,
+    sessions,
+    tables,
     tallies,
+    themes,
 )
 from deliberation.roundtables.models import (
     Participant,
@@ -269,18 +272,18 @@ class RoundtableNamespace(AuthenticatedNamespace):
     ) -> tuple[dict[str, Any], RoundtableSession, Participant | None, Seat]:
         data = payload_dict(data)
         seat = self._seat(data)
-        session = services.get_session(seat.session_id)
-        participant = services.find_participant(session.id, current_user.id)
+        session = sessions.get_session(seat.session_id)
+        participant = sessions.find_participant(session.id, current_user.id)
         return data, session, participant, seat
 
     @socket_action
     def on_join(self, data: Any = None) -> dict[str, Any]:
         """Join a session (registering if needed) and one's own table; returns seat + snapshot."""
         data = payload_dict(data)
-        session = services.get_session(payload_int(data, "session_id"))
+        session = sessions.get_session(payload_int(data, "session_id"))
         wanted_table = payload_int(data, "table_id", required=False)
         user = current_user._get_current_object()
-        participant = services.find_participant(session.id, user.id)
+        participant = sessions.find_participant(session.id, user.id)
         staff = permissions.is_staff(user, session, participant)
         if not staff:
             if session.state == SessionState.SCHEDULED:
@@ -288,13 +291,13 @@ class RoundtableNamespace(AuthenticatedNamespace):
             if session.state == SessionState.CLOSED:
                 raise DomainError(_("This session has closed."), code="session_closed")
             if participant is None:
-                participant = services.register(session, user)
+                participant = sessions.register(session, user)
             if (
                 session.seated
                 and participant.role == ParticipantRole.PARTICIPANT
                 and participant.table_id is None
             ):
-                services.seat_late_arrival(session, participant)
+                sessions.seat_late_arrival(session, participant)
                 db.session.flush()
                 db.session.refresh(participant)
         if wanted_table is not None and not staff:
@@ -349,7 +352,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         try:
             if seat is None or seat.user_id is not None:
                 raise PermissionDenied(_("Only projector links use this."), code="forbidden")
-            session = services.get_session(seat.session_id)
+            session = sessions.get_session(seat.session_id)
             return {"ok": True, "snapshot": queries.snapshot(session, None)}
         except DomainError as error:
             return {"ok": False, "error": error.code, "message": error.message}
@@ -362,11 +365,11 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_chat_send(self, data: Any = None) -> dict[str, Any]:
         """Post to one's own table (throttled per person)."""
         data, session, participant, _seat = self._context(data)
-        text = payload_str(data, "text", max_length=services.CHAT_MAX_CHARS) or ""
+        text = payload_str(data, "text", max_length=tables.CHAT_MAX_CHARS) or ""
         enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
         if participant is None:
             raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
-        return {"message": services.send_chat(session, participant, text, client_id_from(data))}
+        return {"message": tables.send_chat(session, participant, text, client_id_from(data))}
 
     @socket_action
     def on_help_request(self, data: Any = None) -> dict[str, Any]:
@@ -375,43 +378,43 @@ class RoundtableNamespace(AuthenticatedNamespace):
         enforce("roundtable.help", current_user.id, HELP_LIMIT)
         if participant is None:
             raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
-        return services.request_help(session, participant)
+        return tables.request_help(session, participant)
 
     @socket_action
     def on_help_clear(self, data: Any = None) -> dict[str, Any]:
         """The lead answers a table's call for help."""
         data, session, _participant, _seat = self._context(data)
-        table = services.get_table(session, payload_int(data, "table_id"))
-        return services.clear_help(current_user, session, table)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        return tables.clear_help(current_user, session, table)
 
     @socket_action
     def on_idea_add(self, data: Any = None) -> dict[str, Any]:
         """The table facilitator records one of the table's ideas."""
         data, session, participant, _seat = self._context(data)
-        text = payload_str(data, "text", max_length=services.IDEA_MAX_CHARS) or ""
+        text = payload_str(data, "text", max_length=tables.IDEA_MAX_CHARS) or ""
         table_id = payload_int(data, "table_id")
-        idea = services.add_idea(session, participant, table_id, text, client_id_from(data))
+        idea = tables.add_idea(session, participant, table_id, text, client_id_from(data))
         return {"idea": idea}
 
     @socket_action
     def on_ideas_submit(self, data: Any = None) -> dict[str, Any]:
         """The table facilitator sends the round's ideas to the theme team."""
         data, session, participant, _seat = self._context(data)
-        return services.submit_ideas(session, participant, payload_int(data, "table_id"))
+        return tables.submit_ideas(session, participant, payload_int(data, "table_id"))
 
     # --- lead facilitator console ------------------------------------------------------
 
     @socket_action
     def on_lobby_open(self, data: Any = None) -> dict[str, Any]:
         data, session, _participant, _seat = self._context(data)
-        services.open_lobby(current_user, session)
-        return {"state": services.session_state_payload(session)}
+        sessions.open_lobby(current_user, session)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_seat_room(self, data: Any = None) -> dict[str, Any]:
         """Seat (or reseat) the whole room at balanced tables."""
         data, session, _participant, _seat = self._context(data)
-        return services.seat_room(current_user, session)
+        return sessions.seat_room(current_user, session)
 
     @socket_action
     def on_move_participant(self, data: Any = None) -> dict[str, Any]:
@@ -421,8 +424,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
         person = db.session.get(Participant, payload_int(data, "participant_id"))
         if person is None or person.session_id != session.id:
             raise NotFound(_("No such person in this session."), code="no_such_participant")
-        table = services.get_table(session, payload_int(data, "table_id"))
-        services.move_participant(current_user, session, person, table)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        sessions.move_participant(current_user, session, person, table)
         return {"participant_id": person.id, "table_id": table.id}
 
     @socket_action
@@ -434,15 +437,15 @@ class RoundtableNamespace(AuthenticatedNamespace):
         if person is None or person.session_id != session.id:
             raise NotFound(_("No such person in this session."), code="no_such_participant")
         role = _enum(ParticipantRole, payload_str(data, "role", max_length=30))
-        services.set_participant_role(current_user, session, person, role)
+        sessions.set_participant_role(current_user, session, person, role)
         return {"participant_id": person.id, "role": role.value}
 
     @socket_action
     def on_session_start(self, data: Any = None) -> dict[str, Any]:
         data, session, _participant, _seat = self._context(data)
         duration = payload_int(data, "duration_s", required=False)
-        services.start_session(current_user, session, duration)
-        return {"state": services.session_state_payload(session)}
+        sessions.start_session(current_user, session, duration)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_phase_set(self, data: Any = None) -> dict[str, Any]:
@@ -450,8 +453,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data, session, _participant, _seat = self._context(data)
         phase = _enum(Phase, payload_str(data, "phase", max_length=20))
         duration = payload_int(data, "duration_s", required=False)
-        services.set_phase(current_user, session, phase, duration)
-        return {"state": services.session_state_payload(session)}
+        sessions.set_phase(current_user, session, phase, duration)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_timer(self, data: Any = None) -> dict[str, Any]:
@@ -459,21 +462,21 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data, session, _participant, _seat = self._context(data)
         action = payload_str(data, "action", max_length=10) or ""
         seconds = payload_int(data, "seconds", required=False)
-        services.control_timer(current_user, session, action, seconds)
-        return {"state": services.session_state_payload(session)}
+        sessions.control_timer(current_user, session, action, seconds)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_broadcast(self, data: Any = None) -> dict[str, Any]:
         """A message from the lead to every table."""
         data, session, _participant, _seat = self._context(data)
-        text = payload_str(data, "text", max_length=services.BROADCAST_MAX_CHARS) or ""
-        return {"message": services.broadcast_message(current_user, session, text)}
+        text = payload_str(data, "text", max_length=sessions.BROADCAST_MAX_CHARS) or ""
+        return {"message": sessions.broadcast_message(current_user, session, text)}
 
     @socket_action
     def on_session_close(self, data: Any = None) -> dict[str, Any]:
         """Close the session; passing themes become agenda items or proposals."""
         data, session, _participant, _seat = self._context(data)
-        adoption = services.close_session(current_user, session)
+        adoption = sessions.close_session(current_user, session)
         return {
             "agenda_items": [item.id for item in adoption.items],
             "proposals": [proposal.id for proposal in adoption.proposals],
@@ -491,12 +494,12 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_theme_create(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        theme = services.create_theme(
+        theme = themes.create_theme(
             current_user,
             session,
             participant,
-            payload_str(data, "name", max_length=services.THEME_NAME_MAX) or "",
-            payload_str(data, "description", max_length=services.THEME_DESCRIPTION_MAX,
+            payload_str(data, "name", max_length=themes.THEME_NAME_MAX) or "",
+            payload_str(data, "description", max_length=themes.THEME_DESCRIPTION_MAX,
                         required=False) or "",
             _int_list(data, "idea_ids"),
         )  # fmt: skip
@@ -505,14 +508,14 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_theme_update(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        theme = services.update_theme(
+        theme = themes.update_theme(
             current_user,
             session,
             participant,
             payload_int(data, "theme_id"),
-            name=payload_str(data, "name", max_length=services.THEME_NAME_MAX, required=False),
+            name=payload_str(data, "name", max_length=themes.THEME_NAME_MAX, required=False),
             description=payload_str(
-                data, "description", max_length=services.THEME_DESCRIPTION_MAX, required=False
+                data, "description", max_length=themes.THEME_DESCRIPTION_MAX, required=False
             ),
             idea_ids=_int_list(data, "idea_ids") if "idea_ids" in data else None,
         )
@@ -521,7 +524,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_theme_merge(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        theme = services.merge_themes(
+        theme = themes.merge_themes(
             current_user,
             session,
             participant,
@@ -533,7 +536,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_themes_publish(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        return services.publish_themes(current_user, session, participant)
+        return themes.publish_themes(current_user, session, participant)
 
     # --- live polls ---------------------------------------------------------------------
 
@@ -546,7 +549,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             not isinstance(options, list) or not all(isinstance(o, str) for o in options)
         ):
             raise DomainError(_("Options must be a list of texts."), code="bad_payload")
-        poll = services.open_poll(
+        poll = polls.open_poll(
             current_user,
             session,
             kind,
@@ -554,7 +557,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             options,
             payload_int(data, "duration_s", required=False),
         )
-        return {"poll": services.poll_payload(poll)}
+        return {"poll": payloads.poll_payload(poll)}
 
     @socket_action
     def on_poll_close(self, data: Any = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from deliberation.accounts.models import Division, MemberCategory, User
-from deliberation.core.errors import IllegalTransition
+from deliberation.core.errors import DomainError, IllegalTransition
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 
@@ -152,6 +152,20 @@ session_agenda_items = Table(
         index=True,
     ),
 )
+
+
+#: The longest a phase's (or a poll's) timer runs.
+MAX_PHASE_SECONDS = 4 * 3600
+
+
+def timer_duration(seconds: int | None) -> int | None:
+    """A timer's length as asked for (None or 0: no timer); refused outside 1 s to 4 hours."""
+    if seconds is None or seconds == 0:
+        return None
+    if not 0 < seconds <= MAX_PHASE_SECONDS:
+        message = _l("A phase lasts between 1 second and 4 hours.")
+        raise DomainError(str(message), code="bad_duration")
+    return seconds
 
 
 def new_projector_token() -> str:

@@ -4,7 +4,7 @@ batch writer in `ballotbox`, the load rehearsal) calls these rules; none repeats
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
@@ -15,21 +15,28 @@ from deliberation.accounts.models import MemberCategory, User
 from deliberation.core import audit
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound
 from deliberation.core.realtime import emit_after_commit
+from deliberation.core.sanitize import plain_text
 from deliberation.core.small_groups import MIN_GROUP, fold_small_groups
 from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.roundtables import permissions
 from deliberation.roundtables.models import (
     STANCES,
+    Phase,
     Poll,
     PollKind,
+    PollOption,
     PollState,
     PollVote,
     RoundtableSession,
+    SessionState,
     insert_ignoring_duplicates,
     rows_inserted,
+    timer_duration,
 )
+from deliberation.roundtables.payloads import poll_payload
 from deliberation.roundtables.rooms import NAMESPACE, session_room
+from deliberation.roundtables.themes import current_themes
 
 MAX_POLL_OPTIONS = 20
 #: Member categories in the order tallies list them.
@@ -53,6 +60,53 @@ def get_poll(session: RoundtableSession, poll_id: int) -> Poll:
     poll = db.session.get(Poll, poll_id)
     if poll is None or poll.session_id != session.id:
         raise NotFound(_("No such poll."), code="no_such_poll")
+    return poll
+
+
+def open_poll(
+    actor: User,
+    session: RoundtableSession,
+    kind: PollKind,
+    question: str,
+    options: list[str] | None = None,
+    duration_s: int | None = None,
+) -> Poll:
+    """The lead opens a room poll on the published themes (or a question with options)."""
+    permissions.require_lead(actor, session)
+    if session.state != SessionState.RUNNING:
+        raise IllegalTransition(_("The session is not running."), code="not_running")
+    if session.phase != Phase.POLL:
+        raise IllegalTransition(_("Polls open in the room poll phase."), code="wrong_phase")
+    if open_polls(session.id):
+        raise IllegalTransition(_("Close the open poll first."), code="poll_open")
+    question = plain_text(question).strip()
+    if not question or len(question) > 300:
+        raise DomainError(_("Write a question of at most 300 characters."), code="bad_question")
+    poll = Poll(session_id=session.id, round_no=session.round_no, kind=kind, question=question)
+    duration = timer_duration(duration_s)
+    if duration:
+        poll.closes_at = utcnow() + timedelta(seconds=duration)
+    if kind == PollKind.QUESTION:
+        labels = [plain_text(o).strip() for o in options or []]
+        labels = [label for label in labels if label]
+        if not 2 <= len(labels) <= MAX_POLL_OPTIONS or any(len(lb) > 200 for lb in labels):
+            raise DomainError(_("A question needs 2 to 20 short options."), code="bad_options")
+        poll.options = [PollOption(position=i, label=lb) for i, lb in enumerate(labels)]
+    else:
+        themes = current_themes(session, published_only=True)
+        if not themes:
+            raise DomainError(_("Publish the themes before the poll."), code="no_themes")
+        poll.options = [
+            PollOption(position=i, label=t.name, theme_id=t.id) for i, t in enumerate(themes)
+        ]
+    db.session.add(poll)
+    db.session.flush()
+    session.advance_seq()
+    audit.record("roundtable.poll_open", "roundtable_poll", poll.id, actor_id=actor.id)
+    emit_after_commit(
+        "poll_opened", {**poll_payload(poll), "seq": session.seq},
+        to=session_room(session.id), namespace=NAMESPACE,
+    )  # fmt: skip
     return poll
 
 

@@ -9,7 +9,7 @@ from deliberation.accounts.models import Division
 from deliberation.agendas.models import AgendaItem
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import polls, results, services
+from deliberation.roundtables import payloads, polls, results, sessions
 from deliberation.roundtables.models import (
     ChatMessage,
     Idea,
@@ -23,6 +23,7 @@ from deliberation.roundtables.models import (
     Theme,
     session_agenda_items,
 )
+from deliberation.roundtables.themes import current_themes
 
 RECENT_CHAT = 50
 
@@ -51,7 +52,7 @@ def recent_chat(session_id: int, table_id: int, limit: int = RECENT_CHAT) -> lis
         .order_by(ChatMessage.id.desc())
         .limit(limit)
     )
-    return [services.chat_payload(m) for m in reversed(list(messages))]
+    return [payloads.chat_payload(m) for m in reversed(list(messages))]
 
 
 def table_ideas(session: RoundtableSession, table_id: int) -> list[dict[str, Any]]:
@@ -60,7 +61,7 @@ def table_ideas(session: RoundtableSession, table_id: int) -> list[dict[str, Any
         .where(Idea.table_id == table_id, Idea.round_no == session.round_no)
         .order_by(Idea.id)
     )
-    return [services.idea_payload(i) for i in ideas]
+    return [payloads.idea_payload(i) for i in ideas]
 
 
 def open_poll(session_id: int) -> Poll | None:
@@ -99,19 +100,17 @@ def snapshot(
     poll = open_poll(session.id) or latest_poll(session.id)
     table_id = participant.table_id if participant else None
     data: dict[str, Any] = {
-        **services.session_state_payload(session),
+        **payloads.session_state_payload(session),
         "title": session.title,
         "seat": seat_payload(participant),
         "chat": recent_chat(session.id, table_id) if table_id else [],
         "ideas": table_ideas(session, table_id) if table_id else [],
-        "themes": [
-            services.theme_payload(t) for t in services.current_themes(session, published_only=True)
-        ],
+        "themes": [payloads.theme_payload(t) for t in current_themes(session, published_only=True)],
         "poll": None,
     }
     if poll is not None:
         data["poll"] = {
-            **services.poll_payload(poll),
+            **payloads.poll_payload(poll),
             "tally": polls.poll_tally(poll),
             "my_vote": polls.my_vote(poll, participant),
         }
@@ -183,7 +182,7 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
         "unseated": seated.get(None, 0),
         "registered": participant_counts(session.id),
         "submitted_ideas": submitted_ideas(session),
-        "themes": [services.theme_payload(t) for t in services.current_themes(session)],
+        "themes": [payloads.theme_payload(t) for t in current_themes(session)],
     }
 
 
@@ -197,7 +196,7 @@ def submitted_ideas(session: RoundtableSession) -> list[dict[str, Any]]:
         )
         .order_by(Idea.id)
     )
-    return [services.idea_payload(i) for i in ideas]
+    return [payloads.idea_payload(i) for i in ideas]
 
 
 def session_record(session: RoundtableSession) -> dict[str, Any]:
@@ -242,7 +241,7 @@ def linkable_items_by_division(limit: int = 500) -> list[tuple[Division, list[Ag
     items = db.session.scalars(
         select(AgendaItem)
         .join(Division, Division.id == AgendaItem.division_id)
-        .where(AgendaItem.state.in_(services.LINKABLE_ITEM_STATES), Division.is_active.is_(True))
+        .where(AgendaItem.state.in_(sessions.LINKABLE_ITEM_STATES), Division.is_active.is_(True))
         .order_by(Division.id, AgendaItem.created_at.desc(), AgendaItem.id.desc())
         .limit(limit)
     )

@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from deliberation.accounts.models import MemberCategory
 from deliberation.extensions import db
-from deliberation.roundtables import polls, services
+from deliberation.roundtables import polls, sessions
 from deliberation.roundtables.models import Poll, RoundtableSession, Theme
 from deliberation.summaries.queries import roundtable_results
 from tests.agendas.helpers import make_item
@@ -176,12 +176,12 @@ def test_live_sessions_show_and_the_query_count_does_not_grow(app):
         run_session(item_ids=(item_id,))
         # a scheduled session linked to the item adds nothing
         first = db.session.get(RoundtableSession, running["session_id"])
-        services.create_session(
+        sessions.create_session(
             first.lead, division=first.division, title="Later", agenda_item_ids=[item_id]
         )
         db.session.commit()
-        sessions = roundtable_results(item_id)
-        assert len(sessions) == 3 and sum(len(s["polls"]) for s in sessions) == 6
+        found = roundtable_results(item_id)
+        assert len(found) == 3 and sum(len(s["polls"]) for s in found) == 6
         assert queries_for(item_id) == one_session == 4
 
 
