@@ -13,10 +13,9 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import SocketIO, disconnect, emit, join_room
-from sqlalchemy import select
 
 from deliberation.accounts.models import MemberCategory
-from deliberation.core.errors import DomainError, NotFound, PermissionDenied
+from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
     client_id_from,
@@ -28,6 +27,7 @@ from deliberation.core.realtime import (
     socket_action,
     socket_query,
 )
+from deliberation.core.sessions import login_identity
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import (
@@ -48,14 +48,11 @@ from deliberation.roundtables.models import (
     Phase,
     PollKind,
     RoundtableSession,
-    SessionState,
 )
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
     session_room,
-    staff_room,
-    table_room,
 )
 
 log = logging.getLogger(__name__)
@@ -64,24 +61,18 @@ CHAT_LIMIT = "8 per 10 seconds"
 HELP_LIMIT = "3 per minute"
 
 
-def _cookie_login() -> tuple[str, str]:
-    """The user id and session token in this socket's Flask-Login cookie ("id:token")."""
-    user_id, _sep, token = str(flask_session.get("_user_id", "")).partition(":")
-    return user_id, token
-
-
 def _cookie_identity() -> tuple[int, str]:
     """The person and session token the socket logged in with (checked in the vote's batch)."""
-    user_id, token = _cookie_login()
-    if not user_id.isdigit() or not token:
+    identity = login_identity(flask_session.get("_user_id"))
+    if identity is None:
         raise ballotbox.Unauthenticated(_("Please log in again."))
-    return int(user_id), token
+    return identity
 
 
 def _cookie_token(user_id: int) -> str | None:
     """The session token of `user_id` in this socket's cookie, if it is theirs."""
-    cookie_user, token = _cookie_login()
-    return token if cookie_user == str(user_id) and token else None
+    identity = login_identity(flask_session.get("_user_id"))
+    return identity[1] if identity is not None and identity[0] == user_id else None
 
 
 #: The fields of a plain new vote, the only kind the fast path serves.
@@ -213,12 +204,9 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_connect(self, auth: Any = None) -> None:
         token = auth.get("projector") if isinstance(auth, dict) else None
         if isinstance(token, str) and token:
-            session = db.session.scalar(
-                select(RoundtableSession).where(RoundtableSession.projector_token == token)
-            )
+            session = permissions.projector_session(token, "socket")
             db.session.rollback()
             if session is None:
-                permissions.log_refused_projector_link(token, "socket")
                 raise ConnectionRefusedError("unknown projector link")
             join_room(session_room(session.id))
             self.seats[request.sid] = Seat(
@@ -283,31 +271,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
         session = sessions.get_session(payload_int(data, "session_id"))
         wanted_table = payload_int(data, "table_id", required=False)
         user = current_user._get_current_object()
-        participant = sessions.find_participant(session.id, user.id)
-        staff = permissions.is_staff(user, session, participant)
-        if not staff:
-            if session.state == SessionState.SCHEDULED:
-                raise DomainError(_("The lobby is not open yet."), code="not_open")
-            if session.state == SessionState.CLOSED:
-                raise DomainError(_("This session has closed."), code="session_closed")
-            if participant is None:
-                participant = sessions.register(session, user)
-            if (
-                session.seated
-                and participant.role == ParticipantRole.PARTICIPANT
-                and participant.table_id is None
-            ):
-                sessions.seat_late_arrival(session, participant)
-                db.session.flush()
-                db.session.refresh(participant)
-        if wanted_table is not None and not staff:
-            if participant is None or participant.table_id != wanted_table:
-                raise PermissionDenied(_("That is not your table."), code="not_your_table")
-        rooms = [session_room(session.id)]
-        if participant is not None and participant.table_id is not None:
-            rooms.append(table_room(session.id, participant.table_id))
-        if staff:
-            rooms.append(staff_room(session.id))
+        joined = sessions.join_session(user, session, wanted_table)
+        participant, staff, rooms = joined.participant, joined.staff, joined.rooms
         sid = request.sid
         old = self.seats.get(sid)
         seat = self.seats[sid] = Seat(
@@ -318,7 +283,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             table_id=participant.table_id if participant else None,
             member_category=participant.member_category if participant else user.member_category,
             staff=staff,
-            rooms=tuple(rooms),
+            rooms=rooms,
             session_token=_cookie_token(user.id),
         )
         self._seat_changed(old, seat)
@@ -420,10 +385,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_move_participant(self, data: Any = None) -> dict[str, Any]:
         """Move one person to another table."""
         data, session, _participant, _seat = self._context(data)
-        permissions.require_lead(current_user, session)
-        person = db.session.get(Participant, payload_int(data, "participant_id"))
-        if person is None or person.session_id != session.id:
-            raise NotFound(_("No such person in this session."), code="no_such_participant")
+        person = sessions.get_participant(session, payload_int(data, "participant_id"))
         table = tables.get_table(session, payload_int(data, "table_id"))
         sessions.move_participant(current_user, session, person, table)
         return {"participant_id": person.id, "table_id": table.id}
@@ -432,10 +394,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_set_role(self, data: Any = None) -> dict[str, Any]:
         """Name someone to the theme team or as a table facilitator."""
         data, session, _participant, _seat = self._context(data)
-        permissions.require_lead(current_user, session)
-        person = db.session.get(Participant, payload_int(data, "participant_id"))
-        if person is None or person.session_id != session.id:
-            raise NotFound(_("No such person in this session."), code="no_such_participant")
+        person = sessions.get_participant(session, payload_int(data, "participant_id"))
         role = _enum(ParticipantRole, payload_str(data, "role", max_length=30))
         sessions.set_participant_role(current_user, session, person, role)
         return {"participant_id": person.id, "role": role.value}

@@ -5,7 +5,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from deliberation.accounts.permissions import facilitator_required
@@ -228,11 +227,8 @@ def themes(session_id: int):
 @bp.get("/projector/<token>")
 def projector(token: str):
     """The big-screen view for the hall or a stream: phase, countdown, question, live chart."""
-    session = db.session.scalar(
-        select(RoundtableSession).where(RoundtableSession.projector_token == token)
-    )
-    if session is None or len(token) < 16:
-        permissions.log_refused_projector_link(token, "page")
+    session = permissions.projector_session(token, "page")
+    if session is None:
         abort(404)
     return render_template("roundtables/projector.html", token=token, **_page_context(session))
 

@@ -2,6 +2,7 @@
 lobby, seating, phases and timers, broadcasts, closing (passing themes are adopted)."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from deliberation.accounts.models import Division, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core import audit, memory
-from deliberation.core.errors import DomainError, IllegalTransition, NotFound
+from deliberation.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
 from deliberation.core.realtime import emit_after_commit, user_room
 from deliberation.core.sanitize import plain_text
 from deliberation.core.scheduler import periodic
@@ -34,7 +35,13 @@ from deliberation.roundtables.models import (
     timer_duration,
 )
 from deliberation.roundtables.payloads import session_state_payload
-from deliberation.roundtables.rooms import NAMESPACE, call_after_commit, session_room
+from deliberation.roundtables.rooms import (
+    NAMESPACE,
+    call_after_commit,
+    session_room,
+    staff_room,
+    table_room,
+)
 
 BROADCAST_MAX_CHARS = 500
 MAX_LINKED_ITEMS = 20
@@ -53,11 +60,20 @@ def get_session(session_id: int) -> RoundtableSession:
 
 
 def find_participant(session_id: int, user_id: int) -> Participant | None:
+    """The person's registration in this session, if any."""
     return db.session.scalar(
         select(Participant).where(
             Participant.session_id == session_id, Participant.user_id == user_id
         )
     )
+
+
+def get_participant(session: RoundtableSession, participant_id: int) -> Participant:
+    """Someone registered in this session (the lead's console names them by id), or NotFound."""
+    person = db.session.get(Participant, participant_id)
+    if person is None or person.session_id != session.id:
+        raise NotFound(_("No such person in this session."), code="no_such_participant")
+    return person
 
 
 # --- sessions -----------------------------------------------------------------------------
@@ -327,6 +343,47 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     )  # fmt: skip
     call_after_commit(memory.settle_live_state_soon)
     return {"tables": len(layout), "people": len(people), "without_facilitator": without}
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Where a socket that joined a session belongs: its registration (None for staff who
+    did not register), whether it sees every table, and the rooms it listens to."""
+
+    participant: Participant | None
+    staff: bool
+    rooms: tuple[str, ...]
+
+
+def join_session(user: User, session: RoundtableSession, wanted_table: int | None = None) -> Joined:
+    """Come into a session live: staff (lead, theme team) watch every table; anyone else
+    needs the lobby open, is registered if they were not, seated if the room already was,
+    and may only ask for their own table."""
+    participant = find_participant(session.id, user.id)
+    staff = permissions.is_staff(user, session, participant)
+    if not staff:
+        if session.state == SessionState.SCHEDULED:
+            raise DomainError(_("The lobby is not open yet."), code="not_open")
+        if session.state == SessionState.CLOSED:
+            raise DomainError(_("This session has closed."), code="session_closed")
+        if participant is None:
+            participant = register(session, user)
+        if (
+            session.seated
+            and participant.role == ParticipantRole.PARTICIPANT
+            and participant.table_id is None
+        ):
+            seat_late_arrival(session, participant)
+            db.session.flush()
+            db.session.refresh(participant)
+        if wanted_table is not None and participant.table_id != wanted_table:
+            raise PermissionDenied(_("That is not your table."), code="not_your_table")
+    rooms = [session_room(session.id)]
+    if participant is not None and participant.table_id is not None:
+        rooms.append(table_room(session.id, participant.table_id))
+    if staff:
+        rooms.append(staff_room(session.id))
+    return Joined(participant, staff, tuple(rooms))
 
 
 def seat_late_arrival(session: RoundtableSession, participant: Participant) -> RoundtableTable:
