@@ -427,11 +427,6 @@ class Poll(db.Model):
         lazy="selectin", order_by="PollOption.position", cascade="all, delete-orphan"
     )
 
-    def is_open(self) -> bool:
-        if self.state != PollState.OPEN:
-            return False
-        return self.closes_at is None or as_utc(self.closes_at) > utcnow()
-
     def close(self) -> None:
         if self.state != PollState.OPEN:
             raise IllegalTransition(str(_l("This poll is already closed.")), code="poll_closed")

@@ -8,7 +8,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import JSON, DateTime, Integer, Text, and_, cast, func, literal, or_, select, update
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Integer,
+    Text,
+    and_,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from deliberation.accounts.models import MemberCategory, User
@@ -403,19 +416,23 @@ def poll_tallies(polls: list[Poll]) -> dict[int, dict[str, Any]]:
         return tallies
     voters: dict[int, dict[str, int]] = {poll_id: {} for poll_id in tallies}
     agree_polls = {p.id for p in polls if p.kind == PollKind.AGREE}
-    stances_text = cast(PollVote.stances, Text)
+    # Stances matter only on agree polls: without one, grouping by them is wasted work (the
+    # live tally of a choose-one poll runs up to ten times a second).
+    stances: Any = cast(PollVote.stances, Text) if agree_polls else null()
+    if len(polls) == 1:  # the live tally: one poll, no grouping by poll needed
+        poll_id: Any = literal(polls[0].id, Integer)
+        which = PollVote.poll_id == polls[0].id
+        grouping = [PollVote.option_id, PollVote.member_category]
+    else:
+        poll_id = PollVote.poll_id
+        which = PollVote.poll_id.in_(list(tallies))
+        grouping = [PollVote.poll_id, PollVote.option_id, PollVote.member_category]
     grouped = db.session.execute(
-        select(
-            PollVote.poll_id,
-            PollVote.option_id,
-            PollVote.member_category,
-            stances_text,
-            func.count(),
-        )
-        .where(PollVote.poll_id.in_(list(tallies)))
-        .group_by(PollVote.poll_id, PollVote.option_id, PollVote.member_category, stances_text)
+        select(poll_id, PollVote.option_id, PollVote.member_category, stances, func.count())
+        .where(which)
+        .group_by(*grouping, *([stances] if agree_polls else []))
     )
-    for poll_id, option, category, stances, count in grouped:
+    for poll_id, option, category, stances_text, count in grouped:
         tally = tallies[poll_id]
         options = tally["counts"]
         in_category = voters[poll_id]
@@ -425,7 +442,7 @@ def poll_tallies(polls: list[Poll]) -> dict[int, dict[str, Any]]:
             by_category = tally["by_category"].setdefault(
                 str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
             )
-            for oid, stance in (json.loads(stances) if stances else {}).items():
+            for oid, stance in (json.loads(stances_text) if stances_text else {}).items():
                 if oid in options and stance in STANCES:
                     options[oid][stance] += count
                     by_category[oid][stance] += count
