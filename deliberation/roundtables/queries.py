@@ -18,11 +18,11 @@ from deliberation.roundtables.models import (
     Poll,
     PollState,
     RoundtableSession,
-    RoundtableTable,
     SessionState,
     Theme,
     session_agenda_items,
 )
+from deliberation.roundtables.tables import session_tables
 from deliberation.roundtables.themes import current_themes
 
 RECENT_CHAT = 50
@@ -121,13 +121,7 @@ def snapshot(
 
 def console_overview(session: RoundtableSession) -> dict[str, Any]:
     """All tables at a glance for the lead: seated, facilitator, recent messages, ideas, help."""
-    tables = list(
-        db.session.scalars(
-            select(RoundtableTable)
-            .where(RoundtableTable.session_id == session.id)
-            .order_by(RoundtableTable.number)
-        )
-    )
+    tables = session_tables(session.id)
     seated = dict(
         db.session.execute(
             select(Participant.table_id, func.count(Participant.id))
@@ -201,13 +195,7 @@ def submitted_ideas(session: RoundtableSession) -> list[dict[str, Any]]:
 
 def session_record(session: RoundtableSession) -> dict[str, Any]:
     """The public record after close: tables, ideas by round, themes, polls and tallies."""
-    tables = list(
-        db.session.scalars(
-            select(RoundtableTable)
-            .where(RoundtableTable.session_id == session.id)
-            .order_by(RoundtableTable.number)
-        )
-    )
+    tables = session_tables(session.id)
     ideas = list(
         db.session.scalars(
             select(Idea)

@@ -42,6 +42,7 @@ from deliberation.roundtables.rooms import (
     staff_room,
     table_room,
 )
+from deliberation.roundtables.tables import session_tables, written_text
 
 BROADCAST_MAX_CHARS = 500
 MAX_LINKED_ITEMS = 20
@@ -221,13 +222,16 @@ def set_participant_role(
     participant.role = role
     if role == ParticipantRole.THEME_TEAM:
         participant.table_id = None
+    _seat_changed(actor, session, participant, "roundtable.set_role", role=role.value)
+
+
+def _seat_changed(
+    actor: User, session: RoundtableSession, participant: Participant, action: str, **detail: Any
+) -> None:
+    """Record the lead's change to someone's seat or role, and tell that person's sockets to
+    join again (their rooms change)."""
     audit.record(
-        "roundtable.set_role",
-        "roundtable",
-        session.id,
-        actor_id=actor.id,
-        participant=participant.id,
-        role=role.value,
+        action, "roundtable", session.id, actor_id=actor.id, participant=participant.id, **detail
     )
     emit_after_commit(
         "seat_changed", {"session_id": session.id}, to=user_room(participant.user_id),
@@ -289,16 +293,6 @@ def _participants(session_id: int, role: ParticipantRole | None = None) -> list[
     return list(db.session.scalars(query.order_by(Participant.id)))
 
 
-def _tables(session_id: int) -> list[RoundtableTable]:
-    return list(
-        db.session.scalars(
-            select(RoundtableTable)
-            .where(RoundtableTable.session_id == session_id)
-            .order_by(RoundtableTable.number)
-        )
-    )
-
-
 def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     """Seat (or reseat) everyone registered: balanced tables, facilitators spread evenly."""
     permissions.require_lead(actor, session)
@@ -308,7 +302,7 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     facilitators = _participants(session.id, ParticipantRole.TABLE_FACILITATOR)
     seatables = [seating.Seatable(p.id, p.member_category.value, p.division_id) for p in people]
     layout = seating.assign_tables(seatables, session.table_size) or [[]]
-    tables = _tables(session.id)
+    tables = session_tables(session.id)
     for number in range(len(tables) + 1, len(layout) + 1):
         table = RoundtableTable(session_id=session.id, number=number)
         db.session.add(table)
@@ -435,18 +429,7 @@ def move_participant(
         if (seated or 0) >= session.table_size:
             raise DomainError(_("That table is full."), code="table_full")
     participant.table_id = table.id
-    audit.record(
-        "roundtable.move",
-        "roundtable",
-        session.id,
-        actor_id=actor.id,
-        participant=participant.id,
-        table=table.number,
-    )
-    emit_after_commit(
-        "seat_changed", {"session_id": session.id}, to=user_room(participant.user_id),
-        namespace=NAMESPACE,
-    )  # fmt: skip
+    _seat_changed(actor, session, participant, "roundtable.move", table=table.number)
 
 
 # --- phases and timers --------------------------------------------------------------------
@@ -549,11 +532,12 @@ def end_expired_phases() -> int:
 def broadcast_message(actor: User, session: RoundtableSession, text: str) -> dict[str, Any]:
     """The lead's message to every table (shown in every table's chat)."""
     permissions.require_lead(actor, session)
-    body = plain_text(text).strip()
-    if not body:
-        raise DomainError(_("Write a message first."), code="empty")
-    if len(body) > BROADCAST_MAX_CHARS:
-        raise DomainError(_("That message is too long."), code="too_long")
+    body = written_text(
+        text,
+        BROADCAST_MAX_CHARS,
+        empty=_("Write a message first."),
+        too_long=_("That message is too long."),
+    )
     payload = {
         "session_id": session.id,
         "body": body,

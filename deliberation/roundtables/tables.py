@@ -32,7 +32,29 @@ CHAT_MAX_CHARS = 500
 IDEA_MAX_CHARS = 300
 
 
+def written_text(text: str, limit: int, *, empty: str, too_long: str) -> str:
+    """A message or idea as stored (plain text, trimmed); refused if empty or over `limit`."""
+    body = plain_text(text).strip()
+    if not body:
+        raise DomainError(empty, code="empty")
+    if len(body) > limit:
+        raise DomainError(too_long, code="too_long")
+    return body
+
+
+def session_tables(session_id: int) -> list[RoundtableTable]:
+    """The session's tables by number."""
+    return list(
+        db.session.scalars(
+            select(RoundtableTable)
+            .where(RoundtableTable.session_id == session_id)
+            .order_by(RoundtableTable.number)
+        )
+    )
+
+
 def get_table(session: RoundtableSession, table_id: int) -> RoundtableTable:
+    """A table of this session, or NotFound."""
     table = db.session.get(RoundtableTable, table_id)
     if table is None or table.session_id != session.id:
         raise NotFound(_("No such table in this session."), code="no_such_table")
@@ -47,13 +69,12 @@ def send_chat(
         raise IllegalTransition(_("Table chat opens when the session starts."), code="not_running")
     if participant.table_id is None:
         raise DomainError(_("You do not have a seat at a table yet."), code="not_seated")
-    body = plain_text(text).strip()
-    if not body:
-        raise DomainError(_("Write a message first."), code="empty")
-    if len(body) > CHAT_MAX_CHARS:
-        raise DomainError(
-            _("A chat message holds at most %(n)d characters.", n=CHAT_MAX_CHARS), code="too_long"
-        )
+    body = written_text(
+        text,
+        CHAT_MAX_CHARS,
+        empty=_("Write a message first."),
+        too_long=_("A chat message holds at most %(n)d characters.", n=CHAT_MAX_CHARS),
+    )
     inserted = rows_inserted(
         db.session.execute(
             insert_ignoring_duplicates(ChatMessage).values(
@@ -125,13 +146,12 @@ def add_idea(
         raise IllegalTransition(
             _("Ideas are recorded during table discussion and submissions."), code="wrong_phase"
         )
-    body = plain_text(text).strip()
-    if not body:
-        raise DomainError(_("Write the idea first."), code="empty")
-    if len(body) > IDEA_MAX_CHARS:
-        raise DomainError(
-            _("An idea holds at most %(n)d characters.", n=IDEA_MAX_CHARS), code="too_long"
-        )
+    body = written_text(
+        text,
+        IDEA_MAX_CHARS,
+        empty=_("Write the idea first."),
+        too_long=_("An idea holds at most %(n)d characters.", n=IDEA_MAX_CHARS),
+    )
     existing = db.session.scalar(
         select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
     )

@@ -55,8 +55,13 @@ def _get_theme(session: RoundtableSession, theme_id: int) -> Theme:
     return theme
 
 
-def _emit_themes(session: RoundtableSession, theme: Theme) -> None:
-    emit_after_commit("theme", theme_payload(theme), to=staff_room(session.id), namespace=NAMESPACE)
+def _saved(session: RoundtableSession, theme: Theme) -> dict[str, Any]:
+    """A created or edited theme, written and re-read (its ideas changed), sent to the staff."""
+    db.session.flush()
+    db.session.refresh(theme)
+    payload = theme_payload(theme)
+    emit_after_commit("theme", payload, to=staff_room(session.id), namespace=NAMESPACE)
+    return payload
 
 
 def create_theme(
@@ -79,10 +84,7 @@ def create_theme(
     db.session.flush()
     for idea in _submitted_ideas(session, idea_ids):
         idea.theme_id = theme.id
-    db.session.flush()
-    db.session.refresh(theme)
-    _emit_themes(session, theme)
-    return theme_payload(theme)
+    return _saved(session, theme)
 
 
 def update_theme(
@@ -109,10 +111,7 @@ def update_theme(
             idea.theme_id = None
         for idea in wanted:
             idea.theme_id = theme.id
-    db.session.flush()
-    db.session.refresh(theme)
-    _emit_themes(session, theme)
-    return theme_payload(theme)
+    return _saved(session, theme)
 
 
 def merge_themes(
