@@ -18,7 +18,7 @@ from deliberation.core.errors import register_error_handlers
 from deliberation.core.i18n import select_locale, translation_directories
 from deliberation.core.realtime import register_core_namespaces, socket_options
 from deliberation.core.security import bound_url_integers, register_security_headers
-from deliberation.core.sessions import SocketAwareSessionInterface
+from deliberation.core.sessions import SocketAwareSessionInterface, login_identity
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from deliberation.home import routes as home_routes
 from deliberation.proposals import events as proposals_events
@@ -142,10 +142,11 @@ def _register_template_helpers(app: Flask) -> None:
 def _load_user(cookie_id: str):
     from deliberation.accounts.models import User
 
-    user_id, _, token = cookie_id.partition(":")
-    if not user_id.isdigit() or not token:
+    identity = login_identity(cookie_id)
+    if identity is None:
         return None
-    user = db.session.get(User, int(user_id))
+    user_id, token = identity
+    user = db.session.get(User, user_id)
     if user is None or not user.is_active_account or user.session_token != token:
         return None
     return user

@@ -37,7 +37,7 @@ from deliberation.accounts.models import division_memberships as memberships
 from deliberation.accounts.passwords import hash_password
 from deliberation.config import Config
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.models import Participant, ParticipantRole
 from deliberation.roundtables.rooms import NAMESPACE
 from loadtest.liveserver import LiveServer
@@ -142,7 +142,7 @@ def create_cast(app: Flask, participants: int, run: str) -> Cast:
         )
         db.session.flush()
         lead = db.session.get(User, lead_rows[0][0])
-        session = services.create_session(
+        session = sessions.create_session(
             lead,
             division=divisions[0],
             title=f"Rehearsal {run}",

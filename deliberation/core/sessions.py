@@ -1,4 +1,5 @@
-"""The cookie session, opened once per socket rather than once per Socket.IO event."""
+"""The cookie session, opened once per socket rather than once per Socket.IO event, and the
+login it carries."""
 
 from flask import Flask, Request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
@@ -18,3 +19,13 @@ class SocketAwareSessionInterface(SecureCookieSessionInterface):
         if saved is not None:
             return saved
         return super().open_session(app, request)
+
+
+def login_identity(cookie_id: object) -> tuple[int, str] | None:
+    """The user id and session token in a Flask-Login cookie id ("<id>:<token>", what
+    `User.get_id` writes), or None when it is missing or malformed. The only parser of it:
+    page logins (the user loader) and socket votes (checked in their batch) both use it."""
+    user_id, _sep, token = str(cookie_id or "").partition(":")
+    if not (user_id.isascii() and user_id.isdigit()) or not token:
+        return None
+    return int(user_id), token

@@ -6,7 +6,8 @@ blocking the gevent loop while SQLite or PostgreSQL works. Instead each vote han
 one transaction re-checks every voter's login, checks the poll is still open, inserts the
 votes (UNIQUE(poll, participant) in the database drops second votes), writes their audit
 entries and commits. Only then is each handler woken with its answer. At low load a batch
-holds one vote, so nothing waits for company.
+holds one vote, so nothing waits for company. The rules (who votes, is the poll open, repeat
+or refusal, the answer's shape) are those of `polls`; this module only batches them.
 """
 
 import logging
@@ -16,16 +17,15 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.core import audit
-from deliberation.core.errors import DomainError, IllegalTransition
+from deliberation.core.errors import DomainError
 from deliberation.db import utcnow
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import tallies
-from deliberation.roundtables.models import Poll, PollState, PollVote
-from deliberation.roundtables.services import insert_ignoring_duplicates
+from deliberation.roundtables import polls, tallies
+from deliberation.roundtables.models import Poll, PollVote, insert_ignoring_duplicates
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ WAIT_S = 30.0
 
 @dataclass
 class VoteRequest:
+    """A new choose-one vote, already validated by `polls` rules, waiting for its batch."""
+
     poll_id: int
     session_id: int
     participant_id: int
@@ -97,15 +99,8 @@ def raise_refusal(request: VoteRequest) -> None:
         raise DomainError(_("The vote could not be recorded in time. Please try again."))
     if request.refusal == "unauthenticated":
         raise Unauthenticated(_("Please log in again."))
-    if request.refusal == "poll_closed":
-        raise IllegalTransition(_("This poll is closed."), code="poll_closed")
-    if request.refusal == "already_voted":
-        raise DomainError(
-            _("You have already voted in this poll. Change your vote instead."),
-            code="already_voted",
-        )
     if request.refusal is not None or request.answer is None:
-        raise DomainError(_("Something went wrong. Please try again."), code="server_error")
+        raise polls.refusal(request.refusal or "server_error")
 
 
 def _write_batches(app: Flask, writer: _Writer) -> None:
@@ -147,11 +142,7 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
     open_polls = set(
         db.session.scalars(
             select(Poll.id)
-            .where(
-                Poll.id.in_({r.poll_id for r in batch}),
-                Poll.state == PollState.OPEN,
-                or_(Poll.closes_at.is_(None), Poll.closes_at > now),
-            )
+            .where(Poll.id.in_({r.poll_id for r in batch}), polls.poll_is_open(now))
             .with_for_update(read=True)
         )
     )
@@ -168,7 +159,7 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
             request.refusal = "poll_closed"
         elif (request.poll_id, request.participant_id) in accepted:
             accepted_first = accepted[(request.poll_id, request.participant_id)]
-            request.refusal = _duplicate(accepted_first.client_id, request)
+            request.refusal = polls.repeat_or_refusal(accepted_first.client_id, request.client_id)
         else:
             accepted[(request.poll_id, request.participant_id)] = request
     inserted: set[tuple[int, int]] = set()
@@ -201,7 +192,9 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
             )
         }
         for key in missing:
-            accepted[key].refusal = _duplicate(existing.get(key), accepted[key])
+            accepted[key].refusal = polls.repeat_or_refusal(
+                existing.get(key), accepted[key].client_id
+            )
     for key in inserted:
         request = accepted[key]
         audit.record(
@@ -219,16 +212,6 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
 
 
 def _answer(request: VoteRequest, repeat: bool) -> dict[str, Any]:
-    answer: dict[str, Any] = {
-        "poll_id": request.poll_id,
-        "option_id": request.option_id,
-        "stances": None,
-        "client_id": request.client_id,
-    }
-    if repeat:
-        answer["repeat"] = True
-    return answer
-
-
-def _duplicate(existing_client_id: str | None, request: VoteRequest) -> str:
-    return "repeat" if existing_client_id == request.client_id else "already_voted"
+    return polls.vote_answer(
+        request.poll_id, request.option_id, None, request.client_id, repeat=repeat
+    )

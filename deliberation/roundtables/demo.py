@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from deliberation.db import utcnow
 from deliberation.demo_context import DemoContext
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.models import ParticipantRole
 
 BRIEFING = """\
@@ -25,9 +25,9 @@ def seed_demo(context: DemoContext) -> None:
     open_items = [
         item
         for item in context.extras.get("items", [])  # type: ignore[union-attr]
-        if item.division_id == elderly.id and item.state in services.LINKABLE_ITEM_STATES
+        if item.division_id == elderly.id and item.state in sessions.LINKABLE_ITEM_STATES
     ]
-    session = services.create_session(
+    session = sessions.create_session(
         lead,
         division=elderly,
         title="어르신 돌봄 1,000인 원탁회의 · Caring for older people: a 1,000-citizen roundtable",
@@ -37,9 +37,9 @@ def seed_demo(context: DemoContext) -> None:
         agenda_item_ids=[item.id for item in open_items[:1]],
     )
     session.open_lobby()
-    services.register(session, context.users["facilitator"], ParticipantRole.TABLE_FACILITATOR)
+    sessions.register(session, context.users["facilitator"], ParticipantRole.TABLE_FACILITATOR)
     for handle in ("citizen", "expert"):
-        services.register(session, context.users[handle])
+        sessions.register(session, context.users[handle])
     for user in context.crowd:
-        services.register(session, user)
+        sessions.register(session, user)
     context.extras["roundtable_session"] = session

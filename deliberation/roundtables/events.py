@@ -1,5 +1,5 @@
 """Socket.IO namespace `/roundtable`: joining a seat, table chat, ideas, lead console, theme
-team and live polls. Every handler re-checks who may act; see docs/realtime/roundtables.md."""
+team and live polls. Every handler re-checks who may act; see docs/realtime.md."""
 
 import logging
 from collections import Counter
@@ -13,10 +13,9 @@ from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import SocketIO, disconnect, emit, join_room
-from sqlalchemy import select
 
 from deliberation.accounts.models import MemberCategory
-from deliberation.core.errors import DomainError, NotFound, PermissionDenied
+from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
     client_id_from,
@@ -28,23 +27,32 @@ from deliberation.core.realtime import (
     socket_action,
     socket_query,
 )
+from deliberation.core.sessions import login_identity
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import ballotbox, permissions, presence, queries, services, tallies
+from deliberation.roundtables import (
+    ballotbox,
+    payloads,
+    permissions,
+    polls,
+    presence,
+    queries,
+    sessions,
+    tables,
+    tallies,
+    themes,
+)
 from deliberation.roundtables.models import (
     Participant,
     ParticipantRole,
     Phase,
     PollKind,
     RoundtableSession,
-    SessionState,
 )
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
     session_room,
-    staff_room,
-    table_room,
 )
 
 log = logging.getLogger(__name__)
@@ -53,24 +61,18 @@ CHAT_LIMIT = "8 per 10 seconds"
 HELP_LIMIT = "3 per minute"
 
 
-def _cookie_login() -> tuple[str, str]:
-    """The user id and session token in this socket's Flask-Login cookie ("id:token")."""
-    user_id, _sep, token = str(flask_session.get("_user_id", "")).partition(":")
-    return user_id, token
-
-
 def _cookie_identity() -> tuple[int, str]:
     """The person and session token the socket logged in with (checked in the vote's batch)."""
-    user_id, token = _cookie_login()
-    if not user_id.isdigit() or not token:
+    identity = login_identity(flask_session.get("_user_id"))
+    if identity is None:
         raise ballotbox.Unauthenticated(_("Please log in again."))
-    return int(user_id), token
+    return identity
 
 
 def _cookie_token(user_id: int) -> str | None:
     """The session token of `user_id` in this socket's cookie, if it is theirs."""
-    cookie_user, token = _cookie_login()
-    return token if cookie_user == str(user_id) and token else None
+    identity = login_identity(flask_session.get("_user_id"))
+    return identity[1] if identity is not None and identity[0] == user_id else None
 
 
 #: The fields of a plain new vote, the only kind the fast path serves.
@@ -131,7 +133,7 @@ class Seat:
         return self.participant_id
 
     @property
-    def votes(self) -> bool:
+    def may_vote(self) -> bool:
         return self.role == ParticipantRole.PARTICIPANT
 
 
@@ -166,8 +168,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         if (
             extra
             or seat is None
-            or not seat.votes
-            or seat.table_id is None
+            or not polls.may_vote(seat)
             or seat.user_id is None
             or not seat.session_token
             or not isinstance(data, dict)
@@ -182,20 +183,13 @@ class RoundtableNamespace(AuthenticatedNamespace):
         app = self.socketio.server.get_environ(sid, namespace=self.namespace)["flask.app"]
         with app.app_context():
             try:
-                poll = services.get_poll_for_vote(seat.session_id, data["poll_id"])
+                poll = polls.get_poll_for_vote(seat.session_id, data["poll_id"])
             except DomainError:
                 return None
         if poll.kind == PollKind.AGREE or data["option_id"] not in poll.option_ids:
             return None
-        vote = ballotbox.VoteRequest(
-            poll_id=poll.id,
-            session_id=poll.session_id,
-            participant_id=seat.participant_id or 0,
-            user_id=seat.user_id,
-            session_token=seat.session_token,
-            client_id=data["client_id"],
-            option_id=data["option_id"],
-            member_category=seat.member_category,
+        vote = _vote_request(
+            seat, poll, data["client_id"], data["option_id"], seat.user_id, seat.session_token
         )
         ballotbox.wait_for_batch(app, vote)
         if vote.refusal is None and vote.answer is not None:
@@ -210,12 +204,9 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_connect(self, auth: Any = None) -> None:
         token = auth.get("projector") if isinstance(auth, dict) else None
         if isinstance(token, str) and token:
-            session = db.session.scalar(
-                select(RoundtableSession).where(RoundtableSession.projector_token == token)
-            )
+            session = permissions.projector_session(token, "socket")
             db.session.rollback()
             if session is None:
-                permissions.log_refused_projector_link(token, "socket")
                 raise ConnectionRefusedError("unknown projector link")
             join_room(session_room(session.id))
             self.seats[request.sid] = Seat(
@@ -269,42 +260,19 @@ class RoundtableNamespace(AuthenticatedNamespace):
     ) -> tuple[dict[str, Any], RoundtableSession, Participant | None, Seat]:
         data = payload_dict(data)
         seat = self._seat(data)
-        session = services.get_session(seat.session_id)
-        participant = services.find_participant(session.id, current_user.id)
+        session = sessions.get_session(seat.session_id)
+        participant = sessions.find_participant(session.id, current_user.id)
         return data, session, participant, seat
 
     @socket_action
     def on_join(self, data: Any = None) -> dict[str, Any]:
         """Join a session (registering if needed) and one's own table; returns seat + snapshot."""
         data = payload_dict(data)
-        session = services.get_session(payload_int(data, "session_id"))
+        session = sessions.get_session(payload_int(data, "session_id"))
         wanted_table = payload_int(data, "table_id", required=False)
         user = current_user._get_current_object()
-        participant = services.find_participant(session.id, user.id)
-        staff = permissions.is_staff(user, session, participant)
-        if not staff:
-            if session.state == SessionState.SCHEDULED:
-                raise DomainError(_("The lobby is not open yet."), code="not_open")
-            if session.state == SessionState.CLOSED:
-                raise DomainError(_("This session has closed."), code="session_closed")
-            if participant is None:
-                participant = services.register(session, user)
-            if (
-                session.seated
-                and participant.role == ParticipantRole.PARTICIPANT
-                and participant.table_id is None
-            ):
-                services.seat_late_arrival(session, participant)
-                db.session.flush()
-                db.session.refresh(participant)
-        if wanted_table is not None and not staff:
-            if participant is None or participant.table_id != wanted_table:
-                raise PermissionDenied(_("That is not your table."), code="not_your_table")
-        rooms = [session_room(session.id)]
-        if participant is not None and participant.table_id is not None:
-            rooms.append(table_room(session.id, participant.table_id))
-        if staff:
-            rooms.append(staff_room(session.id))
+        joined = sessions.join_session(user, session, wanted_table)
+        participant, staff, rooms = joined.participant, joined.staff, joined.rooms
         sid = request.sid
         old = self.seats.get(sid)
         seat = self.seats[sid] = Seat(
@@ -315,7 +283,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             table_id=participant.table_id if participant else None,
             member_category=participant.member_category if participant else user.member_category,
             staff=staff,
-            rooms=tuple(rooms),
+            rooms=rooms,
             session_token=_cookie_token(user.id),
         )
         self._seat_changed(old, seat)
@@ -349,7 +317,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         try:
             if seat is None or seat.user_id is not None:
                 raise PermissionDenied(_("Only projector links use this."), code="forbidden")
-            session = services.get_session(seat.session_id)
+            session = sessions.get_session(seat.session_id)
             return {"ok": True, "snapshot": queries.snapshot(session, None)}
         except DomainError as error:
             return {"ok": False, "error": error.code, "message": error.message}
@@ -362,11 +330,11 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_chat_send(self, data: Any = None) -> dict[str, Any]:
         """Post to one's own table (throttled per person)."""
         data, session, participant, _seat = self._context(data)
-        text = payload_str(data, "text", max_length=services.CHAT_MAX_CHARS) or ""
+        text = payload_str(data, "text", max_length=tables.CHAT_MAX_CHARS) or ""
         enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
         if participant is None:
             raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
-        return {"message": services.send_chat(session, participant, text, client_id_from(data))}
+        return {"message": tables.send_chat(session, participant, text, client_id_from(data))}
 
     @socket_action
     def on_help_request(self, data: Any = None) -> dict[str, Any]:
@@ -375,74 +343,68 @@ class RoundtableNamespace(AuthenticatedNamespace):
         enforce("roundtable.help", current_user.id, HELP_LIMIT)
         if participant is None:
             raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
-        return services.request_help(session, participant)
+        return tables.request_help(session, participant)
 
     @socket_action
     def on_help_clear(self, data: Any = None) -> dict[str, Any]:
         """The lead answers a table's call for help."""
         data, session, _participant, _seat = self._context(data)
-        table = services.get_table(session, payload_int(data, "table_id"))
-        return services.clear_help(current_user, session, table)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        return tables.clear_help(current_user, session, table)
 
     @socket_action
     def on_idea_add(self, data: Any = None) -> dict[str, Any]:
         """The table facilitator records one of the table's ideas."""
         data, session, participant, _seat = self._context(data)
-        text = payload_str(data, "text", max_length=services.IDEA_MAX_CHARS) or ""
+        text = payload_str(data, "text", max_length=tables.IDEA_MAX_CHARS) or ""
         table_id = payload_int(data, "table_id")
-        idea = services.add_idea(session, participant, table_id, text, client_id_from(data))
+        idea = tables.add_idea(session, participant, table_id, text, client_id_from(data))
         return {"idea": idea}
 
     @socket_action
     def on_ideas_submit(self, data: Any = None) -> dict[str, Any]:
         """The table facilitator sends the round's ideas to the theme team."""
         data, session, participant, _seat = self._context(data)
-        return services.submit_ideas(session, participant, payload_int(data, "table_id"))
+        return tables.submit_ideas(session, participant, payload_int(data, "table_id"))
 
     # --- lead facilitator console ------------------------------------------------------
 
     @socket_action
     def on_lobby_open(self, data: Any = None) -> dict[str, Any]:
         data, session, _participant, _seat = self._context(data)
-        services.open_lobby(current_user, session)
-        return {"state": services.session_state_payload(session)}
+        sessions.open_lobby(current_user, session)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_seat_room(self, data: Any = None) -> dict[str, Any]:
         """Seat (or reseat) the whole room at balanced tables."""
         data, session, _participant, _seat = self._context(data)
-        return services.seat_room(current_user, session)
+        return sessions.seat_room(current_user, session)
 
     @socket_action
     def on_move_participant(self, data: Any = None) -> dict[str, Any]:
         """Move one person to another table."""
         data, session, _participant, _seat = self._context(data)
-        permissions.require_lead(current_user, session)
-        person = db.session.get(Participant, payload_int(data, "participant_id"))
-        if person is None or person.session_id != session.id:
-            raise NotFound(_("No such person in this session."), code="no_such_participant")
-        table = services.get_table(session, payload_int(data, "table_id"))
-        services.move_participant(current_user, session, person, table)
+        person = sessions.get_participant(session, payload_int(data, "participant_id"))
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        sessions.move_participant(current_user, session, person, table)
         return {"participant_id": person.id, "table_id": table.id}
 
     @socket_action
     def on_set_role(self, data: Any = None) -> dict[str, Any]:
         """Name someone to the theme team or as a table facilitator."""
         data, session, _participant, _seat = self._context(data)
-        permissions.require_lead(current_user, session)
-        person = db.session.get(Participant, payload_int(data, "participant_id"))
-        if person is None or person.session_id != session.id:
-            raise NotFound(_("No such person in this session."), code="no_such_participant")
+        person = sessions.get_participant(session, payload_int(data, "participant_id"))
         role = _enum(ParticipantRole, payload_str(data, "role", max_length=30))
-        services.set_participant_role(current_user, session, person, role)
+        sessions.set_participant_role(current_user, session, person, role)
         return {"participant_id": person.id, "role": role.value}
 
     @socket_action
     def on_session_start(self, data: Any = None) -> dict[str, Any]:
         data, session, _participant, _seat = self._context(data)
         duration = payload_int(data, "duration_s", required=False)
-        services.start_session(current_user, session, duration)
-        return {"state": services.session_state_payload(session)}
+        sessions.start_session(current_user, session, duration)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_phase_set(self, data: Any = None) -> dict[str, Any]:
@@ -450,8 +412,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data, session, _participant, _seat = self._context(data)
         phase = _enum(Phase, payload_str(data, "phase", max_length=20))
         duration = payload_int(data, "duration_s", required=False)
-        services.set_phase(current_user, session, phase, duration)
-        return {"state": services.session_state_payload(session)}
+        sessions.set_phase(current_user, session, phase, duration)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_timer(self, data: Any = None) -> dict[str, Any]:
@@ -459,21 +421,21 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data, session, _participant, _seat = self._context(data)
         action = payload_str(data, "action", max_length=10) or ""
         seconds = payload_int(data, "seconds", required=False)
-        services.control_timer(current_user, session, action, seconds)
-        return {"state": services.session_state_payload(session)}
+        sessions.control_timer(current_user, session, action, seconds)
+        return {"state": payloads.session_state_payload(session)}
 
     @socket_action
     def on_broadcast(self, data: Any = None) -> dict[str, Any]:
         """A message from the lead to every table."""
         data, session, _participant, _seat = self._context(data)
-        text = payload_str(data, "text", max_length=services.BROADCAST_MAX_CHARS) or ""
-        return {"message": services.broadcast_message(current_user, session, text)}
+        text = payload_str(data, "text", max_length=sessions.BROADCAST_MAX_CHARS) or ""
+        return {"message": sessions.broadcast_message(current_user, session, text)}
 
     @socket_action
     def on_session_close(self, data: Any = None) -> dict[str, Any]:
         """Close the session; passing themes become agenda items or proposals."""
         data, session, _participant, _seat = self._context(data)
-        adoption = services.close_session(current_user, session)
+        adoption = sessions.close_session(current_user, session)
         return {
             "agenda_items": [item.id for item in adoption.items],
             "proposals": [proposal.id for proposal in adoption.proposals],
@@ -491,12 +453,12 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_theme_create(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        theme = services.create_theme(
+        theme = themes.create_theme(
             current_user,
             session,
             participant,
-            payload_str(data, "name", max_length=services.THEME_NAME_MAX) or "",
-            payload_str(data, "description", max_length=services.THEME_DESCRIPTION_MAX,
+            payload_str(data, "name", max_length=themes.THEME_NAME_MAX) or "",
+            payload_str(data, "description", max_length=themes.THEME_DESCRIPTION_MAX,
                         required=False) or "",
             _int_list(data, "idea_ids"),
         )  # fmt: skip
@@ -505,14 +467,14 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_theme_update(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        theme = services.update_theme(
+        theme = themes.update_theme(
             current_user,
             session,
             participant,
             payload_int(data, "theme_id"),
-            name=payload_str(data, "name", max_length=services.THEME_NAME_MAX, required=False),
+            name=payload_str(data, "name", max_length=themes.THEME_NAME_MAX, required=False),
             description=payload_str(
-                data, "description", max_length=services.THEME_DESCRIPTION_MAX, required=False
+                data, "description", max_length=themes.THEME_DESCRIPTION_MAX, required=False
             ),
             idea_ids=_int_list(data, "idea_ids") if "idea_ids" in data else None,
         )
@@ -521,7 +483,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_theme_merge(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        theme = services.merge_themes(
+        theme = themes.merge_themes(
             current_user,
             session,
             participant,
@@ -533,7 +495,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
     @socket_action
     def on_themes_publish(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
-        return services.publish_themes(current_user, session, participant)
+        return themes.publish_themes(current_user, session, participant)
 
     # --- live polls ---------------------------------------------------------------------
 
@@ -546,7 +508,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             not isinstance(options, list) or not all(isinstance(o, str) for o in options)
         ):
             raise DomainError(_("Options must be a list of texts."), code="bad_payload")
-        poll = services.open_poll(
+        poll = polls.open_poll(
             current_user,
             session,
             kind,
@@ -554,13 +516,13 @@ class RoundtableNamespace(AuthenticatedNamespace):
             options,
             payload_int(data, "duration_s", required=False),
         )
-        return {"poll": services.poll_payload(poll)}
+        return {"poll": payloads.poll_payload(poll)}
 
     @socket_action
     def on_poll_close(self, data: Any = None) -> dict[str, Any]:
         data, session, _participant, _seat = self._context(data)
-        poll = services.get_poll(session, payload_int(data, "poll_id"))
-        return {"tally": services.close_poll(current_user, poll)}
+        poll = polls.get_poll(session, payload_int(data, "poll_id"))
+        return {"tally": polls.close_poll(current_user, poll)}
 
     @vote_action
     def on_poll_vote(self, data: Any = None) -> dict[str, Any]:
@@ -572,7 +534,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data = payload_dict(data)
         seat = self._seat(data)
         client_id = client_id_from(data)
-        poll = services.get_poll_for_vote(seat.session_id, payload_int(data, "poll_id"))
+        poll = polls.get_poll_for_vote(seat.session_id, payload_int(data, "poll_id"))
         option_id = payload_int(data, "option_id", required=False)
         stances = data.get("stances")
         if stances is not None and not isinstance(stances, dict):
@@ -582,32 +544,37 @@ class RoundtableNamespace(AuthenticatedNamespace):
         if change or poll.kind == PollKind.AGREE:
             if not current_user.is_authenticated:
                 raise ballotbox.Unauthenticated(_("Please log in again."))
-            vote = services.cast_poll_vote(
+            vote = polls.cast_poll_vote(
                 poll, seat, client_id, option_id=option_id, stances=stances, change=change
             )
             call_after_commit(lambda: tallies.mark_dirty(app, poll.id, poll.session_id))
             return {"vote": vote}
-        if not seat.votes or seat.table_id is None:
-            raise DomainError(
-                _("Only seated participants vote in room polls."), code="not_eligible"
-            )
-        option, _stances = services.validate_choice(poll, option_id, None)
+        polls.require_may_vote(seat)
+        option, _stances = polls.validate_choice(poll, option_id, None)
         user_id, token = _cookie_identity()
-        request_ = ballotbox.VoteRequest(
-            poll_id=poll.id,
-            session_id=poll.session_id,
-            participant_id=seat.participant_id or 0,
-            user_id=user_id,
-            session_token=token,
-            client_id=client_id,
-            option_id=option or 0,
-            member_category=seat.member_category,
-        )
+        request_ = _vote_request(seat, poll, client_id, option or 0, user_id, token)
         # Hand the connection back before waiting for the batch: hundreds of voters waiting
         # while each holds one would leave the batch writer none (a worker whose poll cache
         # is cold reads the poll first; every other worker's is, with several workers).
         db.session.rollback()
         return {"vote": ballotbox.submit(app, request_)}
+
+
+def _vote_request(
+    seat: Seat, poll: polls.PollInfo, client_id: str, option_id: int, user_id: int, token: str
+) -> ballotbox.VoteRequest:
+    """A new choose-one vote for the batch writer: the seat's participant, the poll, the choice,
+    and the login (user id and session token) the batch re-checks."""
+    return ballotbox.VoteRequest(
+        poll_id=poll.id,
+        session_id=poll.session_id,
+        participant_id=seat.participant_id or 0,
+        user_id=user_id,
+        session_token=token,
+        client_id=client_id,
+        option_id=option_id,
+        member_category=seat.member_category,
+    )
 
 
 def _enum(kind: type, value: str | None) -> Any:

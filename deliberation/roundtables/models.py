@@ -17,10 +17,12 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from deliberation.accounts.models import Division, MemberCategory, User
-from deliberation.core.errors import IllegalTransition
+from deliberation.core.errors import DomainError, IllegalTransition
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 
@@ -152,6 +154,20 @@ session_agenda_items = Table(
 )
 
 
+#: The longest a phase's (or a poll's) timer runs.
+MAX_PHASE_SECONDS = 4 * 3600
+
+
+def timer_duration(seconds: int | None) -> int | None:
+    """A timer's length as asked for (None or 0: no timer); refused outside 1 s to 4 hours."""
+    if seconds is None or seconds == 0:
+        return None
+    if not 0 < seconds <= MAX_PHASE_SECONDS:
+        message = _l("A phase lasts between 1 second and 4 hours.")
+        raise DomainError(str(message), code="bad_duration")
+    return seconds
+
+
 def new_projector_token() -> str:
     return secrets.token_urlsafe(18)
 
@@ -250,6 +266,11 @@ class RoundtableSession(db.Model):
             return None
         return PHASE_ORDER[PHASE_ORDER.index(self.phase) + 1]
 
+    def advance_seq(self) -> int:
+        """Advance the sequence number: clients compare it to notice missed events."""
+        self.seq = (self.seq or 0) + 1
+        return self.seq
+
     def set_timer(self, seconds: int | None) -> None:
         self.paused_remaining_s = None
         self.phase_ends_at = utcnow() + timedelta(seconds=seconds) if seconds else None
@@ -309,8 +330,9 @@ class Participant(db.Model):
     table: Mapped[RoundtableTable | None] = relationship(lazy="joined")
 
     @property
-    def votes(self) -> bool:
-        """Only seated participants vote; facilitators and the theme team stay neutral."""
+    def may_vote(self) -> bool:
+        """Participants vote; facilitators and the theme team stay neutral (see `polls.may_vote`
+        for the whole rule: a participant votes once seated)."""
         return self.role == ParticipantRole.PARTICIPANT
 
 
@@ -405,11 +427,6 @@ class Poll(db.Model):
         lazy="selectin", order_by="PollOption.position", cascade="all, delete-orphan"
     )
 
-    def is_open(self) -> bool:
-        if self.state != PollState.OPEN:
-            return False
-        return self.closes_at is None or as_utc(self.closes_at) > utcnow()
-
     def close(self) -> None:
         if self.state != PollState.OPEN:
             raise IllegalTransition(str(_l("This poll is already closed.")), code="poll_closed")
@@ -452,3 +469,21 @@ class PollVote(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- idempotent inserts: the UNIQUE constraints above decide ------------------------------
+
+
+def insert_ignoring_duplicates(model: Any = None) -> Any:
+    """INSERT that skips a row breaking a UNIQUE constraint instead of failing (default: votes,
+    UNIQUE(poll, participant)); no savepoint needed, the database decides in one statement."""
+    model = PollVote if model is None else model
+    insert = postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    # RETURNING tells whether the row went in: on PostgreSQL rowcount is -1 once SQLAlchemy
+    # adds an implicit RETURNING, which made every first insert look like a repeat.
+    return insert(model).on_conflict_do_nothing().returning(model.__table__.c.id)
+
+
+def rows_inserted(result: Any) -> int:
+    """How many rows an `insert_ignoring_duplicates` statement really inserted."""
+    return len(result.all())

@@ -6,12 +6,18 @@ import logging
 from flask import request
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from deliberation.accounts.models import User
 from deliberation.core.errors import PermissionDenied
+from deliberation.extensions import db
 from deliberation.roundtables.models import Participant, ParticipantRole, RoundtableSession
 
 log = logging.getLogger(__name__)
+
+#: A projector link's token is at least this long (`new_projector_token` makes 24 characters):
+#: a shorter one is refused before any lookup, on the page and on the socket alike.
+PROJECTOR_TOKEN_MIN_LENGTH = 16
 
 
 def can_create_sessions(user: User) -> bool:
@@ -54,6 +60,19 @@ def require_table_facilitator(participant: Participant | None, table_id: int | N
         )
     if participant.table_id is None or participant.table_id != table_id:
         raise PermissionDenied(_("That is not your table."), code="not_your_table")
+
+
+def projector_session(token: str, where: str) -> RoundtableSession | None:
+    """The session whose projector link carries this token (the page and the socket both ask
+    here); None, logged as a refusal, for a token too short or matching no session."""
+    session = None
+    if len(token) >= PROJECTOR_TOKEN_MIN_LENGTH:
+        session = db.session.scalar(
+            select(RoundtableSession).where(RoundtableSession.projector_token == token)
+        )
+    if session is None:
+        log_refused_projector_link(token, where)
+    return session
 
 
 def log_refused_projector_link(token: str, where: str) -> None:

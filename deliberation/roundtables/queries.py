@@ -9,7 +9,7 @@ from deliberation.accounts.models import Division
 from deliberation.agendas.models import AgendaItem
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import results, services
+from deliberation.roundtables import payloads, polls, results, sessions
 from deliberation.roundtables.models import (
     ChatMessage,
     Idea,
@@ -18,11 +18,12 @@ from deliberation.roundtables.models import (
     Poll,
     PollState,
     RoundtableSession,
-    RoundtableTable,
     SessionState,
     Theme,
     session_agenda_items,
 )
+from deliberation.roundtables.tables import session_tables
+from deliberation.roundtables.themes import current_themes
 
 RECENT_CHAT = 50
 
@@ -51,7 +52,7 @@ def recent_chat(session_id: int, table_id: int, limit: int = RECENT_CHAT) -> lis
         .order_by(ChatMessage.id.desc())
         .limit(limit)
     )
-    return [services.chat_payload(m) for m in reversed(list(messages))]
+    return [payloads.chat_payload(m) for m in reversed(list(messages))]
 
 
 def table_ideas(session: RoundtableSession, table_id: int) -> list[dict[str, Any]]:
@@ -60,7 +61,7 @@ def table_ideas(session: RoundtableSession, table_id: int) -> list[dict[str, Any
         .where(Idea.table_id == table_id, Idea.round_no == session.round_no)
         .order_by(Idea.id)
     )
-    return [services.idea_payload(i) for i in ideas]
+    return [payloads.idea_payload(i) for i in ideas]
 
 
 def open_poll(session_id: int) -> Poll | None:
@@ -84,7 +85,7 @@ def seat_payload(participant: Participant | None) -> dict[str, Any] | None:
     return {
         "participant_id": participant.id,
         "role": participant.role.value,
-        "votes": participant.votes,
+        "votes": participant.may_vote,
         "table_id": table.id if table else None,
         "table_number": table.number if table else None,
     }
@@ -99,21 +100,19 @@ def snapshot(
     poll = open_poll(session.id) or latest_poll(session.id)
     table_id = participant.table_id if participant else None
     data: dict[str, Any] = {
-        **services.session_state_payload(session),
+        **payloads.session_state_payload(session),
         "title": session.title,
         "seat": seat_payload(participant),
         "chat": recent_chat(session.id, table_id) if table_id else [],
         "ideas": table_ideas(session, table_id) if table_id else [],
-        "themes": [
-            services.theme_payload(t) for t in services.current_themes(session, published_only=True)
-        ],
+        "themes": [payloads.theme_payload(t) for t in current_themes(session, published_only=True)],
         "poll": None,
     }
     if poll is not None:
         data["poll"] = {
-            **services.poll_payload(poll),
-            "tally": services.poll_tally(poll),
-            "my_vote": services.my_vote(poll, participant),
+            **payloads.poll_payload(poll),
+            "tally": polls.poll_tally(poll),
+            "my_vote": polls.my_vote(poll, participant),
         }
     if staff:
         data["console"] = console_overview(session)
@@ -122,13 +121,7 @@ def snapshot(
 
 def console_overview(session: RoundtableSession) -> dict[str, Any]:
     """All tables at a glance for the lead: seated, facilitator, recent messages, ideas, help."""
-    tables = list(
-        db.session.scalars(
-            select(RoundtableTable)
-            .where(RoundtableTable.session_id == session.id)
-            .order_by(RoundtableTable.number)
-        )
-    )
+    tables = session_tables(session.id)
     seated = dict(
         db.session.execute(
             select(Participant.table_id, func.count(Participant.id))
@@ -183,7 +176,7 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
         "unseated": seated.get(None, 0),
         "registered": participant_counts(session.id),
         "submitted_ideas": submitted_ideas(session),
-        "themes": [services.theme_payload(t) for t in services.current_themes(session)],
+        "themes": [payloads.theme_payload(t) for t in current_themes(session)],
     }
 
 
@@ -197,18 +190,12 @@ def submitted_ideas(session: RoundtableSession) -> list[dict[str, Any]]:
         )
         .order_by(Idea.id)
     )
-    return [services.idea_payload(i) for i in ideas]
+    return [payloads.idea_payload(i) for i in ideas]
 
 
 def session_record(session: RoundtableSession) -> dict[str, Any]:
     """The public record after close: tables, ideas by round, themes, polls and tallies."""
-    tables = list(
-        db.session.scalars(
-            select(RoundtableTable)
-            .where(RoundtableTable.session_id == session.id)
-            .order_by(RoundtableTable.number)
-        )
-    )
+    tables = session_tables(session.id)
     ideas = list(
         db.session.scalars(
             select(Idea)
@@ -223,15 +210,15 @@ def session_record(session: RoundtableSession) -> dict[str, Any]:
             .order_by(Theme.round_no, Theme.id)
         )
     )
-    polls = results.session_polls([session.id])
-    tallies = results.poll_tallies(polls)
-    support = results.support_in(polls, tallies)
+    session_polls = results.session_polls([session.id])
+    tallies = polls.poll_tallies(session_polls)
+    support = results.support_in(session_polls, tallies)
     return {
         "tables": len(tables),
         "participants": participant_counts(session.id).get("participant", 0),
         "ideas": ideas,
         "themes": [(t, support.get(t.id)) for t in themes],
-        "polls": [(p, tallies[p.id]) for p in polls],
+        "polls": [(p, tallies[p.id]) for p in session_polls],
         "closed_at": as_utc(session.closed_at),
         "agenda_items": session.agenda_items,
     }
@@ -242,7 +229,7 @@ def linkable_items_by_division(limit: int = 500) -> list[tuple[Division, list[Ag
     items = db.session.scalars(
         select(AgendaItem)
         .join(Division, Division.id == AgendaItem.division_id)
-        .where(AgendaItem.state.in_(services.LINKABLE_ITEM_STATES), Division.is_active.is_(True))
+        .where(AgendaItem.state.in_(sessions.LINKABLE_ITEM_STATES), Division.is_active.is_(True))
         .order_by(Division.id, AgendaItem.created_at.desc(), AgendaItem.id.desc())
         .limit(limit)
     )

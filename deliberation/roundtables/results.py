@@ -1,132 +1,36 @@
-"""A roundtable's results: theme support from the room polls, passing themes adopted at close
-(agenda items or proposals in the officials' queue), and what an agenda item's consensus
-summary shows of the roundtables about it.
+"""What a roundtable's results show (reads only): theme support from the room polls, and what
+an agenda item's consensus summary shows of the roundtables about it. The writes at close
+(passing themes adopted) are in `adoption`.
 
-Reads many polls at once (`poll_tallies`: the same figures as `services.poll_tally`, in one
-query however many polls), so a results page or a summary does not query once per poll.
+Tallies come from `polls.poll_tallies` (one query however many polls), so a results page or
+a summary does not query once per poll and counts exactly as the live tally does.
 """
 
-import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
-from flask_babel import gettext as _
-from sqlalchemy import Text, cast, func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
-from deliberation.accounts.models import MemberCategory
-from deliberation.agendas.models import AgendaItem
-from deliberation.core import audit
-from deliberation.core.sanitize import markdown_literal
-from deliberation.core.small_groups import MIN_GROUP, fold_small_groups
 from deliberation.db import as_utc
 from deliberation.extensions import db
-from deliberation.proposals.models import Proposal
-from deliberation.proposals.services import create_proposal
 from deliberation.roundtables.models import (
-    STANCES,
-    Participant,
     Poll,
     PollKind,
     PollState,
-    PollVote,
     RoundtableSession,
     SessionState,
     Theme,
-    ThemeDestination,
     session_agenda_items,
 )
+from deliberation.roundtables.polls import poll_tallies
 
-#: Where a proposal made from a theme says it came from (Proposal.source_kind).
-PROPOSAL_SOURCE_KIND = "roundtable-theme"
 #: Session states whose polls and themes an agenda item's summary shows.
 SUMMARY_STATES = (SessionState.RUNNING, SessionState.CLOSED)
-CATEGORY_ORDER = [category.value for category in MemberCategory]
 
 
-# --- tallies of many polls ----------------------------------------------------------------
-
-
-def _empty_tally(poll: Poll) -> dict[str, Any]:
-    options = [str(o.id) for o in poll.options]
-    if poll.kind == PollKind.AGREE:
-        counts: dict[str, Any] = {oid: dict.fromkeys(STANCES, 0) for oid in options}
-    else:
-        counts = dict.fromkeys(options, 0)
-    return {
-        "poll_id": poll.id,
-        "kind": poll.kind.value,
-        "total": 0,
-        "counts": counts,
-        "by_category": {},
-        "small_groups": {"minimum": MIN_GROUP, "combined": [], "withheld": False},
-        "state": poll.state.value,
-    }
-
-
-def publish_breakdown(tally: dict[str, Any], voters: dict[str, int]) -> dict[str, Any]:
-    """Apply the small-group rule to a tally's counts by member category, in place: every
-    tally that leaves the server (live, results page, summary, proposal) comes through here.
-
-    `voters` is how many voted in each category. Categories under the minimum are added up
-    as "other categories" (or, with the next smallest, withheld); overall counts stay exact.
-    """
-    tally["by_category"], tally["small_groups"] = fold_small_groups(
-        tally["by_category"], voters, order=CATEGORY_ORDER
-    )
-    return tally
-
-
-def poll_tallies(polls: Iterable[Poll]) -> dict[int, dict[str, Any]]:
-    """Each poll's tally (as `services.poll_tally` gives it), in one query for all of them.
-
-    Votes are counted by the database, grouped by poll, option, member category and (agree
-    polls) the stances as text, so a thousand identical ballots come back as one row. Counts
-    by member category follow the small-group rule (`publish_breakdown`).
-    """
-    polls = list(polls)
-    tallies = {poll.id: _empty_tally(poll) for poll in polls}
-    if not tallies:
-        return tallies
-    voters: dict[int, dict[str, int]] = {poll_id: {} for poll_id in tallies}
-    agree_polls = {p.id for p in polls if p.kind == PollKind.AGREE}
-    stances_text = cast(PollVote.stances, Text)
-    grouped = db.session.execute(
-        select(
-            PollVote.poll_id,
-            PollVote.option_id,
-            PollVote.member_category,
-            stances_text,
-            func.count(),
-        )
-        .where(PollVote.poll_id.in_(list(tallies)))
-        .group_by(PollVote.poll_id, PollVote.option_id, PollVote.member_category, stances_text)
-    )
-    for poll_id, option, category, stances, count in grouped:
-        tally = tallies[poll_id]
-        options = tally["counts"]
-        in_category = voters[poll_id]
-        if poll_id in agree_polls:
-            tally["total"] += count
-            in_category[str(category)] = in_category.get(str(category), 0) + count
-            by_category = tally["by_category"].setdefault(
-                str(category), {oid: dict.fromkeys(STANCES, 0) for oid in options}
-            )
-            for oid, stance in (json.loads(stances) if stances else {}).items():
-                if oid in options and stance in STANCES:
-                    options[oid][stance] += count
-                    by_category[oid][stance] += count
-        elif str(option) in options:
-            tally["total"] += count
-            in_category[str(category)] = in_category.get(str(category), 0) + count
-            options[str(option)] += count
-            by_category = tally["by_category"].setdefault(str(category), dict.fromkeys(options, 0))
-            by_category[str(option)] += count
-    for poll_id, tally in tallies.items():
-        publish_breakdown(tally, voters[poll_id])
-    return tallies
+# --- support for themes --------------------------------------------------------------------
 
 
 def support_in(polls: Iterable[Poll], tallies: dict[int, dict[str, Any]]) -> dict[int, float]:
@@ -167,199 +71,16 @@ def theme_support(session: RoundtableSession) -> dict[int, float]:
     return support_in(polls, poll_tallies(polls))
 
 
-# --- passing themes at close --------------------------------------------------------------
-
-
-@dataclass
-class Adoption:
-    """What a session's passing themes became when it closed."""
-
-    items: list[AgendaItem] = field(default_factory=list)
-    proposals: list[Proposal] = field(default_factory=list)
-
-
-def adopt_passing_themes(session: RoundtableSession) -> Adoption:
-    """Themes at or over the session's threshold become agenda items in its division, or
-    proposals in the officials' queue (the session's `theme_destination`); each carries its
-    table origins and support. A theme already adopted is left alone."""
-    adoption = Adoption()
-    polls = session_polls([session.id])
-    tallies = poll_tallies(polls)
-    support = support_in(polls, tallies)
-    themes = list(
-        db.session.scalars(
-            select(Theme)
-            .where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
-            .order_by(Theme.id)
-        )
-    )
-    destination = THEME_DESTINATIONS[session.theme_destination]
-    for theme in themes:
-        share = support.get(theme.id)
-        if share is None or share < session.threshold_percent:
-            continue
-        if theme.agenda_item_id or theme.proposal_id:
-            continue
-        made = destination(session, theme, share, polls, tallies)
-        if isinstance(made, Proposal):
-            adoption.proposals.append(made)
-        else:
-            adoption.items.append(made)
-    return adoption
-
-
 def theme_tables(theme: Theme) -> list[int]:
     """The numbers of the tables a theme's ideas came from."""
     return sorted({idea.table.number for idea in theme.ideas if idea.table})
 
 
-def _theme_text(session: RoundtableSession, theme: Theme, share: float) -> str:
-    """The body (Markdown) of the item or proposal a theme becomes: description, origins, the
-    ideas. People's plain text goes in as `markdown_literal`, so it shows exactly as typed."""
-    tables = theme_tables(theme)
-    title = markdown_literal(session.title)
-    lines = [
-        markdown_literal(theme.description),
-        "",
-        _("From the roundtable “%(title)s”.", title=title),
-    ]
-    lines.append(_("Support in the room poll: %(share).0f%%.", share=share))
-    if tables:
-        lines.append(_("Tables: %(tables)s.", tables=", ".join(str(n) for n in tables)))
-    lines.append("")
-    for idea in theme.ideas:
-        # one list item per idea: its lines stay lines of the item (a blank one would end it)
-        text = "\n".join(line for line in markdown_literal(idea.body).split("\n") if line)
-        lines.append(f"- {text} ({_('table')} {idea.table.number})")
-    return "\n".join(lines).strip()
-
-
-def _theme_to_agenda_item(
-    session: RoundtableSession, theme: Theme, share: float, _polls: list[Poll], _tallies: dict
-) -> AgendaItem:
-    item = AgendaItem(
-        division_id=session.division_id,
-        author_id=None,
-        title=theme.name[:200],
-        body=_theme_text(session, theme, share),
-        attribution=_("Roundtable session %(id)d, theme %(theme)d", id=session.id, theme=theme.id),
-    )
-    db.session.add(item)
-    db.session.flush()
-    theme.agenda_item_id = item.id
-    audit.record("roundtable.theme_adopted", "agenda_item", item.id, theme=theme.id)
-    return item
-
-
-def _theme_to_proposal(
-    session: RoundtableSession,
-    theme: Theme,
-    share: float,
-    polls: list[Poll],
-    tallies: dict[int, dict[str, Any]],
-) -> Proposal:
-    tables = theme_tables(theme)
-    proposal = create_proposal(
-        title=theme.name,
-        summary=_theme_text(session, theme, share),
-        snapshot=theme_snapshot(session, theme, share, polls, tallies),
-        division_id=session.division_id,
-        source_kind=PROPOSAL_SOURCE_KIND,
-        source_ref=str(theme.id),
-        follower_ids=_people_at_tables(session.id, {i.table_id for i in theme.ideas}),
-    )
-    theme.proposal_id = proposal.id
-    audit.record(
-        "roundtable.theme_proposed", "proposal", proposal.id, theme=theme.id, tables=tables
-    )
-    return proposal
-
-
-def _people_at_tables(session_id: int, table_ids: set[int]) -> set[int]:
-    """Who sat at these tables: they follow the proposal their tables' ideas became."""
-    if not table_ids:
-        return set()
-    return set(
-        db.session.scalars(
-            select(Participant.user_id).where(
-                Participant.session_id == session_id, Participant.table_id.in_(table_ids)
-            )
-        )
-    )
-
-
-def theme_snapshot(
-    session: RoundtableSession,
-    theme: Theme,
-    share: float,
-    polls: list[Poll],
-    tallies: dict[int, dict[str, Any]],
-) -> dict[str, Any]:
-    """What a proposal made from a theme freezes: the theme, its origins and its support in
-    every room poll it was on, overall and by member category (counts only, small categories
-    combined as in every published tally)."""
-    theme_polls = []
-    for poll in polls:
-        option = next((o for o in poll.options if o.theme_id == theme.id), None)
-        if option is None:
-            continue
-        tally, key = tallies[poll.id], str(option.id)
-        theme_polls.append(
-            {
-                "poll_id": poll.id,
-                "question": poll.question,
-                "kind": poll.kind.value,
-                "round": poll.round_no,
-                "total": tally["total"],
-                "counts": tally["counts"][key],
-                # already under the small-group rule: small categories are "other" or absent
-                "by_category": {
-                    category: counts[key] for category, counts in tally["by_category"].items()
-                },
-                "small_groups": tally["small_groups"],
-            }
-        )
-    return {
-        "kind": PROPOSAL_SOURCE_KIND,
-        "roundtable": {
-            "session_id": session.id,
-            "title": session.title,
-            "closed_at": _iso(session.closed_at),
-            "threshold_percent": session.threshold_percent,
-            "source": results_path(session.id),
-        },
-        "theme": {
-            "id": theme.id,
-            "name": theme.name,
-            "description": theme.description,
-            "round": theme.round_no,
-            "support_percent": round(share, 1),
-            "tables": theme_tables(theme),
-            "ideas": [
-                {"table": idea.table.number, "round": idea.round_no, "text": idea.body}
-                for idea in theme.ideas
-            ],
-        },
-        "polls": theme_polls,
-    }
-
-
-Destination = Callable[
-    [RoundtableSession, Theme, float, list[Poll], dict[int, dict[str, Any]]],
-    AgendaItem | Proposal,
-]
-
-#: Where a passing theme goes, by the session's option.
-THEME_DESTINATIONS: dict[ThemeDestination, Destination] = {
-    ThemeDestination.AGENDA_ITEM: _theme_to_agenda_item,
-    ThemeDestination.PROPOSAL: _theme_to_proposal,
-}
-
-
 # --- roundtables in an agenda item's consensus summary -------------------------------------
 
 
-def _iso(moment) -> str | None:
+def iso_or_none(moment: Any) -> str | None:
+    """A moment as ISO 8601 in UTC, or None."""
     moment = as_utc(moment)
     return moment.isoformat() if moment else None
 
@@ -473,8 +194,8 @@ def item_results(item_id: int) -> list[dict[str, Any]]:
             "session_id": session.id,
             "title": session.title,
             "state": session.state.value,
-            "starts_at": _iso(session.starts_at),
-            "closed_at": _iso(session.closed_at),
+            "starts_at": iso_or_none(session.starts_at),
+            "closed_at": iso_or_none(session.closed_at),
             "linked": is_linked[session.id],
             "threshold_percent": session.threshold_percent,
             "source": results_path(session.id),

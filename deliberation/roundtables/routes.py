@@ -5,14 +5,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
 from deliberation.core.errors import DomainError
 from deliberation.extensions import db
-from deliberation.roundtables import permissions, queries, services
+from deliberation.roundtables import permissions, queries, sessions
 from deliberation.roundtables.forms import RegisterForm, SessionForm
 from deliberation.roundtables.models import (
     PHASE_LABELS,
@@ -96,7 +95,7 @@ def create():
     ]
     if form.validate_on_submit():
         try:
-            session = services.create_session(
+            session = sessions.create_session(
                 current_user,
                 division=next(d for d in all_divisions(True) if d.id == form.division_id.data),
                 title=form.title.data,
@@ -138,7 +137,7 @@ def detail(session_id: int):
     """A session: its briefing, state, how many have registered, and how to take part."""
     session = _session_or_404(session_id)
     participant = (
-        services.find_participant(session.id, current_user.id)
+        sessions.find_participant(session.id, current_user.id)
         if current_user.is_authenticated
         else None
     )
@@ -170,7 +169,7 @@ def register(session_id: int):
         else ParticipantRole.PARTICIPANT
     )
     try:
-        services.register(session, current_user, role)
+        sessions.register(session, current_user, role)
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -219,7 +218,7 @@ def console(session_id: int):
 def themes(session_id: int):
     """The theme team's view: incoming ideas from every table, grouped into themes."""
     session = _session_or_404(session_id)
-    participant = services.find_participant(session.id, current_user.id)
+    participant = sessions.find_participant(session.id, current_user.id)
     if not permissions.is_theme_team(current_user, session, participant):
         abort(403)
     return render_template("roundtables/themes.html", **_page_context(session))
@@ -228,11 +227,8 @@ def themes(session_id: int):
 @bp.get("/projector/<token>")
 def projector(token: str):
     """The big-screen view for the hall or a stream: phase, countdown, question, live chart."""
-    session = db.session.scalar(
-        select(RoundtableSession).where(RoundtableSession.projector_token == token)
-    )
-    if session is None or len(token) < 16:
-        permissions.log_refused_projector_link(token, "page")
+    session = permissions.projector_session(token, "page")
+    if session is None:
         abort(404)
     return render_template("roundtables/projector.html", token=token, **_page_context(session))
 

@@ -13,8 +13,8 @@ from flask import Flask
 from deliberation.core.coalesce import Coalescer
 from deliberation.extensions import db, socketio
 from deliberation.roundtables.models import Poll
+from deliberation.roundtables.polls import poll_tally
 from deliberation.roundtables.rooms import NAMESPACE, session_room
-from deliberation.roundtables.services import poll_tally
 
 #: Smallest gap between two tally broadcasts of one poll.
 COALESCE_S = 0.1

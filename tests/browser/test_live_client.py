@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from deliberation.accounts.models import Role, User
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.models import Phase, RoundtableSession
 from tests.browser.conftest import browser_login
 from tests.browser.test_roundtables import open_as, seed_running_session
@@ -66,7 +66,7 @@ def test_a_broadcast_lost_in_transit_is_fetched_after_the_next_one(app, live_ser
         session = db.session.get(RoundtableSession, sid)
         lead_user = db.session.get(User, session.lead_id)
         for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
-            services.set_phase(lead_user, session, phase)
+            sessions.set_phase(lead_user, session, phase)
         db.session.commit()
     lead = open_as(new_page, base, seed["lead"], f"/roundtables/{sid}/console")
 

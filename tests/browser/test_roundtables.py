@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from deliberation.accounts.models import User
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import models, polls, sessions
 from deliberation.roundtables.models import Participant, ParticipantRole, RoundtableSession
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
 from tests.factories import PASSWORD
@@ -24,7 +24,7 @@ def seed_running_session(app) -> dict:
         info = build_session(participants=12, facilitators=2, table_size=6)
         session = db.session.get(RoundtableSession, info["session_id"])
         lead = db.session.get(User, info["lead_id"])
-        services.start_session(lead, session)
+        sessions.start_session(lead, session)
         db.session.commit()
         people = db.session.scalars(
             select(Participant).where(Participant.session_id == session.id).order_by(Participant.id)
@@ -149,11 +149,11 @@ def test_participant_can_do_everything_by_keyboard(app, live_server, new_page):
     with app.app_context():
         session = db.session.get(RoundtableSession, sid)
         lead = db.session.get(User, session.lead_id)
-        services.set_phase(lead, session, services.Phase.DISCUSSION)
-        services.set_phase(lead, session, services.Phase.SUBMISSIONS)
-        services.set_phase(lead, session, services.Phase.SYNTHESIS)
-        services.set_phase(lead, session, services.Phase.POLL)
-        services.open_poll(lead, session, services.PollKind.QUESTION, "Meet again?", ["Yes", "No"])
+        sessions.set_phase(lead, session, models.Phase.DISCUSSION)
+        sessions.set_phase(lead, session, models.Phase.SUBMISSIONS)
+        sessions.set_phase(lead, session, models.Phase.SYNTHESIS)
+        sessions.set_phase(lead, session, models.Phase.POLL)
+        polls.open_poll(lead, session, models.PollKind.QUESTION, "Meet again?", ["Yes", "No"])
         db.session.commit()
     phone = {"width": 360, "height": 740}
     page = open_as(new_page, base, seed["table2"][1], f"/roundtables/{sid}/room", phone)

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from deliberation.accounts.models import Role
 from deliberation.agendas import services as agendas
 from deliberation.extensions import db
-from deliberation.roundtables import services as rt
+from deliberation.roundtables import polls, sessions, tables, themes
 from deliberation.roundtables.models import ParticipantRole, Phase, PollKind, ThemeDestination
 from deliberation.summaries.services import refresh_summary
 from tests.factories import make_division, make_user
@@ -94,7 +94,7 @@ def _seed_typed_text() -> None:
     comment, _created = agendas.post_comment(citizen, item.id, "A comment", client_id=cid())
     agendas.flag_comment(facilitator, comment.id, TYPED)
     agendas.hide_comment(lead, comment.id, TYPED)
-    session = rt.create_session(
+    session = sessions.create_session(
         lead,
         division=division,
         title=TYPED,
@@ -103,25 +103,27 @@ def _seed_typed_text() -> None:
         theme_destination=ThemeDestination.PROPOSAL,
     )
     session.open_lobby()
-    table_lead = rt.register(session, facilitator, ParticipantRole.TABLE_FACILITATOR)
-    seat = rt.register(session, citizen)
-    rt.seat_room(lead, session)
-    rt.start_session(lead, session)
-    rt.set_phase(lead, session, Phase.DISCUSSION)
-    rt.send_chat(session, seat, TYPED, cid())
-    idea = rt.add_idea(session, table_lead, table_lead.table_id, TYPED, cid())
-    rt.set_phase(lead, session, Phase.SUBMISSIONS)
-    rt.submit_ideas(session, table_lead, table_lead.table_id)
-    rt.set_phase(lead, session, Phase.SYNTHESIS)
-    rt.create_theme(lead, session, None, TYPED, TYPED, [idea["id"]])
-    rt.publish_themes(lead, session, None)
-    rt.set_phase(lead, session, Phase.POLL)
-    rt.close_poll(lead, rt.open_poll(lead, session, PollKind.QUESTION, TYPED, [TYPED, "No"]))
-    agree = rt.open_poll(lead, session, PollKind.AGREE, "Agree?")
+    table_lead = sessions.register(session, facilitator, ParticipantRole.TABLE_FACILITATOR)
+    seat = sessions.register(session, citizen)
+    sessions.seat_room(lead, session)
+    sessions.start_session(lead, session)
+    sessions.set_phase(lead, session, Phase.DISCUSSION)
+    tables.send_chat(session, seat, TYPED, cid())
+    idea = tables.add_idea(session, table_lead, table_lead.table_id, TYPED, cid())
+    sessions.set_phase(lead, session, Phase.SUBMISSIONS)
+    tables.submit_ideas(session, table_lead, table_lead.table_id)
+    sessions.set_phase(lead, session, Phase.SYNTHESIS)
+    themes.create_theme(lead, session, None, TYPED, TYPED, [idea["id"]])
+    themes.publish_themes(lead, session, None)
+    sessions.set_phase(lead, session, Phase.POLL)
+    polls.close_poll(lead, polls.open_poll(lead, session, PollKind.QUESTION, TYPED, [TYPED, "No"]))
+    agree = polls.open_poll(lead, session, PollKind.AGREE, "Agree?")
     stances = {str(agree.options[0].id): "agree"}
-    rt.cast_poll_vote(rt.get_poll_for_vote(session.id, agree.id), seat, cid(), stances=stances)
-    rt.close_poll(lead, agree)
-    assert rt.close_session(lead, session).proposals
+    polls.cast_poll_vote(
+        polls.get_poll_for_vote(session.id, agree.id), seat, cid(), stances=stances
+    )
+    polls.close_poll(lead, agree)
+    assert sessions.close_session(lead, session).proposals
     refresh_summary(item.id)
     db.session.commit()
 

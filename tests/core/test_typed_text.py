@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from deliberation.accounts.models import Role
 from deliberation.agendas import services as agendas
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import services as rt
+from deliberation.roundtables import polls, sessions
 from deliberation.roundtables.models import Participant, ParticipantRole, Phase, ThemeDestination
 from tests.conftest import AuthActions
 from tests.factories import make_division, make_user
@@ -73,7 +73,7 @@ def test_roundtable_text_shows_as_typed_on_pages_in_payloads_and_exports(app):
         citizen = make_user(email="citizen@example.org")
         item = agendas.propose_item(citizen, division_id=division.id, title=TYPED, body="About.")
         agendas.start_discussion(lead, item.id)
-        session = rt.create_session(
+        session = sessions.create_session(
             lead,
             division=division,
             title=f"  {TYPED} ",
@@ -82,11 +82,11 @@ def test_roundtable_text_shows_as_typed_on_pages_in_payloads_and_exports(app):
             theme_destination=ThemeDestination.PROPOSAL,
         )
         session.open_lobby()
-        rt.register(session, facilitator, ParticipantRole.TABLE_FACILITATOR)
-        seat = rt.register(session, citizen)
-        rt.seat_room(lead, session)
-        rt.start_session(lead, session)
-        rt.set_phase(lead, session, Phase.DISCUSSION)
+        sessions.register(session, facilitator, ParticipantRole.TABLE_FACILITATOR)
+        seat = sessions.register(session, citizen)
+        sessions.seat_room(lead, session)
+        sessions.start_session(lead, session)
+        sessions.set_phase(lead, session, Phase.DISCUSSION)
         db.session.commit()
         sid, item_id, table_id, seat_id = session.id, item.id, seat.table_id, seat.id
         lead_id, facilitator_id, citizen_id = lead.id, facilitator.id, citizen.id
@@ -125,7 +125,9 @@ def test_roundtable_text_shows_as_typed_on_pages_in_payloads_and_exports(app):
     with app.app_context():  # one agreeing vote: the theme passes and becomes a proposal
         seat = db.session.get(Participant, seat_id)
         stances = {str(agree["options"][0]["id"]): "agree"}
-        rt.cast_poll_vote(rt.get_poll_for_vote(sid, agree["id"]), seat, cid(), stances=stances)
+        polls.cast_poll_vote(
+            polls.get_poll_for_vote(sid, agree["id"]), seat, cid(), stances=stances
+        )
         db.session.commit()
     send(lead_socket, "poll_close", poll_id=agree["id"])
     assert send(lead_socket, "broadcast", text=TYPED)["message"]["body"] == TYPED

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from deliberation.accounts.models import User
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.models import Participant, ParticipantRole
 from deliberation.roundtables.presence import ConnectedCounts, publish, read_totals
 from deliberation.roundtables.rooms import NAMESPACE
@@ -43,7 +43,7 @@ def test_the_console_adds_up_the_sockets_of_every_worker(stack, stack_app, route
         info = build_session(participants=20, facilitators=0, table_size=10)
         sid = info["session_id"]
         lead = db.session.get(User, info["lead_id"])
-        services.seat_room(lead, services.get_session(sid))
+        sessions.seat_room(lead, sessions.get_session(sid))
         db.session.commit()
         seated = db.session.execute(
             select(Participant.user_id, Participant.table_id)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.models import ParticipantRole, RoundtableSession
 from deliberation.roundtables.rooms import NAMESPACE
 from tests.factories import make_division, make_user
@@ -31,7 +31,7 @@ def build_session(
     participant i has member category `categories[i % len(categories)]`."""
     divisions = [make_division() for _ in range(3)]
     lead = make_user(Role.FACILITATOR, name="Lead")
-    session = services.create_session(
+    session = sessions.create_session(
         lead, division=divisions[0], title="Budget roundtable", table_size=table_size
     )
     if state != "scheduled":
@@ -43,17 +43,17 @@ def build_session(
             divisions=[divisions[i % len(divisions)]],
             commit=False,
         )
-        services.register(session, user)
+        sessions.register(session, user)
         people.append(user)
     table_facilitators = []
     for _ in range(facilitators):
         user = make_user(Role.FACILITATOR, commit=False)
-        services.register(session, user, ParticipantRole.TABLE_FACILITATOR)
+        sessions.register(session, user, ParticipantRole.TABLE_FACILITATOR)
         table_facilitators.append(user)
     team = []
     for _ in range(theme_team):
         user = make_user(commit=False)
-        participant = services.register(session, user)
+        participant = sessions.register(session, user)
         participant.role = ParticipantRole.THEME_TEAM
         team.append(user)
     db.session.commit()

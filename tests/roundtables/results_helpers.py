@@ -4,7 +4,7 @@ from collections.abc import Sequence
 
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import polls, sessions, tables, themes
 from deliberation.roundtables.models import Participant, Phase, PollKind, ThemeDestination
 from tests.roundtables.helpers import build_session, cid, session_of
 
@@ -32,48 +32,48 @@ def run_session(
     session = session_of(info["session_id"])
     session.theme_destination = destination
     session.threshold_percent = threshold
-    session.agenda_items = services.linkable_agenda_items(item_ids)
+    session.agenda_items = sessions.linkable_agenda_items(item_ids)
     lead = db.session.get(User, info["lead_id"])
-    services.start_session(lead, session)
-    services.set_phase(lead, session, Phase.DISCUSSION)
-    facilitators = [services.find_participant(session.id, uid) for uid in info["facilitators"]]
+    sessions.start_session(lead, session)
+    sessions.set_phase(lead, session, Phase.DISCUSSION)
+    facilitators = [sessions.find_participant(session.id, uid) for uid in info["facilitators"]]
     assert len({f.table_id for f in facilitators}) == 2
     ideas = [
-        services.add_idea(session, f, f.table_id, f"Idea from table {n}", cid())["id"]
+        tables.add_idea(session, f, f.table_id, f"Idea from table {n}", cid())["id"]
         for n, f in enumerate(facilitators)
     ]
-    bus_idea = services.add_idea(
+    bus_idea = tables.add_idea(
         session, facilitators[1], facilitators[1].table_id, "Night buses", cid()
     )["id"]
-    services.set_phase(lead, session, Phase.SUBMISSIONS)
+    sessions.set_phase(lead, session, Phase.SUBMISSIONS)
     for facilitator in facilitators:
-        services.submit_ideas(session, facilitator, facilitator.table_id)
-    services.set_phase(lead, session, Phase.SYNTHESIS)
-    parks = services.create_theme(lead, session, None, "Green parks", "More trees", ideas)
-    buses = services.create_theme(lead, session, None, "Better buses", "", [bus_idea])
-    services.publish_themes(lead, session, None)
-    services.set_phase(lead, session, Phase.POLL)
-    agree = services.open_poll(lead, session, PollKind.AGREE, "Agree with each theme?")
+        tables.submit_ideas(session, facilitator, facilitator.table_id)
+    sessions.set_phase(lead, session, Phase.SYNTHESIS)
+    parks = themes.create_theme(lead, session, None, "Green parks", "More trees", ideas)
+    buses = themes.create_theme(lead, session, None, "Better buses", "", [bus_idea])
+    themes.publish_themes(lead, session, None)
+    sessions.set_phase(lead, session, Phase.POLL)
+    agree = polls.open_poll(lead, session, PollKind.AGREE, "Agree with each theme?")
     park_option, bus_option = (str(o.id) for o in agree.options)
-    seats = [services.find_participant(session.id, uid) for uid in info["people"]]
+    seats = [sessions.find_participant(session.id, uid) for uid in info["people"]]
     bus_stances = ["agree"] * 3 + ["disagree"] * 4 + ["pass"]
-    info_agree = services.get_poll_for_vote(session.id, agree.id)
+    info_agree = polls.get_poll_for_vote(session.id, agree.id)
     for n, person in enumerate(seats):
         stance = bus_stances[n % 8]
         park_stance = "agree" if n < park_agrees else "disagree"
-        services.cast_poll_vote(
+        polls.cast_poll_vote(
             info_agree, person, cid(), stances={park_option: park_stance, bus_option: stance}
         )
-    services.close_poll(lead, agree)
+    polls.close_poll(lead, agree)
     choose = None
     if choose_one:
-        choose = services.open_poll(lead, session, PollKind.CHOOSE_ONE, "Which one first?")
-        info_choose = services.get_poll_for_vote(session.id, choose.id)
+        choose = polls.open_poll(lead, session, PollKind.CHOOSE_ONE, "Which one first?")
+        info_choose = polls.get_poll_for_vote(session.id, choose.id)
         park_choice, bus_choice = (o.id for o in choose.options)
         for n, person in enumerate(seats[:-1]):
             chosen = park_choice if n % 8 < 5 else bus_choice
-            services.cast_poll_vote(info_choose, person, cid(), option_id=chosen)
-    adoption = services.close_session(lead, session) if close else None
+            polls.cast_poll_vote(info_choose, person, cid(), option_id=chosen)
+    adoption = sessions.close_session(lead, session) if close else None
     db.session.commit()
     return {
         **info,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from deliberation.accounts.models import User
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import models, sessions
 from deliberation.roundtables.models import ChatMessage, Participant, RoundtableSession
 from deliberation.roundtables.rooms import NAMESPACE
 from loadtest.loadclient import LightClient, SocketIOError
@@ -65,8 +65,8 @@ def running_session(app, people=12):
         info = build_session(participants=people, facilitators=0, table_size=6)
         session = db.session.get(RoundtableSession, info["session_id"])
         lead = db.session.get(User, info["lead_id"])
-        services.start_session(lead, session)
-        services.set_phase(lead, session, services.Phase.DISCUSSION)
+        sessions.start_session(lead, session)
+        sessions.set_phase(lead, session, models.Phase.DISCUSSION)
         db.session.commit()
         emails = {
             uid: db.session.get(User, uid).email for uid in [info["lead_id"], *info["people"]]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from deliberation.core.audit import AuditEntry
 from deliberation.db import utcnow
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.models import ChatMessage, Participant, ParticipantRole, Phase
 from deliberation.roundtables.rooms import NAMESPACE
 from tests.roundtables.helpers import build_session, cid, emit, joined, received, session_of
@@ -91,7 +91,7 @@ def test_phase_change_reaches_everyone_and_timer_is_server_side(app):
     with app.app_context():
         session_of(sid).phase_ends_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-        assert services.end_expired_phases() == 1
+        assert sessions.end_expired_phases() == 1
         db.session.commit()
         assert session_of(sid).phase == Phase.SUBMISSIONS
         actions = db.session.scalars(

@@ -9,7 +9,7 @@ from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core.errors import DomainError
 from deliberation.extensions import db
 from deliberation.proposals.models import Notification, Proposal
-from deliberation.roundtables import results, services
+from deliberation.roundtables import adoption, results, sessions
 from deliberation.roundtables.models import (
     Participant,
     RoundtableSession,
@@ -81,14 +81,14 @@ def test_the_create_form_links_open_items_and_refuses_others(app, client, auth):
 
 def test_the_service_refuses_too_many_or_unknown_items(app_ctx):
     author = make_user()
-    items = [make_item(author, title=f"Item {n}").id for n in range(services.MAX_LINKED_ITEMS + 1)]
+    items = [make_item(author, title=f"Item {n}").id for n in range(sessions.MAX_LINKED_ITEMS + 1)]
     with pytest.raises(DomainError) as too_many:
-        services.linkable_agenda_items(items)
+        sessions.linkable_agenda_items(items)
     assert too_many.value.code == "too_many_items"
     with pytest.raises(DomainError) as unknown:
-        services.linkable_agenda_items([items[0], 424242])
+        sessions.linkable_agenda_items([items[0], 424242])
     assert unknown.value.code == "bad_agenda_item"
-    assert [i.id for i in services.linkable_agenda_items([items[1], items[0], items[1]])] == [
+    assert [i.id for i in sessions.linkable_agenda_items([items[1], items[0], items[1]])] == [
         items[1], items[0]]  # fmt: skip
 
 
@@ -165,8 +165,8 @@ def test_themes_under_the_threshold_stay_themes_and_nothing_is_queued(app, clien
         # a threshold met exactly passes; adopting again adds nothing
         session = session_of(run["session_id"])
         session.threshold_percent = 50
-        first = results.adopt_passing_themes(session)
+        first = adoption.adopt_passing_themes(session)
         assert [p.title for p in first.proposals] == ["Green parks"]
-        assert results.adopt_passing_themes(session).proposals == []
+        assert adoption.adopt_passing_themes(session).proposals == []
         db.session.commit()
         assert db.session.scalar(select(func.count(Proposal.id))) == 1

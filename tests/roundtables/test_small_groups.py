@@ -16,7 +16,7 @@ from deliberation.accounts.models import MemberCategory, User
 from deliberation.agendas.models import AgendaItem
 from deliberation.extensions import db
 from deliberation.proposals.models import Proposal
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.models import ThemeDestination
 from deliberation.voting import services as voting_services
 from tests.agendas.helpers import make_item
@@ -241,7 +241,7 @@ def test_results_summary_exports_and_proposals_never_reveal_a_small_category(app
     # last poll now, the proposal's copy does not change
     with app.app_context():
         session = session_of(running["session_id"])
-        services.close_session(None, session)
+        sessions.close_session(None, session)
         db.session.commit()
         assert (
             db.session.get(Proposal, item_proposal_id).snapshot["consensus"]["roundtables"]

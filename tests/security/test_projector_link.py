@@ -6,7 +6,7 @@ import logging
 
 from deliberation.accounts.models import Role
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import services
+from deliberation.roundtables import sessions
 from deliberation.roundtables.rooms import NAMESPACE
 from tests.factories import make_division, make_user
 
@@ -18,7 +18,7 @@ def refusals(caplog) -> list[str]:
 def test_a_wrong_projector_link_is_refused_and_logged(app, client, caplog):
     with app.app_context():
         lead = make_user(Role.FACILITATOR)
-        session = services.create_session(lead, division=make_division(), title="Hall screen")
+        session = sessions.create_session(lead, division=make_division(), title="Hall screen")
         db.session.commit()
         token = session.projector_token
     near_miss = token[:-1] + ("A" if token[-1] != "A" else "B")

@@ -34,7 +34,7 @@ from deliberation.accounts.models import Role, User
 from deliberation.accounts.services import update_profile
 from deliberation.core.sanitize import markdown_literal, plain_text, render_markdown
 from deliberation.extensions import db
-from deliberation.roundtables import services
+from deliberation.roundtables import polls, sessions, themes
 from deliberation.roundtables.models import (
     Idea,
     Participant,
@@ -45,6 +45,7 @@ from deliberation.roundtables.models import (
     RoundtableTable,
 )
 from deliberation.roundtables.rooms import NAMESPACE
+from deliberation.roundtables.tables import add_idea, send_chat, submit_ideas
 from tests.browser.conftest import browser_login
 from tests.conftest import login_session
 from tests.factories import PASSWORD, make_division, make_user
@@ -60,7 +61,7 @@ pytestmark = [
 N = len(PAYLOADS)
 PER_TABLE = 20  # a table records at most 20 ideas a round
 TABLES = math.ceil(N / PER_TABLE)
-MAX_OPTIONS = services.MAX_POLL_OPTIONS
+MAX_OPTIONS = polls.MAX_POLL_OPTIONS
 LIST_PAGE = 20  # sessions on a page of the list (queries.sessions_page)
 
 
@@ -71,7 +72,7 @@ def stored(text: str) -> str:
 
 TITLES = packed_payloads(200, stored, "s")
 QUESTIONS = packed_payloads(300, stored, "q", sent_limit=300)  # sent over the socket
-ADOPTED_NAMES = packed_payloads(services.THEME_NAME_MAX, stored, "n")
+ADOPTED_NAMES = packed_payloads(themes.THEME_NAME_MAX, stored, "n")
 
 
 def seen_in_markdown(text: str) -> str:
@@ -84,7 +85,7 @@ def seen_in_markdown(text: str) -> str:
 # Agenda item bodies hold the stored text written into Markdown literally (markdown_literal).
 BRIEFINGS = packed_payloads(10**6, str, "r", "\n\n", shown=seen_in_markdown)
 ADOPTED_DESCRIPTIONS = packed_payloads(
-    services.THEME_DESCRIPTION_MAX,
+    themes.THEME_DESCRIPTION_MAX,
     stored,
     "a",
     "\n",
@@ -120,7 +121,7 @@ def run_to_synthesis(lead, division, title, briefing, authors, fillers, viewer=N
     """A running session at seven tables of six; the payload-named table facilitators sit
     twenty to a table and each posts their payload as a chat message and as an idea, which the
     tables submit; the session ends in theme synthesis. Returns it, its tables and the seats."""
-    session = services.create_session(
+    session = sessions.create_session(
         lead,
         division=division,
         title=title,
@@ -129,14 +130,14 @@ def run_to_synthesis(lead, division, title, briefing, authors, fillers, viewer=N
         ideas_per_round=PER_TABLE,
         threshold_percent=50,
     )
-    services.open_lobby(lead, session)
+    sessions.open_lobby(lead, session)
     for person in fillers:
-        services.register(session, person)
-    seats = [services.register(session, a, ParticipantRole.TABLE_FACILITATOR) for a in authors]
+        sessions.register(session, person)
+    seats = [sessions.register(session, a, ParticipantRole.TABLE_FACILITATOR) for a in authors]
     viewer_seat = (
-        services.register(session, viewer, ParticipantRole.TABLE_FACILITATOR) if viewer else None
+        sessions.register(session, viewer, ParticipantRole.TABLE_FACILITATOR) if viewer else None
     )
-    services.seat_room(lead, session)
+    sessions.seat_room(lead, session)
     tables = list(
         db.session.scalars(
             select(RoundtableTable)
@@ -146,22 +147,20 @@ def run_to_synthesis(lead, division, title, briefing, authors, fillers, viewer=N
     )
     assert len(tables) == TABLES
     for i, seat in enumerate(seats):
-        services.move_participant(lead, session, seat, tables[i // PER_TABLE])
+        sessions.move_participant(lead, session, seat, tables[i // PER_TABLE])
     if viewer_seat is not None:
-        services.move_participant(lead, session, viewer_seat, tables[0])
-    services.start_session(lead, session)
-    services.set_phase(lead, session, Phase.DISCUSSION)
+        sessions.move_participant(lead, session, viewer_seat, tables[0])
+    sessions.start_session(lead, session)
+    sessions.set_phase(lead, session, Phase.DISCUSSION)
     for i, (seat, payload) in enumerate(zip(seats, PAYLOADS, strict=True)):
-        services.send_chat(session, seat, f"{marker('c', i)} {payload}", uuid.uuid4().hex)
-        services.add_idea(
-            session, seat, seat.table_id, f"{marker('i', i)} {payload}", uuid.uuid4().hex
-        )
-    services.set_phase(lead, session, Phase.SUBMISSIONS)
+        send_chat(session, seat, f"{marker('c', i)} {payload}", uuid.uuid4().hex)
+        add_idea(session, seat, seat.table_id, f"{marker('i', i)} {payload}", uuid.uuid4().hex)
+    sessions.set_phase(lead, session, Phase.SUBMISSIONS)
     for k, table in enumerate(tables):
-        services.submit_ideas(session, seats[k * PER_TABLE], table.id)
-    services.set_phase(lead, session, Phase.SYNTHESIS)
+        submit_ideas(session, seats[k * PER_TABLE], table.id)
+    sessions.set_phase(lead, session, Phase.SYNTHESIS)
     for i, payload in enumerate(PAYLOADS):
-        services.create_theme(
+        themes.create_theme(
             lead, session, None, f"{marker('t', i)} {payload}", f"{marker('d', i)} {payload}", []
         )
     db.session.flush()
@@ -189,9 +188,9 @@ def seed(app) -> dict:
         live, live_tables, _ = run_to_synthesis(
             lead, division, TITLES[0][1], briefing_of(0), authors, fillers, viewer
         )
-        services.publish_themes(lead, live, None)
-        services.set_phase(lead, live, Phase.POLL)
-        agree_poll = services.open_poll(lead, live, PollKind.AGREE, "Which themes matter?")
+        themes.publish_themes(lead, live, None)
+        sessions.set_phase(lead, live, Phase.POLL)
+        agree_poll = polls.open_poll(lead, live, PollKind.AGREE, "Which themes matter?")
 
         # B: closed. A theme per packed name passes (names, descriptions and the first seven
         # tables' ideas make up the agenda items); every question poll is on the record.
@@ -206,11 +205,11 @@ def seed(app) -> dict:
                 if k < len(closed_tables)
                 else []
             )
-            theme = services.create_theme(lead, closed, None, name, description, list(ideas))
+            theme = themes.create_theme(lead, closed, None, name, description, list(ideas))
             passing_ids.add(theme["id"])
-        services.publish_themes(lead, closed, None)
-        services.set_phase(lead, closed, Phase.POLL)
-        poll = services.open_poll(lead, closed, PollKind.AGREE, "Which themes matter?")
+        themes.publish_themes(lead, closed, None)
+        sessions.set_phase(lead, closed, Phase.POLL)
+        poll = polls.open_poll(lead, closed, PollKind.AGREE, "Which themes matter?")
         voter = db.session.scalar(
             select(Participant).where(
                 Participant.session_id == closed.id,
@@ -220,22 +219,22 @@ def seed(app) -> dict:
         stances = {
             str(o.id): "agree" if o.theme_id in passing_ids else "disagree" for o in poll.options
         }
-        services.cast_poll_vote(
-            services.get_poll_for_vote(closed.id, poll.id),
+        polls.cast_poll_vote(
+            polls.get_poll_for_vote(closed.id, poll.id),
             voter,
             uuid.uuid4().hex,
             stances=stances,
         )
-        services.close_poll(lead, poll)
+        polls.close_poll(lead, poll)
         for question, options in question_polls():
-            services.close_poll(
-                lead, services.open_poll(lead, closed, PollKind.QUESTION, question, options)
+            polls.close_poll(
+                lead, polls.open_poll(lead, closed, PollKind.QUESTION, question, options)
             )
-        adopted = services.close_session(lead, closed).items  # the session makes agenda items
+        adopted = sessions.close_session(lead, closed).items  # the session makes agenda items
         assert len(adopted) == len(ADOPTED_NAMES)
 
         others = [
-            services.create_session(lead, division=division, title=title, briefing=briefing_of(j))
+            sessions.create_session(lead, division=division, title=title, briefing=briefing_of(j))
             for j, (_indexes, title) in enumerate(TITLES[2:], start=2)
         ]
         db.session.commit()
@@ -407,10 +406,10 @@ def test_no_payload_executes_at_a_roundtable(app, live_server, browser, capsys):
             at_table = range(k * PER_TABLE, min(N, (k + 1) * PER_TABLE))
             if k:
                 with app.app_context():
-                    services.move_participant(
+                    sessions.move_participant(
                         db.session.get(User, ids["lead_id"]),
                         db.session.get(RoundtableSession, live),
-                        services.find_participant(live, ids["viewer_id"]),
+                        sessions.find_participant(live, ids["viewer_id"]),
                         db.session.get(RoundtableTable, table_id),
                     )
                     db.session.commit()
@@ -526,8 +525,8 @@ def test_no_payload_executes_at_a_roundtable(app, live_server, browser, capsys):
             if k < TABLES:
                 shown["idea"] = markers("i", range(k * PER_TABLE, min(N, (k + 1) * PER_TABLE)))
             run.shown(page, "agenda item from a theme", shown)
-        sessions = [live, closed, *ids["others"]]
-        for j, session_id in enumerate(sessions):
+        session_ids = [live, closed, *ids["others"]]
+        for j, session_id in enumerate(session_ids):
             run.load(page, "session page", f"/roundtables/{session_id}")
             shown = {"session title": markers("s", TITLES[j][0])}
             if j < len(BRIEFINGS):
@@ -536,7 +535,7 @@ def test_no_payload_executes_at_a_roundtable(app, live_server, browser, capsys):
         # The list, page by page (titles are kept as typed, tags and all: they take more
         # sessions than one page of the list holds).
         listed = ""
-        for number in range(1, math.ceil(len(sessions) / LIST_PAGE) + 1):
+        for number in range(1, math.ceil(len(session_ids) / LIST_PAGE) + 1):
             run.load(page, "sessions list", f"/roundtables/?page={number}")
             listed += page.evaluate("document.body.innerText")
         assert [m for m in markers("s", everyone) if m not in listed] == []

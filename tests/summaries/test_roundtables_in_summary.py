@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from deliberation.accounts.models import MemberCategory
 from deliberation.extensions import db
-from deliberation.roundtables import results, services
+from deliberation.roundtables import polls, sessions
 from deliberation.roundtables.models import Poll, RoundtableSession, Theme
 from deliberation.summaries.queries import roundtable_results
 from tests.agendas.helpers import make_item
@@ -176,12 +176,12 @@ def test_live_sessions_show_and_the_query_count_does_not_grow(app):
         run_session(item_ids=(item_id,))
         # a scheduled session linked to the item adds nothing
         first = db.session.get(RoundtableSession, running["session_id"])
-        services.create_session(
+        sessions.create_session(
             first.lead, division=first.division, title="Later", agenda_item_ids=[item_id]
         )
         db.session.commit()
-        sessions = roundtable_results(item_id)
-        assert len(sessions) == 3 and sum(len(s["polls"]) for s in sessions) == 6
+        found = roundtable_results(item_id)
+        assert len(found) == 3 and sum(len(s["polls"]) for s in found) == 6
         assert queries_for(item_id) == one_session == 4
 
 
@@ -194,13 +194,13 @@ def test_many_poll_tallies_match_the_live_tally(app):
         ]
         runs = [run_session(people=24), run_session(people=20, categories=mixed), run_session()]
         for run, rule in zip(runs, ("full", "combined", "withheld"), strict=True):
-            polls = list(
+            run_polls = list(
                 db.session.scalars(select(Poll).where(Poll.session_id == run["session_id"]))
             )
-            batched = results.poll_tallies(polls)
-            assert len(polls) == 2
-            for poll in polls:
-                live = services.poll_tally(poll)
+            batched = polls.poll_tallies(run_polls)
+            assert len(run_polls) == 2
+            for poll in run_polls:
+                live = polls.poll_tally(poll)
                 assert batched[poll.id] == live
                 assert bool(live["small_groups"]["combined"]) == (rule == "combined")
                 assert live["small_groups"]["withheld"] == (rule == "withheld")

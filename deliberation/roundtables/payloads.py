@@ -1,0 +1,74 @@
+"""What clients are sent about a roundtable: the session's state, chat messages, ideas, themes
+and polls, as JSON-ready dicts (the socket events, snapshots and pages share them)."""
+
+from typing import Any
+
+from deliberation.db import as_utc, utcnow
+from deliberation.roundtables.models import ChatMessage, Idea, Poll, RoundtableSession, Theme
+
+
+def session_state_payload(session: RoundtableSession) -> dict[str, Any]:
+    """What every client shows: state, phase, round and timer (end time and seconds left)."""
+    ends_at = as_utc(session.phase_ends_at)
+    return {
+        "session_id": session.id,
+        "seq": session.seq,
+        "state": session.state.value,
+        "phase": session.phase.value if session.phase else None,
+        "round": session.round_no,
+        "ends_at": ends_at.isoformat() if ends_at else None,
+        "remaining_s": session.remaining_s(),
+        "paused": session.paused_remaining_s is not None,
+        "server_now": utcnow().isoformat(),
+        "seated": session.seated,
+    }
+
+
+def chat_payload(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "table_id": message.table_id,
+        "client_id": message.client_id,
+        "author": message.author.display_name,
+        "author_id": message.author_id,
+        "body": message.body,
+        "created_at": as_utc(message.created_at).isoformat(),
+    }
+
+
+def idea_payload(idea: Idea) -> dict[str, Any]:
+    return {
+        "id": idea.id,
+        "table_id": idea.table_id,
+        "table_number": idea.table.number if idea.table else None,
+        "round": idea.round_no,
+        "body": idea.body,
+        "client_id": idea.client_id,
+        "submitted": idea.submitted_at is not None,
+        "theme_id": idea.theme_id,
+    }
+
+
+def theme_payload(theme: Theme) -> dict[str, Any]:
+    return {
+        "id": theme.id,
+        "name": theme.name,
+        "description": theme.description,
+        "published": theme.published,
+        "round": theme.round_no,
+        "idea_ids": [idea.id for idea in theme.ideas],
+        "tables": sorted({idea.table.number for idea in theme.ideas if idea.table}),
+    }
+
+
+def poll_payload(poll: Poll) -> dict[str, Any]:
+    closes = as_utc(poll.closes_at)
+    return {
+        "id": poll.id,
+        "session_id": poll.session_id,
+        "kind": poll.kind.value,
+        "question": poll.question,
+        "state": poll.state.value,
+        "closes_at": closes.isoformat() if closes else None,
+        "options": [{"id": o.id, "label": o.label, "theme_id": o.theme_id} for o in poll.options],
+    }

@@ -1,0 +1,232 @@
+"""What happens at a table: chat, the table facilitator's ideas and their submission, and
+calls for help to the lead facilitator."""
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from deliberation.accounts.models import User
+from deliberation.core import audit
+from deliberation.core.errors import DomainError, IllegalTransition, NotFound
+from deliberation.core.realtime import emit_after_commit
+from deliberation.core.sanitize import plain_text
+from deliberation.db import utcnow
+from deliberation.extensions import db
+from deliberation.roundtables import permissions
+from deliberation.roundtables.models import (
+    ChatMessage,
+    Idea,
+    Participant,
+    Phase,
+    RoundtableSession,
+    RoundtableTable,
+    SessionState,
+    insert_ignoring_duplicates,
+    rows_inserted,
+)
+from deliberation.roundtables.payloads import chat_payload, idea_payload
+from deliberation.roundtables.rooms import NAMESPACE, staff_room, table_room
+
+CHAT_MAX_CHARS = 500
+IDEA_MAX_CHARS = 300
+
+
+def written_text(text: str, limit: int, *, empty: str, too_long: str) -> str:
+    """A message or idea as stored (plain text, trimmed); refused if empty or over `limit`."""
+    body = plain_text(text).strip()
+    if not body:
+        raise DomainError(empty, code="empty")
+    if len(body) > limit:
+        raise DomainError(too_long, code="too_long")
+    return body
+
+
+def session_tables(session_id: int) -> list[RoundtableTable]:
+    """The session's tables by number."""
+    return list(
+        db.session.scalars(
+            select(RoundtableTable)
+            .where(RoundtableTable.session_id == session_id)
+            .order_by(RoundtableTable.number)
+        )
+    )
+
+
+def get_table(session: RoundtableSession, table_id: int) -> RoundtableTable:
+    """A table of this session, or NotFound."""
+    table = db.session.get(RoundtableTable, table_id)
+    if table is None or table.session_id != session.id:
+        raise NotFound(_("No such table in this session."), code="no_such_table")
+    return table
+
+
+def send_chat(
+    session: RoundtableSession, participant: Participant, text: str, client_id: str
+) -> dict[str, Any]:
+    """Post to one's own table; only that table and the lead and theme team see it."""
+    if session.state != SessionState.RUNNING:
+        raise IllegalTransition(_("Table chat opens when the session starts."), code="not_running")
+    if participant.table_id is None:
+        raise DomainError(_("You do not have a seat at a table yet."), code="not_seated")
+    body = written_text(
+        text,
+        CHAT_MAX_CHARS,
+        empty=_("Write a message first."),
+        too_long=_("A chat message holds at most %(n)d characters.", n=CHAT_MAX_CHARS),
+    )
+    inserted = rows_inserted(
+        db.session.execute(
+            insert_ignoring_duplicates(ChatMessage).values(
+                session_id=session.id,
+                table_id=participant.table_id,
+                author_id=participant.user_id,
+                client_id=client_id,
+                body=body,
+                is_broadcast=False,
+                created_at=utcnow(),
+            )
+        )
+    )
+    message = db.session.scalar(
+        select(ChatMessage).where(
+            ChatMessage.author_id == participant.user_id, ChatMessage.client_id == client_id
+        )
+    )
+    if inserted != 1:  # a repeat of a message already posted (UNIQUE decided): same answer
+        return chat_payload(message)
+    payload = chat_payload(message)
+    emit_after_commit(
+        "chat_message", payload, to=table_room(session.id, participant.table_id),
+        namespace=NAMESPACE,
+    )  # fmt: skip
+    emit_after_commit("chat_message", payload, to=staff_room(session.id), namespace=NAMESPACE)
+    return payload
+
+
+def request_help(session: RoundtableSession, participant: Participant) -> dict[str, Any]:
+    """Anyone at a table can ask the lead for help; the table is flagged on the console."""
+    if participant.table_id is None:
+        raise DomainError(_("You do not have a seat at a table yet."), code="not_seated")
+    table = get_table(session, participant.table_id)
+    table.help_requested_at = utcnow()
+    payload = {"session_id": session.id, "table_id": table.id, "number": table.number, "help": True}
+    emit_after_commit("help_flag", payload, to=staff_room(session.id), namespace=NAMESPACE)
+    emit_after_commit(
+        "help_flag", payload, to=table_room(session.id, table.id), namespace=NAMESPACE
+    )
+    return payload
+
+
+def clear_help(actor: User, session: RoundtableSession, table: RoundtableTable) -> dict[str, Any]:
+    """The lead marks a table's call for help as answered."""
+    permissions.require_lead(actor, session)
+    table.help_requested_at = None
+    payload = {"session_id": session.id, "table_id": table.id, "number": table.number}
+    payload["help"] = False
+    emit_after_commit("help_flag", payload, to=staff_room(session.id), namespace=NAMESPACE)
+    emit_after_commit(
+        "help_flag", payload, to=table_room(session.id, table.id), namespace=NAMESPACE
+    )
+    return payload
+
+
+def add_idea(
+    session: RoundtableSession,
+    participant: Participant | None,
+    table_id: int,
+    text: str,
+    client_id: str,
+) -> dict[str, Any]:
+    """The table facilitator records one of the table's ideas for this round."""
+    permissions.require_table_facilitator(participant, table_id)
+    if participant is None:  # for the type checker: the check above raised already
+        raise DomainError(code="forbidden")
+    if session.phase not in (Phase.DISCUSSION, Phase.SUBMISSIONS):
+        raise IllegalTransition(
+            _("Ideas are recorded during table discussion and submissions."), code="wrong_phase"
+        )
+    body = written_text(
+        text,
+        IDEA_MAX_CHARS,
+        empty=_("Write the idea first."),
+        too_long=_("An idea holds at most %(n)d characters.", n=IDEA_MAX_CHARS),
+    )
+    existing = db.session.scalar(
+        select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
+    )
+    if existing is not None:  # a repeat: same answer, before the per-round limit is counted
+        return idea_payload(existing)
+    count = db.session.scalar(
+        select(func.count(Idea.id)).where(
+            Idea.table_id == table_id, Idea.round_no == session.round_no
+        )
+    )
+    if (count or 0) >= session.ideas_per_round:
+        raise DomainError(
+            _("A table records at most %(n)d ideas a round.", n=session.ideas_per_round),
+            code="too_many_ideas",
+        )
+    inserted = rows_inserted(
+        db.session.execute(
+            insert_ignoring_duplicates(Idea).values(
+                session_id=session.id,
+                table_id=table_id,
+                round_no=session.round_no,
+                author_id=participant.user_id,
+                client_id=client_id,
+                body=body,
+                created_at=utcnow(),
+            )
+        )
+    )
+    idea = db.session.scalar(
+        select(Idea).where(Idea.table_id == table_id, Idea.client_id == client_id)
+    )
+    if inserted != 1:  # the same client id at the same moment: UNIQUE decided
+        return idea_payload(idea)
+    payload = idea_payload(idea)
+    emit_after_commit("idea", payload, to=table_room(session.id, table_id), namespace=NAMESPACE)
+    return payload
+
+
+def submit_ideas(
+    session: RoundtableSession, participant: Participant | None, table_id: int
+) -> dict[str, Any]:
+    """The table facilitator sends the round's ideas to the theme team (submissions phase)."""
+    permissions.require_table_facilitator(participant, table_id)
+    if participant is None:  # for the type checker: the check above raised already
+        raise DomainError(code="forbidden")
+    if session.phase != Phase.SUBMISSIONS:
+        raise IllegalTransition(
+            _("Ideas are submitted in the table submissions phase."), code="wrong_phase"
+        )
+    ideas = list(
+        db.session.scalars(
+            select(Idea).where(
+                Idea.table_id == table_id,
+                Idea.round_no == session.round_no,
+                Idea.submitted_at.is_(None),
+            )
+        )
+    )
+    if not ideas:
+        raise DomainError(_("There are no new ideas to submit."), code="nothing_to_submit")
+    now = utcnow()
+    for idea in ideas:
+        idea.submitted_at = now
+    payloads = [idea_payload(idea) for idea in ideas]
+    audit.record(
+        "roundtable.submit_ideas",
+        "roundtable",
+        session.id,
+        actor_id=participant.user_id,
+        table=table_id,
+        ideas=len(ideas),
+    )
+    message = {"session_id": session.id, "table_id": table_id, "ideas": payloads}
+    emit_after_commit("ideas_submitted", message, to=staff_room(session.id), namespace=NAMESPACE)
+    emit_after_commit(
+        "ideas_submitted", message, to=table_room(session.id, table_id), namespace=NAMESPACE
+    )
+    return {"submitted": len(ideas)}
