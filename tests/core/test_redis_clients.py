@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from deliberation.core import redis_clients
 from deliberation.core.redis_clients import REDIS_TIMEOUTS, message_queue_redis, redis_client
 from deliberation.voting.live import next_sequence
 
@@ -22,7 +23,13 @@ def silent_redis():
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
-        yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        url = f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+        yield url
+        # Close the factory's client for this URL now: left to the garbage collector, its
+        # socket warns (ResourceWarning) inside whichever test runs next.
+        client = redis_clients._clients.pop(url, None)
+        if client is not None:
+            client.connection_pool.disconnect()
 
 
 def test_a_stalled_redis_fails_the_voting_sequence_within_the_timeout(app, silent_redis):
