@@ -40,6 +40,7 @@ from deliberation.extensions import db
 from deliberation.roundtables import sessions
 from deliberation.roundtables.models import Participant, ParticipantRole
 from deliberation.roundtables.rooms import NAMESPACE
+from loadtest import payloads
 from loadtest.liveserver import LiveServer
 from loadtest.loadclient import LightClient, SocketIOError, loopback_only
 
@@ -251,18 +252,19 @@ class Rehearsal:
         if count:
             self.errors[kind] = self.errors.get(kind, 0) + count
 
-    async def call(self, client: LightClient, event: str, **data: Any) -> dict:
+    async def call(self, client: LightClient, event: str, data: dict[str, Any]) -> dict:
+        """Send one event with a payload built by `loadtest.payloads` (what the browser sends)."""
         if client is self.lead and self.lead.closed:
             client = await self._reconnect_lead()
         try:
-            ack = await client.call(event, {"session_id": self.sid, **data}, self.timeout)
+            ack = await client.call(event, data, self.timeout)
         except (websockets.ConnectionClosed, SocketIOError):
             if client is not self.lead:
                 raise
             # Closed while the call was on its way: reconnect and send it again (the lead's
             # events are safe to repeat), as the console page does after a reconnect.
             client = await self._reconnect_lead()
-            ack = await client.call(event, {"session_id": self.sid, **data}, self.timeout)
+            ack = await client.call(event, data, self.timeout)
         if not ack or not ack.get("ok"):
             raise RuntimeError(f"{event} refused: {ack}")
         return ack
@@ -273,7 +275,7 @@ class Rehearsal:
         self.error("lead_reconnected")
         self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
         await self.lead.connect(timeout=self.timeout)
-        await self.lead.call("join", {"session_id": self.sid}, self.timeout)
+        await self.lead.call("join", payloads.join(self.sid), self.timeout)
         return self.lead
 
     def _watch(self, person: Person) -> None:
@@ -305,7 +307,7 @@ class Rehearsal:
             try:
                 async with gate:
                     await person.client.connect(timeout=self.timeout)
-                await self.call(person.client, "join")
+                await self.call(person.client, "join", payloads.join(self.sid))
                 self.people.append(person)
             except Exception:  # noqa: BLE001 - counted; the run goes on
                 self.error("connect")
@@ -322,14 +324,14 @@ class Rehearsal:
 
     async def seat(self) -> None:
         started = time.perf_counter()
-        await self.call(self.lead, "seat_room")
+        await self.call(self.lead, "seat_room", payloads.console_action(self.sid))
         waits = [asyncio.wait_for(p.seating_seen.wait(), self.timeout) for p in self.people]
         results = await asyncio.gather(*waits, return_exceptions=True)
         self.error("seating_not_delivered", sum(isinstance(r, Exception) for r in results))
 
         async def rejoin(person: Person) -> None:
             try:
-                ack = await self.call(person.client, "join")
+                ack = await self.call(person.client, "join", payloads.join(self.sid))
                 person.table_id = ack["seat"]["table_id"]
             except Exception:  # noqa: BLE001
                 self.error("rejoin")
@@ -338,10 +340,10 @@ class Rehearsal:
         self.figures["seat_s"] = round(time.perf_counter() - started, 2)
         self.error("unseated", sum(p.table_id is None for p in self.people))
 
-    async def phase(self, name: str, **extra: Any) -> float | None:
+    async def phase(self, name: str, duration_s: int | None = None) -> float | None:
         """Change phase; return the p99 time for it to reach every connected client."""
         sent = time.perf_counter()
-        await self.call(self.lead, "phase_set", phase=name, **extra)
+        await self.call(self.lead, "phase_set", payloads.phase_set(self.sid, name, duration_s))
         deadline = time.monotonic() + self.timeout
         while time.monotonic() < deadline:
             if all(name in p.phase_at for p in self.people):
@@ -365,7 +367,9 @@ class Rehearsal:
             sent_at[client_id] = (table_id, time.perf_counter())
             try:
                 await self.call(
-                    speaker.client, "chat_send", text="Hello table", client_id=client_id
+                    speaker.client,
+                    "chat_send",
+                    payloads.chat_send(self.sid, "Hello table", client_id),
                 )
             except Exception:  # noqa: BLE001
                 self.error("chat_refused")
@@ -398,10 +402,8 @@ class Rehearsal:
         async def record(person: Person) -> None:
             for text in ("More benches in the park", "Longer library hours"):
                 try:
-                    ack = await self.call(
-                        person.client, "idea_add", table_id=person.table_id, text=text,
-                        client_id=uuid.uuid4().hex,
-                    )  # fmt: skip
+                    ack = await self.call(person.client, "idea_add", payloads.idea_add(
+                        self.sid, person.table_id, text, uuid.uuid4().hex))  # fmt: skip
                     idea_ids.append(ack["idea"]["id"])
                 except Exception:  # noqa: BLE001
                     self.error("idea_refused")
@@ -411,7 +413,9 @@ class Rehearsal:
 
         async def submit(person: Person) -> None:
             try:
-                await self.call(person.client, "ideas_submit", table_id=person.table_id)
+                await self.call(
+                    person.client, "ideas_submit", payloads.ideas_submit(self.sid, person.table_id)
+                )
             except Exception:  # noqa: BLE001
                 self.error("submit_refused")
 
@@ -420,13 +424,15 @@ class Rehearsal:
         names = ("Green public space", "Opening hours", "Everything else")
         groups = [idea_ids[i :: len(names)] for i in range(len(names))]
         for name, ids in zip(names, groups, strict=True):
-            await self.call(self.lead, "theme_create", name=name, idea_ids=ids)
-        await self.call(self.lead, "themes_publish")
+            await self.call(self.lead, "theme_create", payloads.theme_create(self.sid, name, ids))
+        await self.call(self.lead, "themes_publish", payloads.themes_publish(self.sid))
         self.figures["ideas"] = len(idea_ids)
 
     async def poll(self) -> None:
         await self.phase("poll")
-        ack = await self.call(self.lead, "poll_open", kind="choose_one", question="Which first?")
+        ack = await self.call(
+            self.lead, "poll_open", payloads.poll_open(self.sid, "choose_one", "Which first?")
+        )
         poll = ack["poll"]
         options = [o["id"] for o in poll["options"]]
         voters = [p for p in self.people if p.votes]
@@ -439,9 +445,10 @@ class Rehearsal:
             client_id = uuid.uuid4().hex
             sent[client_id] = time.perf_counter()
             try:
-                future = await person.client.emit("poll_vote", {
-                    "session_id": self.sid, "poll_id": poll["id"], "client_id": client_id,
-                    "option_id": random.choice(options)})  # noqa: S311  # fmt: skip
+                choice = random.choice(options)  # noqa: S311 - load timing
+                future = await person.client.emit(
+                    "poll_vote", payloads.poll_vote(self.sid, poll["id"], choice, client_id)
+                )
                 answer, arrived = await asyncio.wait_for(future, self.timeout)
                 if answer and answer.get("ok"):
                     acked[client_id] = arrived
@@ -473,7 +480,7 @@ class Rehearsal:
             if converged and len(converged) == len(voters)
             else None
         )
-        await self.call(self.lead, "poll_close", poll_id=poll["id"])
+        await self.call(self.lead, "poll_close", payloads.poll_close(self.sid, poll["id"]))
 
     def _cpu(self) -> dict[str, float]:
         """CPU seconds used so far by the server (when known) and by these clients."""
@@ -490,13 +497,13 @@ class Rehearsal:
     async def run(self) -> dict[str, Any]:
         self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
         await self.lead.connect(timeout=self.timeout)
-        await self.call(self.lead, "join")
+        await self.call(self.lead, "join", payloads.join(self.sid))
         self.say(f"connecting {len(self.cast.participant_cookies)} participants and "
                  f"{len(self.cast.facilitator_cookies)} table facilitators ...")  # fmt: skip
         await self.connect_all()
         self.say("seating the room ...")
         await self.seat()
-        await self.call(self.lead, "session_start")
+        await self.call(self.lead, "session_start", payloads.console_action(self.sid))
         self.say("phase change: table discussion ...")
         self.figures["phase_p99_ms"] = await self.phase("discussion", duration_s=1800)
         self.say("table chat ...")
@@ -506,7 +513,7 @@ class Rehearsal:
         self.say("room poll ...")
         await self.poll()
         await self.phase("results")
-        await self.call(self.lead, "session_close")
+        await self.call(self.lead, "session_close", payloads.console_action(self.sid))
         await asyncio.gather(
             *(p.client.close() for p in self.people), self.lead.close(), return_exceptions=True
         )

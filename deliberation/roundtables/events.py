@@ -75,12 +75,34 @@ def _cookie_token(user_id: int) -> str | None:
     return identity[1] if identity is not None and identity[0] == user_id else None
 
 
-#: The fields of a plain new vote, the only kind the fast path serves.
-FAST_VOTE_FIELDS = frozenset({"session_id", "poll_id", "option_id", "client_id"})
+#: The fields of a plain new vote as the browser sends it (`loadtest.payloads.poll_vote`,
+#: `static/js/roundtable-poll.js`): the only kind the fast path serves.
+FAST_VOTE_FIELDS = frozenset({"session_id", "poll_id", "option_id", "client_id", "change"})
 
 
 def _whole_number(value: Any) -> bool:
     return type(value) is int and -(2**31) < value < 2**31
+
+
+def is_plain_new_vote(seat: "Seat | None", data: Any) -> bool:
+    """A seated participant's first choose-one vote, well formed: what the fast path serves.
+
+    Anything else (a change, stances, extra fields, a stranger) goes the ordinary way.
+    """
+    return (
+        seat is not None
+        and polls.may_vote(seat)
+        and seat.user_id is not None
+        and bool(seat.session_token)
+        and isinstance(data, dict)
+        and data.keys() == FAST_VOTE_FIELDS
+        and data["change"] is False
+        and data["session_id"] == seat.session_id
+        and _whole_number(data["poll_id"])
+        and _whole_number(data["option_id"])
+        and isinstance(data["client_id"], str)
+        and 8 <= len(data["client_id"]) <= 64
+    )
 
 
 def vote_action(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
@@ -165,20 +187,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         in a request context, so every error is worded and logged in one place.
         """
         seat = self.seats.get(sid)
-        if (
-            extra
-            or seat is None
-            or not polls.may_vote(seat)
-            or seat.user_id is None
-            or not seat.session_token
-            or not isinstance(data, dict)
-            or data.keys() != FAST_VOTE_FIELDS
-            or data["session_id"] != seat.session_id
-            or not _whole_number(data["poll_id"])
-            or not _whole_number(data["option_id"])
-            or not isinstance(data["client_id"], str)
-            or not 8 <= len(data["client_id"]) <= 64
-        ):
+        if extra or seat is None or not is_plain_new_vote(seat, data):
             return None
         app = self.socketio.server.get_environ(sid, namespace=self.namespace)["flask.app"]
         with app.app_context():

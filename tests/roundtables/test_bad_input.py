@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from deliberation.extensions import db, socketio
 from deliberation.roundtables.models import ChatMessage, Idea, PollVote, RoundtableSession, Theme
 from deliberation.roundtables.rooms import NAMESPACE
+from loadtest import payloads
 from tests.roundtables.helpers import build_session, cid, emit, joined, received
 from tests.roundtables.test_polls import poll_phase
 
@@ -242,7 +243,8 @@ def test_plain_votes_skip_the_request_context_and_refusals_keep_the_voters_langu
         db.session.commit()
     voter, _ = joined(app, info["people"][1], sid)
     received(voter)
-    plain = {"session_id": sid, "poll_id": poll["id"], "option_id": option, "client_id": cid()}
+    # Exactly what the browser sends for a first vote (and what the rehearsal sends).
+    plain = payloads.poll_vote(sid, poll["id"], option, cid())
     ack = emit(voter, "poll_vote", plain)
     assert ack["ok"] and ack["vote"]["option_id"] == option
     assert emit(voter, "poll_vote", plain)["vote"]["repeat"]  # a retry is idempotent
