@@ -1,19 +1,19 @@
 """Forms for proposing items, commenting, reacting, flagging and moderating."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from deliberation.agendas.models import COMMENT_MAX_LENGTH, ITEM_STATE_LABELS, ItemState
 from deliberation.agendas.services import ITEM_BODY_MAX_LENGTH, REASON_MAX_LENGTH, TITLE_MAX_LENGTH
+from deliberation.core.forms import CleanTextForm
 
 
 def state_choices() -> list[tuple[str, str]]:
     return [("", str(_l("Any state")))] + [(s.value, str(ITEM_STATE_LABELS[s])) for s in ItemState]
 
 
-class ItemForm(FlaskForm):
+class ItemForm(CleanTextForm):
     division_id = SelectField(_l("Division"), coerce=int, validators=[DataRequired()])
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=TITLE_MAX_LENGTH)])
     body = TextAreaField(
@@ -23,7 +23,7 @@ class ItemForm(FlaskForm):
     )
 
 
-class CommentForm(FlaskForm):
+class CommentForm(CleanTextForm):
     """A new comment or reply; the client id makes a resubmitted form post only once."""
 
     body = TextAreaField(
@@ -35,15 +35,15 @@ class CommentForm(FlaskForm):
     client_id = HiddenField()
 
 
-class EditCommentForm(FlaskForm):
+class EditCommentForm(CleanTextForm):
     body = TextAreaField(
         _l("Your comment"), validators=[DataRequired(), Length(max=COMMENT_MAX_LENGTH)]
     )
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(CleanTextForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(max=REASON_MAX_LENGTH)])
 
 
-class ReactionForm(FlaskForm):
+class ReactionForm(CleanTextForm):
     value = HiddenField()

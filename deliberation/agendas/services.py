@@ -30,7 +30,7 @@ from deliberation.agendas.queries import comment_payload, item_payload
 from deliberation.core import audit, throttle
 from deliberation.core.errors import DomainError, NotFound, PermissionDenied
 from deliberation.core.realtime import emit_after_commit
-from deliberation.core.sanitize import plain_text, render_markdown
+from deliberation.core.sanitize import clean_text, render_markdown
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 
@@ -130,7 +130,7 @@ def get_item(item_id: int) -> AgendaItem:
 
 
 def _clean_title(title: str | None) -> str:
-    title = plain_text(title or "").strip()
+    title = clean_text(title).strip()
     if not title:
         raise DomainError(_("Please give the item a title."), code="empty")
     if len(title) > TITLE_MAX_LENGTH:
@@ -147,7 +147,7 @@ def propose_item(author: User, *, division_id: int, title: str, body: str) -> Ag
     division = db.session.get(Division, division_id)
     if division is None or not division.is_active:
         raise DomainError(_("Please choose an active division."), code="bad_division")
-    body = (body or "").strip()
+    body = clean_text(body).strip()
     if len(body) > ITEM_BODY_MAX_LENGTH:
         raise DomainError(
             _("The description is too long (at most %(n)d characters).", n=ITEM_BODY_MAX_LENGTH),
@@ -197,7 +197,7 @@ def withdraw_item(actor: User, item_id: int) -> AgendaItem:
 
 
 def _clean_body(body: str | None) -> str:
-    body = (body or "").strip()
+    body = clean_text(body).strip()
     if not body:
         raise DomainError(_("The comment is empty."), code="empty")
     if len(body) > COMMENT_MAX_LENGTH:
@@ -424,7 +424,7 @@ def react(user: User, comment_id: int, value: str) -> Comment:
 
 
 def _clean_reason(reason: str | None, *, what: str) -> str:
-    reason = plain_text(reason or "").strip()
+    reason = clean_text(reason).strip()
     if not reason:
         raise DomainError(what, code="reason_required")
     if len(reason) > REASON_MAX_LENGTH:

@@ -1,7 +1,6 @@
 """Forms for creating a roundtable session and registering for a seat."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -15,10 +14,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from deliberation.core.forms import CleanTextForm
 from deliberation.roundtables.models import THEME_DESTINATION_LABELS, ThemeDestination
 
 
-class SessionForm(FlaskForm):
+class SessionForm(CleanTextForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     division_id = SelectField(_l("Division"), coerce=int)
     briefing = TextAreaField(
@@ -61,5 +61,5 @@ class SessionForm(FlaskForm):
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(CleanTextForm):
     as_table_facilitator = BooleanField(_l("I will facilitate a table"))
