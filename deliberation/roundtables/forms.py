@@ -12,7 +12,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from deliberation.core.forms import CleanTextForm
 from deliberation.roundtables.models import THEME_DESTINATION_LABELS, ThemeDestination
@@ -41,7 +41,8 @@ class SessionForm(CleanTextForm):
     threshold_percent = IntegerField(
         _l("Support a theme needs to pass (%)"),
         default=50,
-        validators=[DataRequired(), NumberRange(0, 100)],
+        # InputRequired, not DataRequired: 0 % is a real answer (every theme passes).
+        validators=[InputRequired(), NumberRange(0, 100)],
     )
     theme_destination = RadioField(
         _l("Where passing themes go"),
