@@ -306,9 +306,8 @@ def reply(comment_id: int):
 @login_required
 def edit_comment(comment_id: int):
     """The author corrects a comment within 15 minutes of posting."""
-    comment = services.get_comment(comment_id)
-    if comment.author_id != current_user.id:
-        abort(403)  # the form shows the raw body, even of a hidden comment: authors only
+    # The form shows the raw body, even of a hidden comment: authors only, on GET as on POST.
+    comment = services.own_comment(current_user, comment_id, deleted_ok=True)
     form = EditCommentForm()
     status = 200
     if request.method == "GET":
@@ -329,7 +328,8 @@ def edit_comment(comment_id: int):
 @login_required
 def delete_comment(comment_id: int):
     """The author deletes a comment; its replies stay under a "[deleted]" placeholder."""
-    comment = services.get_comment(comment_id)
+    # Someone else's comment is refused before the form, on GET as on POST, the same way.
+    comment = services.own_comment(current_user, comment_id, deleted_ok=True)
     form = ReactionForm()
     if form.validate_on_submit():
         try:

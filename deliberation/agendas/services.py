@@ -301,7 +301,8 @@ def post_comment(
     return comment, True
 
 
-def _own_comment(author: User, comment_id: int, *, deleted_ok: bool = False) -> Comment:
+def own_comment(author: User, comment_id: int, *, deleted_ok: bool = False) -> Comment:
+    """The author's own comment, or PermissionDenied: the rule of the edit and delete pages too."""
     comment = get_comment(comment_id)
     if comment.author_id != author.id:
         raise PermissionDenied(_("Only its author can change a comment."))
@@ -312,7 +313,7 @@ def _own_comment(author: User, comment_id: int, *, deleted_ok: bool = False) -> 
 
 def edit_comment(author: User, comment_id: int, body: str) -> Comment:
     """The author corrects a comment within 15 minutes of posting; it is marked edited."""
-    comment = _own_comment(author, comment_id)
+    comment = own_comment(author, comment_id)
     if comment.is_hidden:
         raise DomainError(_("A hidden comment cannot be edited."), code="hidden")
     if utcnow() > comment.editable_until():
@@ -336,7 +337,7 @@ def delete_comment(author: User, comment_id: int) -> Comment:
 
     Deleting again (a retry) changes nothing and answers the same.
     """
-    comment = _own_comment(author, comment_id, deleted_ok=True)
+    comment = own_comment(author, comment_id, deleted_ok=True)
     if comment.is_deleted:
         return comment
     comment.deleted_at = utcnow()
