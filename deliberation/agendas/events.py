@@ -11,7 +11,6 @@ from flask_login import current_user
 from flask_socketio import SocketIO, join_room, leave_room
 
 from deliberation.agendas import queries, services
-from deliberation.agendas.models import COMMENT_MAX_LENGTH
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
@@ -69,7 +68,7 @@ class AgendasNamespace(AuthenticatedNamespace):
         comment, created = services.post_comment(
             current_user,
             payload_int(data, "item_id"),
-            payload_str(data, "body", max_length=COMMENT_MAX_LENGTH * 2) or "",
+            payload_str(data, "body", max_length=services.COMMENT_PAYLOAD_MAX) or "",
             parent_id=payload_int(data, "parent_id", required=False),
             client_id=client_id_from(data),
         )
@@ -83,7 +82,7 @@ class AgendasNamespace(AuthenticatedNamespace):
         comment = services.edit_comment(
             current_user,
             payload_int(data, "comment_id"),
-            payload_str(data, "body", max_length=COMMENT_MAX_LENGTH * 2) or "",
+            payload_str(data, "body", max_length=services.COMMENT_PAYLOAD_MAX) or "",
         )
         return {"comment": queries.comment_payload(comment, current_user.display_name)}
 

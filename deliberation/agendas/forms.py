@@ -23,13 +23,19 @@ class ItemForm(CleanTextForm):
     )
 
 
+#: A comment's length is checked by the service (agendas.services._clean_body), so a form and
+#: a socket refuse an overlong comment with the same limit and message; the browser is told.
+COMMENT_BODY_ATTRIBUTES = {"maxlength": COMMENT_MAX_LENGTH}
+
+
 class CommentForm(CleanTextForm):
     """A new comment or reply; the client id makes a resubmitted form post only once."""
 
     body = TextAreaField(
         _l("Your comment"),
-        validators=[DataRequired(), Length(max=COMMENT_MAX_LENGTH)],
+        validators=[DataRequired()],
         description=_l("At most 10,000 characters. Markdown is allowed."),
+        render_kw=COMMENT_BODY_ATTRIBUTES,
     )
     parent_id = HiddenField()
     client_id = HiddenField()
@@ -37,7 +43,7 @@ class CommentForm(CleanTextForm):
 
 class EditCommentForm(CleanTextForm):
     body = TextAreaField(
-        _l("Your comment"), validators=[DataRequired(), Length(max=COMMENT_MAX_LENGTH)]
+        _l("Your comment"), validators=[DataRequired()], render_kw=COMMENT_BODY_ATTRIBUTES
     )
 
 

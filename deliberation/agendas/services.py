@@ -38,6 +38,10 @@ NAMESPACE = "/agendas"
 TITLE_MAX_LENGTH = 200
 ITEM_BODY_MAX_LENGTH = 20_000
 REASON_MAX_LENGTH = 500
+#: The longest comment body a socket handler passes on to `_clean_body`: more than one socket
+#: message can carry (SOCKETIO_MAX_MESSAGE_BYTES), so an overlong comment is refused by
+#: `_clean_body` alone, with the same limit (COMMENT_MAX_LENGTH) and message as the form.
+COMMENT_PAYLOAD_MAX = 1_000_000
 
 #: Default rate limits (overridable in the app config under the same names).
 LIMITS = {
