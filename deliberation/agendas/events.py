@@ -28,7 +28,7 @@ JOIN_LIMIT = "60/minute"
 
 
 def _snapshot(item_id: int, since_seq: int | None) -> dict[str, Any]:
-    services.get_item(item_id)
+    services.visible_item(current_user, item_id)
     return queries.changes_since(item_id, since_seq or 0)
 
 

@@ -22,7 +22,12 @@ from deliberation.agendas.forms import (
     state_choices,
 )
 from deliberation.agendas.models import COMMENT_MAX_LENGTH, FRAME_DEPTH, Comment, ItemState
-from deliberation.agendas.permissions import can_moderate, can_start_discussion, can_withdraw
+from deliberation.agendas.permissions import (
+    can_moderate,
+    can_start_discussion,
+    can_withdraw,
+    is_private_draft,
+)
 from deliberation.core.errors import DomainError
 from deliberation.core.forms import commit_or_show_on
 from deliberation.db import utcnow
@@ -92,7 +97,7 @@ def _list_items(division=None):
     division_id = division.id if division else request.args.get("division", type=int)
     text = request.args.get("q", "")[:100]
     pagination = queries.list_items(
-        state=state, division_id=division_id, text=text, page=_page_arg()
+        _viewer(), state=state, division_id=division_id, text=text, page=_page_arg()
     )
     item_ids = [item.id for item in pagination.items]
     return render_template(
@@ -183,7 +188,7 @@ def _state_change(item_id: int, change, message: str):
 @bp.get("/<int:item_id>")
 def show_item(item_id: int):
     """An item with the first page of its discussion; the rest loads on demand, live."""
-    item = services.get_item(item_id)
+    item = services.visible_item(_viewer(), item_id)
     page = queries.thread_page(item.id)
     viewer = _viewer()
     return render_template(
@@ -195,13 +200,14 @@ def show_item(item_id: int):
         form=_new_comment_form(),
         can_start=can_start_discussion(viewer, item),
         can_withdraw=can_withdraw(viewer, item),
+        private_draft=is_private_draft(item),
     )
 
 
 @bp.get("/<int:item_id>/comments")
 def more_comments(item_id: int):
     """The next page of the discussion's top level (a fragment for the page script)."""
-    item = services.get_item(item_id)
+    item = services.visible_item(_viewer(), item_id)
     page = queries.thread_page(item.id, after=_after_arg())
     context = _thread_context(item, page["entries"])
     if request.args.get("fragment"):
@@ -216,7 +222,7 @@ def more_comments(item_id: int):
 @bp.get("/<int:item_id>/comments/<int:comment_id>")
 def show_comment(item_id: int, comment_id: int):
     """One comment with its replies: "continue this thread" and "more replies" land here."""
-    item = services.get_item(item_id)
+    item = services.visible_item(_viewer(), item_id)
     row = queries.comment_with_author(comment_id)
     if row is None or row[0].item_id != item.id:
         abort(404)
@@ -253,7 +259,7 @@ def show_comment(item_id: int, comment_id: int):
 @login_required
 def post_comment(item_id: int):
     """Post a comment or a reply with a plain form (works without JavaScript)."""
-    item = services.get_item(item_id)
+    item = services.visible_item(_viewer(), item_id)
     form = CommentForm()
     parent_id = form.parent_id.data if (form.parent_id.data or "").isdigit() else None
     status = 400
@@ -293,7 +299,7 @@ def reply(comment_id: int):
     row = queries.comment_with_author(comment_id)
     if row is None:
         abort(404)
-    item = services.get_item(row[0].item_id)
+    item = services.visible_item(_viewer(), row[0].item_id)
     return render_template(
         "agendas/reply.html",
         item=item,
@@ -348,7 +354,7 @@ def delete_comment(comment_id: int):
 @login_required
 def react(comment_id: int):
     """Agree, disagree or pass on a comment with a plain form."""
-    comment = services.get_comment(comment_id)
+    comment = services.visible_comment(_viewer(), comment_id)
     form = ReactionForm()
     if not form.validate_on_submit():
         flash(_("The form expired. Please try again."), "error")
@@ -371,6 +377,7 @@ def flag_comment(comment_id: int):
     row = queries.comment_with_author(comment_id)
     if row is None:
         abort(404)
+    services.visible_comment(_viewer(), comment_id)
     form = ReasonForm()
     status = 200
     if form.validate_on_submit():

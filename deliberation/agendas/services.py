@@ -25,7 +25,7 @@ from deliberation.agendas.models import (
     Reaction,
     ReactionValue,
 )
-from deliberation.agendas.permissions import can_moderate, can_withdraw
+from deliberation.agendas.permissions import can_moderate, can_view_item, can_withdraw
 from deliberation.agendas.queries import comment_payload, item_payload
 from deliberation.core import audit, throttle
 from deliberation.core.errors import DomainError, NotFound, PermissionDenied
@@ -133,6 +133,16 @@ def get_item(item_id: int) -> AgendaItem:
     return item
 
 
+def visible_item(viewer: User | None, item_id: int) -> AgendaItem:
+    """The item if `viewer` may see it, else NotFound: someone else's draft does not exist for
+    them (permissions.can_view_item). Every page, socket and write that reads an item for
+    someone goes through here."""
+    item = get_item(item_id)
+    if not can_view_item(viewer, item):
+        raise NotFound(_("That agenda item does not exist."))
+    return item
+
+
 def _clean_title(title: str | None) -> str:
     title = clean_text(title).strip()
     if not title:
@@ -183,7 +193,7 @@ def _change_state(actor: User, item: AgendaItem, action: str, move) -> AgendaIte
 
 def start_discussion(actor: User, item_id: int) -> AgendaItem:
     """A facilitator or admin opens a draft item for discussion."""
-    item = get_item(item_id)
+    item = visible_item(actor, item_id)
     if not actor.is_facilitator:
         raise PermissionDenied(_("Only a facilitator can open an item for discussion."))
     return _change_state(actor, item, "start_discussion", item.start_discussion)
@@ -191,7 +201,7 @@ def start_discussion(actor: User, item_id: int) -> AgendaItem:
 
 def withdraw_item(actor: User, item_id: int) -> AgendaItem:
     """The proposer (of a draft or an item in discussion) or a facilitator withdraws it."""
-    item = get_item(item_id)
+    item = visible_item(actor, item_id)
     if not can_withdraw(actor, item):
         raise PermissionDenied(_("Only the proposer or a facilitator can withdraw this item."))
     return _change_state(actor, item, "withdraw", item.withdraw)
@@ -224,6 +234,15 @@ def get_comment(comment_id: int) -> Comment:
     return comment
 
 
+def visible_comment(viewer: User | None, comment_id: int) -> Comment:
+    """The comment if `viewer` may see its item (see visible_item), else NotFound."""
+    comment = get_comment(comment_id)
+    item = db.session.get(AgendaItem, comment.item_id)
+    if item is None or not can_view_item(viewer, item):
+        raise NotFound(_("That comment does not exist."))
+    return comment
+
+
 def _find_by_client_id(client_id: str) -> Comment | None:
     return db.session.scalar(select(Comment).where(Comment.client_id == client_id))
 
@@ -251,7 +270,7 @@ def post_comment(
         if existing is not None:
             return _same_post(existing, author, item_id), False
     body = _clean_body(body)
-    item = get_item(item_id)
+    item = visible_item(author, item_id)
     if not item.accepts_comments:
         raise DomainError(
             _("This item is %(state)s: it no longer takes comments.", state=item.state.label),
@@ -395,7 +414,7 @@ def react(user: User, comment_id: int, value: str) -> Comment:
         raise DomainError(
             _("A reaction is agree, disagree or pass."), code="bad_reaction"
         ) from None
-    comment = get_comment(comment_id)
+    comment = visible_comment(user, comment_id)
     if not comment.is_visible:
         raise DomainError(
             _("That comment was deleted or hidden; it takes no reactions."), code="comment_gone"
@@ -446,7 +465,7 @@ def flag_comment(user: User, comment_id: int, reason: str) -> tuple[CommentFlag,
     Returns the flag and whether it is new; flagging again returns the first flag.
     """
     reason = _clean_reason(reason, what=_("Please say why you are flagging this comment."))
-    comment = get_comment(comment_id)
+    comment = visible_comment(user, comment_id)
     if comment.is_deleted:
         raise DomainError(_("That comment was deleted."), code="deleted")
     throttle.enforce("agendas.flag", user.id, _limit("AGENDAS_FLAG_LIMIT"))
