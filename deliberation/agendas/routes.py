@@ -30,6 +30,7 @@ from deliberation.agendas.permissions import (
 )
 from deliberation.core.errors import DomainError
 from deliberation.core.forms import commit_or_show_on
+from deliberation.core.sanitize import clean_text
 from deliberation.db import utcnow
 from deliberation.extensions import db
 
@@ -95,7 +96,7 @@ def _list_items(division=None):
     state_value = request.args.get("state", "")
     state = ItemState(state_value) if state_value in {s.value for s in ItemState} else None
     division_id = division.id if division else request.args.get("division", type=int)
-    text = request.args.get("q", "")[:100]
+    text = clean_text(request.args.get("q", ""))[:100]  # refused as in a form, on any database
     pagination = queries.list_items(
         _viewer(), state=state, division_id=division_id, text=text, page=_page_arg()
     )

@@ -19,7 +19,7 @@ from wtforms import PasswordField, StringField
 
 import deliberation
 from deliberation import create_app
-from deliberation.accounts.models import User
+from deliberation.accounts.models import Role, User
 from deliberation.agendas.models import Comment
 from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.core.forms import CleanTextForm, clean_field_text
@@ -121,10 +121,19 @@ def _stored_bodies(app: Flask) -> list[str]:
 
 
 def _nul_comment_outcome(app: Flask) -> dict:
-    """What a citizen sees posting `a NUL b` by form and by socket, and what was stored."""
+    """What a citizen sees posting `a NUL b` by form and by socket, and what was stored; what
+    searching for it answers."""
     with app.app_context():
         author = make_user(email="alice@example.org")
+        make_user(Role.ADMIN, email="admin@example.org")
         item_id = make_item(author, make_division()).id
+    admin = app.test_client()
+    assert AuthActions(admin).login("admin@example.org").status_code == 302
+    searches = [
+        app.test_client().get("/agendas/", query_string={"q": "a\x00b"}),
+        admin.get("/admin/users", query_string={"q": "a\x00b"}),
+        admin.get("/admin/audit", query_string={"action": "a\x00b"}),
+    ]
     http = app.test_client()
     assert AuthActions(http).login("alice@example.org").status_code == 302
     page = _post_comment_form(http, item_id, "a\x00b")
@@ -146,6 +155,7 @@ def _nul_comment_outcome(app: Flask) -> dict:
         "form_status": page.status_code,
         "form_shows_message": MESSAGE in html,
         "form_says_out_of_range": "out of range" in html,
+        "searches": [(r.status_code, MESSAGE in r.get_data(as_text=True)) for r in searches],
         "socket_ack": ack,
         "refused_bodies": refused_bodies,
         "clean_bodies": _stored_bodies(app),
@@ -167,6 +177,7 @@ def test_a_nul_byte_in_a_comment_is_refused_alike_on_sqlite_and_postgresql(
         "form_status": 400,
         "form_shows_message": True,
         "form_says_out_of_range": False,
+        "searches": [(400, True)] * 3,
         "socket_ack": {"ok": False, "error": "control_character", "message": MESSAGE},
         "refused_bodies": [],
         "clean_bodies": ["line one\nline two", "three\nfour\tfive"],
