@@ -189,9 +189,9 @@ def _state_change(item_id: int, change, message: str):
 @bp.get("/<int:item_id>")
 def show_item(item_id: int):
     """An item with the first page of its discussion; the rest loads on demand, live."""
-    item = services.visible_item(_viewer(), item_id)
-    page = queries.thread_page(item.id)
     viewer = _viewer()
+    item = services.visible_item(viewer, item_id)
+    page = queries.thread_page(item.id)
     return render_template(
         "agendas/item.html",
         **_thread_context(item, page["entries"]),
