@@ -1,7 +1,6 @@
 """Forms for registering, logging in, the profile and password reset."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
@@ -14,6 +13,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from deliberation.accounts.models import CATEGORY_LABELS, MemberCategory
+from deliberation.core.forms import CleanTextForm
 
 LANGUAGE_CHOICES = [
     SelectChoice("ko", "한국어", render_kw={"lang": "ko"}),
@@ -25,7 +25,7 @@ def category_choices() -> list[SelectChoice]:
     return [SelectChoice(c.value, str(CATEGORY_LABELS[c])) for c in MemberCategory]
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(CleanTextForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     email = EmailField(
         _l("Email"), validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)]
@@ -43,25 +43,25 @@ class RegistrationForm(FlaskForm):
     member_category = SelectField(_l("I take part as"), choices=category_choices)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(CleanTextForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     remember = BooleanField(_l("Keep me logged in on this device"))
     next = HiddenField()
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(CleanTextForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
     member_category = SelectField(_l("I take part as"), choices=category_choices)
     large_text = BooleanField(_l("Large text"))
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(CleanTextForm):
     email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(CleanTextForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
     confirm = PasswordField(
         _l("Repeat the password"),
@@ -69,10 +69,10 @@ class ResetPasswordForm(FlaskForm):
     )
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(CleanTextForm):
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     next = HiddenField()
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(CleanTextForm):
     """A form with only the CSRF token, for buttons that change state."""

@@ -1,12 +1,12 @@
 """Forms for the administration pages."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from deliberation.accounts.models import ROLE_LABELS, Role
+from deliberation.core.forms import CleanTextForm
 
 
 class CheckboxListField(SelectMultipleField):
@@ -14,7 +14,7 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class UserAccessForm(FlaskForm):
+class UserAccessForm(CleanTextForm):
     roles = CheckboxListField(
         _l("Roles"),
         choices=[SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if r != Role.CITIZEN],
@@ -23,7 +23,7 @@ class UserAccessForm(FlaskForm):
     is_active = BooleanField(_l("Account active"))
 
 
-class DivisionForm(FlaskForm):
+class DivisionForm(CleanTextForm):
     slug = StringField(
         _l("Short name"),
         validators=[

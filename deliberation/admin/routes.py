@@ -12,6 +12,7 @@ from deliberation.admin.forms import DivisionForm, UserAccessForm
 from deliberation.core.audit import recent_entries
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import disconnect_user
+from deliberation.core.sanitize import clean_text
 from deliberation.extensions import db
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -28,7 +29,7 @@ def index():
 @admin_required
 def users():
     """Find people, paginated."""
-    text = request.args.get("q", "")[:100]
+    text = clean_text(request.args.get("q", ""))[:100]  # refused as in a form, on any database
     page = request.args.get("page", 1, type=int)
     return render_template("admin/users.html", pagination=queries.search_users(text, page), q=text)
 
@@ -105,7 +106,7 @@ def edit_division(division_id: int | None = None):
 def audit_log():
     """The audit log, newest first."""
     page = request.args.get("page", 1, type=int)
-    prefix = request.args.get("action", "")[:80] or None
+    prefix = clean_text(request.args.get("action", ""))[:80] or None
     return render_template(
         "admin/audit.html", pagination=recent_entries(page, action_prefix=prefix), action=prefix
     )

@@ -11,7 +11,6 @@ from flask_login import current_user
 from flask_socketio import SocketIO, join_room, leave_room
 
 from deliberation.agendas import queries, services
-from deliberation.agendas.models import COMMENT_MAX_LENGTH
 from deliberation.agendas.rooms import NAMESPACE, item_room
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import (
@@ -30,7 +29,7 @@ JOIN_LIMIT = "60/minute"
 
 
 def _snapshot(item_id: int, since_seq: int | None) -> dict[str, Any]:
-    services.get_item(item_id)
+    services.visible_item(current_user, item_id)
     return queries.changes_since(item_id, since_seq or 0)
 
 
@@ -70,7 +69,7 @@ class AgendasNamespace(AuthenticatedNamespace):
         comment, created = services.post_comment(
             current_user,
             payload_int(data, "item_id"),
-            payload_str(data, "body", max_length=COMMENT_MAX_LENGTH * 2) or "",
+            payload_str(data, "body", max_length=services.COMMENT_PAYLOAD_MAX) or "",
             parent_id=payload_int(data, "parent_id", required=False),
             client_id=client_id_from(data),
         )
@@ -84,7 +83,7 @@ class AgendasNamespace(AuthenticatedNamespace):
         comment = services.edit_comment(
             current_user,
             payload_int(data, "comment_id"),
-            payload_str(data, "body", max_length=COMMENT_MAX_LENGTH * 2) or "",
+            payload_str(data, "body", max_length=services.COMMENT_PAYLOAD_MAX) or "",
         )
         return {"comment": queries.comment_payload(comment, current_user.display_name)}
 

@@ -20,6 +20,7 @@ from deliberation.agendas.models import (
     Reaction,
     ReactionValue,
 )
+from deliberation.agendas.permissions import viewable_items
 from deliberation.db import as_utc
 from deliberation.extensions import db
 
@@ -93,6 +94,7 @@ def _payloads(rows) -> list[dict[str, Any]]:
 
 
 def list_items(
+    viewer: User | None,
     *,
     state: ItemState | None = None,
     division_id: int | None = None,
@@ -100,8 +102,13 @@ def list_items(
     page: int = 1,
     per_page: int = ITEMS_PER_PAGE,
 ):
-    """Agenda items newest first, filtered by state, division and words in title or body."""
-    query = select(AgendaItem).order_by(AgendaItem.created_at.desc(), AgendaItem.id.desc())
+    """Agenda items `viewer` may see (others' drafts left out), newest first, filtered by state,
+    division and words in title or body."""
+    query = (
+        select(AgendaItem)
+        .where(viewable_items(viewer))
+        .order_by(AgendaItem.created_at.desc(), AgendaItem.id.desc())
+    )
     if state is not None:
         query = query.where(AgendaItem.state == state)
     if division_id is not None:

@@ -22,9 +22,15 @@ from deliberation.agendas.forms import (
     state_choices,
 )
 from deliberation.agendas.models import COMMENT_MAX_LENGTH, FRAME_DEPTH, Comment, ItemState
-from deliberation.agendas.permissions import can_moderate, can_start_discussion, can_withdraw
+from deliberation.agendas.permissions import (
+    can_moderate,
+    can_start_discussion,
+    can_withdraw,
+    is_private_draft,
+)
 from deliberation.core.errors import DomainError
 from deliberation.core.forms import commit_or_show_on
+from deliberation.core.sanitize import clean_text
 from deliberation.db import utcnow
 from deliberation.extensions import db
 
@@ -90,9 +96,9 @@ def _list_items(division=None):
     state_value = request.args.get("state", "")
     state = ItemState(state_value) if state_value in {s.value for s in ItemState} else None
     division_id = division.id if division else request.args.get("division", type=int)
-    text = request.args.get("q", "")[:100]
+    text = clean_text(request.args.get("q", ""))[:100]  # refused as in a form, on any database
     pagination = queries.list_items(
-        state=state, division_id=division_id, text=text, page=_page_arg()
+        _viewer(), state=state, division_id=division_id, text=text, page=_page_arg()
     )
     item_ids = [item.id for item in pagination.items]
     return render_template(
@@ -183,9 +189,9 @@ def _state_change(item_id: int, change, message: str):
 @bp.get("/<int:item_id>")
 def show_item(item_id: int):
     """An item with the first page of its discussion; the rest loads on demand, live."""
-    item = services.get_item(item_id)
-    page = queries.thread_page(item.id)
     viewer = _viewer()
+    item = services.visible_item(viewer, item_id)
+    page = queries.thread_page(item.id)
     return render_template(
         "agendas/item.html",
         **_thread_context(item, page["entries"]),
@@ -195,13 +201,14 @@ def show_item(item_id: int):
         form=_new_comment_form(),
         can_start=can_start_discussion(viewer, item),
         can_withdraw=can_withdraw(viewer, item),
+        private_draft=is_private_draft(item),
     )
 
 
 @bp.get("/<int:item_id>/comments")
 def more_comments(item_id: int):
     """The next page of the discussion's top level (a fragment for the page script)."""
-    item = services.get_item(item_id)
+    item = services.visible_item(_viewer(), item_id)
     page = queries.thread_page(item.id, after=_after_arg())
     context = _thread_context(item, page["entries"])
     if request.args.get("fragment"):
@@ -216,7 +223,7 @@ def more_comments(item_id: int):
 @bp.get("/<int:item_id>/comments/<int:comment_id>")
 def show_comment(item_id: int, comment_id: int):
     """One comment with its replies: "continue this thread" and "more replies" land here."""
-    item = services.get_item(item_id)
+    item = services.visible_item(_viewer(), item_id)
     row = queries.comment_with_author(comment_id)
     if row is None or row[0].item_id != item.id:
         abort(404)
@@ -253,7 +260,7 @@ def show_comment(item_id: int, comment_id: int):
 @login_required
 def post_comment(item_id: int):
     """Post a comment or a reply with a plain form (works without JavaScript)."""
-    item = services.get_item(item_id)
+    item = services.visible_item(_viewer(), item_id)
     form = CommentForm()
     parent_id = form.parent_id.data if (form.parent_id.data or "").isdigit() else None
     status = 400
@@ -293,7 +300,7 @@ def reply(comment_id: int):
     row = queries.comment_with_author(comment_id)
     if row is None:
         abort(404)
-    item = services.get_item(row[0].item_id)
+    item = services.visible_item(_viewer(), row[0].item_id)
     return render_template(
         "agendas/reply.html",
         item=item,
@@ -306,9 +313,8 @@ def reply(comment_id: int):
 @login_required
 def edit_comment(comment_id: int):
     """The author corrects a comment within 15 minutes of posting."""
-    comment = services.get_comment(comment_id)
-    if comment.author_id != current_user.id:
-        abort(403)  # the form shows the raw body, even of a hidden comment: authors only
+    # The form shows the raw body, even of a hidden comment: authors only, on GET as on POST.
+    comment = services.own_comment(current_user, comment_id, deleted_ok=True)
     form = EditCommentForm()
     status = 200
     if request.method == "GET":
@@ -329,7 +335,8 @@ def edit_comment(comment_id: int):
 @login_required
 def delete_comment(comment_id: int):
     """The author deletes a comment; its replies stay under a "[deleted]" placeholder."""
-    comment = services.get_comment(comment_id)
+    # Someone else's comment is refused before the form, on GET as on POST, the same way.
+    comment = services.own_comment(current_user, comment_id, deleted_ok=True)
     form = ReactionForm()
     if form.validate_on_submit():
         try:
@@ -348,7 +355,7 @@ def delete_comment(comment_id: int):
 @login_required
 def react(comment_id: int):
     """Agree, disagree or pass on a comment with a plain form."""
-    comment = services.get_comment(comment_id)
+    comment = services.visible_comment(_viewer(), comment_id)
     form = ReactionForm()
     if not form.validate_on_submit():
         flash(_("The form expired. Please try again."), "error")
@@ -371,6 +378,7 @@ def flag_comment(comment_id: int):
     row = queries.comment_with_author(comment_id)
     if row is None:
         abort(404)
+    services.visible_comment(_viewer(), comment_id)
     form = ReasonForm()
     status = 200
     if form.validate_on_submit():

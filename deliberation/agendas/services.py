@@ -25,19 +25,23 @@ from deliberation.agendas.models import (
     Reaction,
     ReactionValue,
 )
-from deliberation.agendas.permissions import can_moderate, can_withdraw
+from deliberation.agendas.permissions import can_moderate, can_view_item, can_withdraw
 from deliberation.agendas.queries import comment_payload, item_payload
 from deliberation.agendas.rooms import NAMESPACE, item_room
 from deliberation.core import audit, throttle
 from deliberation.core.errors import DomainError, NotFound, PermissionDenied
 from deliberation.core.realtime import emit_after_commit
-from deliberation.core.sanitize import plain_text, render_markdown
+from deliberation.core.sanitize import clean_text, render_markdown
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 
 TITLE_MAX_LENGTH = 200
 ITEM_BODY_MAX_LENGTH = 20_000
 REASON_MAX_LENGTH = 500
+#: The longest comment body a socket handler passes on to `_clean_body`: more than one socket
+#: message can carry (SOCKETIO_MAX_MESSAGE_BYTES), so an overlong comment is refused by
+#: `_clean_body` alone, with the same limit (COMMENT_MAX_LENGTH) and message as the form.
+COMMENT_PAYLOAD_MAX = 1_000_000
 
 #: Default rate limits (overridable in the app config under the same names).
 LIMITS = {
@@ -124,8 +128,18 @@ def get_item(item_id: int) -> AgendaItem:
     return item
 
 
+def visible_item(viewer: User | None, item_id: int) -> AgendaItem:
+    """The item if `viewer` may see it, else NotFound: someone else's draft does not exist for
+    them (permissions.can_view_item). Every page, socket and write that reads an item for
+    someone goes through here."""
+    item = get_item(item_id)
+    if not can_view_item(viewer, item):
+        raise NotFound(_("That agenda item does not exist."))
+    return item
+
+
 def _clean_title(title: str | None) -> str:
-    title = plain_text(title or "").strip()
+    title = clean_text(title).strip()
     if not title:
         raise DomainError(_("Please give the item a title."), code="empty")
     if len(title) > TITLE_MAX_LENGTH:
@@ -142,7 +156,7 @@ def propose_item(author: User, *, division_id: int, title: str, body: str) -> Ag
     division = db.session.get(Division, division_id)
     if division is None or not division.is_active:
         raise DomainError(_("Please choose an active division."), code="bad_division")
-    body = (body or "").strip()
+    body = clean_text(body).strip()
     if len(body) > ITEM_BODY_MAX_LENGTH:
         raise DomainError(
             _("The description is too long (at most %(n)d characters).", n=ITEM_BODY_MAX_LENGTH),
@@ -174,7 +188,7 @@ def _change_state(actor: User, item: AgendaItem, action: str, move) -> AgendaIte
 
 def start_discussion(actor: User, item_id: int) -> AgendaItem:
     """A facilitator or admin opens a draft item for discussion."""
-    item = get_item(item_id)
+    item = visible_item(actor, item_id)
     if not actor.is_facilitator:
         raise PermissionDenied(_("Only a facilitator can open an item for discussion."))
     return _change_state(actor, item, "start_discussion", item.start_discussion)
@@ -182,7 +196,7 @@ def start_discussion(actor: User, item_id: int) -> AgendaItem:
 
 def withdraw_item(actor: User, item_id: int) -> AgendaItem:
     """The proposer (of a draft or an item in discussion) or a facilitator withdraws it."""
-    item = get_item(item_id)
+    item = visible_item(actor, item_id)
     if not can_withdraw(actor, item):
         raise PermissionDenied(_("Only the proposer or a facilitator can withdraw this item."))
     return _change_state(actor, item, "withdraw", item.withdraw)
@@ -192,7 +206,7 @@ def withdraw_item(actor: User, item_id: int) -> AgendaItem:
 
 
 def _clean_body(body: str | None) -> str:
-    body = (body or "").strip()
+    body = clean_text(body).strip()
     if not body:
         raise DomainError(_("The comment is empty."), code="empty")
     if len(body) > COMMENT_MAX_LENGTH:
@@ -211,6 +225,15 @@ def get_comment(comment_id: int) -> Comment:
     """The comment, or NotFound."""
     comment = db.session.get(Comment, comment_id)
     if comment is None:
+        raise NotFound(_("That comment does not exist."))
+    return comment
+
+
+def visible_comment(viewer: User | None, comment_id: int) -> Comment:
+    """The comment if `viewer` may see its item (see visible_item), else NotFound."""
+    comment = get_comment(comment_id)
+    item = db.session.get(AgendaItem, comment.item_id)
+    if item is None or not can_view_item(viewer, item):
         raise NotFound(_("That comment does not exist."))
     return comment
 
@@ -242,7 +265,7 @@ def post_comment(
         if existing is not None:
             return _same_post(existing, author, item_id), False
     body = _clean_body(body)
-    item = get_item(item_id)
+    item = visible_item(author, item_id)
     if not item.accepts_comments:
         raise DomainError(
             _("This item is %(state)s: it no longer takes comments.", state=item.state.label),
@@ -296,7 +319,8 @@ def post_comment(
     return comment, True
 
 
-def _own_comment(author: User, comment_id: int, *, deleted_ok: bool = False) -> Comment:
+def own_comment(author: User, comment_id: int, *, deleted_ok: bool = False) -> Comment:
+    """The author's own comment, or PermissionDenied: the rule of the edit and delete pages too."""
     comment = get_comment(comment_id)
     if comment.author_id != author.id:
         raise PermissionDenied(_("Only its author can change a comment."))
@@ -307,7 +331,7 @@ def _own_comment(author: User, comment_id: int, *, deleted_ok: bool = False) -> 
 
 def edit_comment(author: User, comment_id: int, body: str) -> Comment:
     """The author corrects a comment within 15 minutes of posting; it is marked edited."""
-    comment = _own_comment(author, comment_id)
+    comment = own_comment(author, comment_id)
     if comment.is_hidden:
         raise DomainError(_("A hidden comment cannot be edited."), code="hidden")
     if utcnow() > comment.editable_until():
@@ -331,7 +355,7 @@ def delete_comment(author: User, comment_id: int) -> Comment:
 
     Deleting again (a retry) changes nothing and answers the same.
     """
-    comment = _own_comment(author, comment_id, deleted_ok=True)
+    comment = own_comment(author, comment_id, deleted_ok=True)
     if comment.is_deleted:
         return comment
     comment.deleted_at = utcnow()
@@ -385,7 +409,7 @@ def react(user: User, comment_id: int, value: str) -> Comment:
         raise DomainError(
             _("A reaction is agree, disagree or pass."), code="bad_reaction"
         ) from None
-    comment = get_comment(comment_id)
+    comment = visible_comment(user, comment_id)
     if not comment.is_visible:
         raise DomainError(
             _("That comment was deleted or hidden; it takes no reactions."), code="comment_gone"
@@ -419,7 +443,7 @@ def react(user: User, comment_id: int, value: str) -> Comment:
 
 
 def _clean_reason(reason: str | None, *, what: str) -> str:
-    reason = plain_text(reason or "").strip()
+    reason = clean_text(reason).strip()
     if not reason:
         raise DomainError(what, code="reason_required")
     if len(reason) > REASON_MAX_LENGTH:
@@ -436,7 +460,7 @@ def flag_comment(user: User, comment_id: int, reason: str) -> tuple[CommentFlag,
     Returns the flag and whether it is new; flagging again returns the first flag.
     """
     reason = _clean_reason(reason, what=_("Please say why you are flagging this comment."))
-    comment = get_comment(comment_id)
+    comment = visible_comment(user, comment_id)
     if comment.is_deleted:
         raise DomainError(_("That comment was deleted."), code="deleted")
     throttle.enforce("agendas.flag", user.id, _limit("AGENDAS_FLAG_LIMIT"))

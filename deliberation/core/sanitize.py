@@ -1,8 +1,12 @@
-"""The one place user text becomes HTML: Markdown through bleach with a single allow-list.
+"""The one place user text is cleaned (`clean_text`) and becomes HTML (Markdown through bleach
+with a single allow-list).
 
-Plain text (titles, names, chat, ideas, themes, poll questions, reasons) is never HTML: it is
-kept as typed and escaped once where it is shown (Jinja's autoescape, `textContent` in the
-browser, nothing at all in CSV and JSON), and `markdown_literal` when it goes into Markdown.
+Every text a person sends, through any form field or socket payload, passes `clean_text`: line
+endings become `\n` and a control character is refused with one message, so SQLite and
+PostgreSQL (which refuses NUL) store the same texts. Plain text (titles, names, chat, ideas,
+themes, poll questions, reasons) is never HTML: it is kept as typed and escaped once where it is
+shown (Jinja's autoescape, `textContent` in the browser, nothing at all in CSV and JSON), and
+`markdown_literal` when it goes into Markdown.
 """
 
 import re
@@ -10,7 +14,10 @@ import re
 import bleach
 import markdown as md
 from bleach.linkifier import DEFAULT_CALLBACKS
+from flask_babel import gettext
 from markupsafe import Markup
+
+from deliberation.core.errors import DomainError
 
 ALLOWED_TAGS = frozenset(
     {
@@ -57,16 +64,48 @@ def render_markdown(text: str | None) -> Markup:
 _UNTYPABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
+class UntypableText(DomainError):
+    """Text holding a character nobody types (see _UNTYPABLE): refused, and nothing changes."""
+
+    code = "control_character"
+
+
+def untypable_message() -> str:
+    """The one wording of the refusal, in the reader's language, for forms and sockets alike."""
+    return gettext(
+        "The text contains a control character (such as a NUL byte) that cannot be saved. "
+        "Please remove it and try again."
+    )
+
+
+def _unified_line_endings(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def clean_text(text: str | None) -> str:
+    """The one cleaner of text people send, for every form field and socket payload.
+
+    Line endings become `\n` (browsers send a textarea's newlines as CRLF); any other control
+    character (NUL included), or a lone surrogate, raises UntypableText with one message. The
+    text is otherwise kept as typed: no HTML escaping, no trimming (see plain_text).
+    """
+    text = _unified_line_endings(text or "")
+    if _UNTYPABLE.search(text):
+        raise UntypableText(untypable_message())
+    return text
+
+
 def plain_text(text: str | None) -> str:
     """Text shown as text, stored exactly as typed: `1 < 2 & "R&D" <3` and `<b>` stay.
 
     Nothing is HTML-escaped or stripped here: escaping belongs to each place that shows the text
     (HTML escapes it once, CSV and JSON not at all), and stripping tag-looking text would lose
     what people typed (`<3`, `<Seoul>`), as escaping before storage shows `&lt;` on every page.
-    Only line endings are made `\n` and untypable control characters removed (see _UNTYPABLE).
+    Only line endings are made `\n` and untypable control characters removed (see _UNTYPABLE):
+    input was already refused by `clean_text`, so this only matters for text stored before that
+    rule, or written by a tool that bypasses forms and sockets.
     """
-    text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
-    return _UNTYPABLE.sub("", text)
+    return _UNTYPABLE.sub("", _unified_line_endings(text or ""))
 
 
 #: Markdown-significant characters as Markdown shows them literally: a backslash before each one

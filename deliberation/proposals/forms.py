@@ -1,10 +1,10 @@
 """Forms of the officials' queue: filters, review, response and progress updates."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from deliberation.core.forms import CleanTextForm
 from deliberation.proposals.models import (
     PROPOSAL_STATE_LABELS,
     RESPONSE_STATES,
@@ -12,7 +12,7 @@ from deliberation.proposals.models import (
 )
 
 
-class QueueFilterForm(FlaskForm):
+class QueueFilterForm(CleanTextForm):
     class Meta:
         csrf = False  # a read-only GET filter
 
@@ -35,7 +35,7 @@ def due_filter_choices() -> list[SelectChoice]:
     ]
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(CleanTextForm):
     decision = SelectField(
         _l("Decision"),
         choices=lambda: [
@@ -50,7 +50,7 @@ class ResponseForm(FlaskForm):
     )
 
 
-class ProgressForm(FlaskForm):
+class ProgressForm(CleanTextForm):
     advance_to = SelectField(_l("Stage"), choices=[])
     text = TextAreaField(
         _l("Progress note"),

@@ -1,7 +1,6 @@
 """Forms for creating a roundtable session and registering for a seat."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -13,12 +12,13 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from deliberation.core.forms import CleanTextForm
 from deliberation.roundtables.models import THEME_DESTINATION_LABELS, ThemeDestination
 
 
-class SessionForm(FlaskForm):
+class SessionForm(CleanTextForm):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)])
     division_id = SelectField(_l("Division"), coerce=int)
     briefing = TextAreaField(
@@ -41,7 +41,8 @@ class SessionForm(FlaskForm):
     threshold_percent = IntegerField(
         _l("Support a theme needs to pass (%)"),
         default=50,
-        validators=[DataRequired(), NumberRange(0, 100)],
+        # InputRequired, not DataRequired: 0 % is a real answer (every theme passes).
+        validators=[InputRequired(), NumberRange(0, 100)],
     )
     theme_destination = RadioField(
         _l("Where passing themes go"),
@@ -61,5 +62,5 @@ class SessionForm(FlaskForm):
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(CleanTextForm):
     as_table_facilitator = BooleanField(_l("I will facilitate a table"))

@@ -1,8 +1,10 @@
 """URL rules of the summaries feature: an item's consensus summary as page, print, CSV, JSON."""
 
 from flask import Blueprint, Response, abort, jsonify, render_template, url_for
+from flask_login import current_user
 
 from deliberation.agendas.models import AgendaItem
+from deliberation.agendas.permissions import can_view_item
 from deliberation.extensions import db
 from deliberation.summaries import services
 from deliberation.summaries.exports import comments_csv, roundtables_csv
@@ -12,7 +14,7 @@ bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 
 def _item_or_404(item_id: int) -> AgendaItem:
     item = db.session.get(AgendaItem, item_id)
-    if item is None:
+    if item is None or not can_view_item(current_user, item):  # someone else's draft: 404
         abort(404)
     return item
 

@@ -3,7 +3,6 @@
 import secrets
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -18,6 +17,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from deliberation.core.forms import CleanTextForm
+
 
 class CheckboxListField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
@@ -29,7 +30,7 @@ def new_client_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-class BallotForm(FlaskForm):
+class BallotForm(CleanTextForm):
     item_id = SelectField(_l("Agenda item"), coerce=int, validators=[InputRequired()])
     opens_at = DateTimeLocalField(
         _l("Opens at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
@@ -60,12 +61,12 @@ class BallotForm(FlaskForm):
     results_live = BooleanField(_l("Show results by option while voting is open"))
 
 
-class VoteForm(FlaskForm):
+class VoteForm(CleanTextForm):
     choice = RadioField(_l("Your vote"), validators=[DataRequired()], choices=[])
     client_id = HiddenField(validators=[DataRequired(), Length(min=8, max=64)])
 
 
-class ReceiptLookupForm(FlaskForm):
+class ReceiptLookupForm(CleanTextForm):
     class Meta:
         csrf = False  # a read-only GET lookup
 

@@ -181,6 +181,27 @@ def test_delete_leaves_placeholder_and_keeps_replies(client, app, people, item):
             post(user(people.alice), db.session.get(AgendaItem, item), "late", parent=parent)
 
 
+def test_someone_elses_comment_edit_and_delete_pages_are_refused_like_their_posts(
+    client, app, people, item
+):
+    with app.app_context():
+        bobs = post(user(people.bob), db.session.get(AgendaItem, item), "bob's words").id
+    login(client, "alice@example.org")
+    token = page_token(client, f"/agendas/{item}")
+    refusals = []
+    for action, form in (("delete", {}), ("edit", {"body": "alice's words"})):
+        url = f"/agendas/comments/{bobs}/{action}"
+        for response in (client.get(url), client.post(url, data={"csrf_token": token, **form})):
+            page = response.get_data(as_text=True)
+            assert "Only its author can change a comment." in page, (action, response.request)
+            assert 'method="post"' not in page.split("<main", 1)[-1]  # no form to confirm
+            refusals.append(response.status_code)
+    assert refusals == [403, 403, 403, 403]
+    with app.app_context():
+        comment = db.session.get(Comment, bobs)
+        assert (comment.body, comment.deleted_at) == ("bob's words", None)
+
+
 def test_markdown_is_sanitised_and_stored_rendered(app, people, item):
     with app.app_context():
         comment = post(

@@ -1,15 +1,20 @@
 """The /agendas namespace with real Socket.IO test clients: rooms, live events, acks, errors,
 idempotent retries, catch-up snapshots and rate limits."""
 
+import html
+import re
+
 import pytest
 from sqlalchemy import func, select
 
 from deliberation.agendas import services
 from deliberation.agendas.models import AgendaItem, Comment, ItemState
+from deliberation.config import ProductionConfig
 from deliberation.core.audit import AuditEntry
 from deliberation.extensions import db, socketio
 from tests.agendas.conftest import login, user
 from tests.agendas.helpers import client_id, make_item, post
+from tests.conftest import csrf_token_from
 
 NS = "/agendas"
 
@@ -246,3 +251,63 @@ def test_repeated_delete_flag_and_hide_answer_the_same(app, people, item):
     with app.app_context():
         actions = db.session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
         assert actions.count("comment.hide") == 1 and actions.count("comment.flag") == 1
+
+
+def _form_refusal(http, item_id: int, body: str) -> tuple[int, str]:
+    """The status and field error of posting `body` through the no-JavaScript form."""
+    token = csrf_token_from(http.get(f"/agendas/{item_id}").get_data(as_text=True))
+    response = http.post(
+        f"/agendas/{item_id}/comments",
+        data={"csrf_token": token, "body": body, "client_id": client_id()},
+    )
+    error = re.search(r'<p class="field-error" id="body-error">(.*?) </p>', response.text)
+    return response.status_code, html.unescape(error.group(1)) if error else ""
+
+
+@pytest.mark.parametrize("length", [10_001, 60_000])
+def test_an_overlong_comment_is_refused_alike_by_the_form_and_the_socket(app, people, item, length):
+    http = app.test_client()
+    login(http, "alice@example.org")
+    sock = socketio.test_client(app, flask_test_client=http, namespace=NS)
+    body = "x" * length
+    expected = f"The comment is too long: {length} characters, at most 10000."
+    assert _form_refusal(http, item, body) == (400, expected)
+    posted = sock.emit(
+        "post_comment",
+        {"item_id": item, "body": body, "client_id": client_id()},
+        namespace=NS,
+        callback=True,
+    )
+    assert posted == {"ok": False, "error": "too_long", "message": expected}
+    with app.app_context():
+        mine = post(user(people.alice), db.session.get(AgendaItem, item), "short").id
+    edited = sock.emit(
+        "edit_comment", {"comment_id": mine, "body": body}, namespace=NS, callback=True
+    )
+    assert edited == posted
+    token = csrf_token_from(http.get(f"/agendas/comments/{mine}/edit").text)
+    edit_page = http.post(
+        f"/agendas/comments/{mine}/edit", data={"csrf_token": token, "body": body}
+    )
+    assert edit_page.status_code == 400 and expected in html.unescape(edit_page.text)
+    with app.app_context():
+        assert db.session.scalars(select(Comment.body)).all() == ["short"]
+
+
+def test_a_comment_of_exactly_the_limit_passes_the_socket_and_the_form_says_the_limit(
+    app, people, item
+):
+    sock = _socket(app, "alice@example.org")
+    ack = sock.emit(
+        "post_comment",
+        {"item_id": item, "body": "y" * 10_000, "client_id": client_id()},
+        namespace=NS,
+        callback=True,
+    )
+    assert ack["ok"] and len(ack["comment"]["body_html"]) > 10_000
+    http = app.test_client()
+    login(http, "bob@example.org")
+    assert 'maxlength="10000"' in http.get(f"/agendas/{item}").text  # the browser knows it too
+    # Whatever one socket message can carry reaches the service's one limit and message.
+    assert services.COMMENT_PAYLOAD_MAX >= app.config["SOCKETIO_MAX_MESSAGE_BYTES"]
+    assert services.COMMENT_PAYLOAD_MAX >= ProductionConfig.SOCKETIO_MAX_MESSAGE_BYTES

@@ -1,12 +1,19 @@
 """User Markdown becomes safe HTML: one allow-list, no scripts, no javascript:/data: links;
-plain text stays as typed and shows literally when written into Markdown."""
+plain text stays as typed and shows literally when written into Markdown; typed text with a
+control character is refused."""
 
 import html
 import re
 
 import pytest
 
-from deliberation.core.sanitize import markdown_literal, plain_text, render_markdown
+from deliberation.core.sanitize import (
+    UntypableText,
+    clean_text,
+    markdown_literal,
+    plain_text,
+    render_markdown,
+)
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -52,6 +59,24 @@ def test_plain_text_is_kept_as_typed_without_untypable_controls():
     assert plain_text(typed) == typed  # escaping is for the places that show it
     assert plain_text("a\r\nb\rc\x00d\x0be\x1bf\x7fg\x85h\ud800i") == "a\nb\ncdefghi"
     assert plain_text(None) == ""
+
+
+def test_clean_text_keeps_typed_text_and_unifies_line_endings():
+    typed = '  1 < 2 & "R&D" <3 <b>Kim</b>\ttab 한국어 \u200b\ufeff\u202e 𝕏  '
+    assert clean_text(typed) == typed  # no escaping, no trimming, format characters stay
+    assert clean_text("a\r\nb\rc\nd") == "a\nb\nc\nd"
+    assert clean_text(None) == ""
+
+
+@pytest.mark.parametrize(
+    "control",
+    ["\x00", "\x01", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9f", "\ud800"],
+)
+def test_clean_text_refuses_control_characters_with_one_message(app, control):
+    with app.test_request_context(), pytest.raises(UntypableText) as refused:
+        clean_text(f"before{control}after")
+    assert refused.value.status_code == 400 and refused.value.code == "control_character"
+    assert refused.value.message.startswith("The text contains a control character")
 
 
 def _shown(markdown: str) -> str:

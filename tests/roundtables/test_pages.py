@@ -46,6 +46,31 @@ def test_facilitator_schedules_a_session_and_citizens_register(app, client, auth
     assert client.get("/roundtables/new").status_code == 403
 
 
+def test_a_pass_threshold_of_zero_percent_is_accepted_and_an_empty_one_refused(app, client, auth):
+    with app.app_context():
+        division = make_division().id
+        make_user(Role.FACILITATOR, email="lead@example.org")
+    auth.login("lead@example.org")
+    token = csrf_token_from(client.get("/roundtables/new").text)
+
+    def schedule(threshold: str):
+        return client.post(
+            "/roundtables/new",
+            data={"csrf_token": token, "title": "Every theme passes", "division_id": division,
+                  "capacity": 100, "table_size": 8, "ideas_per_round": 3,
+                  "threshold_percent": threshold},
+        )  # fmt: skip
+
+    for missing in ("", "101", "-1"):
+        refused = schedule(missing)
+        assert refused.status_code == 400 and b"error-summary" in refused.data, missing
+    assert b"This field is required" in schedule("").data
+    assert schedule("0").status_code == 302
+    with app.app_context():
+        sessions = db.session.scalars(select(RoundtableSession)).all()
+        assert [s.threshold_percent for s in sessions] == [0]
+
+
 def test_room_console_projector_and_results_pages(app, client, auth):
     with app.app_context():
         info = build_session(participants=3, facilitators=0)

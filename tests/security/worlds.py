@@ -27,6 +27,7 @@ except ImportError:  # test_matrix_covers_every_route... fails if its routes com
 
 SECRET_HIDDEN = "SECRETHIDDENBODY7f3a"
 SECRET_DELETED = "SECRETDELETEDBODY9c1e"
+SECRET_DRAFT = "SECRETDRAFTTITLE4b8d"
 
 
 def agendas_world(app: Flask, world: World) -> None:
@@ -37,7 +38,9 @@ def agendas_world(app: Flask, world: World) -> None:
 
     closed = agendas.propose_item(victim, division_id=other.id, title="Closed", body="closed")
     agendas.withdraw_item(victim, closed.id)
-    draft = agendas.propose_item(victim, division_id=other.id, title="Draft", body="draft")
+    draft = agendas.propose_item(
+        victim, division_id=other.id, title="Draft", body=f"draft {SECRET_DRAFT}"
+    )
     open_item = agendas.propose_item(victim, division_id=other.id, title="Open", body="open")
     agendas.start_discussion(admin, open_item.id)
     db.session.flush()
@@ -50,13 +53,22 @@ def agendas_world(app: Flask, world: World) -> None:
 
     world.secrets[SECRET_HIDDEN] = set(FACILITATORS)
     world.secrets[SECRET_DELETED] = set()
+    # A draft's text is for its author, facilitators and admins (agendas.permissions).
+    world.secrets[SECRET_DRAFT] = set(FACILITATORS)
     world.add("item_id", closed.id, read=ALL, write=set(), label="a withdrawn item")
     world.add(
         "item_id",
         draft.id,
-        read=ALL,
-        write=SIGNED_IN,
+        read=FACILITATORS,  # and its author: agendas.permissions.can_view_item
+        write=FACILITATORS,
         actions={"start_discussion": FACILITATORS, "withdraw": FACILITATORS},
+        # A facilitator persona opens it for discussion at /agendas/<id>/start-discussion,
+        # which the matrix tries before /summaries/items/<id>: from then on it is public.
+        # tests/agendas/test_items.py checks that its summary is refused while it is a draft.
+        # Leaving a room one is not in answers ok for any id, and so tells nothing.
+        reads=dict.fromkeys(
+            ["show", "printable", "as_json", "as_csv", "roundtables_as_csv", "leave"], ALL
+        ),
         label="someone else's draft",
     )
     world.add(
