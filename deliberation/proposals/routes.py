@@ -322,8 +322,8 @@ def hide_judgement_comment(judgement_id: int):
     return redirect(url_for("proposals.detail", proposal_id=judgement.proposal_id))
 
 
-def _get_division(division_id: int) -> Division:
-    division = db.session.get(Division, division_id)
+def _get_division(slug: str) -> Division:
+    division = db.session.scalar(select(Division).where(Division.slug == slug))
     if division is None:
         raise NotFound(_("There is no such division."))
     return division
@@ -339,11 +339,11 @@ def accountability_index():
     )
 
 
-@bp.get("/accountability/<int:division_id>")
-def accountability(division_id: int):
+@bp.get("/accountability/<slug>")
+def accountability(slug: str):
     """A division's public record: proposals received, answered on time, overdue, median
     days to answer and satisfaction, as a table and a chart."""
-    division = _get_division(division_id)
+    division = _get_division(slug)
     return render_template(
         "proposals/accountability.html",
         division=division,
@@ -355,16 +355,16 @@ def accountability(division_id: int):
     )
 
 
-@bp.get("/accountability/<int:division_id>.json")
-def accountability_json(division_id: int):
+@bp.get("/accountability/<slug>/figures.json")
+def accountability_json(slug: str):
     """A division's accountability figures as JSON."""
-    return jsonify(feedback.division_accountability(_get_division(division_id)))
+    return jsonify(feedback.division_accountability(_get_division(slug)))
 
 
-@bp.get("/accountability/<int:division_id>.csv")
-def accountability_csv(division_id: int):
+@bp.get("/accountability/<slug>/figures.csv")
+def accountability_csv(slug: str):
     """A division's accountability figures as CSV."""
-    division = _get_division(division_id)
+    division = _get_division(slug)
     return Response(
         feedback.accountability_csv(feedback.division_accountability(division)),
         mimetype="text/csv",

@@ -124,17 +124,17 @@ def test_the_accountability_page_csv_and_json(app, client):
         proposal = answered_proposal(division)
         judgements.judge(make_user(), proposal, JudgementStep.ANSWER, Satisfaction.SATISFIED)
         db.session.commit()
-        division_id = division.id
+        slug = division.slug
     overview = client.get("/proposals/accountability").get_data(as_text=True)
-    assert f"/proposals/accountability/{division_id}" in overview
-    page = client.get(f"/proposals/accountability/{division_id}")
+    assert f"/proposals/accountability/{slug}" in overview
+    page = client.get(f"/proposals/accountability/{slug}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'data-figure="received">1<' in html and 'class="bar-chart"' in html
-    data = json.loads(client.get(f"/proposals/accountability/{division_id}.json").data)
+    data = json.loads(client.get(f"/proposals/accountability/{slug}/figures.json").data)
     assert data["received"] == 1 and data["answered_on_time"] == 1
     assert data["satisfaction"]["answer"]["counts"]["satisfied"] == 1
-    csv_response = client.get(f"/proposals/accountability/{division_id}.csv")
+    csv_response = client.get(f"/proposals/accountability/{slug}/figures.csv")
     assert csv_response.mimetype == "text/csv"
     assert "received,,1" in csv_response.get_data(as_text=True)
-    assert client.get("/proposals/accountability/999").status_code == 404
+    assert client.get("/proposals/accountability/nowhere").status_code == 404

@@ -52,6 +52,11 @@ PUBLIC_ENDPOINTS = {
     "voting.receipts_json",
     "proposals.index",
     "proposals.detail",
+    # Each division's accountability record is public (page, CSV, JSON: counts only).
+    "proposals.accountability_index",
+    "proposals.accountability",
+    "proposals.accountability_json",
+    "proposals.accountability_csv",
     # Roundtable sessions are announced publicly; results are public; the projector view is
     # reached by its secret link only (a forged token is refused, see worlds.py).
     "roundtables.index",
