@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from deliberation.accounts.models import Division, MemberCategory
+from deliberation.agendas.models import AgendaItem
 from deliberation.core.small_groups import MIN_GROUP, fold_small_groups
 from deliberation.evaluations.models import (
     LIKERT,
@@ -23,6 +24,8 @@ from deliberation.evaluations.models import (
     question_label,
 )
 from deliberation.extensions import db
+from deliberation.roundtables.models import RoundtableSession, session_agenda_items
+from deliberation.voting.models import Ballot
 
 CATEGORY_ORDER = [category.value for category in MemberCategory]
 #: The group key for responses from people in no division.
@@ -250,3 +253,66 @@ def results_csv(results: dict[str, Any]) -> str:
                 ]
             )
     return out.getvalue()
+
+
+def _listed(surveys: list[Survey]) -> list[dict[str, Any]]:
+    """Surveys with how many answered and the mean "overall" rating (when enough answered)."""
+    ids = [s.id for s in surveys]
+    answered = dict(
+        db.session.execute(
+            select(SurveyResponse.survey_id, func.count())
+            .where(SurveyResponse.survey_id.in_(ids))
+            .group_by(SurveyResponse.survey_id)
+        ).all()
+    )
+    overall: dict[int, dict[str, int]] = {}
+    for survey_id, value, n in db.session.execute(
+        select(SurveyResponse.survey_id, SurveyAnswer.value, func.count())
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(SurveyResponse.survey_id.in_(ids), SurveyAnswer.question_key == "overall")
+        .group_by(SurveyResponse.survey_id, SurveyAnswer.value)
+    ):
+        overall.setdefault(survey_id, _empty())[str(value)] += n
+    listed = []
+    for survey in surveys:
+        counts = overall.get(survey.id, _empty())
+        shown = sum(counts.values()) >= MIN_GROUP
+        listed.append(
+            {
+                "survey": survey,
+                "respondents": answered.get(survey.id, 0),
+                "overall_mean": _mean(counts) if shown else None,
+            }
+        )
+    return listed
+
+
+def surveys_for_division(division_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest surveys of the division's sessions and ballots, for its accountability page."""
+    session_ids = select(RoundtableSession.id).where(RoundtableSession.division_id == division_id)
+    ballot_ids = (
+        select(Ballot.id)
+        .join(AgendaItem, AgendaItem.id == Ballot.item_id)
+        .where(AgendaItem.division_id == division_id)
+    )
+    surveys = db.session.scalars(
+        select(Survey)
+        .where(Survey.session_id.in_(session_ids) | Survey.ballot_id.in_(ballot_ids))
+        .order_by(Survey.created_at.desc(), Survey.id.desc())
+        .limit(limit)
+    ).all()
+    return _listed(list(surveys))
+
+
+def surveys_for_item(item_id: int) -> list[dict[str, Any]]:
+    """Surveys of the item's ballot and of the sessions that discussed it, for its summary."""
+    session_ids = select(session_agenda_items.c.session_id).where(
+        session_agenda_items.c.agenda_item_id == item_id
+    )
+    ballot_ids = select(Ballot.id).where(Ballot.item_id == item_id)
+    surveys = db.session.scalars(
+        select(Survey)
+        .where(Survey.session_id.in_(session_ids) | Survey.ballot_id.in_(ballot_ids))
+        .order_by(Survey.created_at.desc(), Survey.id.desc())
+    ).all()
+    return _listed(list(surveys))

@@ -46,6 +46,18 @@ def evaluation_survey_for(session_id: int | None = None, ballot_id: int | None =
     return queries.survey_for(session_id=session_id, ballot_id=ballot_id)
 
 
+@bp.app_template_global("evaluation_surveys_for_division")
+def evaluation_surveys_for_division(division_id: int):
+    """Lets a division's accountability page list its surveys."""
+    return queries.surveys_for_division(division_id)
+
+
+@bp.app_template_global("evaluation_surveys_for_item")
+def evaluation_surveys_for_item(item_id: int):
+    """Lets an item's consensus summary list the surveys of its ballot and sessions."""
+    return queries.surveys_for_item(item_id)
+
+
 @bp.get("/")
 def index():
     """Every evaluation survey, newest first, and the trend of each question."""

@@ -14,7 +14,9 @@ from deliberation.core.errors import DomainError, IllegalTransition, PermissionD
 from deliberation.core.sanitize import markdown_literal, plain_text
 from deliberation.db import utcnow
 from deliberation.extensions import db
+from deliberation.proposals import services
 from deliberation.proposals.models import (
+    EventKind,
     Judgement,
     JudgementStep,
     Proposal,
@@ -164,6 +166,16 @@ def send_back_to_agenda(actor: User, proposal: Proposal) -> AgendaItem:
     proposal.sent_back_item_id = item.id
     db.session.flush()  # UNIQUE sent_back_item_id
     audit.record("proposal.send_back", "proposal", proposal.id, actor_id=actor.id, item=item.id)
+    services.add_public_step(
+        proposal,
+        EventKind.SENT_BACK,
+        actor=actor,
+        text=_(
+            "Back on the agenda as [%(title)s](/agendas/%(id)d).",
+            title=markdown_literal(item.title),
+            id=item.id,
+        ),
+    )
     return item
 
 

@@ -151,6 +151,8 @@ class EventKind(enum.StrEnum):
     REVIEW_STARTED = "review_started"
     RESPONDED = "responded"
     PROGRESS = "progress"
+    #: A facilitator sent the contested proposal back to the agenda as a new item.
+    SENT_BACK = "sent_back"
 
     @property
     def label(self) -> str:
@@ -162,6 +164,7 @@ EVENT_KIND_LABELS = {
     EventKind.REVIEW_STARTED: _l("Review started"),
     EventKind.RESPONDED: _l("Officials responded"),
     EventKind.PROGRESS: _l("Progress update"),
+    EventKind.SENT_BACK: _l("Sent back to the agenda"),
 }
 
 

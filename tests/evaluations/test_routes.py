@@ -117,3 +117,45 @@ def test_the_index_and_trend_pages(app, client):
     assert client.get("/evaluations/trend?question=overall").status_code == 200
     assert client.get("/evaluations/trend?question=nothing").status_code == 404
     assert client.get("/evaluations/999/results").status_code == 404
+
+
+def test_surveys_show_on_the_divisions_accountability_page_and_the_items_summary(app, client):
+    from datetime import timedelta
+
+    from deliberation.db import utcnow
+    from deliberation.evaluations import queries, services
+    from deliberation.summaries.services import refresh_summary
+    from deliberation.voting import services as voting_services
+    from deliberation.voting.models import Ballot
+    from tests.voting.support import make_ballot, make_item
+
+    with app.app_context():
+        facilitator = make_user(Role.FACILITATOR)
+        item = make_item()
+        ballot = make_ballot(item, facilitator)
+        voters = [make_user() for _ in range(5)]
+        for n, voter in enumerate(voters):
+            voting_services.cast_vote(ballot.id, voter, "yes", f"eval-vote-{n}")
+            db.session.commit()
+        survey = services.create_survey(
+            facilitator, ballot, title="How was the vote?", question_keys=["overall"]
+        )
+        db.session.execute(
+            db.update(Ballot)
+            .where(Ballot.id == ballot.id)
+            .values(closes_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        voting_services.close_due_ballots()
+        db.session.commit()
+        for n, voter in enumerate(voters):
+            services.answer_survey(voter, survey, {"overall": 2 + n % 2})
+        refresh_summary(item.id)
+        db.session.commit()
+        listed = queries.surveys_for_item(item.id)
+        assert [(row["respondents"], row["overall_mean"]) for row in listed] == [(5, 2.4)]
+        item_id, slug = item.id, item.division.slug
+    accountability = client.get(f"/proposals/accountability/{slug}").get_data(as_text=True)
+    assert "How was the vote?" in accountability and "overall 2.4 of 5" in accountability
+    summary = client.get(f"/summaries/items/{item_id}").get_data(as_text=True)
+    assert "How was the vote?" in summary

@@ -163,6 +163,9 @@ def test_a_facilitator_sends_a_contested_proposal_back_to_the_agenda(app_ctx):
     assert item.title == "Revisit: More benches"
     assert f"/proposals/{proposal.id}" in item.body
     assert proposal.sent_back_item_id == item.id
+    last_step = queries.timeline(proposal)[-1]
+    assert last_step.kind.value == "sent_back"
+    assert f"(/agendas/{item.id})" in last_step.text
     with pytest.raises(IllegalTransition):
         judgements.send_back_to_agenda(facilitator, proposal)
     assert (
