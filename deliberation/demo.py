@@ -4,6 +4,7 @@ from deliberation.accounts.models import Division, MemberCategory, Role
 from deliberation.accounts.services import register_user
 from deliberation.agendas.demo import seed_demo as seed_agendas
 from deliberation.demo_context import DemoContext
+from deliberation.evaluations.demo import seed_demo as seed_evaluations
 from deliberation.extensions import db
 from deliberation.proposals.demo import seed_demo as seed_proposals
 from deliberation.roundtables.demo import seed_demo as seed_roundtables
@@ -89,6 +90,7 @@ def seed_demo() -> DemoContext:
         seed_proposals,
         seed_roundtables,
         seed_summaries,
+        seed_evaluations,
     ):
         seed_feature(context)
         db.session.flush()

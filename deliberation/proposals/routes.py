@@ -40,6 +40,7 @@ from deliberation.voting.models import DEFAULT_OPTION_LABELS
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
 OFFICIAL_ACTION_LIMIT = "60/minute"
+JUDGE_LIMIT = "30/minute"
 IMPLEMENTATION_STAGES = (
     ProposalState.IN_PROGRESS,
     ProposalState.IMPLEMENTED,
@@ -272,7 +273,7 @@ def judge(proposal_id: int, step: str):
     if not form.validate_on_submit():
         return _detail_page(proposal, judgement_form=form, status=400)
     try:
-        enforce("proposal-judge", current_user.id, OFFICIAL_ACTION_LIMIT)
+        enforce("proposal-judge", current_user.id, JUDGE_LIMIT)
         judgements.judge(
             current_user,
             proposal,
