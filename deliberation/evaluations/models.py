@@ -118,6 +118,8 @@ class SurveyResponse(db.Model):
     """One anonymous set of answers: the groups it is counted in, and the free text."""
 
     __tablename__ = "evaluation_responses"
+    #: SQLite keeps rows in primary-key (random) order, not in the order people answered.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     #: Random (new_response_id), so the order of responses reveals nothing.
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_response_id)
@@ -138,7 +140,10 @@ class SurveyAnswer(db.Model):
     """One rating, 1 to 5, of one question in one anonymous response."""
 
     __tablename__ = "evaluation_answers"
-    __table_args__ = (CheckConstraint("value BETWEEN 1 AND 5", name="likert"),)
+    __table_args__ = (
+        CheckConstraint("value BETWEEN 1 AND 5", name="likert"),
+        {"sqlite_with_rowid": False},
+    )
 
     response_id: Mapped[str] = mapped_column(
         ForeignKey("evaluation_responses.id", ondelete="CASCADE"), primary_key=True

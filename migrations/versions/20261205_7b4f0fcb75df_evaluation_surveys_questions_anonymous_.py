@@ -7,7 +7,8 @@ Create Date: 2026-12-05 01:45:11.042665
 Issue 16 part C: evaluation surveys attached to one roundtable session or one ballot, built
 from a question bank. Who answered (evaluation_respondents, primary key survey + person: one
 answer each) is kept apart from what was answered (evaluation_responses with a random id, no
-person and no time; evaluation_answers rated 1 to 5).
+person and no time; evaluation_answers rated 1 to 5). On SQLite both answer tables are
+WITHOUT ROWID, so rows lie in random primary-key order, not in the order people answered.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -68,7 +69,8 @@ def upgrade():
     sa.Column('free_text', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['division_id'], ['divisions.id'], name=op.f('fk_evaluation_responses_division_id_divisions')),
     sa.ForeignKeyConstraint(['survey_id'], ['evaluation_surveys.id'], name=op.f('fk_evaluation_responses_survey_id_evaluation_surveys'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluation_responses'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_evaluation_responses')),
+    sqlite_with_rowid=False,
     )
     with op.batch_alter_table('evaluation_responses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evaluation_responses_survey_id'), ['survey_id'], unique=False)
@@ -79,7 +81,8 @@ def upgrade():
     sa.Column('value', sa.Integer(), nullable=False),
     sa.CheckConstraint('value BETWEEN 1 AND 5', name=op.f('ck_evaluation_answers_likert')),
     sa.ForeignKeyConstraint(['response_id'], ['evaluation_responses.id'], name=op.f('fk_evaluation_answers_response_id_evaluation_responses'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('response_id', 'question_key', name=op.f('pk_evaluation_answers'))
+    sa.PrimaryKeyConstraint('response_id', 'question_key', name=op.f('pk_evaluation_answers')),
+    sqlite_with_rowid=False,
     )
     # ### end Alembic commands ###
 
