@@ -104,14 +104,17 @@ def _progress_form(proposal: Proposal) -> ProgressForm:
     return form
 
 
-def _judgement_forms(proposal: Proposal, invalid: JudgementForm | None = None) -> dict:
-    """One form per step open to judgement, filled with the viewer's own judgement."""
+def _judgement_forms(
+    proposal: Proposal, invalid: JudgementForm | None = None, invalid_step: str = ""
+) -> dict:
+    """One form per step open to judgement, filled with the viewer's own judgement (or the
+    form just sent back with its errors)."""
     own = {}
     if current_user.is_authenticated:
         own = feedback.own_judgements(current_user.id, proposal.id)
     forms = {}
     for step in proposal.open_judgement_steps():
-        if invalid is not None and invalid._prefix == f"judge-{step.value}-":
+        if invalid is not None and invalid_step == step.value:
             forms[step.value] = invalid
             continue
         mine = own.get(step.value)
@@ -130,9 +133,10 @@ def _detail_page(
     response_form=None,
     progress_form=None,
     judgement_form=None,
+    judgement_step="",
     status=200,
 ):
-    judging = _judgement_forms(proposal, judgement_form)
+    judging = _judgement_forms(proposal, judgement_form, judgement_step)
     return (
         render_template(
             "proposals/detail.html",
@@ -271,7 +275,7 @@ def judge(proposal_id: int, step: str):
         return _detail_page(proposal, status=404)
     form = JudgementForm(prefix=f"judge-{step}")
     if not form.validate_on_submit():
-        return _detail_page(proposal, judgement_form=form, status=400)
+        return _detail_page(proposal, judgement_form=form, judgement_step=step, status=400)
     try:
         enforce("proposal-judge", current_user.id, JUDGE_LIMIT)
         judgements.judge(
@@ -285,7 +289,9 @@ def judge(proposal_id: int, step: str):
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return _detail_page(proposal, judgement_form=form, status=error.status_code)
+        return _detail_page(
+            proposal, judgement_form=form, judgement_step=step, status=error.status_code
+        )
     flash(_("Thank you: your judgement is saved. You can change it at any time."), "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id, _anchor="judgements"))
 
