@@ -20,12 +20,13 @@ from deliberation.evaluations.models import (
     Survey,
     SurveyAnswer,
     SurveyQuestion,
+    SurveyRespondent,
     SurveyResponse,
     question_label,
 )
 from deliberation.extensions import db
-from deliberation.roundtables.models import RoundtableSession, session_agenda_items
-from deliberation.voting.models import Ballot
+from deliberation.roundtables.models import Participant, RoundtableSession, session_agenda_items
+from deliberation.voting.models import Ballot, Vote
 
 CATEGORY_ORDER = [category.value for category in MemberCategory]
 #: The group key for responses from people in no division.
@@ -316,3 +317,14 @@ def surveys_for_item(item_id: int) -> list[dict[str, Any]]:
         .order_by(Survey.created_at.desc(), Survey.id.desc())
     ).all()
     return _listed(list(surveys))
+
+
+def participants_to_invite(survey: Survey) -> list[int]:
+    """Who should be offered the survey (by notification or mail at the close): the
+    session's participants or the ballot's voters who have not answered yet."""
+    if survey.session_id is not None:
+        people = select(Participant.user_id).where(Participant.session_id == survey.session_id)
+    else:
+        people = select(Vote.voter_id).where(Vote.ballot_id == survey.ballot_id)
+    answered = select(SurveyRespondent.user_id).where(SurveyRespondent.survey_id == survey.id)
+    return sorted(db.session.scalars(people.except_(answered)))

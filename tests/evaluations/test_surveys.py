@@ -72,8 +72,11 @@ def test_a_participant_answers_once_after_the_close(app_ctx):
         services.answer_survey(person, survey, {"overall": 9})
     with pytest.raises(DomainError):
         services.answer_survey(person, survey, {"fair_facilitation": 3})  # not asked
+    other = seat(session)
+    assert queries.participants_to_invite(survey) == sorted([person.id, other.id])
     services.answer_survey(person, survey, {"overall": 4, "understanding": 5}, "More time.")
     db.session.commit()
+    assert queries.participants_to_invite(survey) == [other.id]
     with pytest.raises(DomainError, match="already answered"):
         services.answer_survey(person, survey, {"overall": 1})
     db.session.rollback()
