@@ -105,11 +105,15 @@ def test_citizens_judge_the_answer_and_participants_evaluate_the_session(
     page.click("form.filters button[type=submit]")
     assert_accessible(page)
 
-    page.goto(f"{base}/proposals/accountability/elderly")
-    page.wait_for_selector("#satisfaction-chart[data-ready='3']")
-    assert page.locator("[data-figure=answered_on_time]").inner_text() == "1"
-    assert page.script_errors == []
-    assert_accessible(page)
+    phone = new_page(viewport={"width": 390, "height": 844})
+    for path in (f"/proposals/{proposal_id}", "/proposals/", "/proposals/accountability/elderly"):
+        phone.goto(base + path)
+        assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    phone.wait_for_selector("#satisfaction-chart[data-ready='3']")
+    assert phone.locator("[data-figure=answered_on_time]").inner_text() == "1"
+    assert phone.script_errors == []
+    assert_accessible(phone)
+    save_screenshot(phone, "accountability-phone")
 
     # --- C: a survey attached to a session, answered by its participants at the close ---
     with app.app_context():
