@@ -84,6 +84,10 @@ class Config:
     #: Extra origins allowed to open sockets (comma-separated); same-origin is always allowed.
     SOCKETIO_EXTRA_ORIGINS = [o for o in os.environ.get("SOCKETIO_ORIGINS", "").split(",") if o]
     PROPOSAL_RESPONSE_DAYS = int(os.environ.get("PROPOSAL_RESPONSE_DAYS", "30"))
+    #: A proposal's implementation is contested when more than this share of at least
+    #: FEEDBACK_CONTESTED_MINIMUM judgements say "not satisfied" (per site).
+    FEEDBACK_CONTESTED_SHARE = float(os.environ.get("FEEDBACK_CONTESTED_SHARE", "0.5"))
+    FEEDBACK_CONTESTED_MINIMUM = int(os.environ.get("FEEDBACK_CONTESTED_MINIMUM", "5"))
     RUN_SCHEDULER = os.environ.get("RUN_SCHEDULER", "1") == "1"
     #: How many reverse proxies (nginx) stand in front of the app; their X-Forwarded-For and
     #: X-Forwarded-Proto are trusted (werkzeug ProxyFix in wsgi.py). 0: none, trust nothing.

@@ -4,7 +4,9 @@ from deliberation.accounts.models import Division, MemberCategory, Role
 from deliberation.accounts.services import register_user
 from deliberation.agendas.demo import seed_demo as seed_agendas
 from deliberation.demo_context import DemoContext
+from deliberation.evaluations.demo import seed_demo as seed_evaluations
 from deliberation.extensions import db
+from deliberation.proposals.demo import seed_demo as seed_proposals
 from deliberation.roundtables.demo import seed_demo as seed_roundtables
 from deliberation.summaries.demo import seed_demo as seed_summaries
 from deliberation.voting.demo import seed_demo as seed_voting
@@ -85,8 +87,10 @@ def seed_demo() -> DemoContext:
     for seed_feature in (
         seed_agendas,
         seed_voting,
+        seed_proposals,
         seed_roundtables,
         seed_summaries,
+        seed_evaluations,
     ):
         seed_feature(context)
         db.session.flush()

@@ -19,6 +19,7 @@ from deliberation.core.i18n import select_locale, translation_directories
 from deliberation.core.realtime import register_core_namespaces, socket_options
 from deliberation.core.security import bound_url_integers, register_security_headers
 from deliberation.core.sessions import SocketAwareSessionInterface, login_identity
+from deliberation.evaluations import routes as evaluations_routes
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from deliberation.home import routes as home_routes
 from deliberation.proposals import events as proposals_events
@@ -41,6 +42,7 @@ BLUEPRINTS = [
     proposals_routes.bp,
     roundtables_routes.bp,
     summaries_routes.bp,
+    evaluations_routes.bp,
 ]
 NAMESPACE_REGISTRARS = [
     agendas_events.register_namespaces,

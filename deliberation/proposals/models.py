@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from deliberation.accounts.models import Division, User
+from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem
 from deliberation.core.errors import IllegalTransition
 from deliberation.db import as_utc, utcnow
@@ -60,6 +60,8 @@ PROPOSAL_TRANSITIONS: dict[ProposalState, frozenset[ProposalState]] = {
     ProposalState.IMPLEMENTED: frozenset({ProposalState.MONITORING}),
     ProposalState.MONITORING: frozenset(),
 }
+#: States at which citizens judge the implementation.
+IMPLEMENTATION_DONE = (ProposalState.IMPLEMENTED, ProposalState.MONITORING)
 #: States in which an official may post a progress note without changing the state.
 PROGRESS_NOTE_STATES = (
     ProposalState.IN_PROGRESS,
@@ -91,9 +93,16 @@ class Proposal(db.Model):
     responded_at: Mapped[datetime | None] = mapped_column()
     #: The official's public written answer (Markdown).
     response: Mapped[str] = mapped_column(Text, default="")
+    #: Set while most judgements of the implementation say "not satisfied" (see judgements.py).
+    contested_at: Mapped[datetime | None] = mapped_column()
+    #: The new agenda item a facilitator opened when sending a contested proposal back.
+    sent_back_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_items.id"), unique=True
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    item: Mapped[AgendaItem | None] = relationship(lazy="joined")
+    item: Mapped[AgendaItem | None] = relationship(lazy="joined", foreign_keys=[item_id])
+    sent_back_item: Mapped[AgendaItem | None] = relationship(foreign_keys=[sent_back_item_id])
     division: Mapped[Division | None] = relationship(lazy="joined")
     events: Mapped[list["ProposalEvent"]] = relationship(
         back_populates="proposal", order_by="ProposalEvent.id", cascade="all, delete-orphan"
@@ -109,6 +118,19 @@ class Proposal(db.Model):
     @property
     def overdue(self) -> bool:
         return self.is_overdue()
+
+    @property
+    def contested(self) -> bool:
+        return self.contested_at is not None
+
+    def open_judgement_steps(self) -> list["JudgementStep"]:
+        """The steps citizens may judge now: the answer once given, the implementation once done."""
+        steps = []
+        if self.responded_at is not None:
+            steps.append(JudgementStep.ANSWER)
+        if self.state in IMPLEMENTATION_DONE:
+            steps.append(JudgementStep.IMPLEMENTATION)
+        return steps
 
     def move_to(self, target: ProposalState) -> None:
         if target not in PROPOSAL_TRANSITIONS[self.state]:
@@ -129,6 +151,8 @@ class EventKind(enum.StrEnum):
     REVIEW_STARTED = "review_started"
     RESPONDED = "responded"
     PROGRESS = "progress"
+    #: A facilitator sent the contested proposal back to the agenda as a new item.
+    SENT_BACK = "sent_back"
 
     @property
     def label(self) -> str:
@@ -140,6 +164,7 @@ EVENT_KIND_LABELS = {
     EventKind.REVIEW_STARTED: _l("Review started"),
     EventKind.RESPONDED: _l("Officials responded"),
     EventKind.PROGRESS: _l("Progress update"),
+    EventKind.SENT_BACK: _l("Sent back to the agenda"),
 }
 
 
@@ -184,3 +209,65 @@ class Notification(db.Model):
 
     event: Mapped[ProposalEvent] = relationship(lazy="joined")
     proposal: Mapped[Proposal] = relationship(lazy="joined")
+
+
+class JudgementStep(enum.StrEnum):
+    """What citizens judge: the official's answer, or the implementation."""
+
+    ANSWER = "answer"
+    IMPLEMENTATION = "implementation"
+
+    @property
+    def label(self) -> str:
+        return str(JUDGEMENT_STEP_LABELS[self])
+
+
+JUDGEMENT_STEP_LABELS = {
+    JudgementStep.ANSWER: _l("The officials' answer"),
+    JudgementStep.IMPLEMENTATION: _l("The implementation"),
+}
+
+
+class Satisfaction(enum.StrEnum):
+    SATISFIED = "satisfied"
+    PARTLY = "partly"
+    NOT_SATISFIED = "not_satisfied"
+
+    @property
+    def label(self) -> str:
+        return str(SATISFACTION_LABELS[self])
+
+
+SATISFACTION_LABELS = {
+    Satisfaction.SATISFIED: _l("Satisfied"),
+    Satisfaction.PARTLY: _l("Partly satisfied"),
+    Satisfaction.NOT_SATISFIED: _l("Not satisfied"),
+}
+
+
+class Judgement(db.Model):
+    """One person's judgement of whether a step of a proposal addresses it; changeable."""
+
+    __tablename__ = "proposal_judgements"
+    #: One judgement per person per step: changing it updates the row.
+    __table_args__ = (UniqueConstraint("proposal_id", "step", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[JudgementStep] = mapped_column(Enum(JudgementStep, native_enum=False, length=20))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    value: Mapped[Satisfaction] = mapped_column(Enum(Satisfaction, native_enum=False, length=20))
+    #: The person's member category when judging: results by category use it.
+    member_category: Mapped[MemberCategory] = mapped_column(
+        Enum(MemberCategory, native_enum=False, length=30)
+    )
+    #: Optional public comment (plain text); shown with the author's name, never with the value.
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: Set when a facilitator hides the comment (the judgement itself still counts).
+    comment_hidden_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")

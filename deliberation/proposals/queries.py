@@ -8,6 +8,7 @@ from deliberation.agendas.models import AgendaItem, Comment, Reaction
 from deliberation.core.errors import NotFound
 from deliberation.db import utcnow
 from deliberation.extensions import db
+from deliberation.proposals.feedback import filter_by_satisfaction
 from deliberation.proposals.models import (
     AWAITING_RESPONSE,
     Notification,
@@ -37,11 +38,13 @@ def queue(
     division_id: int | None = None,
     state: ProposalState | None = None,
     due: str = "",
+    satisfaction: str = "",
     page: int = 1,
     per_page: int = 20,
     now: datetime | None = None,
 ):
-    """The officials' queue: filtered by division, state and due date, soonest due first."""
+    """The officials' queue: filtered by division, state, due date and how citizens judged the
+    current step, soonest due first."""
     now = now or utcnow()
     query = select(Proposal)
     if division_id:
@@ -54,6 +57,7 @@ def queue(
         query = query.where(
             Proposal.state.in_(AWAITING_RESPONSE), Proposal.due_at < now + timedelta(days=7)
         )
+    query = filter_by_satisfaction(query, satisfaction)
     query = query.order_by(
         Proposal.state.in_(AWAITING_RESPONSE).desc(), Proposal.due_at.asc(), Proposal.id.asc()
     )

@@ -1,6 +1,6 @@
 """URL rules of the proposals feature: the queue, a proposal's timeline, official actions."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -9,14 +9,18 @@ from wtforms import SelectChoice
 
 from deliberation.accounts.forms import EmptyForm
 from deliberation.accounts.models import CATEGORY_LABELS, Division
-from deliberation.accounts.permissions import official_required
-from deliberation.core.errors import DomainError
+from deliberation.accounts.permissions import facilitator_required, official_required
+from deliberation.core.errors import DomainError, NotFound
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db
-from deliberation.proposals import queries, services
+from deliberation.proposals import feedback, judgements, queries, services
+from deliberation.proposals.feedback_forms import (
+    FeedbackQueueFilterForm,
+    JudgementForm,
+    satisfaction_filter_choices,
+)
 from deliberation.proposals.forms import (
     ProgressForm,
-    QueueFilterForm,
     ResponseForm,
     due_filter_choices,
     state_filter_choices,
@@ -25,14 +29,18 @@ from deliberation.proposals.models import (
     PROGRESS_NOTE_STATES,
     PROPOSAL_STATE_LABELS,
     PROPOSAL_TRANSITIONS,
+    SATISFACTION_LABELS,
+    JudgementStep,
     Proposal,
     ProposalState,
+    Satisfaction,
 )
 from deliberation.voting.models import DEFAULT_OPTION_LABELS
 
 bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
 OFFICIAL_ACTION_LIMIT = "60/minute"
+JUDGE_LIMIT = "30/minute"
 IMPLEMENTATION_STAGES = (
     ProposalState.IN_PROGRESS,
     ProposalState.IMPLEMENTED,
@@ -46,25 +54,38 @@ def _locale() -> str:
 
 @bp.get("/")
 def index():
-    """The officials' queue, public: filter by division, state and due date."""
-    form = QueueFilterForm(request.args)
+    """The officials' queue, public: filter by division, state, due date and judgement."""
+    form = FeedbackQueueFilterForm(request.args)
     divisions = list(db.session.scalars(select(Division).order_by(Division.id)))
     form.division.choices = [SelectChoice("", _("Any division"))] + [
         SelectChoice(str(d.id), d.name_for(_locale())) for d in divisions
     ]
     form.state.choices = state_filter_choices()
     form.due.choices = due_filter_choices()
+    form.satisfaction.choices = satisfaction_filter_choices()
+    satisfaction = (
+        form.satisfaction.data if form.satisfaction.data in feedback.SATISFACTION_FILTERS else ""
+    )
     division_id = int(form.division.data) if (form.division.data or "").isdigit() else None
     state = ProposalState(form.state.data) if form.state.data in set(ProposalState) else None
     due = form.due.data if form.due.data in queries.DUE_FILTERS else ""
     page = request.args.get("page", 1, type=int)
-    pagination = queries.queue(division_id=division_id, state=state, due=due, page=page)
+    pagination = queries.queue(
+        division_id=division_id, state=state, due=due, satisfaction=satisfaction, page=page
+    )
     return render_template(
         "proposals/index.html",
         form=form,
         pagination=pagination,
         overdue_total=queries.overdue_count(),
-        filters={"division": form.division.data or "", "state": form.state.data or "", "due": due},
+        satisfaction=feedback.queue_satisfaction(list(pagination.items)),
+        satisfaction_labels={key.value: str(label) for key, label in SATISFACTION_LABELS.items()},
+        filters={
+            "division": form.division.data or "",
+            "state": form.state.data or "",
+            "due": due,
+            "satisfaction": satisfaction,
+        },
         locale=_locale(),
     )
 
@@ -83,7 +104,39 @@ def _progress_form(proposal: Proposal) -> ProgressForm:
     return form
 
 
-def _detail_page(proposal: Proposal, *, response_form=None, progress_form=None, status=200):
+def _judgement_forms(
+    proposal: Proposal, invalid: JudgementForm | None = None, invalid_step: str = ""
+) -> dict:
+    """One form per step open to judgement, filled with the viewer's own judgement (or the
+    form just sent back with its errors)."""
+    own = {}
+    if current_user.is_authenticated:
+        own = feedback.own_judgements(current_user.id, proposal.id)
+    forms = {}
+    for step in proposal.open_judgement_steps():
+        if invalid is not None and invalid_step == step.value:
+            forms[step.value] = invalid
+            continue
+        mine = own.get(step.value)
+        forms[step.value] = JudgementForm(
+            prefix=f"judge-{step.value}",
+            formdata=None,
+            value=mine.value.value if mine else None,
+            comment=mine.comment if mine else "",
+        )
+    return {"forms": forms, "own": own}
+
+
+def _detail_page(
+    proposal: Proposal,
+    *,
+    response_form=None,
+    progress_form=None,
+    judgement_form=None,
+    judgement_step="",
+    status=200,
+):
+    judging = _judgement_forms(proposal, judgement_form, judgement_step)
     return (
         render_template(
             "proposals/detail.html",
@@ -93,6 +146,16 @@ def _detail_page(proposal: Proposal, *, response_form=None, progress_form=None, 
             progress_form=progress_form or _progress_form(proposal),
             review_form=EmptyForm(),
             is_official=current_user.is_authenticated and current_user.is_official,
+            is_facilitator=current_user.is_authenticated and current_user.is_facilitator,
+            judgement_results=feedback.judgement_results(proposal.id),
+            judgement_forms=judging["forms"],
+            own_judgements=judging["own"],
+            judgement_comments=feedback.judgement_comments(
+                proposal.id, request.args.get("comments", 1, type=int)
+            ),
+            judgement_steps=list(JudgementStep),
+            satisfaction_values=list(Satisfaction),
+            contested_rule=judgements.contested_rule(),
             locale=_locale(),
             category_labels={key.value: str(label) for key, label in CATEGORY_LABELS.items()},
             default_labels={key: str(label) for key, label in DEFAULT_OPTION_LABELS.items()},
@@ -200,3 +263,119 @@ def mark_read():
         db.session.commit()
         flash(_("All notifications are marked read."), "success")
     return redirect(url_for("proposals.notifications"))
+
+
+@bp.post("/<int:proposal_id>/judge/<step>")
+@login_required
+def judge(proposal_id: int, step: str):
+    """A logged-in person judges whether the answer or the implementation addresses the
+    proposal (and may change the judgement later)."""
+    proposal = queries.get_proposal(proposal_id)
+    if step not in set(JudgementStep):
+        return _detail_page(proposal, status=404)
+    form = JudgementForm(prefix=f"judge-{step}")
+    if not form.validate_on_submit():
+        return _detail_page(proposal, judgement_form=form, judgement_step=step, status=400)
+    try:
+        enforce("proposal-judge", current_user.id, JUDGE_LIMIT)
+        judgements.judge(
+            current_user,
+            proposal,
+            JudgementStep(step),
+            Satisfaction(form.value.data),
+            form.comment.data,
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _detail_page(
+            proposal, judgement_form=form, judgement_step=step, status=error.status_code
+        )
+    flash(_("Thank you: your judgement is saved. You can change it at any time."), "success")
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id, _anchor="judgements"))
+
+
+@bp.post("/<int:proposal_id>/send-back")
+@facilitator_required
+def send_back(proposal_id: int):
+    """A facilitator sends a contested proposal back to the agenda as a new linked item."""
+    proposal = queries.get_proposal(proposal_id)
+    if not EmptyForm().validate_on_submit():
+        flash(_("The form expired or was not sent from this site. Please try again."), "error")
+        return _detail_page(proposal, status=400)
+    try:
+        item = judgements.send_back_to_agenda(current_user, proposal)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _detail_page(proposal, status=error.status_code)
+    flash(_("The proposal is back on the agenda as a new draft item."), "success")
+    return redirect(url_for("agendas.show_item", item_id=item.id))
+
+
+@bp.post("/judgements/<int:judgement_id>/hide")
+@facilitator_required
+def hide_judgement_comment(judgement_id: int):
+    """A facilitator hides a judgement's comment (the judgement still counts)."""
+    judgement = feedback.get_judgement(judgement_id)
+    if judgement is None:
+        raise NotFound(_("There is no such judgement."))
+    if EmptyForm().validate_on_submit():
+        judgements.hide_comment(current_user, judgement)
+        db.session.commit()
+        flash(_("The comment is hidden."), "success")
+    return redirect(url_for("proposals.detail", proposal_id=judgement.proposal_id))
+
+
+def _get_division(slug: str) -> Division:
+    division = db.session.scalar(select(Division).where(Division.slug == slug))
+    if division is None:
+        raise NotFound(_("There is no such division."))
+    return division
+
+
+@bp.get("/accountability")
+def accountability_index():
+    """Every division's public record of answers and citizens' judgements."""
+    return render_template(
+        "proposals/accountability_index.html",
+        rows=feedback.all_divisions_accountability(),
+        locale=_locale(),
+    )
+
+
+@bp.get("/accountability/<slug>")
+def accountability(slug: str):
+    """A division's public record: proposals received, answered on time, overdue, median
+    days to answer and satisfaction, as a table and a chart."""
+    division = _get_division(slug)
+    return render_template(
+        "proposals/accountability.html",
+        division=division,
+        figures=feedback.division_accountability(division),
+        pagination=feedback.division_proposals(division.id, request.args.get("page", 1, type=int)),
+        satisfaction_labels={key.value: str(label) for key, label in SATISFACTION_LABELS.items()},
+        judgement_steps=list(JudgementStep),
+        locale=_locale(),
+    )
+
+
+@bp.get("/accountability/<slug>/figures.json")
+def accountability_json(slug: str):
+    """A division's accountability figures as JSON."""
+    return jsonify(feedback.division_accountability(_get_division(slug)))
+
+
+@bp.get("/accountability/<slug>/figures.csv")
+def accountability_csv(slug: str):
+    """A division's accountability figures as CSV."""
+    division = _get_division(slug)
+    return Response(
+        feedback.accountability_csv(feedback.division_accountability(division)),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="accountability-{division.slug}.csv"'
+        },
+    )

@@ -212,3 +212,10 @@ def mark_notifications_read(user: User, notification_ids: list[int] | None = Non
     if notification_ids is not None:
         statement = statement.where(Notification.id.in_(notification_ids))
     return db.session.execute(statement).rowcount
+
+
+def add_public_step(
+    proposal: Proposal, kind: EventKind, *, actor: User | None, text: str
+) -> ProposalEvent:
+    """Add a step to a proposal's public timeline and tell everyone following it."""
+    return _add_step(proposal, kind, actor=actor, text=text)

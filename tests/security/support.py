@@ -52,6 +52,19 @@ PUBLIC_ENDPOINTS = {
     "voting.receipts_json",
     "proposals.index",
     "proposals.detail",
+    # Each division's accountability record is public (page, CSV, JSON: counts only).
+    "proposals.accountability_index",
+    "proposals.accountability",
+    "proposals.accountability_json",
+    "proposals.accountability_csv",
+    # Evaluation surveys: the page (it offers the form to participants only) and the results,
+    # counts only, small groups combined (no answer is ever shown with a person).
+    "evaluations.index",
+    "evaluations.show",
+    "evaluations.results",
+    "evaluations.results_json",
+    "evaluations.results_csv",
+    "evaluations.trend",
     # Roundtable sessions are announced publicly; results are public; the projector view is
     # reached by its secret link only (a forged token is refused, see worlds.py).
     "roundtables.index",

@@ -237,3 +237,7 @@ def roundtables_world(app: Flask, world: World) -> None:
 WORLD_EXTENSIONS = [agendas_world, voting_world]
 if sessions is not None:
     WORLD_EXTENSIONS.append(roundtables_world)
+
+from tests.security.worlds_feedback import feedback_world  # noqa: E402 - after the base worlds
+
+WORLD_EXTENSIONS.append(feedback_world)

@@ -1,0 +1,1 @@
+"""Participants evaluate the process: anonymous surveys attached to a session or a ballot."""

@@ -1,0 +1,161 @@
+"""Evaluation surveys over HTTP: attach from the session page, answer at the close, results."""
+
+import json
+
+from sqlalchemy import func, select
+
+from deliberation.accounts.models import Role
+from deliberation.evaluations.models import SurveyRespondent, SurveyResponse
+from deliberation.extensions import db
+from tests.conftest import csrf_token_from
+from tests.evaluations.helpers import make_session, seat
+from tests.factories import make_user
+
+
+def _attach(client, session_id, keys=("understanding", "overall")):
+    url = f"/evaluations/new?session_id={session_id}"
+    page = client.get(url)
+    return client.post(
+        url,
+        data={
+            "csrf_token": csrf_token_from(page.get_data(as_text=True)),
+            "title": "Our roundtable",
+            "questions": list(keys),
+            "free_text": "y",
+        },
+    )
+
+
+def test_the_lead_attaches_a_survey_and_participants_are_offered_it(app, client, auth):
+    with app.app_context():
+        lead = make_user(Role.FACILITATOR, email="lead@example.org")
+        session_id = make_session(lead).id
+        make_user(email="other@example.org")
+    auth.login("other@example.org")
+    assert client.get(f"/evaluations/new?session_id={session_id}").status_code == 403
+    assert "Attach an evaluation survey" not in client.get(f"/roundtables/{session_id}").get_data(
+        as_text=True
+    )
+    auth.logout()
+    auth.login("lead@example.org")
+    assert "Attach an evaluation survey" in client.get(f"/roundtables/{session_id}").get_data(
+        as_text=True
+    )
+    response = _attach(client, session_id)
+    assert response.status_code == 302
+    page = client.get(f"/roundtables/{session_id}").get_data(as_text=True)
+    assert "Answer the survey: Our roundtable" in page
+    results_page = client.get(f"/roundtables/{session_id}/results").get_data(as_text=True)
+    assert "Answer the survey: Our roundtable" in results_page
+    assert _attach(client, session_id).status_code == 400  # one survey per session
+
+
+def test_a_participant_answers_once_and_sees_the_results(app, client, auth):
+    with app.app_context():
+        session = make_session()
+        from deliberation.evaluations import services
+
+        survey_id = services.create_survey(
+            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
+        ).id
+        db.session.commit()
+        seat(session, email="p@example.org")
+    auth.login("p@example.org")
+    page = client.get(f"/evaluations/{survey_id}").get_data(as_text=True)
+    assert 'id="survey-form"' in page
+    data = {"csrf_token": csrf_token_from(page), "q_overall": "4", "free_text": "Good <pace>"}
+    response = client.post(f"/evaluations/{survey_id}/answer", data=data)
+    assert response.status_code == 302
+    assert "You have answered" in client.get(f"/evaluations/{survey_id}").get_data(as_text=True)
+    again = client.post(f"/evaluations/{survey_id}/answer", data=data)
+    assert again.status_code == 400
+    results = json.loads(client.get(f"/evaluations/{survey_id}/results.json").data)
+    assert results["respondents"] == 1
+    assert results["questions"][0]["counts"]["4"] == 1
+    assert results["free_text"] == [] and results["free_text_withheld"] is True
+    html = client.get(f"/evaluations/{survey_id}/results").get_data(as_text=True)
+    assert "1 person answered." in html and "Good &lt;pace&gt;" not in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 1
+        assert db.session.scalar(select(func.count()).select_from(SurveyRespondent)) == 1
+
+
+def test_bad_answers_and_outsiders_change_nothing(app, client, auth):
+    with app.app_context():
+        session = make_session()
+        from deliberation.evaluations import services
+
+        survey_id = services.create_survey(
+            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
+        ).id
+        db.session.commit()
+        seat(session, email="p@example.org")
+        make_user(email="outsider@example.org")
+    auth.login("outsider@example.org")
+    page = client.get(f"/evaluations/{survey_id}").get_data(as_text=True)
+    assert "Only the participants" in page
+    token = csrf_token_from(page)
+    response = client.post(
+        f"/evaluations/{survey_id}/answer", data={"csrf_token": token, "q_overall": "4"}
+    )
+    assert response.status_code == 403
+    auth.logout()
+    auth.login("p@example.org")
+    token = csrf_token_from(client.get(f"/evaluations/{survey_id}").get_data(as_text=True))
+    for bad in ({"q_overall": "7"}, {"q_overall": "x"}, {}):
+        response = client.post(
+            f"/evaluations/{survey_id}/answer", data={"csrf_token": token, **bad}
+        )
+        assert response.status_code == 400, bad
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 0
+        assert db.session.scalar(select(func.count()).select_from(SurveyRespondent)) == 0
+
+
+def test_the_index_and_trend_pages(app, client):
+    assert client.get("/evaluations/").status_code == 200
+    assert client.get("/evaluations/trend?question=overall").status_code == 200
+    assert client.get("/evaluations/trend?question=nothing").status_code == 404
+    assert client.get("/evaluations/999/results").status_code == 404
+
+
+def test_surveys_show_on_the_divisions_accountability_page_and_the_items_summary(app, client):
+    from datetime import timedelta
+
+    from deliberation.db import utcnow
+    from deliberation.evaluations import queries, services
+    from deliberation.summaries.services import refresh_summary
+    from deliberation.voting import services as voting_services
+    from deliberation.voting.models import Ballot
+    from tests.voting.support import make_ballot, make_item
+
+    with app.app_context():
+        facilitator = make_user(Role.FACILITATOR)
+        item = make_item()
+        ballot = make_ballot(item, facilitator)
+        voters = [make_user() for _ in range(5)]
+        for n, voter in enumerate(voters):
+            voting_services.cast_vote(ballot.id, voter, "yes", f"eval-vote-{n}")
+            db.session.commit()
+        survey = services.create_survey(
+            facilitator, ballot, title="How was the vote?", question_keys=["overall"]
+        )
+        db.session.execute(
+            db.update(Ballot)
+            .where(Ballot.id == ballot.id)
+            .values(closes_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+        voting_services.close_due_ballots()
+        db.session.commit()
+        for n, voter in enumerate(voters):
+            services.answer_survey(voter, survey, {"overall": 2 + n % 2})
+        refresh_summary(item.id)
+        db.session.commit()
+        listed = queries.surveys_for_item(item.id)
+        assert [(row["respondents"], row["overall_mean"]) for row in listed] == [(5, 2.4)]
+        item_id, slug = item.id, item.division.slug
+    accountability = client.get(f"/proposals/accountability/{slug}").get_data(as_text=True)
+    assert "How was the vote?" in accountability and "overall 2.4 of 5" in accountability
+    summary = client.get(f"/summaries/items/{item_id}").get_data(as_text=True)
+    assert "How was the vote?" in summary
