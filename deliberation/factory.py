@@ -21,6 +21,7 @@ from deliberation.core.security import bound_url_integers, register_security_hea
 from deliberation.core.sessions import SocketAwareSessionInterface
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from deliberation.home import routes as home_routes
+from deliberation.mail import routes as mail_routes
 from deliberation.proposals import commands as proposals_commands
 from deliberation.proposals import events as proposals_events
 from deliberation.proposals import routes as proposals_routes
@@ -43,6 +44,7 @@ BLUEPRINTS = [
     proposals_routes.bp,
     roundtables_routes.bp,
     summaries_routes.bp,
+    mail_routes.bp,
 ]
 NAMESPACE_REGISTRARS = [
     agendas_events.register_namespaces,

@@ -1,0 +1,92 @@
+"""Mail pages: one-click unsubscribe, address confirmation, and the admins' Outbox."""
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from deliberation.accounts.forms import EmptyForm
+from deliberation.accounts.permissions import admin_required
+from deliberation.core.errors import DomainError
+from deliberation.extensions import csrf, db
+from deliberation.mail import (
+    delivery,  # noqa: F401 - declares the periodic sender
+    queries,
+    services,
+)
+from deliberation.mail.models import MailStatus
+
+bp = Blueprint("mail", __name__)
+
+
+@bp.route("/mail/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: mail clients POST here without a session; the signed token decides.
+def unsubscribe(token: str):
+    """Stop one kind of mail from the link in a message (the mail client may POST at once)."""
+    user, kind = services.read_unsubscribe_token(token)
+    if request.method == "POST":
+        services.unsubscribe(user, kind)
+        db.session.commit()
+        return render_template("mail/unsubscribed.html", kind=kind)
+    return render_template("mail/unsubscribe.html", kind=kind, token=token)
+
+
+@bp.route("/mail/confirm/<token>", methods=["GET", "POST"])
+def confirm_address(token: str):
+    """Confirm one's email address from the link sent at registration."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        services.confirm_address(token)
+        db.session.commit()
+        flash(_("Thank you: your email address is confirmed."), "success")
+        return redirect(url_for("home.index"))
+    return render_template("mail/confirm.html", form=form)
+
+
+@bp.get("/admin/outbox")
+@admin_required
+def outbox():
+    """Every message queued, sent, logged or failed, newest first, paginated."""
+    status_value = request.args.get("status", "")
+    status = MailStatus(status_value) if status_value in set(MailStatus) else None
+    page = request.args.get("page", 1, type=int)
+    counts = queries.outbox_counts()
+    return render_template(
+        "mail/outbox.html",
+        pagination=queries.outbox_page(status, page),
+        counts=counts,
+        failed=counts[MailStatus.FAILED],
+        status=status,
+        statuses=list(MailStatus),
+        log_mode=not current_app.config.get("MAIL_SERVER"),
+    )
+
+
+@bp.get("/admin/outbox/<int:message_id>")
+@admin_required
+def outbox_message(message_id: int):
+    """One message: its delivery history and, in the demo (no mail server), its text."""
+    return render_template(
+        "mail/outbox_message.html",
+        message=queries.get_message(message_id),
+        form=EmptyForm(),
+        # With a real mail server the text (reset links!) is for the recipient alone.
+        show_body=not current_app.config.get("MAIL_SERVER"),
+    )
+
+
+@bp.post("/admin/outbox/<int:message_id>/retry")
+@admin_required
+def retry_message(message_id: int):
+    """Send a failed message again."""
+    message = queries.get_message(message_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            services.requeue(current_user, message)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            flash(_("The message is queued again."), "success")
+    return redirect(url_for("mail.outbox_message", message_id=message_id))
