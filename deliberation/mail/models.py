@@ -18,6 +18,7 @@ class MailKind(enum.StrEnum):
     PROPOSAL_ASSIGNED = "proposal_assigned"
     PROPOSAL_DUE_SOON = "proposal_due_soon"
     PROPOSAL_OVERDUE = "proposal_overdue"
+    SESSION_REMINDER = "session_reminder"
     #: A message queued through `core.mail.send_mail` without a kind of its own.
     GENERAL = "general"
 
@@ -37,6 +38,7 @@ MAIL_KIND_LABELS = {
     MailKind.PROPOSAL_ASSIGNED: _l("A proposal reaches your queue"),
     MailKind.PROPOSAL_DUE_SOON: _l("A proposal's answer is due soon"),
     MailKind.PROPOSAL_OVERDUE: _l("A proposal's answer is overdue"),
+    MailKind.SESSION_REMINDER: _l("Roundtable reminders"),
     MailKind.GENERAL: _l("Other mail"),
 }
 TRANSACTIONAL_KINDS = frozenset(

@@ -11,6 +11,7 @@ from deliberation.extensions import csrf, db
 from deliberation.mail import (
     delivery,  # noqa: F401 - declares the periodic sender
     queries,
+    reminders,  # noqa: F401 - declares the periodic reminder scans
     services,
 )
 from deliberation.mail.models import MailStatus

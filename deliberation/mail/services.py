@@ -132,6 +132,8 @@ def _subject_for(kind: MailKind, values: dict[str, Any]) -> str:
     """The subject line of each kind of mail, in the locale in force."""
     proposal = values.get("proposal")
     title = proposal.title if proposal is not None else ""
+    session = values.get("session")
+    session_title = session.title if session is not None else ""
     subjects = {
         MailKind.PASSWORD_RESET: lambda: _("Reset your Madang password"),
         MailKind.CONFIRM_ADDRESS: lambda: _("Confirm your email address for Madang"),
@@ -140,6 +142,11 @@ def _subject_for(kind: MailKind, values: dict[str, Any]) -> str:
             "Answer due in 3 days or less: %(title)s", title=title
         ),
         MailKind.PROPOSAL_OVERDUE: lambda: _("Answer overdue: %(title)s", title=title),
+        MailKind.SESSION_REMINDER: lambda: (
+            _("Tomorrow: %(title)s", title=session_title)
+            if values.get("which") == "day"
+            else _("In an hour: %(title)s", title=session_title)
+        ),
         MailKind.GENERAL: lambda: _("A message from Madang"),
     }
     return subjects[kind]()
