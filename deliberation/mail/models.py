@@ -19,6 +19,8 @@ class MailKind(enum.StrEnum):
     PROPOSAL_DUE_SOON = "proposal_due_soon"
     PROPOSAL_OVERDUE = "proposal_overdue"
     SESSION_REMINDER = "session_reminder"
+    PROPOSAL_STEP = "proposal_step"
+    PROPOSAL_DIGEST = "proposal_digest"
     #: A message queued through `core.mail.send_mail` without a kind of its own.
     GENERAL = "general"
 
@@ -39,6 +41,8 @@ MAIL_KIND_LABELS = {
     MailKind.PROPOSAL_DUE_SOON: _l("A proposal's answer is due soon"),
     MailKind.PROPOSAL_OVERDUE: _l("A proposal's answer is overdue"),
     MailKind.SESSION_REMINDER: _l("Roundtable reminders"),
+    MailKind.PROPOSAL_STEP: _l("Steps on proposals I follow, at once"),
+    MailKind.PROPOSAL_DIGEST: _l("Daily digest of proposals I follow"),
     MailKind.GENERAL: _l("Other mail"),
 }
 TRANSACTIONAL_KINDS = frozenset(
@@ -124,3 +128,44 @@ class ConfirmedAddress(db.Model):
     )
     email: Mapped[str] = mapped_column(String(254))
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FollowerMail(enum.StrEnum):
+    """How a person hears by mail of steps on the proposals they follow."""
+
+    IMMEDIATE = "immediate"
+    DAILY = "daily"
+    NEVER = "never"
+
+    @property
+    def label(self) -> str:
+        return str(FOLLOWER_MAIL_LABELS[self])
+
+
+FOLLOWER_MAIL_LABELS = {
+    FollowerMail.IMMEDIATE: _l("At once, one mail per step"),
+    FollowerMail.DAILY: _l("Once a day, a digest"),
+    FollowerMail.NEVER: _l("Never"),
+}
+
+
+class MailPreference(db.Model):
+    """A person's mail settings; no row means the defaults."""
+
+    __tablename__ = "mail_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    follower_mail: Mapped[FollowerMail] = mapped_column(
+        Enum(FollowerMail, native_enum=False, length=20), default=FollowerMail.IMMEDIATE
+    )
+
+
+class MailCursor(db.Model):
+    """How far a scan has read a growing table (e.g. the last notification mailed about)."""
+
+    __tablename__ = "mail_cursors"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)

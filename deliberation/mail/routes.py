@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from deliberation.accounts.forms import EmptyForm
 from deliberation.accounts.permissions import admin_required
@@ -10,11 +10,13 @@ from deliberation.core.errors import DomainError
 from deliberation.extensions import csrf, db
 from deliberation.mail import (
     delivery,  # noqa: F401 - declares the periodic sender
+    followers,
     queries,
     reminders,  # noqa: F401 - declares the periodic reminder scans
     services,
 )
-from deliberation.mail.models import MailStatus
+from deliberation.mail.forms import MailPreferencesForm, optional_kinds
+from deliberation.mail.models import FollowerMail, MailKind, MailStatus
 
 bp = Blueprint("mail", __name__)
 
@@ -41,6 +43,29 @@ def confirm_address(token: str):
         flash(_("Thank you: your email address is confirmed."), "success")
         return redirect(url_for("home.index"))
     return render_template("mail/confirm.html", form=form)
+
+
+@bp.route("/mail/preferences", methods=["GET", "POST"])
+@login_required
+def preferences():
+    """Choose which mail to receive and how often to hear of followed proposals."""
+    form = MailPreferencesForm()
+    if request.method == "GET":
+        form.follower_mail.data = followers.follower_mail_of(current_user.id).value
+        form.stopped.data = [k.value for k in queries.opted_out_kinds(current_user.id)]
+    if form.validate_on_submit():
+        followers.set_follower_mail(current_user, FollowerMail(form.follower_mail.data))
+        stopped = {MailKind(value) for value in form.stopped.data}
+        for kind in optional_kinds():
+            if kind in stopped:
+                services.unsubscribe(current_user, kind)
+            else:
+                services.resubscribe(current_user, kind)
+        db.session.commit()
+        flash(_("Your mail settings are saved."), "success")
+        return redirect(url_for("mail.preferences"))
+    status = 200 if not form.errors else 400
+    return render_template("mail/preferences.html", form=form), status
 
 
 @bp.get("/admin/outbox")

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, render_template, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -61,6 +61,14 @@ def has_opted_out(user_id: int, kind: MailKind) -> bool:
         db.session.scalar(
             select(MailOptOut.id).where(MailOptOut.user_id == user_id, MailOptOut.kind == kind)
         )
+        is not None
+    )
+
+
+def outbox_has(dedupe_key: str) -> bool:
+    """Whether a message with this dedupe key was queued already."""
+    return (
+        db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
         is not None
     )
 
@@ -146,6 +154,14 @@ def _subject_for(kind: MailKind, values: dict[str, Any]) -> str:
             _("Tomorrow: %(title)s", title=session_title)
             if values.get("which") == "day"
             else _("In an hour: %(title)s", title=session_title)
+        ),
+        MailKind.PROPOSAL_STEP: lambda: _(
+            "%(step)s: %(title)s", step=values["step"].kind.label, title=title
+        ),
+        MailKind.PROPOSAL_DIGEST: lambda: ngettext(
+            "Proposals you follow: %(num)d new step",
+            "Proposals you follow: %(num)d new steps",
+            len(values["notifications"]),
         ),
         MailKind.GENERAL: lambda: _("A message from Madang"),
     }
