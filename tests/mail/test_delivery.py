@@ -3,6 +3,7 @@ background sender, retried with backoff when the server is down, failures on the
 
 import logging
 import re
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from deliberation.accounts.models import Role
 from deliberation.core.mail import send_mail
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.mail.delivery import backoff, deliver_due_mail
+from deliberation.mail.delivery import backoff, deliver_all_due, deliver_due_mail
 from deliberation.mail.models import MailStatus, OutboxMessage
 from tests.conftest import csrf_token_from, free_port
 from tests.factories import make_user
@@ -195,3 +196,21 @@ def test_the_outbox_page_is_paginated(app, client, auth):
     assert "Page 1 of 2" in first
     second = client.get("/admin/outbox?page=2").get_data(as_text=True)
     assert "r4@example.org" in second and "r54@example.org" not in second
+
+
+def test_a_burst_of_a_thousand_mails_is_delivered_in_one_round_each_once(
+    mail_app, smtp_server, capsys
+):
+    with mail_app.app_context():
+        for n in range(1000):
+            send_mail(f"burst{n}@example.org", f"Step {n}", "A new step on a proposal.")
+        db.session.commit()
+        started = time.perf_counter()
+        report = deliver_all_due()
+        seconds = time.perf_counter() - started
+        assert (report.sent, report.retrying, report.failed) == (1000, 0, 0)
+        assert deliver_all_due().claimed == 0
+    recipients = [r for (r,) in smtp_server.mailbox.recipients]
+    assert sorted(recipients) == sorted(f"burst{n}@example.org" for n in range(1000))
+    with capsys.disabled():
+        print(f"\n[mail] burst: 1000 queued -> 1000 sent in {seconds:.1f} s")
