@@ -5,7 +5,6 @@ inside a request, so a slow or absent mail server never slows a page down."""
 import logging
 import smtplib
 import ssl
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -16,7 +15,8 @@ from sqlalchemy import and_, or_, select, update
 
 from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
-from deliberation.extensions import db, socketio
+from deliberation.extensions import db
+from deliberation.mail.background import in_background
 from deliberation.mail.models import MailStatus, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -215,44 +215,15 @@ def deliver_all_due(now: datetime | None = None) -> DeliveryReport:
             return report
 
 
-#: Held while a delivery round runs in the background, so rounds never overlap in a process.
-_delivering = threading.Lock()
+def _delivery_round() -> None:
+    report = deliver_all_due()
+    if report.sent or report.failed or report.retrying:
+        log.info(
+            "outbox: %d sent, %d retrying, %d failed", report.sent, report.retrying, report.failed
+        )
 
 
 @periodic("mail.deliver_outbox", every_s=2.0)
 def deliver_outbox() -> None:
-    """Hand due mail to the mail server (or the log) every couple of seconds.
-
-    The round runs in a task of its own: a slow or unreachable mail server must not hold up
-    the scheduler's other jobs (phase timers, ballot closing) for its connection timeout.
-    """
-    if not _delivering.acquire(blocking=False):
-        return
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-
-    def round_in_background() -> None:
-        try:
-            with app.app_context():
-                try:
-                    report = deliver_all_due()
-                except Exception:
-                    db.session.rollback()
-                    log.exception("mail delivery round failed")
-                    return
-                finally:
-                    db.session.remove()
-                if report.sent or report.failed or report.retrying:
-                    log.info(
-                        "outbox: %d sent, %d retrying, %d failed",
-                        report.sent,
-                        report.retrying,
-                        report.failed,
-                    )
-        finally:
-            _delivering.release()
-
-    try:
-        socketio.start_background_task(round_in_background)
-    except Exception:
-        _delivering.release()
-        raise
+    """Hand due mail to the mail server (or the log) every couple of seconds."""
+    in_background("mail.deliver_outbox", _delivery_round)

@@ -12,6 +12,7 @@ from deliberation.core.scheduler import periodic
 from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.mail import services
+from deliberation.mail.background import in_background
 from deliberation.mail.models import FollowerMail, MailCursor, MailKind, MailPreference
 from deliberation.proposals.models import Notification
 
@@ -121,10 +122,10 @@ def queue_daily_digests(now: datetime | None = None) -> int:
 @periodic("mail.follower_steps", every_s=30.0)
 def follower_steps() -> None:
     """Every half minute: mail the new steps to followers who want them at once."""
-    queue_step_mail()
+    in_background("mail.follower_steps", queue_step_mail)
 
 
 @periodic("mail.follower_digests", every_s=900.0)
 def follower_digests() -> None:
     """Every quarter hour: yesterday's digest to those who chose one (once per day)."""
-    queue_daily_digests()
+    in_background("mail.follower_digests", queue_daily_digests)

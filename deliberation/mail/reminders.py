@@ -13,6 +13,7 @@ from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.mail import services
+from deliberation.mail.background import in_background
 from deliberation.mail.models import MailKind, OutboxMessage
 from deliberation.proposals.models import AWAITING_RESPONSE, Proposal
 from deliberation.roundtables.models import Participant, RoundtableSession, SessionState
@@ -144,10 +145,10 @@ def queue_session_reminders(now: datetime | None = None) -> int:
 @periodic("mail.official_reminders", every_s=300.0)
 def official_reminders() -> None:
     """Every five minutes: new proposals at once, due-soon once, overdue once a day."""
-    queue_official_reminders()
+    in_background("mail.official_reminders", queue_official_reminders)
 
 
 @periodic("mail.session_reminders", every_s=60.0)
 def session_reminders() -> None:
     """Every minute: roundtable reminders a day and an hour before the start."""
-    queue_session_reminders()
+    in_background("mail.session_reminders", queue_session_reminders)

@@ -2,16 +2,18 @@
 once a day), in the recipient's language, with a working one-click unsubscribe per kind."""
 
 import re
+import time
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from deliberation.accounts.models import Role
+from deliberation.core.scheduler import run_due_jobs_once
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.mail import services as mail
 from deliberation.mail.delivery import deliver_due_mail
-from deliberation.mail.models import MailKind, MailOptOut, OutboxMessage
+from deliberation.mail.models import MailKind, MailOptOut, MailStatus, OutboxMessage
 from deliberation.mail.reminders import queue_official_reminders, queue_session_reminders
 from deliberation.proposals.services import create_proposal
 from deliberation.roundtables.models import Participant, RoundtableSession
@@ -164,3 +166,22 @@ def test_registrants_get_the_link_and_time_a_day_and_an_hour_before(mail_app, sm
     assert start.strftime("%Y-%m-%d %H:%M") + " UTC" in body
     assert re.search(rf"http://\S+/roundtables/{session_id}\b", body)
     assert day["List-Unsubscribe"] is not None
+
+
+def test_the_scheduler_queues_and_logs_reminders_in_the_background(app):
+    """The periodic jobs as the server runs them: no MAIL_SERVER, so the mail is logged."""
+    with app.app_context():
+        make_user(Role.OFFICIAL, email="on-duty@example.org")
+        _proposal(make_division().id)
+    deadline = time.monotonic() + 20
+    status = None
+    while time.monotonic() < deadline and status != MailStatus.LOGGED:
+        run_due_jobs_once(app, {})  # every job is due on a fresh clock
+        time.sleep(0.3)
+        with app.app_context():
+            status = db.session.scalar(
+                select(OutboxMessage.status).where(
+                    OutboxMessage.to_address == "on-duty@example.org"
+                )
+            )
+    assert status == MailStatus.LOGGED
