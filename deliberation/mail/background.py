@@ -7,6 +7,7 @@ overlaps itself in a process. Nothing to reset between tests: each task releases
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from flask import current_app
@@ -45,4 +46,14 @@ def in_background(name: str, work: Callable[[], object]) -> bool:
     except BaseException:
         lock.release()
         raise
+    return True
+
+
+def wait_until_idle(timeout_s: float = 30.0) -> bool:
+    """Wait for every running mail job to finish (tests, and a clean shutdown)."""
+    deadline = time.monotonic() + timeout_s
+    for lock in list(_RUNNING.values()):
+        if not lock.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            return False
+        lock.release()
     return True

@@ -12,6 +12,7 @@ from deliberation.core.scheduler import run_due_jobs_once
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.mail import services as mail
+from deliberation.mail.background import wait_until_idle
 from deliberation.mail.delivery import deliver_due_mail
 from deliberation.mail.models import MailKind, MailOptOut, MailStatus, OutboxMessage
 from deliberation.mail.reminders import queue_official_reminders, queue_session_reminders
@@ -185,3 +186,4 @@ def test_the_scheduler_queues_and_logs_reminders_in_the_background(app):
                 )
             )
     assert status == MailStatus.LOGGED
+    assert wait_until_idle()  # no job of this test outlives its database
