@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from deliberation.accounts.forms import EmptyForm
 from deliberation.accounts.permissions import admin_required
 from deliberation.core.errors import DomainError
-from deliberation.extensions import csrf, db
+from deliberation.extensions import csrf, db, limiter
 from deliberation.mail import (
     delivery,  # noqa: F401 - declares the periodic sender
     followers,
@@ -65,7 +65,27 @@ def preferences():
         flash(_("Your mail settings are saved."), "success")
         return redirect(url_for("mail.preferences"))
     status = 200 if not form.errors else 400
-    return render_template("mail/preferences.html", form=form), status
+    return render_template(
+        "mail/preferences.html",
+        form=form,
+        resend_form=EmptyForm(),
+        confirmed=services.is_address_confirmed(current_user),
+    ), status
+
+
+@bp.post("/mail/confirm/again")
+@login_required
+@limiter.limit("5 per hour")
+def resend_confirmation():
+    """Mail the address confirmation link again."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        services.queue_address_confirmation(current_user)
+        db.session.commit()
+        flash(
+            _("A confirmation link is on its way to %(email)s.", email=current_user.email), "info"
+        )
+    return redirect(url_for("mail.preferences"))
 
 
 @bp.get("/admin/outbox")

@@ -11,7 +11,7 @@ from deliberation.accounts import services as accounts
 from deliberation.extensions import db
 from deliberation.mail import services as mail
 from deliberation.mail.delivery import deliver_due_mail
-from deliberation.mail.models import ConfirmedAddress
+from deliberation.mail.models import ConfirmedAddress, OutboxMessage
 from tests.conftest import csrf_token_from
 from tests.factories import make_user
 from tests.mail.conftest import html_part, text_part
@@ -128,3 +128,20 @@ def test_a_forged_confirmation_link_confirms_nothing(app, client):
     assert "invalid or has expired" in response.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(ConfirmedAddress)) is None
+
+
+def test_the_settings_page_shows_the_confirmation_and_sends_it_again(app, client, auth):
+    with app.app_context():
+        make_user(email="unsure@example.org")
+    auth.login("unsure@example.org")
+    page = client.get("/mail/preferences").get_data(as_text=True)
+    assert "This address is not confirmed yet." in page
+    response = client.post("/mail/confirm/again", data={"csrf_token": csrf_token_from(page)})
+    assert response.status_code == 302
+    with app.app_context():
+        (message,) = db.session.scalars(select(OutboxMessage))
+        assert message.to_address == "unsure@example.org"
+        link = CONFIRM_LINK.search(message.body_text).group(1)
+    form = client.get(link).get_data(as_text=True)
+    client.post(link, data={"csrf_token": csrf_token_from(form)})
+    assert "This address is confirmed." in client.get("/mail/preferences").get_data(as_text=True)
