@@ -42,7 +42,7 @@ def backoff(attempts: int, base_s: float) -> timedelta:
     return min(timedelta(seconds=base_s * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
-def _claim_due(now: datetime, limit: int) -> list[int]:
+def claim_due(now: datetime, limit: int) -> list[int]:
     """Mark up to `limit` due messages as being sent by this process and commit the claim.
 
     A claim is a conditional UPDATE, so two senders never take the same message; a claim whose
@@ -155,7 +155,7 @@ def deliver_due_mail(now: datetime | None = None, limit: int = BATCH_SIZE) -> De
     """Send every message that is due, one SMTP connection per batch; commits as it goes."""
     now = now or utcnow()
     report = DeliveryReport()
-    claimed = _claim_due(now, limit)
+    claimed = claim_due(now, limit)
     report.claimed = len(claimed)
     if not claimed:
         return report

@@ -12,7 +12,13 @@ from deliberation.accounts.models import Role
 from deliberation.core.mail import send_mail
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.mail.delivery import backoff, deliver_all_due, deliver_due_mail
+from deliberation.mail.delivery import (
+    CLAIM_LEASE,
+    backoff,
+    claim_due,
+    deliver_all_due,
+    deliver_due_mail,
+)
 from deliberation.mail.models import MailStatus, OutboxMessage
 from tests.conftest import csrf_token_from, free_port
 from tests.factories import make_user
@@ -214,3 +220,18 @@ def test_a_burst_of_a_thousand_mails_is_delivered_in_one_round_each_once(
     assert sorted(recipients) == sorted(f"burst{n}@example.org" for n in range(1000))
     with capsys.disabled():
         print(f"\n[mail] burst: 1000 queued -> 1000 sent in {seconds:.1f} s")
+
+
+def test_a_message_claimed_by_a_sender_that_died_is_sent_after_the_lease(mail_app, smtp_server):
+    with mail_app.app_context():
+        send_mail("patient@example.org", "Hello", "Body")
+        db.session.commit()
+        start = utcnow()
+        assert len(claim_due(start, 10)) == 1  # a sender claims it, then its process dies
+        assert deliver_due_mail(now=start + timedelta(minutes=1)).claimed == 0  # still leased
+        assert smtp_server.mailbox.messages == []
+        report = deliver_due_mail(now=start + CLAIM_LEASE)
+        assert report.sent == 1
+        (message,) = _outbox()
+        assert message.status == MailStatus.SENT and message.attempts == 2
+    assert [m["To"] for m in smtp_server.mailbox.messages] == ["patient@example.org"]
