@@ -3,7 +3,6 @@ background sender, retried with backoff when the server is down, failures on the
 
 import logging
 import re
-import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -16,7 +15,6 @@ from deliberation.mail.delivery import (
     CLAIM_LEASE,
     backoff,
     claim_due,
-    deliver_all_due,
     deliver_due_mail,
 )
 from deliberation.mail.models import MailStatus, OutboxMessage
@@ -202,24 +200,6 @@ def test_the_outbox_page_is_paginated(app, client, auth):
     assert "Page 1 of 2" in first
     second = client.get("/admin/outbox?page=2").get_data(as_text=True)
     assert "r4@example.org" in second and "r54@example.org" not in second
-
-
-def test_a_burst_of_a_thousand_mails_is_delivered_in_one_round_each_once(
-    mail_app, smtp_server, capsys
-):
-    with mail_app.app_context():
-        for n in range(1000):
-            send_mail(f"burst{n}@example.org", f"Step {n}", "A new step on a proposal.")
-        db.session.commit()
-        started = time.perf_counter()
-        report = deliver_all_due()
-        seconds = time.perf_counter() - started
-        assert (report.sent, report.retrying, report.failed) == (1000, 0, 0)
-        assert deliver_all_due().claimed == 0
-    recipients = [r for (r,) in smtp_server.mailbox.recipients]
-    assert sorted(recipients) == sorted(f"burst{n}@example.org" for n in range(1000))
-    with capsys.disabled():
-        print(f"\n[mail] burst: 1000 queued -> 1000 sent in {seconds:.1f} s")
 
 
 def test_a_message_claimed_by_a_sender_that_died_is_sent_after_the_lease(mail_app, smtp_server):

@@ -1,15 +1,17 @@
 """Followers hear of steps on the proposals they follow by mail: at once, as a daily digest, or
 never, as each chooses on their mail settings page; delivered through a real SMTP server."""
 
+import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from deliberation.accounts.models import Role, User
+from deliberation.accounts.passwords import hash_password
 from deliberation.agendas import services as agendas
 from deliberation.db import utcnow
 from deliberation.extensions import db
-from deliberation.mail.delivery import deliver_due_mail
+from deliberation.mail.delivery import deliver_all_due, deliver_due_mail
 from deliberation.mail.followers import queue_daily_digests, queue_step_mail
 from deliberation.mail.models import FollowerMail, MailKind, MailOptOut
 from deliberation.proposals import services as proposals
@@ -121,3 +123,45 @@ def test_the_settings_page_turns_kinds_of_mail_off_and_on(app, client, auth):
     assert "Roundtable reminders" in page
     auth.logout()
     assert client.get("/mail/preferences").status_code == 302  # to the login page
+
+
+def test_a_step_with_a_thousand_followers_is_mailed_to_each_once(mail_app, smtp_server, capsys):
+    """The burst of the issue's closing note: 1,000 notifications -> 1,000 mails, each once."""
+    with mail_app.app_context():
+        password_hash = hash_password("a shared demo sentence")  # one hash, not a thousand
+        db.session.execute(
+            insert(User),
+            [
+                {
+                    "email": f"f{n}@example.org",
+                    "display_name": f"Follower {n}",
+                    "password_hash": password_hash,
+                    "preferred_language": "ko" if n % 2 else "en",
+                }
+                for n in range(1000)
+            ],
+        )
+        followers = set(db.session.scalars(select(User.id)))
+        queue_step_mail()  # start the cursor here
+        proposals.create_proposal(
+            title="Night buses", summary="", snapshot={}, follower_ids=followers
+        )
+        db.session.commit()
+        started = time.perf_counter()
+        queued = queue_step_mail(now=utcnow() + timedelta(seconds=10))
+        db.session.commit()
+        queued_s = time.perf_counter() - started
+        report = deliver_all_due()
+        sent_s = time.perf_counter() - started
+        assert queued == 1000 and (report.sent, report.retrying, report.failed) == (1000, 0, 0)
+        assert queue_step_mail(now=utcnow() + timedelta(seconds=20)) == 0
+        assert deliver_all_due().claimed == 0
+    recipients = sorted(r for (r,) in smtp_server.mailbox.recipients)
+    assert recipients == sorted(f"f{n}@example.org" for n in range(1000))
+    korean = [m for m in smtp_server.mailbox.messages if m["Content-Language"] == "ko"]
+    assert len(korean) == 500
+    with capsys.disabled():
+        print(
+            f"\n[mail] 1,000 followers: queued in {queued_s:.1f} s, all sent {sent_s:.1f} s "
+            "after the step"
+        )
