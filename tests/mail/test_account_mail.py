@@ -145,3 +145,21 @@ def test_the_settings_page_shows_the_confirmation_and_sends_it_again(app, client
     form = client.get(link).get_data(as_text=True)
     client.post(link, data={"csrf_token": csrf_token_from(form)})
     assert "This address is confirmed." in client.get("/mail/preferences").get_data(as_text=True)
+
+
+def test_with_site_url_a_forged_host_header_cannot_redirect_the_reset_link(app, client):
+    app.config["SITE_URL"] = "https://madang.example.org"
+    with app.app_context():
+        make_user(email="target@example.org")
+    evil = {"Host": "evil.example.net"}
+    page = client.get("/password/forgot", headers=evil).get_data(as_text=True)
+    response = client.post(
+        "/password/forgot",
+        data={"email": "target@example.org", "csrf_token": csrf_token_from(page)},
+        headers=evil,
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        (message,) = db.session.scalars(select(OutboxMessage))
+    assert "https://madang.example.org/password/reset/" in message.body_text
+    assert "evil.example.net" not in message.body_text + message.body_html
