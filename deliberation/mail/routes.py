@@ -21,6 +21,12 @@ from deliberation.mail.models import FollowerMail, MailKind, MailStatus
 bp = Blueprint("mail", __name__)
 
 
+@bp.app_template_global()
+def failed_mail_count() -> int:
+    """Messages that could not be delivered: the admin menu shows them on every admin page."""
+    return queries.outbox_counts()[MailStatus.FAILED]
+
+
 @bp.route("/mail/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: mail clients POST here without a session; the signed token decides.
 def unsubscribe(token: str):

@@ -110,6 +110,8 @@ def test_a_down_server_means_retries_with_backoff_then_a_failure_the_admin_sees(
         assert deliver_due_mail(now=second + timedelta(days=1)).failed == 0
 
     auth.login("admin@example.org")
+    # Every admin page's menu shows it.
+    assert "1 failed</span>" in client.get("/admin/users").get_data(as_text=True)
     page = client.get("/admin/outbox").get_data(as_text=True)
     assert "1 message could not be delivered." in page
     assert "someone@example.org" in page and "ConnectionRefusedError" in page
