@@ -72,7 +72,7 @@ def test_an_unknown_address_queues_nothing_and_answers_the_same(mail_app, client
 
 
 def test_a_down_server_means_retries_with_backoff_then_a_failure_the_admin_sees(
-    app, client, auth, smtp_server
+    app, client, auth, smtp_server, caplog
 ):
     port = free_port()  # nothing listens here yet
     app.config.update(
@@ -100,8 +100,11 @@ def test_a_down_server_means_retries_with_backoff_then_a_failure_the_admin_sees(
         assert message.attempts == 2
         assert as_utc(message.next_attempt_at) == second + timedelta(seconds=120)  # doubled
 
-        report = deliver_due_mail(now=second + timedelta(seconds=120))
+        with caplog.at_level(logging.WARNING, logger="deliberation.mail.delivery"):
+            report = deliver_due_mail(now=second + timedelta(seconds=120))
         assert report.failed == 1
+        (logged,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+        assert "someone@example.org failed for good after 3 attempts" in logged.getMessage()
         db.session.expire_all()
         (message,) = _outbox()
         assert message.status == MailStatus.FAILED and message.attempts == 3
