@@ -59,9 +59,7 @@ def officials_for(division_id: int | None) -> list[User]:
     return list(db.session.scalars(officials))
 
 
-def _queue_once(
-    wanted: list[tuple[str, MailKind, User, dict]],
-) -> int:
+def _queue_once(wanted: list[tuple[str, MailKind, User, dict]]) -> int:
     """Queue each (dedupe key, kind, recipient, context) whose key is new; returns how many."""
     existing = _existing_keys(key for key, *_rest in wanted)
     queued = 0
@@ -71,14 +69,6 @@ def _queue_once(
         if services.queue_mail(kind, user=user, context=context, dedupe_key=key) is not None:
             queued += 1
     return queued
-
-
-def _proposal_context(proposal: Proposal) -> dict:
-    return {
-        "proposal": proposal,
-        "proposal_id": proposal.id,
-        "due_at": as_utc(proposal.due_at),
-    }
 
 
 def queue_official_reminders(now: datetime | None = None) -> int:
@@ -91,6 +81,7 @@ def queue_official_reminders(now: datetime | None = None) -> int:
     )
     wanted: list[tuple[str, MailKind, User, dict]] = []
     today = now.date().isoformat()
+    officials: dict[int | None, list[User]] = {}
     for proposal in awaiting:
         due_at = as_utc(proposal.due_at)
         if now - as_utc(proposal.created_at) <= ASSIGNED_WINDOW:
@@ -101,10 +92,11 @@ def queue_official_reminders(now: datetime | None = None) -> int:
             kind, key = MailKind.PROPOSAL_DUE_SOON, f"due-soon:{proposal.id}"
         else:
             continue
-        context = _proposal_context(proposal)
+        if proposal.division_id not in officials:
+            officials[proposal.division_id] = officials_for(proposal.division_id)
+        context = {"proposal": proposal, "due_at": due_at}
         wanted.extend(
-            (f"{key}:{user.id}", kind, user, context)
-            for user in officials_for(proposal.division_id)
+            (f"{key}:{user.id}", kind, user, context) for user in officials[proposal.division_id]
         )
     return _queue_once(wanted)
 
