@@ -17,7 +17,9 @@ from tests.mail.conftest import text_part
 pytestmark = pytest.mark.slow
 
 
-def test_forgot_password_on_the_live_server_delivers_a_working_link(app, smtp_server, tmp_path):
+def test_forgot_password_on_the_live_server_delivers_a_working_link(
+    app, smtp_server, tmp_path, capsys
+):
     with app.app_context():
         make_user(email="demo@example.org")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
@@ -38,6 +40,8 @@ def test_forgot_password_on_the_live_server_delivers_a_working_link(app, smtp_se
         while not smtp_server.mailbox.messages and time.monotonic() - asked_at < 30:
             time.sleep(0.2)
         assert smtp_server.mailbox.messages, "no mail within 30 s"
+        with capsys.disabled():
+            print(f"\n[mail] live server: reset mail delivered {time.monotonic() - asked_at:.1f} s")
         (message,) = smtp_server.mailbox.messages
         link = re.search(r"http://\S+/password/reset/\S+", text_part(message)).group(0)
         assert link.startswith(server.url)
