@@ -4,6 +4,7 @@ never, as each chooses on their mail settings page; delivered through a real SMT
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import insert, select
 
 from deliberation.accounts.models import Role, User
@@ -125,6 +126,7 @@ def test_the_settings_page_turns_kinds_of_mail_off_and_on(app, client, auth):
     assert client.get("/mail/preferences").status_code == 302  # to the login page
 
 
+@pytest.mark.slow
 def test_a_step_with_a_thousand_followers_is_mailed_to_each_once(mail_app, smtp_server, capsys):
     """The burst of the issue's closing note: 1,000 notifications -> 1,000 mails, each once."""
     with mail_app.app_context():
