@@ -92,6 +92,23 @@ class Config:
     #: How many reverse proxies (nginx) stand in front of the app; their X-Forwarded-For and
     #: X-Forwarded-Proto are trusted (werkzeug ProxyFix in wsgi.py). 0: none, trust nothing.
     PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    #: Outgoing mail. Without MAIL_SERVER (the demo) mail is written to the log and kept on the
+    #: admin Outbox page instead of being sent.
+    MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
+    MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+    MAIL_USE_TLS = os.environ.get("MAIL_USE_TLS", "0") == "1"
+    MAIL_USE_SSL = os.environ.get("MAIL_USE_SSL", "0") == "1"
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Madang <no-reply@madang.local>")
+    #: Attempts before a message is marked failed (then an admin may retry it); the wait
+    #: doubles after each failed attempt, starting at MAIL_RETRY_BASE_S.
+    MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "8"))
+    MAIL_RETRY_BASE_S = float(os.environ.get("MAIL_RETRY_BASE_S", "30"))
+    MAIL_TIMEOUT_S = float(os.environ.get("MAIL_TIMEOUT_S", "10"))
+    #: The site's public address for links in mail; when unset, the address of the request that
+    #: queued the mail (the demo), or http://127.0.0.1:5000 for mail queued by a background job.
+    SITE_URL = os.environ.get("SITE_URL") or None
     TESTING = False
 
 

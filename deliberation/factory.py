@@ -22,6 +22,7 @@ from deliberation.core.sessions import SocketAwareSessionInterface, login_identi
 from deliberation.evaluations import routes as evaluations_routes
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
 from deliberation.home import routes as home_routes
+from deliberation.mail import routes as mail_routes
 from deliberation.proposals import events as proposals_events
 from deliberation.proposals import routes as proposals_routes
 from deliberation.roundtables import commands as roundtables_commands
@@ -43,6 +44,7 @@ BLUEPRINTS = [
     roundtables_routes.bp,
     summaries_routes.bp,
     evaluations_routes.bp,
+    mail_routes.bp,
 ]
 NAMESPACE_REGISTRARS = [
     agendas_events.register_namespaces,

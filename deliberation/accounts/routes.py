@@ -25,10 +25,10 @@ from deliberation.accounts.forms import (
 )
 from deliberation.accounts.models import MemberCategory
 from deliberation.core.errors import DomainError
-from deliberation.core.mail import send_mail
 from deliberation.core.realtime import disconnect_user
 from deliberation.core.security import is_safe_redirect
 from deliberation.extensions import db, limiter
+from deliberation.mail import services as mail
 
 bp = Blueprint("accounts", __name__)
 
@@ -57,6 +57,7 @@ def register():
                 preferred_language=form.preferred_language.data,
                 member_category=MemberCategory(form.member_category.data),
             )
+            mail.queue_address_confirmation(user)
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
@@ -136,11 +137,8 @@ def forgot_password():
     """Send a reset link; the answer never reveals whether the email has an account."""
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        user = services.find_user_by_email(form.email.data)
-        if user is not None and user.is_active_account:
-            token = services.make_reset_token(user, current_app.config["SECRET_KEY"])
-            link = url_for("accounts.reset_password", token=token, _external=True)
-            send_mail(user.email, _("Reset your Madang password"), link)
+        mail.queue_password_reset(form.email.data)
+        db.session.commit()  # the background sender takes the message from the outbox
         flash(_("If an account uses that email, a reset link is on its way."), "info")
         return redirect(url_for("accounts.login"))
     return render_template("accounts/forgot.html", form=form)

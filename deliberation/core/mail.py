@@ -1,22 +1,10 @@
-"""Outgoing mail. Until SMTP is configured, messages go to the log and an in-process outbox."""
+"""Outgoing mail for callers without a kind of their own: queued in the outbox (`deliberation.mail`)
+in the caller's transaction, sent by the background sender after the commit."""
 
-import logging
-from dataclasses import dataclass
-
-from flask import current_app
-
-log = logging.getLogger(__name__)
+from deliberation.mail.models import MailKind, OutboxMessage
+from deliberation.mail.services import queue_mail
 
 
-@dataclass(frozen=True)
-class OutgoingMail:
-    to: str
-    subject: str
-    body: str
-
-
-def send_mail(to: str, subject: str, body: str) -> None:
-    """Queue a message; tests read `app.extensions['outbox']`."""
-    message = OutgoingMail(to=to, subject=subject, body=body)
-    current_app.extensions.setdefault("outbox", []).append(message)
-    log.info("mail to %s: %s", to, subject)
+def send_mail(to: str, subject: str, body: str) -> OutboxMessage | None:
+    """Queue a plain message to an address; the caller's commit releases it to the sender."""
+    return queue_mail(MailKind.GENERAL, to=to, subject=subject, context={"body": body})

@@ -78,10 +78,19 @@ PUBLIC_ENDPOINTS = {
     "summaries.as_json",
     "summaries.as_csv",
     "summaries.roundtables_as_csv",
+    # Links in mail: the signed token in the URL is the credential (one-click unsubscribe,
+    # RFC 8058, is a POST without a session); a forged token is refused and changes nothing.
+    "mail.unsubscribe",
+    "mail.confirm_address",
 }
 #: Public endpoints that may legitimately write even for anonymous callers (they write only
 #: rows belonging to the caller, e.g. a new account).
-ANONYMOUS_WRITES = {"accounts.register", "accounts.reset_password"}
+ANONYMOUS_WRITES = {
+    "accounts.register",
+    "accounts.reset_password",
+    "mail.unsubscribe",
+    "mail.confirm_address",
+}
 
 #: Tables whose rows a refused request may still add (a refusal may be audited or throttled).
 REFUSAL_MAY_WRITE = {"audit_entries"}

@@ -12,6 +12,7 @@ from flask import Flask
 
 from deliberation.accounts.models import Division, Role, User
 from deliberation.agendas import services as agendas
+from deliberation.core.mail import send_mail
 from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.proposals.models import Proposal
@@ -234,7 +235,14 @@ def roundtables_world(app: Flask, world: World) -> None:
     )
 
 
-WORLD_EXTENSIONS = [agendas_world, voting_world]
+def mail_world(app: Flask, world: World) -> None:
+    """A message to the victim in the outbox: only admins read it or send it again."""
+    message = send_mail("sec-victim-private@example.org", "Private", "For the victim only")
+    db.session.commit()
+    world.add("message_id", message.id, read={"admin"}, write={"admin"}, label="an outbox message")
+
+
+WORLD_EXTENSIONS = [agendas_world, voting_world, mail_world]
 if sessions is not None:
     WORLD_EXTENSIONS.append(roundtables_world)
 
