@@ -1,7 +1,6 @@
 """Forms of evaluation surveys: building one from the bank, and answering it."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     RadioField,
@@ -13,6 +12,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from deliberation.core.forms import CleanTextForm
 from deliberation.evaluations.models import (
     FREE_TEXT_PROMPT,
     LIKERT,
@@ -24,7 +24,7 @@ from deliberation.evaluations.models import (
 from deliberation.evaluations.services import FREE_TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
-class SurveyBuilderForm(FlaskForm):
+class SurveyBuilderForm(CleanTextForm):
     title = StringField(
         _l("Title"),
         validators=[InputRequired(), Length(max=TITLE_MAX_LENGTH)],
@@ -45,11 +45,11 @@ def likert_choices() -> list[SelectChoice]:
     return [SelectChoice(value, f"{value} · {LIKERT_LABELS[value]}") for value in LIKERT]
 
 
-def answer_form_for(survey: Survey) -> FlaskForm:
+def answer_form_for(survey: Survey) -> CleanTextForm:
     """A form with one 1-to-5 question per statement of the survey (each may be skipped)
     and, if the survey asks it, the free-text question."""
 
-    class AnswerForm(FlaskForm):
+    class AnswerForm(CleanTextForm):
         pass
 
     for key in survey.question_keys:

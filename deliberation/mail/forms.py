@@ -1,10 +1,10 @@
 """The form for a person's own mail settings."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from deliberation.core.forms import CleanTextForm
 from deliberation.mail.models import FOLLOWER_MAIL_LABELS, MAIL_KIND_LABELS, MailKind
 
 
@@ -18,7 +18,7 @@ def optional_kinds() -> list[MailKind]:
     return [kind for kind in MailKind if kind.can_unsubscribe]
 
 
-class MailPreferencesForm(FlaskForm):
+class MailPreferencesForm(CleanTextForm):
     follower_mail = RadioField(
         _l("Steps on the proposals I follow"),
         choices=[SelectChoice(c.value, str(label)) for c, label in FOLLOWER_MAIL_LABELS.items()],

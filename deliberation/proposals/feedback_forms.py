@@ -1,16 +1,16 @@
 """Forms of citizens' feedback: judging a step, and the queue's satisfaction filter."""
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from deliberation.core.forms import CleanTextForm
 from deliberation.proposals.forms import QueueFilterForm
 from deliberation.proposals.judgements import COMMENT_MAX_LENGTH
 from deliberation.proposals.models import SATISFACTION_LABELS
 
 
-class JudgementForm(FlaskForm):
+class JudgementForm(CleanTextForm):
     value = RadioField(
         _l("Does it address the proposal?"),
         choices=lambda: [
