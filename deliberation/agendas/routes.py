@@ -29,7 +29,7 @@ from deliberation.agendas.permissions import (
     is_private_draft,
 )
 from deliberation.core.errors import DomainError
-from deliberation.core.forms import commit_or_show_on
+from deliberation.core.forms import commit_or_flash, commit_or_show_on
 from deliberation.core.sanitize import clean_text
 from deliberation.db import utcnow
 from deliberation.extensions import db
@@ -172,12 +172,8 @@ def _state_change(item_id: int, change, message: str):
     if not ReactionForm().validate_on_submit():
         flash(_("The form expired. Please try again."), "error")
         return redirect(url_for("agendas.show_item", item_id=item_id))
-    try:
-        change(current_user, item_id)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    _done, refused = commit_or_flash(lambda: change(current_user, item_id))
+    if refused:
         return redirect(url_for("agendas.show_item", item_id=item_id)), 303
     flash(message, "success")
     return redirect(url_for("agendas.show_item", item_id=item_id))
@@ -339,12 +335,8 @@ def delete_comment(comment_id: int):
     comment = services.own_comment(current_user, comment_id, deleted_ok=True)
     form = ReactionForm()
     if form.validate_on_submit():
-        try:
-            services.delete_comment(current_user, comment.id)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
+        _done, refused = commit_or_flash(lambda: services.delete_comment(current_user, comment.id))
+        if refused:
             return render_template("agendas/delete.html", comment=comment, form=form), 400
         flash(_("Your comment was deleted."), "success")
         return redirect(_comment_url(comment))
@@ -360,12 +352,9 @@ def react(comment_id: int):
     if not form.validate_on_submit():
         flash(_("The form expired. Please try again."), "error")
         return redirect(_comment_url(comment))
-    try:
-        services.react(current_user, comment.id, request.form.get("value", ""))
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    value = request.form.get("value", "")
+    _done, refused = commit_or_flash(lambda: services.react(current_user, comment.id, value))
+    if refused:
         return redirect(_comment_url(comment)), 303
     flash(_("Your reaction was saved."), "success")
     return redirect(_comment_url(comment))
@@ -424,13 +413,10 @@ def moderate(comment_id: int):
     status = 200
     if request.method == "POST" and action == "dismiss":
         if ReactionForm().validate_on_submit():
-            try:
-                services.dismiss_flags(current_user, comment.id)
-                db.session.commit()
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-            else:
+            _done, refused = commit_or_flash(
+                lambda: services.dismiss_flags(current_user, comment.id)
+            )
+            if not refused:
                 flash(_("The flags were dismissed."), "success")
         return redirect(url_for("agendas.moderation"))
     if form.validate_on_submit():

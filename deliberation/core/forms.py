@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 
@@ -39,6 +40,19 @@ class CleanTextForm(FlaskForm):
                 filters = unbound_field.kwargs.get("filters") or ()
                 options = {**options, "filters": [clean_field_text, *filters]}
             return super().bind_field(form, unbound_field, options)
+
+
+def commit_or_flash(write: Callable[[], T]) -> tuple[T | None, DomainError | None]:
+    """Run `write` (a service call) and commit; a DomainError rolls back and is flashed as an
+    error. Returns the service's result, or the refusal for the caller's page and status."""
+    try:
+        result = write()
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return None, error
+    return result, None
 
 
 def commit_or_show_on(field: Any, write: Callable[[], T]) -> tuple[T | None, int]:

@@ -102,6 +102,20 @@ def _log_refusal(handler: Callable[..., Any], error: DomainError) -> None:
         )
 
 
+def _refuse_logged_out() -> dict[str, Any]:
+    """A socket whose login ended: cut it off and say why."""
+    disconnect()
+    return {"ok": False, "error": "unauthenticated", "message": "Please log in again."}
+
+
+def _refuse(handler: Callable[..., Any], error: DomainError) -> dict[str, Any]:
+    """A refused event: logged, sent to the caller as an `error` event and as the ack."""
+    _log_refusal(handler, error)
+    payload = error_payload(error)
+    emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
+    return payload
+
+
 def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
     """Wrap a state-changing socket handler: re-check login, one transaction, ack after commit.
 
@@ -112,17 +126,13 @@ def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[...
     @wraps(handler)
     def wrapper(*args: Any) -> dict[str, Any]:
         if not current_user.is_authenticated:
-            disconnect()
-            return {"ok": False, "error": "unauthenticated", "message": "Please log in again."}
+            return _refuse_logged_out()
         try:
             result = handler(*args) or {}
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            _log_refusal(handler, error)
-            payload = error_payload(error)
-            emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
-            return payload
+            return _refuse(handler, error)
         except Exception:
             db.session.rollback()
             log.exception("socket handler %s failed", handler.__name__)
@@ -140,15 +150,11 @@ def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[...,
     @wraps(handler)
     def wrapper(*args: Any) -> dict[str, Any]:
         if not current_user.is_authenticated:
-            disconnect()
-            return {"ok": False, "error": "unauthenticated", "message": "Please log in again."}
+            return _refuse_logged_out()
         try:
             return {"ok": True, **(handler(*args) or {})}
         except DomainError as error:
-            _log_refusal(handler, error)
-            payload = error_payload(error)
-            emit("error", {**payload, "event": handler.__name__.removeprefix("on_")})
-            return payload
+            return _refuse(handler, error)
         finally:
             db.session.rollback()
 

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from deliberation.core.errors import DomainError
+from deliberation.core.forms import commit_or_flash
 from deliberation.core.throttle import enforce
 from deliberation.evaluations import queries, services
 from deliberation.evaluations.forms import SurveyBuilderForm, answer_form_for
@@ -153,14 +154,14 @@ def answer(survey_id: int):
         return _survey_page(survey, form, status=400)
     ratings = {key: form[f"q_{key}"].data for key in survey.question_keys}
     free_text = form.free_text.data if survey.asks_free_text else ""
-    try:
+
+    def answer() -> None:
         enforce("survey-answer", current_user.id, ANSWER_LIMIT)
         services.answer_survey(current_user, survey, ratings, free_text or "")
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _survey_page(survey, form, status=error.status_code)
+
+    _done, refused = commit_or_flash(answer)
+    if refused:
+        return _survey_page(survey, form, status=refused.status_code)
     flash(_("Thank you. Your answers are counted without your name."), "success")
     return redirect(url_for("evaluations.results", survey_id=survey.id))
 

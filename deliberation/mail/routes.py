@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from deliberation.accounts.forms import EmptyForm
 from deliberation.accounts.permissions import admin_required
-from deliberation.core.errors import DomainError
+from deliberation.core.forms import commit_or_flash
 from deliberation.extensions import csrf, db, limiter
 from deliberation.mail import (
     delivery,  # noqa: F401 - declares the periodic sender
@@ -133,12 +133,7 @@ def retry_message(message_id: int):
     message = queries.get_message(message_id)
     form = EmptyForm()
     if form.validate_on_submit():
-        try:
-            services.requeue(current_user, message)
-            db.session.commit()
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
+        _done, refused = commit_or_flash(lambda: services.requeue(current_user, message))
+        if not refused:
             flash(_("The message is queued again."), "success")
     return redirect(url_for("mail.outbox_message", message_id=message_id))

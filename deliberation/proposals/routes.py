@@ -11,6 +11,7 @@ from deliberation.accounts.forms import EmptyForm
 from deliberation.accounts.models import CATEGORY_LABELS, Division
 from deliberation.accounts.permissions import facilitator_required, official_required
 from deliberation.core.errors import DomainError, NotFound
+from deliberation.core.forms import commit_or_flash
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db
 from deliberation.proposals import feedback, judgements, queries, services
@@ -171,14 +172,13 @@ def detail(proposal_id: int):
 
 
 def _official_action(proposal: Proposal, action, **forms):
-    try:
+    def act() -> None:
         enforce("proposal-action", current_user.id, OFFICIAL_ACTION_LIMIT)
         action()
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _detail_page(proposal, status=error.status_code, **forms)
+
+    _done, refused = commit_or_flash(act)
+    if refused:
+        return _detail_page(proposal, status=refused.status_code, **forms)
     flash(_("Saved. Everyone following this proposal has been notified."), "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
 
@@ -304,13 +304,9 @@ def send_back(proposal_id: int):
     if not EmptyForm().validate_on_submit():
         flash(_("The form expired or was not sent from this site. Please try again."), "error")
         return _detail_page(proposal, status=400)
-    try:
-        item = judgements.send_back_to_agenda(current_user, proposal)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _detail_page(proposal, status=error.status_code)
+    item, refused = commit_or_flash(lambda: judgements.send_back_to_agenda(current_user, proposal))
+    if refused:
+        return _detail_page(proposal, status=refused.status_code)
     flash(_("The proposal is back on the agenda as a new draft item."), "success")
     return redirect(url_for("agendas.show_item", item_id=item.id))
 

@@ -3,7 +3,7 @@
 import enum
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
@@ -487,3 +487,15 @@ def insert_ignoring_duplicates(model: Any = None) -> Any:
 def rows_inserted(result: Any) -> int:
     """How many rows an `insert_ignoring_duplicates` statement really inserted."""
     return len(result.all())
+
+
+Row = TypeVar("Row", "Poll", "RoundtableTable")
+
+
+def row_of_session(model: type[Row], session_id: int, row_id: int, missing: DomainError) -> Row:
+    """The `model` row `row_id` if it belongs to session `session_id`, else raise `missing`:
+    a client names another session's tables or polls as easily as its own."""
+    row = db.session.get(model, row_id)
+    if row is None or row.session_id != session_id:
+        raise missing
+    return row

@@ -44,6 +44,7 @@ from deliberation.roundtables.models import (
     RoundtableSession,
     SessionState,
     insert_ignoring_duplicates,
+    row_of_session,
     rows_inserted,
     timer_duration,
 )
@@ -70,10 +71,9 @@ def open_polls(session_id: int) -> list[Poll]:
 
 def get_poll(session: RoundtableSession, poll_id: int) -> Poll:
     """A poll of this session, or NotFound."""
-    poll = db.session.get(Poll, poll_id)
-    if poll is None or poll.session_id != session.id:
-        raise NotFound(_("No such poll."), code="no_such_poll")
-    return poll
+    return row_of_session(
+        Poll, session.id, poll_id, NotFound(_("No such poll."), code="no_such_poll")
+    )
 
 
 def open_poll(

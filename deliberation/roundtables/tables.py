@@ -23,6 +23,7 @@ from deliberation.roundtables.models import (
     RoundtableTable,
     SessionState,
     insert_ignoring_duplicates,
+    row_of_session,
     rows_inserted,
 )
 from deliberation.roundtables.payloads import chat_payload, idea_payload
@@ -55,10 +56,8 @@ def session_tables(session_id: int) -> list[RoundtableTable]:
 
 def get_table(session: RoundtableSession, table_id: int) -> RoundtableTable:
     """A table of this session, or NotFound."""
-    table = db.session.get(RoundtableTable, table_id)
-    if table is None or table.session_id != session.id:
-        raise NotFound(_("No such table in this session."), code="no_such_table")
-    return table
+    missing = NotFound(_("No such table in this session."), code="no_such_table")
+    return row_of_session(RoundtableTable, session.id, table_id, missing)
 
 
 def send_chat(

@@ -50,30 +50,27 @@ def _with_links(document: dict) -> dict:
     }
 
 
-@bp.get("/items/<int:item_id>")
-def show(item_id: int):
-    """The consensus summary of an item: opinion map, common ground, divides, groups, ballot."""
+def _render_summary(item_id: int, *, printable: bool) -> str:
     item, document, state = _summary(item_id)
     return render_template(
         "summaries/show.html",
         item=item,
         summary=_with_links(document) if document else None,
         state=state,
-        printable=False,
+        printable=printable,
     )
+
+
+@bp.get("/items/<int:item_id>")
+def show(item_id: int):
+    """The consensus summary of an item: opinion map, common ground, divides, groups, ballot."""
+    return _render_summary(item_id, printable=False)
 
 
 @bp.get("/items/<int:item_id>/print")
 def printable(item_id: int):
     """The same summary laid out for paper: no chart, every figure as text."""
-    item, document, state = _summary(item_id)
-    return render_template(
-        "summaries/show.html",
-        item=item,
-        summary=_with_links(document) if document else None,
-        state=state,
-        printable=True,
-    )
+    return _render_summary(item_id, printable=True)
 
 
 @bp.get("/items/<int:item_id>/summary.json")

@@ -27,6 +27,7 @@ from deliberation.accounts.models import CATEGORY_LABELS, Division
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core.errors import DomainError
+from deliberation.core.forms import commit_or_flash
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.proposals.queries import proposal_for_item
@@ -169,13 +170,11 @@ def cast(ballot_id: int):
         elif "choice" in form.errors:
             flash(_("Please choose an option."), "error")
         return _ballot_page(ballot, form, 400)
-    try:
-        result = services.cast_vote(ballot.id, current_user, form.choice.data, form.client_id.data)
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _ballot_page(ballot, form, error.status_code)
+    result, refused = commit_or_flash(
+        lambda: services.cast_vote(ballot.id, current_user, form.choice.data, form.client_id.data)
+    )
+    if refused:
+        return _ballot_page(ballot, form, refused.status_code)
     flash(str(CAST_MESSAGES[result.status]), "success")
     flash(_("Your receipt: %(receipt)s", receipt=result.receipt), "info")
     return redirect(url_for("voting.ballot", ballot_id=ballot.id))
