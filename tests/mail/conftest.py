@@ -8,7 +8,7 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from tests.conftest import free_port
+from loadtest.liveserver import free_port
 
 
 class Mailbox:

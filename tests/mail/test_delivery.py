@@ -18,7 +18,8 @@ from deliberation.mail.delivery import (
     deliver_due_mail,
 )
 from deliberation.mail.models import MailStatus, OutboxMessage
-from tests.conftest import csrf_token_from, free_port
+from loadtest.liveserver import free_port
+from tests.conftest import csrf_token_from
 from tests.factories import make_user
 from tests.mail.conftest import html_part, text_part
 

@@ -4,13 +4,14 @@ password once."""
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 import requests
 
 from deliberation.accounts import services as accounts
-from tests.conftest import LiveServer, csrf_token_from
+from deliberation.config import TestConfig
+from loadtest.liveserver import LiveServer
+from tests.conftest import csrf_token_from
 from tests.factories import make_user
 from tests.mail.conftest import text_part
 
@@ -22,12 +23,14 @@ def test_forgot_password_on_the_live_server_delivers_a_working_link(
 ):
     with app.app_context():
         make_user(email="demo@example.org")
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if uri.startswith("sqlite:///"):
-        server = LiveServer(Path(uri.removeprefix("sqlite:///")))
-    else:  # PostgreSQL mode: the same database, as the live_server fixture does
-        server = LiveServer(tmp_path / "live-server", uri)
-    server.start({"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port)})
+    server = LiveServer(
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        tmp_path / "live-server.log",
+        secret_key=TestConfig.SECRET_KEY,
+        env={"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port)},
+        start_timeout=30,
+    )
+    server.start()
     try:
         browser = requests.Session()
         token = csrf_token_from(browser.get(server.url + "/password/forgot").text)
