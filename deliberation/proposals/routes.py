@@ -15,15 +15,13 @@ from deliberation.core.forms import commit_or_flash
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db
 from deliberation.proposals import feedback, judgements, queries, services
-from deliberation.proposals.feedback_forms import (
+from deliberation.proposals.forms import (
     FeedbackQueueFilterForm,
     JudgementForm,
-    satisfaction_filter_choices,
-)
-from deliberation.proposals.forms import (
     ProgressForm,
     ResponseForm,
     due_filter_choices,
+    satisfaction_filter_choices,
     state_filter_choices,
 )
 from deliberation.proposals.models import (
