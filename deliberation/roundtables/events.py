@@ -38,6 +38,7 @@ from deliberation.roundtables import (
     presence,
     queries,
     sessions,
+    staffing,
     tables,
     tallies,
     themes,
@@ -409,6 +410,15 @@ class RoundtableNamespace(AuthenticatedNamespace):
         return {"participant_id": person.id, "role": role.value}
 
     @socket_action
+    def on_table_merge(self, data: Any = None) -> dict[str, Any]:
+        """Merge a table without a facilitator into a neighbour (default: the nearest staffed)."""
+        data, session, _participant, _seat = self._context(data)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        into_id = payload_int(data, "into_id", required=False)
+        into = tables.get_table(session, into_id) if into_id else None
+        return staffing.merge_table(current_user, session, table, into)
+
+    @socket_action
     def on_session_start(self, data: Any = None) -> dict[str, Any]:
         data, session, _participant, _seat = self._context(data)
         duration = payload_int(data, "duration_s", required=False)
@@ -608,3 +618,16 @@ def _int_list(data: dict[str, Any], key: str) -> list[int]:
 def register_namespaces(socketio_server: SocketIO) -> None:
     """Attach the /roundtable namespace."""
     register_namespace_once(socketio_server, RoundtableNamespace(NAMESPACE))
+
+
+def connected_user_ids(session_id: int) -> set[int]:
+    """People with a socket in this session on this server process (the people page's
+    "connected" filter; with several processes it sees this one's sockets only)."""
+    for handler in socketio.namespace_handlers:
+        if handler.namespace == NAMESPACE and isinstance(handler, RoundtableNamespace):
+            return {
+                seat.user_id
+                for seat in list(handler.seats.values())
+                if seat.session_id == session_id and seat.user_id is not None
+            }
+    return set()
