@@ -372,6 +372,19 @@ class RoundtableNamespace(AuthenticatedNamespace):
         return {"idea": idea}
 
     @socket_action
+    def on_idea_edit(self, data: Any = None) -> dict[str, Any]:
+        """The table facilitator rewords a draft idea."""
+        data, session, participant, _seat = self._context(data)
+        text = payload_str(data, "text", max_length=tables.IDEA_MAX_CHARS) or ""
+        return {"idea": tables.edit_idea(session, participant, payload_int(data, "idea_id"), text)}
+
+    @socket_action
+    def on_idea_delete(self, data: Any = None) -> dict[str, Any]:
+        """The table facilitator deletes a draft idea."""
+        data, session, participant, _seat = self._context(data)
+        return tables.delete_idea(session, participant, payload_int(data, "idea_id"))
+
+    @socket_action
     def on_ideas_submit(self, data: Any = None) -> dict[str, Any]:
         """The table facilitator sends the round's ideas to the theme team."""
         data, session, participant, _seat = self._context(data)

@@ -82,6 +82,17 @@ def _client_labels() -> dict:
         "change": _("Change my vote"),
         "vote": _("Vote"),
         "done": _("Done."),
+        "ideas_of": _("%(n)s of %(max)s ideas", n="{n}", max="{max}"),
+        "edit": _("Edit"),
+        "edit_idea": _("Edit the idea"),
+        "delete": _("Delete"),
+        "save": _("Save"),
+        "cancel": _("Cancel"),
+        "idea_saved": _("The idea is saved."),
+        "idea_deleted": _("The idea is deleted."),
+        "moved": _("The lead facilitator moved you to table %(n)s.", n="{n}"),
+        "now_role": _("The lead facilitator made you: %(role)s.", role="{role}"),
+        "roles": {r.value: r.label for r in ParticipantRole},
     }
 
 

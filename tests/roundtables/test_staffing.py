@@ -352,3 +352,107 @@ def test_an_unreadable_roster_is_refused_with_a_message(app, client, auth):
         content_type="multipart/form-data",
     )  # fmt: skip
     assert wrong.status_code == 400 and "Save the roster as UTF-8 CSV." in wrong.text
+
+
+def _running_with_facilitator(app, phase="discussion"):
+    from deliberation.roundtables.models import Phase
+
+    with app.app_context():
+        setup = build_session(participants=10, facilitators=1, state="lobby")
+    _seat(app, setup)
+    with app.app_context():
+        session = session_of(setup["session_id"])
+        session.start()
+        session.move_to_phase(Phase.DISCUSSION)
+        if phase != "discussion":
+            session.move_to_phase(Phase(phase))
+        db.session.commit()
+    return setup
+
+
+def test_the_table_facilitator_edits_and_deletes_a_draft_idea_before_submitting(app):
+    setup = _running_with_facilitator(app)
+    sid = setup["session_id"]
+    facilitator, ack = joined(app, setup["facilitators"][0], sid)
+    table_id = ack["seat"]["table_id"]
+    citizen, _ack = joined(app, setup["people"][0], sid)
+    ideas = [
+        emit(facilitator, "idea_add", {"session_id": sid, "table_id": table_id,
+                                       "text": f"Idea {n}", "client_id": f"idea-{n}-xxxx"})["idea"]
+        for n in range(5)
+    ]  # fmt: skip
+    full = emit(facilitator, "idea_add", {"session_id": sid, "table_id": table_id,
+                                          "text": "Sixth", "client_id": "idea-6-xxxx"})  # fmt: skip
+    assert full["error"] == "too_many_ideas"
+    received(citizen)
+    edited = emit(facilitator, "idea_edit", {"session_id": sid, "idea_id": ideas[0]["id"],
+                                             "text": "Idea zero, reworded"})  # fmt: skip
+    assert edited["ok"] and edited["idea"]["body"] == "Idea zero, reworded"
+    assert received(citizen, "idea")[0]["args"][0]["body"] == "Idea zero, reworded"
+    # A citizen at the table cannot touch it.
+    refused = emit(citizen, "idea_delete", {"session_id": sid, "idea_id": ideas[1]["id"]})
+    assert refused["error"] == "not_table_facilitator"
+    gone = emit(facilitator, "idea_delete", {"session_id": sid, "idea_id": ideas[1]["id"]})
+    assert gone["ok"]
+    assert received(citizen, "idea_deleted")[0]["args"][0]["idea_id"] == ideas[1]["id"]
+    again = emit(facilitator, "idea_delete", {"session_id": sid, "idea_id": ideas[1]["id"]})
+    assert again["ok"]  # a resend changes nothing and says the same
+    # The freed place in the round's five takes a new idea.
+    sixth = emit(
+        facilitator,
+        "idea_add",
+        {"session_id": sid, "table_id": table_id, "text": "Sixth", "client_id": "idea-7-xxxx"},
+    )
+    assert sixth["ok"]
+    snapshot = emit(citizen, "snapshot", {"session_id": sid})["snapshot"]
+    assert [i["body"] for i in snapshot["ideas"]] == [
+        "Idea zero, reworded", "Idea 2", "Idea 3", "Idea 4", "Sixth"]  # fmt: skip
+    with app.app_context():
+        actions = db.session.scalars(
+            select(AuditEntry.action).where(AuditEntry.action.like("roundtable.idea_%"))
+        ).all()
+        assert sorted(actions) == ["roundtable.idea_delete", "roundtable.idea_edit"]
+
+
+def test_a_submitted_idea_can_no_longer_change(app):
+    setup = _running_with_facilitator(app, phase="submissions")
+    sid = setup["session_id"]
+    facilitator, ack = joined(app, setup["facilitators"][0], sid)
+    table_id = ack["seat"]["table_id"]
+    idea = emit(
+        facilitator,
+        "idea_add",
+        {"session_id": sid, "table_id": table_id, "text": "Benches", "client_id": "idea-b-xxxx"},
+    )["idea"]
+    assert emit(facilitator, "ideas_submit", {"session_id": sid, "table_id": table_id})["ok"]
+    edit = emit(facilitator, "idea_edit", {"session_id": sid, "idea_id": idea["id"], "text": "x"})
+    assert edit["error"] == "already_submitted"
+    assert emit(facilitator, "idea_delete", {"session_id": sid, "idea_id": idea["id"]})[
+        "error"
+    ] == ("already_submitted")
+
+
+def test_a_person_moved_or_given_a_role_is_told_what_changed(app):
+    with app.app_context():
+        setup = build_session(participants=20, facilitators=2)
+    _seat(app, setup)
+    sid = setup["session_id"]
+    person, ack = joined(app, setup["people"][0], sid)
+    before = ack["seat"]["table_number"]
+    lead, _ack = joined(app, setup["lead_id"], sid)
+    with app.app_context():
+        other = next(t for t in _tables(sid) if t.number != before)
+        other_id, other_number = other.id, other.number
+    received(person)
+    me = ack["seat"]["participant_id"]
+    moved = emit(
+        lead, "move_participant", {"session_id": sid, "table_id": other_id, "participant_id": me}
+    )
+    assert moved["error"] == "table_full"  # ten a table: the move is refused, nothing said
+    assert received(person, "seat_changed") == []
+    made = emit(lead, "set_role", {"session_id": sid, "role": "theme_team",
+                                   "participant_id": ack["seat"]["participant_id"]})  # fmt: skip
+    assert made["ok"]
+    told = received(person, "seat_changed")[0]["args"][0]
+    assert (told["change"], told["role"], told["table_number"]) == ("role", "theme_team", None)
+    assert other_number != before
