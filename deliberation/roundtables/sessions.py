@@ -349,6 +349,7 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     facilitator_by_id = {f.id: f for f in facilitators}
     for facilitator in facilitators:
         facilitator.table_id = None
+    db.session.flush()  # off every table first: a reseat may swap two (one a table, UNIQUE)
     for t, fid in enumerate(assigned):
         if fid is not None:
             facilitator_by_id[fid].table_id = tables[t].id

@@ -456,3 +456,32 @@ def test_a_person_moved_or_given_a_role_is_told_what_changed(app):
     told = received(person, "seat_changed")[0]["args"][0]
     assert (told["change"], told["role"], told["table_number"]) == ("role", "theme_team", None)
     assert other_number != before
+
+
+def test_the_database_refuses_a_second_facilitator_at_a_table(app):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    with app.app_context():
+        setup = build_session(participants=20, facilitators=2)
+    _seat(app, setup)
+    with app.app_context():
+        sid = setup["session_id"]
+        first, second = _people(sid, ParticipantRole.TABLE_FACILITATOR)
+        first_table, second_table = first.table_id, second.table_id
+        second.table_id = first.table_id  # past the services, straight to the database
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        # The lead names a facilitator who registered before them (a lower id): reseating
+        # moves each facilitator to another table, which the index allows, as a swap.
+        earlier = _people(sid, ParticipantRole.PARTICIPANT)[0]
+        earlier.role, earlier.table_id = ParticipantRole.TABLE_FACILITATOR, None
+        db.session.commit()
+        earlier_id = earlier.id
+    answer = _seat(app, setup)
+    with app.app_context():
+        led = {p.id: p.table_id for p in _people(sid, ParticipantRole.TABLE_FACILITATOR)}
+        assert answer["without_facilitator"] == []
+        assert led[earlier_id] == first_table
+        assert sorted(t for t in led.values() if t) == sorted([first_table, second_table])
