@@ -636,8 +636,12 @@ def register_namespaces(socketio_server: SocketIO) -> None:
 def connected_user_ids(session_id: int) -> set[int]:
     """People with a socket in this session on this server process (the people page's
     "connected" filter; with several processes it sees this one's sockets only)."""
-    for handler in socketio.namespace_handlers:
-        if handler.namespace == NAMESPACE and isinstance(handler, RoundtableNamespace):
+    # Registered before the server started (a list) or after (the server's own table).
+    handlers = list(socketio.namespace_handlers)
+    if socketio.server is not None:
+        handlers += list(socketio.server.namespace_handlers.values())
+    for handler in handlers:
+        if isinstance(handler, RoundtableNamespace):
             return {
                 seat.user_id
                 for seat in list(handler.seats.values())

@@ -66,12 +66,15 @@ def _place(
         return
     new_role = role is not None and role != person.role
     if table is not None and person.table_id != table.id:
-        if new_role:
-            # The new role decides the move's checks (a facilitator does not take a seat).
-            if role == ParticipantRole.TABLE_FACILITATOR and not person.user.is_facilitator:
-                raise DomainError(_("Only facilitators can lead a table."), code="forbidden")
-            person.role = role
-        sessions.move_participant(actor, session, person, table)
+        # The new role decides the move's checks (a facilitator does not take a seat); role
+        # and table are written together, so no half-way row (a second facilitator at the old
+        # table) is ever flushed.
+        with db.session.no_autoflush:
+            if new_role:
+                if role == ParticipantRole.TABLE_FACILITATOR and not person.user.is_facilitator:
+                    raise DomainError(_("Only facilitators can lead a table."), code="forbidden")
+                person.role = role
+            sessions.move_participant(actor, session, person, table)
     if new_role and role is not None:
         sessions.set_participant_role(actor, session, person, role)
 
