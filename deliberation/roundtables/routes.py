@@ -436,7 +436,7 @@ def people_import_confirm(session_id: int):
     else:
         flash(
             _(
-                "Roster imported: %(good)d rows applied, %(bad)d skipped.",
+                "Roster imported. Rows applied: %(good)d; skipped: %(bad)d.",
                 good=result.good,
                 bad=result.bad,
             ),

@@ -160,7 +160,7 @@ def test_people_page_filters_and_is_for_the_lead_only(app, client, auth):
     assert "62 people found." in page.text
     assert page.text.count('name="participant_ids"') == 50  # 50 a page
     assert "Page 1 of 2" in page.text
-    assert "Tables without a facilitator" in page.text and "4: 3, 4, 5, 6" in page.text
+    assert "Tables without a facilitator" in page.text and "4 (tables 3, 4, 5, 6)" in page.text
     found = _people_page(client, sid, q="minji")
     assert "1 person found." in found.text and "Kim Minji" in found.text
     facilitators = _people_page(client, sid, role="table_facilitator")
@@ -248,7 +248,7 @@ def test_bulk_actions_give_roles_and_move_people_all_or_nothing(app, client, aut
     with app.app_context():
         led = sorted(p.table_id for p in _people(sid, ParticipantRole.TABLE_FACILITATOR))
         assert led == tables[:2]  # 22 people sit at 3 tables; the third still has nobody
-    assert '<dd id="bare-tables">1: 3</dd>' in _people_page(client, sid).text
+    assert '<dd id="bare-tables">1 (tables 3)</dd>' in _people_page(client, sid).text
 
 
 def test_a_roster_is_previewed_row_by_row_and_changes_nothing_until_confirmed(app, client, auth):
@@ -288,10 +288,7 @@ def test_a_roster_is_previewed_row_by_row_and_changes_nothing_until_confirmed(ap
     )  # fmt: skip
     assert preview.status_code == 200
     text = preview.text
-    assert (
-        "3 rows will be applied; 6 have errors and will be skipped. Nothing has changed yet."
-        in text
-    )
+    assert "Rows to apply: 3. Rows with errors, to be skipped: 6. Nothing has changed yet." in text
     assert "Table facilitator at table 1" in text and "Table facilitator at table 2" in text
     assert "No member has this email." in text
     assert "Not registered for this session." in text
@@ -311,7 +308,7 @@ def test_a_roster_is_previewed_row_by_row_and_changes_nothing_until_confirmed(ap
         data={"csrf_token": csrf_token_from(text), "roster_text": csrf_free(text)},
         follow_redirects=True,
     )  # fmt: skip
-    assert "Roster imported: 3 rows applied, 6 skipped." in confirmed.text
+    assert "Roster imported. Rows applied: 3; skipped: 6." in confirmed.text
     with app.app_context():
         tables = _tables(sid)
         led = {p.user.email: p.table_id for p in _people(sid, ParticipantRole.TABLE_FACILITATOR)}
