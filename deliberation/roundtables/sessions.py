@@ -336,8 +336,10 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     seatables = [seating.Seatable(p.id, p.member_category.value, p.division_id) for p in people]
     layout = seating.assign_tables(seatables, session.table_size) or [[]]
     tables = session_tables(session.id)
-    for number in range(len(tables) + 1, len(layout) + 1):
-        table = RoundtableTable(session_id=session.id, number=number)
+    # New tables take the next free numbers (a merged table leaves a gap in the numbers).
+    last = max((t.number for t in tables), default=0)
+    for extra in range(1, len(layout) - len(tables) + 1):
+        table = RoundtableTable(session_id=session.id, number=last + extra)
         db.session.add(table)
         tables.append(table)
     db.session.flush()

@@ -482,3 +482,22 @@ def test_the_database_refuses_a_second_facilitator_at_a_table(app):
         assert answer["without_facilitator"] == []
         assert led[earlier_id] == first_table
         assert sorted(t for t in led.values() if t) == sorted([first_table, second_table])
+
+
+def test_reseating_after_a_merge_numbers_new_tables_after_the_last(app):
+    with app.app_context():
+        setup = build_session(participants=30, facilitators=1)
+    _seat(app, setup)
+    with app.app_context():
+        sid = setup["session_id"]
+        lead = db.session.get(User, setup["lead_id"])
+        session = session_of(sid)
+        one, two, _three = _tables(sid)
+        staffing.merge_table(lead, session, two, one)  # a gap in the numbers: 1, 3
+        for _ in range(12):  # late registrations, then the lead reseats the room
+            sessions.register(session, make_user(commit=False))
+        db.session.commit()
+    answer = _seat(app, setup)
+    with app.app_context():
+        assert answer["tables"] == 5
+        assert [t.number for t in _tables(sid)] == [1, 3, 4, 5, 6]
