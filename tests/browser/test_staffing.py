@@ -145,6 +145,8 @@ def test_lead_imports_a_roster_gives_a_role_and_moves_someone_who_sees_it_at_onc
     expect(phone.locator("h1")).to_contain_text("사람")
     expect(phone.locator("#people-found")).to_have_text("12명을 찾았습니다.")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    phone.check("#pick-all")  # one box ticks everyone listed
+    expect(phone.locator("input[name=participant_ids]:checked")).to_have_count(12)
     assert_accessible(phone)
     save_screenshot(phone, "staffing-people-390-ko")
 
