@@ -270,6 +270,10 @@ def _seat_changed(
     emit_after_commit(
         "seat_changed", payload, to=user_room(participant.user_id), namespace=NAMESPACE
     )
+    # The console's table list (seated, facilitator) refreshes; it coalesces a bulk action.
+    emit_after_commit(
+        "people_changed", {"session_id": session.id}, to=staff_room(session.id), namespace=NAMESPACE
+    )
 
 
 def open_lobby(actor: User, session: RoundtableSession) -> None:

@@ -55,6 +55,7 @@
       ideas_submitted: refreshSoon,
       seating: refreshSoon,
       table_merged: refreshSoon,
+      people_changed: refreshSoon,
       poll_opened: function (poll) { pollView.show(poll, null, null); },
       poll_closed: function (data) {
         if (pollView.poll) pollView.show(Object.assign({}, pollView.poll, { state: "closed" }), data.tally, null);

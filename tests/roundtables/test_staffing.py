@@ -452,6 +452,7 @@ def test_a_person_moved_or_given_a_role_is_told_what_changed(app):
     assert made["ok"]
     told = received(person, "seat_changed")[0]["args"][0]
     assert (told["change"], told["role"], told["table_number"]) == ("role", "theme_team", None)
+    assert received(lead, "people_changed")  # the console refreshes its table list
     assert other_number != before
 
 
