@@ -38,6 +38,7 @@ from deliberation.roundtables import (
     presence,
     queries,
     sessions,
+    staffing,
     tables,
     tallies,
     themes,
@@ -371,6 +372,19 @@ class RoundtableNamespace(AuthenticatedNamespace):
         return {"idea": idea}
 
     @socket_action
+    def on_idea_edit(self, data: Any = None) -> dict[str, Any]:
+        """The table facilitator rewords a draft idea."""
+        data, session, participant, _seat = self._context(data)
+        text = payload_str(data, "text", max_length=tables.IDEA_MAX_CHARS) or ""
+        return {"idea": tables.edit_idea(session, participant, payload_int(data, "idea_id"), text)}
+
+    @socket_action
+    def on_idea_delete(self, data: Any = None) -> dict[str, Any]:
+        """The table facilitator deletes a draft idea."""
+        data, session, participant, _seat = self._context(data)
+        return tables.delete_idea(session, participant, payload_int(data, "idea_id"))
+
+    @socket_action
     def on_ideas_submit(self, data: Any = None) -> dict[str, Any]:
         """The table facilitator sends the round's ideas to the theme team."""
         data, session, participant, _seat = self._context(data)
@@ -407,6 +421,15 @@ class RoundtableNamespace(AuthenticatedNamespace):
         role = _enum(ParticipantRole, payload_str(data, "role", max_length=30))
         sessions.set_participant_role(current_user, session, person, role)
         return {"participant_id": person.id, "role": role.value}
+
+    @socket_action
+    def on_table_merge(self, data: Any = None) -> dict[str, Any]:
+        """Merge a table without a facilitator into a neighbour (default: the nearest staffed)."""
+        data, session, _participant, _seat = self._context(data)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        into_id = payload_int(data, "into_id", required=False)
+        into = tables.get_table(session, into_id) if into_id else None
+        return staffing.merge_table(current_user, session, table, into)
 
     @socket_action
     def on_session_start(self, data: Any = None) -> dict[str, Any]:
@@ -608,3 +631,20 @@ def _int_list(data: dict[str, Any], key: str) -> list[int]:
 def register_namespaces(socketio_server: SocketIO) -> None:
     """Attach the /roundtable namespace."""
     register_namespace_once(socketio_server, RoundtableNamespace(NAMESPACE))
+
+
+def connected_user_ids(session_id: int) -> set[int]:
+    """People with a socket in this session on this server process (the people page's
+    "connected" filter; with several processes it sees this one's sockets only)."""
+    # Registered before the server started (a list) or after (the server's own table).
+    handlers = list(socketio.namespace_handlers)
+    if socketio.server is not None:
+        handlers += list(socketio.server.namespace_handlers.values())
+    for handler in handlers:
+        if isinstance(handler, RoundtableNamespace):
+            return {
+                seat.user_id
+                for seat in list(handler.seats.values())
+                if seat.session_id == session_id and seat.user_id is not None
+            }
+    return set()

@@ -1,9 +1,11 @@
 """Forms for creating a roundtable session and registering for a seat."""
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    HiddenField,
     IntegerField,
     RadioField,
     SelectField,
@@ -16,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from deliberation.core.forms import CleanTextForm
 from deliberation.roundtables.models import THEME_DESTINATION_LABELS, ThemeDestination
+from deliberation.roundtables.staffing import ROSTER_MAX_BYTES
 
 
 class SessionForm(CleanTextForm):
@@ -64,3 +67,49 @@ class SessionForm(CleanTextForm):
 
 class RegisterForm(CleanTextForm):
     as_table_facilitator = BooleanField(_l("I will facilitate a table"))
+
+
+class BulkStaffingForm(CleanTextForm):
+    """The people page's action on the people ticked in the list."""
+
+    action = SelectField(
+        _l("Do this to the people ticked"),
+        choices=[
+            SelectChoice("table_facilitator", _l("Make them table facilitators")),
+            SelectChoice("theme_team", _l("Put them on the theme team")),
+            SelectChoice("participant", _l("Make them participants (take the role back)")),
+            SelectChoice("move", _l("Move them to the table chosen below")),
+        ],
+    )
+    #: The tables are the session's, filled in by the view; checked by the service.
+    table_id = SelectField(_l("Table"), coerce=int, validate_choice=False, default=0)
+
+
+class RosterForm(CleanTextForm):
+    """A roster to check: a CSV file, or the same lines pasted."""
+
+    roster_file = FileField(_l("Roster file (CSV: email, role, table)"))
+    roster_text = TextAreaField(
+        _l("Or paste the roster"),
+        validators=[Length(max=ROSTER_MAX_BYTES)],
+        description=_l(
+            "One person a line: email, role (participant, table_facilitator or theme_team), "
+            "table number (optional). A first line “email,role,table” is skipped."
+        ),
+    )
+
+
+class RosterConfirmForm(CleanTextForm):
+    """Apply the roster that was just previewed (it travels back in a hidden field)."""
+
+    roster_text = HiddenField(validators=[DataRequired(), Length(max=ROSTER_MAX_BYTES)])
+
+
+class MergeTableForm(CleanTextForm):
+    """Merge a table without a facilitator into a neighbour."""
+
+    table_id = SelectField(_l("Table without a facilitator"), coerce=int, validate_choice=False)
+    into_id = SelectField(
+        _l("Merge into"), coerce=int, validate_choice=False, default=0,
+        description=_l("Its people, chat and ideas move there; the empty table is removed."),
+    )  # fmt: skip

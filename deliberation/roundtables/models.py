@@ -11,11 +11,13 @@ from sqlalchemy import (
     Column,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -301,11 +303,25 @@ class RoundtableTable(db.Model):
     help_requested_at: Mapped[datetime | None] = mapped_column()
 
 
+#: The rows the one-facilitator-a-table index covers (roles are stored by their enum names).
+ONE_FACILITATOR_WHERE = "role = 'TABLE_FACILITATOR' AND table_id IS NOT NULL"
+
+
 class Participant(db.Model):
     """A person registered for a session; seated at a table once the room is seated."""
 
     __tablename__ = "roundtable_participants"
-    __table_args__ = (UniqueConstraint("session_id", "user_id"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "user_id"),
+        # One table facilitator a table: the services say so in words, the database decides.
+        Index(
+            "uq_roundtable_participants_one_facilitator_a_table",
+            "table_id",
+            unique=True,
+            sqlite_where=text(ONE_FACILITATOR_WHERE),
+            postgresql_where=text(ONE_FACILITATOR_WHERE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(

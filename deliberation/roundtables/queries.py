@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from deliberation.accounts.models import Division
+from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
@@ -252,3 +252,39 @@ def sessions_for_item(item_id: int) -> list[tuple[RoundtableSession, bool]]:
         .order_by(RoundtableSession.starts_at, RoundtableSession.id)
     )
     return [(session, bool(is_origin)) for session, is_origin in rows]
+
+
+PEOPLE_PER_PAGE = 50
+
+
+def people_page(
+    session: RoundtableSession,
+    *,
+    name: str = "",
+    table_id: int | None = None,
+    role: ParticipantRole | None = None,
+    category: MemberCategory | None = None,
+    user_ids: set[int] | None = None,
+    page: int = 1,
+):
+    """The people page: everyone registered, found by name and filtered by table (0: no
+    table), role, member category or a set of people (those connected), 50 a page."""
+    query = (
+        select(Participant)
+        .join(User, User.id == Participant.user_id)
+        .where(Participant.session_id == session.id)
+    )
+    if name.strip():
+        query = query.where(User.display_name.icontains(name.strip(), autoescape=True))
+    if table_id == 0:
+        query = query.where(Participant.table_id.is_(None))
+    elif table_id is not None:
+        query = query.where(Participant.table_id == table_id)
+    if role is not None:
+        query = query.where(Participant.role == role)
+    if category is not None:
+        query = query.where(Participant.member_category == category)
+    if user_ids is not None:
+        query = query.where(Participant.user_id.in_(user_ids))
+    query = query.order_by(User.display_name, Participant.id)
+    return db.paginate(query, page=page, per_page=PEOPLE_PER_PAGE, error_out=False)

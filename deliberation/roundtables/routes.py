@@ -2,17 +2,26 @@
 projector (secret link) and the public results after close."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
+from deliberation.accounts.models import MemberCategory
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
 from deliberation.core.errors import DomainError
+from deliberation.core.sanitize import UntypableText, clean_text
 from deliberation.extensions import db
-from deliberation.roundtables import permissions, queries, sessions
-from deliberation.roundtables.forms import RegisterForm, SessionForm
+from deliberation.roundtables import events, permissions, queries, sessions, staffing, tables
+from deliberation.roundtables.forms import (
+    BulkStaffingForm,
+    MergeTableForm,
+    RegisterForm,
+    RosterConfirmForm,
+    RosterForm,
+    SessionForm,
+)
 from deliberation.roundtables.models import (
     PHASE_LABELS,
     STANCES,
@@ -24,6 +33,8 @@ from deliberation.roundtables.models import (
     ThemeDestination,
 )
 from deliberation.roundtables.rooms import NAMESPACE
+from deliberation.roundtables.staffing import ROSTER_MAX_BYTES
+from deliberation.roundtables.tables import session_tables
 
 bp = Blueprint("roundtables", __name__, url_prefix="/roundtables")
 
@@ -71,6 +82,17 @@ def _client_labels() -> dict:
         "change": _("Change my vote"),
         "vote": _("Vote"),
         "done": _("Done."),
+        "ideas_of": _("%(n)s of %(max)s ideas", n="{n}", max="{max}"),
+        "edit": _("Edit"),
+        "edit_idea": _("Edit the idea"),
+        "delete": _("Delete"),
+        "save": _("Save"),
+        "cancel": _("Cancel"),
+        "idea_saved": _("The idea is saved."),
+        "idea_deleted": _("The idea is deleted."),
+        "moved": _("The lead facilitator moved you to table %(n)s.", n="{n}"),
+        "now_role": _("The lead facilitator made you: %(role)s.", role="{role}"),
+        "roles": {r.value: r.label for r in ParticipantRole},
     }
 
 
@@ -252,3 +274,202 @@ def results(session_id: int):
 def roundtables_for_item_global(item_id: int) -> list[tuple[RoundtableSession, bool]]:
     """For the agenda item page: the roundtables about the item, or that it came from."""
     return queries.sessions_for_item(item_id)
+
+
+# --- staffing: the people page (lead and admins) --------------------------------------------
+
+
+def _lead_session_or_403(session_id: int) -> RoundtableSession:
+    session = _session_or_404(session_id)
+    if not permissions.is_lead(current_user, session):
+        abort(403)
+    return session
+
+
+def _people_filters() -> dict[str, str]:
+    """The people page's filters as they came in the query string (kept across actions)."""
+    keys = ("q", "table", "role", "category", "connected", "page")
+    return {k: request.args[k] for k in keys if request.args.get(k)}
+
+
+def _back_to_people(session: RoundtableSession):
+    return redirect(url_for("roundtables.people", session_id=session.id, **_people_filters()))
+
+
+def _table_choices(session: RoundtableSession, first: str) -> list[SelectChoice]:
+    tables = session_tables(session.id)
+    return [SelectChoice(0, first)] + [
+        SelectChoice(t.id, _("Table %(n)d", n=t.number)) for t in tables
+    ]
+
+
+def _people_page(session: RoundtableSession, roster_form: RosterForm | None = None, status=200):
+    filters = request.args
+    role = (
+        filters.get("role") if filters.get("role") in {r.value for r in ParticipantRole} else None
+    )
+    category = (
+        filters.get("category")
+        if filters.get("category") in {c.value for c in MemberCategory}
+        else None
+    )
+    table_id = filters.get("table", type=int)
+    connected_ids = events.connected_user_ids(session.id)
+    page = queries.people_page(
+        session,
+        name=filters.get("q", "")[:80],
+        table_id=table_id,
+        role=ParticipantRole(role) if role else None,
+        category=MemberCategory(category) if category else None,
+        user_ids=connected_ids if filters.get("connected") == "1" else None,
+        page=filters.get("page", 1, type=int),
+    )
+    bulk = BulkStaffingForm()
+    bulk.table_id.choices = _table_choices(session, _("Choose a table"))
+    merge = MergeTableForm()
+    bare = staffing.tables_without_facilitator(session.id)
+    merge.table_id.choices = [SelectChoice(t.id, _("Table %(n)d", n=t.number)) for t in bare]
+    merge.into_id.choices = _table_choices(session, _("The nearest table with a facilitator"))
+    return render_template(
+        "roundtables/people.html",
+        session=session,
+        people=page,
+        tables=session_tables(session.id),
+        counts=queries.participant_counts(session.id),
+        bare_tables=bare,
+        connected_ids=connected_ids,
+        bulk_form=bulk,
+        merge_form=merge,
+        roster_form=roster_form or RosterForm(),
+        roles=list(ParticipantRole),
+        categories=list(MemberCategory),
+        filters=_people_filters(),
+        pager_filters={k: v for k, v in _people_filters().items() if k != "page"},
+    ), status
+
+
+@bp.get("/<int:session_id>/people")
+@login_required
+def people(session_id: int):
+    """The lead's list of everyone registered: find, filter, give roles, move, import a roster."""
+    return _people_page(_lead_session_or_403(session_id))
+
+
+@bp.post("/<int:session_id>/people/bulk")
+@login_required
+def people_bulk(session_id: int):
+    """Give the people ticked a role, or move them to a table (all or nothing)."""
+    session = _lead_session_or_403(session_id)
+    form = BulkStaffingForm()
+    form.table_id.choices = _table_choices(session, "")
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+        return _back_to_people(session)
+    ids = [int(v) for v in request.form.getlist("participant_ids") if v.isdigit()]
+    try:
+        table = tables.get_table(session, form.table_id.data) if form.table_id.data else None
+        count = staffing.apply_to_people(current_user, session, ids, form.action.data, table)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(ngettext("Done for %(num)d person.", "Done for %(num)d people.", count), "success")
+    return _back_to_people(session)
+
+
+def _roster_text(form: RosterForm) -> str:
+    upload = form.roster_file.data
+    if upload is not None and getattr(upload, "filename", ""):
+        raw = upload.read(ROSTER_MAX_BYTES + 1)
+        if len(raw) > ROSTER_MAX_BYTES:
+            raise DomainError(_("The roster is too large (at most 512 KB)."), code="too_large")
+        try:
+            return clean_text(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as error:
+            raise DomainError(_("Save the roster as UTF-8 CSV."), code="bad_encoding") from error
+    return form.roster_text.data or ""
+
+
+@bp.post("/<int:session_id>/people/import")
+@login_required
+def people_import(session_id: int):
+    """Check a roster and show what each row would do; nothing changes until it is confirmed."""
+    session = _lead_session_or_403(session_id)
+    form = RosterForm()
+    if not form.validate_on_submit():
+        return _people_page(session, form, 400)
+    try:
+        text = _roster_text(form)
+        result = staffing.import_roster(current_user, session, text)
+    except (DomainError, UntypableText) as error:
+        db.session.rollback()
+        form.roster_text.errors = [*form.roster_text.errors, error.message]
+        return _people_page(session, form, 400)
+    finally:
+        db.session.rollback()  # a preview: every row was tried, none is kept
+    return render_template(
+        "roundtables/roster_preview.html",
+        session=session,
+        result=result,
+        confirm_form=RosterConfirmForm(roster_text=text),
+    )
+
+
+@bp.post("/<int:session_id>/people/import/confirm")
+@login_required
+def people_import_confirm(session_id: int):
+    """Apply a previewed roster in one transaction (rows with errors are skipped)."""
+    session = _lead_session_or_403(session_id)
+    form = RosterConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+        return _back_to_people(session)
+    try:
+        result = staffing.import_roster(current_user, session, form.roster_text.data)
+        if result.error:
+            raise DomainError(result.error, code="bad_roster")
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(
+            _(
+                "Roster imported. Rows applied: %(good)d; skipped: %(bad)d.",
+                good=result.good,
+                bad=result.bad,
+            ),
+            "success",
+        )
+    return _back_to_people(session)
+
+
+@bp.post("/<int:session_id>/people/merge")
+@login_required
+def people_merge(session_id: int):
+    """Merge a table without a facilitator into a neighbour."""
+    session = _lead_session_or_403(session_id)
+    form = MergeTableForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+        return _back_to_people(session)
+    try:
+        table = tables.get_table(session, form.table_id.data or 0)
+        into = tables.get_table(session, form.into_id.data) if form.into_id.data else None
+        merged = staffing.merge_table(current_user, session, table, into)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        flash(
+            _(
+                "Table %(n)d merged into table %(into)d (%(moved)d people moved).",
+                n=merged["number"],
+                into=merged["into_number"],
+                moved=merged["moved"],
+            ),
+            "success",
+        )
+    return _back_to_people(session)

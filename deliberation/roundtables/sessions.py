@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from deliberation.accounts.models import Division, User
@@ -219,24 +220,60 @@ def set_participant_role(
     permissions.require_lead(actor, session)
     if role == ParticipantRole.TABLE_FACILITATOR and not participant.user.is_facilitator:
         raise DomainError(_("Only facilitators can lead a table."), code="forbidden")
+    if role == ParticipantRole.TABLE_FACILITATOR:
+        require_free_facilitator_seat(session, participant, participant.table_id)
     participant.role = role
     if role == ParticipantRole.THEME_TEAM:
         participant.table_id = None
+    db.session.flush()
     _seat_changed(actor, session, participant, "roundtable.set_role", role=role.value)
+
+
+def require_free_facilitator_seat(
+    session: RoundtableSession, participant: Participant, table_id: int | None
+) -> None:
+    """A table has one facilitator: refuse to put a second one at `table_id`."""
+    if table_id is None:
+        return
+    holder = db.session.scalar(
+        select(Participant).where(
+            Participant.session_id == session.id,
+            Participant.table_id == table_id,
+            Participant.role == ParticipantRole.TABLE_FACILITATOR,
+            Participant.id != participant.id,
+        )
+    )
+    if holder is not None:
+        number = db.session.get(RoundtableTable, table_id).number
+        raise DomainError(
+            _("Table %(n)d already has a facilitator (%(name)s).", n=number,
+              name=holder.user.display_name),
+            code="table_has_facilitator",
+        )  # fmt: skip
 
 
 def _seat_changed(
     actor: User, session: RoundtableSession, participant: Participant, action: str, **detail: Any
 ) -> None:
     """Record the lead's change to someone's seat or role, and tell that person's sockets to
-    join again (their rooms change)."""
+    join again (their rooms change), with what changed so the room can say so."""
     audit.record(
         action, "roundtable", session.id, actor_id=actor.id, participant=participant.id, **detail
     )
+    table = db.session.get(RoundtableTable, participant.table_id) if participant.table_id else None
+    payload = {
+        "session_id": session.id,
+        "change": "role" if action == "roundtable.set_role" else "move",
+        "role": participant.role.value,
+        "table_number": table.number if table else None,
+    }
     emit_after_commit(
-        "seat_changed", {"session_id": session.id}, to=user_room(participant.user_id),
-        namespace=NAMESPACE,
-    )  # fmt: skip
+        "seat_changed", payload, to=user_room(participant.user_id), namespace=NAMESPACE
+    )
+    # The console's table list (seated, facilitator) refreshes; it coalesces a bulk action.
+    emit_after_commit(
+        "people_changed", {"session_id": session.id}, to=staff_room(session.id), namespace=NAMESPACE
+    )
 
 
 def open_lobby(actor: User, session: RoundtableSession) -> None:
@@ -303,8 +340,10 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     seatables = [seating.Seatable(p.id, p.member_category.value, p.division_id) for p in people]
     layout = seating.assign_tables(seatables, session.table_size) or [[]]
     tables = session_tables(session.id)
-    for number in range(len(tables) + 1, len(layout) + 1):
-        table = RoundtableTable(session_id=session.id, number=number)
+    # New tables take the next free numbers (a merged table leaves a gap in the numbers).
+    last = max((t.number for t in tables), default=0)
+    for extra in range(1, len(layout) - len(tables) + 1):
+        table = RoundtableTable(session_id=session.id, number=last + extra)
         db.session.add(table)
         tables.append(table)
     db.session.flush()
@@ -316,6 +355,7 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     facilitator_by_id = {f.id: f for f in facilitators}
     for facilitator in facilitators:
         facilitator.table_id = None
+    db.session.flush()  # off every table first: a reseat may swap two (one a table, UNIQUE)
     for t, fid in enumerate(assigned):
         if fid is not None:
             facilitator_by_id[fid].table_id = tables[t].id
@@ -336,7 +376,20 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
         to=session_room(session.id), namespace=NAMESPACE,
     )  # fmt: skip
     call_after_commit(memory.settle_live_state_soon)
-    return {"tables": len(layout), "people": len(people), "without_facilitator": without}
+    if without:
+        message = ngettext(
+            "%(num)d table has no facilitator: merge it into a neighbour or name one.",
+            "%(num)d tables have no facilitator: merge them into neighbours or name some.",
+            len(without),
+        )
+    else:
+        message = _("Every table has a facilitator.")
+    return {
+        "tables": len(layout),
+        "people": len(people),
+        "without_facilitator": without,
+        "message": message,
+    }
 
 
 @dataclass(frozen=True)
@@ -428,7 +481,10 @@ def move_participant(
         )
         if (seated or 0) >= session.table_size:
             raise DomainError(_("That table is full."), code="table_full")
+    if participant.role == ParticipantRole.TABLE_FACILITATOR:
+        require_free_facilitator_seat(session, participant, table.id)
     participant.table_id = table.id
+    db.session.flush()
     _seat_changed(actor, session, participant, "roundtable.move", table=table.number)
 
 

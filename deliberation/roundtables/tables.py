@@ -189,6 +189,80 @@ def add_idea(
     return payload
 
 
+def _draft_idea(
+    session: RoundtableSession, participant: Participant | None, idea_id: int
+) -> Idea | None:
+    """The table facilitator's own table's idea, still a draft this round (None if gone)."""
+    idea = db.session.get(Idea, idea_id)
+    if idea is None or idea.session_id != session.id:
+        permissions.require_table_facilitator(
+            participant, participant.table_id if participant else None
+        )
+        return None
+    permissions.require_table_facilitator(participant, idea.table_id)
+    if session.phase not in (Phase.DISCUSSION, Phase.SUBMISSIONS):
+        raise IllegalTransition(
+            _("Ideas are recorded during table discussion and submissions."), code="wrong_phase"
+        )
+    if idea.submitted_at is not None:
+        raise IllegalTransition(
+            _("This idea was submitted to the theme team; it can no longer change."),
+            code="already_submitted",
+        )
+    return idea
+
+
+def edit_idea(
+    session: RoundtableSession, participant: Participant | None, idea_id: int, text: str
+) -> dict[str, Any]:
+    """The table facilitator rewords a draft idea before the table submits it."""
+    idea = _draft_idea(session, participant, idea_id)
+    if idea is None:
+        raise NotFound(_("This idea was deleted."), code="no_such_idea")
+    idea.body = written_text(
+        text,
+        IDEA_MAX_CHARS,
+        empty=_("Write the idea first."),
+        too_long=_("An idea holds at most %(n)d characters.", n=IDEA_MAX_CHARS),
+    )
+    db.session.flush()
+    audit.record(
+        "roundtable.idea_edit", "roundtable", session.id, actor_id=idea_author(participant),
+        idea=idea.id,
+    )  # fmt: skip
+    payload = idea_payload(idea)
+    emit_after_commit(
+        "idea", payload, to=table_room(session.id, idea.table_id), namespace=NAMESPACE
+    )
+    return payload
+
+
+def delete_idea(
+    session: RoundtableSession, participant: Participant | None, idea_id: int
+) -> dict[str, Any]:
+    """The table facilitator deletes a draft idea (its place in the round's limit is freed).
+    Deleting an idea already gone answers the same (a resend after a reconnect)."""
+    idea = _draft_idea(session, participant, idea_id)
+    payload: dict[str, Any] = {"session_id": session.id, "idea_id": idea_id}
+    if idea is None:
+        return payload
+    payload["table_id"] = idea.table_id
+    db.session.delete(idea)
+    db.session.flush()
+    audit.record(
+        "roundtable.idea_delete", "roundtable", session.id, actor_id=idea_author(participant),
+        idea=idea_id,
+    )  # fmt: skip
+    emit_after_commit(
+        "idea_deleted", payload, to=table_room(session.id, payload["table_id"]), namespace=NAMESPACE
+    )
+    return payload
+
+
+def idea_author(participant: Participant | None) -> int | None:
+    return participant.user_id if participant else None
+
+
 def submit_ideas(
     session: RoundtableSession, participant: Participant | None, table_id: int
 ) -> dict[str, Any]:

@@ -54,6 +54,8 @@
       chat_message: refreshSoon,
       ideas_submitted: refreshSoon,
       seating: refreshSoon,
+      table_merged: refreshSoon,
+      people_changed: refreshSoon,
       poll_opened: function (poll) { pollView.show(poll, null, null); },
       poll_closed: function (data) {
         if (pollView.poll) pollView.show(Object.assign({}, pollView.poll, { state: "closed" }), data.tally, null);
@@ -65,7 +67,13 @@
   window.setInterval(refresh, 15000);
 
   document.querySelectorAll("[data-action]").forEach(function (button) {
-    button.addEventListener("click", function () { live.send(button.dataset.action, {}, refresh); });
+    button.addEventListener("click", function () {
+      live.send(button.dataset.action, {}, function (ack) {
+        // Seating answers how many tables have no facilitator (the people page fixes that).
+        if (ack.ok && button.dataset.action === "seat_room") document.getElementById("rt-seating-status").textContent = ack.message;
+        refresh();
+      });
+    });
   });
   document.querySelectorAll("[data-timer]").forEach(function (button) {
     button.addEventListener("click", function () {

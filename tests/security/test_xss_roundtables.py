@@ -9,8 +9,9 @@ render what arrives over Socket.IO (snapshots and live events) in the browser; t
 pages, the public results and the agenda items made from passing themes are rendered by the
 server. The detector is the one of test_xss_browser.py (tests/security/xss.py).
 
-Payloads are packed many to a page: 137 table facilitators named after the payloads sit twenty
-to a table, each posting their payload as a chat message and an idea, so one room load shows a
+Payloads are packed many to a page: 137 people named after the payloads sit twenty to a table
+(the first of each twenty its one table facilitator), each posting their payload as a chat
+message and having it recorded as an idea, so one room load shows a
 table's twenty; 137 themes and an agree/disagree poll over them show on every live page at
 once; single-valued fields (session titles and briefings, poll questions, adopted themes) hold
 as many marked payloads ("q12:") as fit and still show once stored; broadcasts go one payload
@@ -41,7 +42,6 @@ from deliberation.roundtables.models import (
     ParticipantRole,
     Phase,
     PollKind,
-    RoundtableSession,
     RoundtableTable,
 )
 from deliberation.roundtables.rooms import NAMESPACE
@@ -133,10 +133,14 @@ def run_to_synthesis(lead, division, title, briefing, authors, fillers, viewer=N
     sessions.open_lobby(lead, session)
     for person in fillers:
         sessions.register(session, person)
-    seats = [sessions.register(session, a, ParticipantRole.TABLE_FACILITATOR) for a in authors]
-    viewer_seat = (
-        sessions.register(session, viewer, ParticipantRole.TABLE_FACILITATOR) if viewer else None
-    )
+    # A table has one facilitator: the first author of each twenty leads that table (and
+    # records the twenty ideas); the others sit there as participants, placed past the
+    # services (twenty is over the table size of six), as is the viewer.
+    leaders = {
+        i: sessions.register(session, a, ParticipantRole.TABLE_FACILITATOR)
+        for i, a in enumerate(authors)
+        if i % PER_TABLE == 0
+    }
     sessions.seat_room(lead, session)
     tables = list(
         db.session.scalars(
@@ -146,15 +150,23 @@ def run_to_synthesis(lead, division, title, briefing, authors, fillers, viewer=N
         )
     )
     assert len(tables) == TABLES
-    for i, seat in enumerate(seats):
-        sessions.move_participant(lead, session, seat, tables[i // PER_TABLE])
-    if viewer_seat is not None:
-        sessions.move_participant(lead, session, viewer_seat, tables[0])
+    seats = []
+    for i, author in enumerate(authors):
+        seat = leaders.get(i) or sessions.register(session, author)
+        if i in leaders:
+            sessions.move_participant(lead, session, seat, tables[i // PER_TABLE])
+        else:
+            seat.table_id = tables[i // PER_TABLE].id
+        seats.append(seat)
+    if viewer is not None:
+        sessions.register(session, viewer).table_id = tables[0].id
+    db.session.flush()
     sessions.start_session(lead, session)
     sessions.set_phase(lead, session, Phase.DISCUSSION)
     for i, (seat, payload) in enumerate(zip(seats, PAYLOADS, strict=True)):
         send_chat(session, seat, f"{marker('c', i)} {payload}", uuid.uuid4().hex)
-        add_idea(session, seat, seat.table_id, f"{marker('i', i)} {payload}", uuid.uuid4().hex)
+        leader = seats[i // PER_TABLE * PER_TABLE]
+        add_idea(session, leader, seat.table_id, f"{marker('i', i)} {payload}", uuid.uuid4().hex)
     sessions.set_phase(lead, session, Phase.SUBMISSIONS)
     for k, table in enumerate(tables):
         submit_ideas(session, seats[k * PER_TABLE], table.id)
@@ -368,14 +380,15 @@ def test_no_payload_executes_at_a_roundtable(app, live_server, browser, capsys):
         run.shown(
             console, "console", {"session title": title, "theme name": markers("t", everyone)}
         )
-        # Every table's facilitators by name (names carry no marker: compare the text).
+        # Every table's facilitator by name (names carry no marker: compare the text).
         facilitators = " ".join(
             console.eval_on_selector_all(
                 "#rt-tables td:nth-child(3)", "(nodes) => nodes.map((n) => n.textContent)"
             )
         )
-        assert [p for p in PAYLOADS if p.strip() not in facilitators] == []
-        run.renderings[("display name", "console")] += N
+        leading = PAYLOADS[::PER_TABLE]  # the first author of each twenty leads the table
+        assert [p for p in leading if p.strip() not in facilitators] == []
+        run.renderings[("display name", "console")] += len(leading)
         themes = run.another_tab(admin)
         run.open_live(
             themes,
@@ -404,14 +417,9 @@ def test_no_payload_executes_at_a_roundtable(app, live_server, browser, capsys):
         # The participant room, table by table: the viewer is moved and reloads.
         for k, table_id in enumerate(ids["tables"]):
             at_table = range(k * PER_TABLE, min(N, (k + 1) * PER_TABLE))
-            if k:
+            if k:  # past the services: the table holds twenty, over its size of six
                 with app.app_context():
-                    sessions.move_participant(
-                        db.session.get(User, ids["lead_id"]),
-                        db.session.get(RoundtableSession, live),
-                        sessions.find_participant(live, ids["viewer_id"]),
-                        db.session.get(RoundtableTable, table_id),
-                    )
+                    sessions.find_participant(live, ids["viewer_id"]).table_id = table_id
                     db.session.commit()
             run.open_live(
                 viewer,
