@@ -13,7 +13,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from deliberation.accounts import services
+from deliberation.accounts import categories, services
 from deliberation.accounts.forms import (
     EmptyForm,
     ForgotPasswordForm,
@@ -55,8 +55,8 @@ def register():
                 email=form.email.data,
                 password=form.password.data,
                 preferred_language=form.preferred_language.data,
-                member_category=MemberCategory(form.member_category.data),
             )
+            categories.choose_category(user, MemberCategory(form.member_category.data))
             mail.queue_address_confirmation(user)
             db.session.commit()
         except DomainError as error:
@@ -66,6 +66,14 @@ def register():
         else:
             login_user(user)
             flash(_("Welcome to Madang, %(name)s.", name=user.display_name), "success")
+            if user.member_category.value != form.member_category.data:
+                flash(
+                    _(
+                        "You take part as a citizen until an administrator confirms your "
+                        "category. Your profile shows the state of your request."
+                    ),
+                    "info",
+                )
             return redirect(url_for("home.index"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
 
@@ -85,6 +93,8 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
+            categories.end_council_term_of(user)
+            db.session.commit()
             login_user(user, remember=form.remember.data)
             session["lang"] = user.preferred_language
             return _redirect_next()
@@ -112,23 +122,28 @@ def logout():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    """See and change one's own display name, language, category and text size."""
+    """See and change one's own display name, language, text size; ask for another category."""
     form = ProfileForm(obj=current_user)
+    pending = categories.pending_request_of(current_user)
     if request.method == "GET":
-        form.member_category.data = current_user.member_category.value
+        shown = pending.requested_category if pending else current_user.member_category
+        form.member_category.data = shown.value
     if form.validate_on_submit():
         services.update_profile(
             current_user,
             display_name=form.display_name.data,
             preferred_language=form.preferred_language.data,
-            member_category=MemberCategory(form.member_category.data),
             large_text=form.large_text.data,
         )
+        categories.choose_category(current_user, MemberCategory(form.member_category.data))
         db.session.commit()
         session["lang"] = current_user.preferred_language
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form), 200 if not form.errors else 400
+    latest = categories.latest_request_of(current_user)
+    return render_template(
+        "accounts/profile.html", form=form, category_request=latest
+    ), 200 if not form.errors else 400
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

@@ -43,7 +43,12 @@ def register_user(
     member_category: MemberCategory = MemberCategory.CITIZEN,
     roles: tuple[Role, ...] = (),
 ) -> User:
-    """Create an account; refuses a taken email or a weak password."""
+    """Create an account; refuses a taken email or a weak password.
+
+    `member_category` is trusted as given: the registration page passes citizen and files any
+    other choice as a request (`categories.choose_category`); seeds and the roster import pass
+    verified categories.
+    """
     email = normalise_email(email)
     check_password_strength(password, email)
     if find_user_by_email(email) is not None:
@@ -89,13 +94,12 @@ def update_profile(
     *,
     display_name: str,
     preferred_language: str,
-    member_category: MemberCategory,
     large_text: bool,
 ) -> None:
-    """Save what a person says about themselves."""
+    """Save what a person says about themselves (their category goes through
+    `categories.choose_category`: only citizen is taken at their word)."""
     user.display_name = display_name.strip()
     user.preferred_language = preferred_language
-    user.member_category = member_category
     user.large_text = large_text
     audit.record("user.update_profile", "user", user.id, actor_id=user.id)
 
