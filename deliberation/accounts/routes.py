@@ -160,13 +160,13 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
+def reset_password(token: str, invitation: bool = False):
     """Choose a new password from a reset link."""
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             user = services.reset_password(
-                token, form.password.data, current_app.config["SECRET_KEY"]
+                token, form.password.data, current_app.config["SECRET_KEY"], invitation=invitation
             )
             db.session.commit()
         except DomainError as error:
@@ -178,6 +178,12 @@ def reset_password(token: str):
             flash(_("Your password is changed. Please log in."), "success")
             return redirect(url_for("accounts.login"))
     return render_template("accounts/reset.html", form=form), 200 if not form.errors else 400
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """An appointed member chooses their first password from the invitation mail."""
+    return reset_password(token, invitation=True)
 
 
 @bp.post("/language")

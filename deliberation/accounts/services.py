@@ -24,6 +24,8 @@ from deliberation.core.errors import DomainError, NotFound
 from deliberation.extensions import db
 
 RESET_TOKEN_MAX_AGE_S = 3600
+#: An appointed member's invitation link (the reset mechanism with a longer life).
+INVITATION_MAX_AGE_S = 14 * 24 * 3600
 
 
 def normalise_email(email: str) -> str:
@@ -178,20 +180,30 @@ def count_users() -> int:
 
 
 # Password reset: a signed token that dies once the password changes (it signs the old hash).
-def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="password-reset")
+def _reset_serializer(secret_key: str, salt: str = "password-reset") -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def make_reset_token(user: User, secret_key: str) -> str:
     return _reset_serializer(secret_key).dumps([user.id, user.password_hash[-16:]])
 
 
-def reset_password(token: str, new_password: str, secret_key: str) -> User:
-    """Set a new password from a reset link; the link then stops working."""
+def make_invitation_token(user: User, secret_key: str) -> str:
+    """A link for an imported member to choose their first password; dies once they do."""
+    return _reset_serializer(secret_key, "invitation").dumps([user.id, user.password_hash[-16:]])
+
+
+def reset_password(
+    token: str, new_password: str, secret_key: str, *, invitation: bool = False
+) -> User:
+    """Set a new password from a reset (or invitation) link; the link then stops working."""
+    salt, max_age = (
+        ("invitation", INVITATION_MAX_AGE_S)
+        if invitation
+        else ("password-reset", RESET_TOKEN_MAX_AGE_S)
+    )
     try:
-        user_id, fingerprint = _reset_serializer(secret_key).loads(
-            token, max_age=RESET_TOKEN_MAX_AGE_S
-        )
+        user_id, fingerprint = _reset_serializer(secret_key, salt).loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired, ValueError, TypeError) as error:
         raise DomainError(
             _("That reset link is invalid or has expired."), code="bad_token"

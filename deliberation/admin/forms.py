@@ -1,8 +1,10 @@
 """Forms for the administration pages."""
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    HiddenField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -53,3 +55,15 @@ class CategoryDecisionForm(CleanTextForm):
         choices=[SelectChoice("confirm", _l("Confirm")), SelectChoice("decline", _l("Decline"))],
         validators=[DataRequired()],
     )
+
+
+class RosterUploadForm(CleanTextForm):
+    """The council roster as a CSV file, checked and shown before anything is written."""
+
+    roster = FileField(_l("Roster (CSV file)"), validators=[FileRequired()])
+
+
+class RosterConfirmForm(CleanTextForm):
+    """The checked roster sent back for import."""
+
+    csv_text = HiddenField(validators=[DataRequired()])

@@ -2,13 +2,20 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from deliberation.accounts import categories, queries, services
+from deliberation.accounts import categories, queries, roster, services
 from deliberation.accounts.models import Division, Role
 from deliberation.accounts.permissions import admin_required, role_required
-from deliberation.admin.forms import CategoryDecisionForm, DivisionForm, UserAccessForm
+from deliberation.admin.forms import (
+    CategoryDecisionForm,
+    DivisionForm,
+    RosterConfirmForm,
+    RosterUploadForm,
+    UserAccessForm,
+)
 from deliberation.core.audit import recent_entries
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import disconnect_user
@@ -149,3 +156,53 @@ def decide_category_request(request_id: int):
         return redirect(url_for("admin.category_requests")), 303
     flash(message, "success")
     return redirect(url_for("admin.category_requests")), 303
+
+
+@bp.route("/roster", methods=["GET", "POST"])
+@admin_required
+def roster_upload():
+    """Upload the council roster; every row is checked and shown before anything is written."""
+    form = RosterUploadForm()
+    if not form.validate_on_submit():
+        status = 200 if not form.errors else 400
+        return render_template("admin/roster.html", form=form, preview=None), status
+    raw = form.roster.data.read(roster.MAX_BYTES + 1)
+    if len(raw) > roster.MAX_BYTES:
+        form.roster.errors = [_("The file is larger than 1 MB.")]
+        return render_template("admin/roster.html", form=form, preview=None), 400
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.roster.errors = [_("Save the file as CSV in UTF-8 and try again.")]
+        return render_template("admin/roster.html", form=form, preview=None), 400
+    preview = roster.parse_roster(text)
+    confirm = RosterConfirmForm(formdata=None, csv_text=text)
+    return render_template(
+        "admin/roster.html", form=form, preview=preview, confirm=confirm
+    ), 200 if preview.ok else 400
+
+
+@bp.post("/roster/import")
+@admin_required
+def roster_import():
+    """Import a checked roster: members get their verified categories and an invitation mail."""
+    form = RosterConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired or was not sent from this site. Please try again."), "error")
+        return redirect(url_for("admin.roster_upload")), 303
+    try:
+        members = roster.import_roster(current_user, form.csv_text.data)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.roster_upload")), 303
+    flash(
+        ngettext(
+            "%(num)d member imported; each was mailed an invitation (see the outbox).",
+            "%(num)d members imported; each was mailed an invitation (see the outbox).",
+            len(members),
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.users")), 303

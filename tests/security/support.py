@@ -36,6 +36,7 @@ PUBLIC_ENDPOINTS = {
     "accounts.register",
     "accounts.forgot_password",
     "accounts.reset_password",
+    "accounts.accept_invitation",
     "accounts.set_language",
     "accounts.toggle_large_text",
     # Agenda discussions are public reading (DESIGN: anonymous readers get the rendered page).
@@ -88,6 +89,7 @@ PUBLIC_ENDPOINTS = {
 ANONYMOUS_WRITES = {
     "accounts.register",
     "accounts.reset_password",
+    "accounts.accept_invitation",
     "mail.unsubscribe",
     "mail.confirm_address",
 }

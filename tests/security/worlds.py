@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from deliberation.accounts.models import Division, Role, User
+from deliberation.accounts.categories import choose_category
+from deliberation.accounts.models import Division, MemberCategory, Role, User
 from deliberation.agendas import services as agendas
 from deliberation.core.mail import send_mail
 from deliberation.db import utcnow
@@ -242,7 +243,15 @@ def mail_world(app: Flask, world: World) -> None:
     world.add("message_id", message.id, read={"admin"}, write={"admin"}, label="an outbox message")
 
 
-WORLD_EXTENSIONS = [agendas_world, voting_world, mail_world]
+def categories_world(app: Flask, world: World) -> None:
+    """The victim asks to count as an expert: only admins (no coordinator here) decide it."""
+    victim = db.session.get(User, world.user_ids["victim"])
+    request = choose_category(victim, MemberCategory.EXPERT)
+    db.session.commit()
+    world.add("request_id", request.id, read={"admin"}, write={"admin"}, label="a category request")
+
+
+WORLD_EXTENSIONS = [agendas_world, voting_world, mail_world, categories_world]
 if sessions is not None:
     WORLD_EXTENSIONS.append(roundtables_world)
 
