@@ -42,6 +42,12 @@ def _redirect_next(default: str = "home.index"):
     return redirect(target if is_safe_redirect(target) else url_for(default))
 
 
+@bp.app_template_global()
+def pending_category_requests() -> int:
+    """People waiting for their category to be confirmed: every breakdown by category says so."""
+    return categories.pending_request_count()
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     """Create an account and log in."""

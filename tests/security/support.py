@@ -79,6 +79,7 @@ PUBLIC_ENDPOINTS = {
     "summaries.as_json",
     "summaries.as_csv",
     "summaries.roundtables_as_csv",
+    "summaries.categories_as_csv",
     # Links in mail: the signed token in the URL is the credential (one-click unsubscribe,
     # RFC 8058, is a POST without a session); a forged token is refused and changes nothing.
     "mail.unsubscribe",
