@@ -158,6 +158,11 @@ class User(UserMixin, db.Model):
         return self.has_role(Role.FACILITATOR, Role.ADMIN)
 
     @property
+    def is_coordinator_only(self) -> bool:
+        """A division coordinator who is not an admin (the menu shows them the review page)."""
+        return Role.COORDINATOR in self.roles and not self.is_admin
+
+    @property
     def is_official(self) -> bool:
         return self.has_role(Role.OFFICIAL, Role.ADMIN)
 

@@ -143,6 +143,7 @@ def test_only_admins_and_coordinators_of_the_persons_division_may_decide(app, cl
     auth.logout()
 
     auth.login("coord@example.org")
+    assert 'href="/admin/category-requests"' in client.get("/").get_data(as_text=True)  # menu
     assert "p@example.org" in client.get("/admin/category-requests").get_data(as_text=True)
     assert _decide(client, request_id, "confirm").status_code == 303
     with app.app_context():

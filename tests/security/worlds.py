@@ -69,7 +69,16 @@ def agendas_world(app: Flask, world: World) -> None:
         # tests/agendas/test_items.py checks that its summary is refused while it is a draft.
         # Leaving a room one is not in answers ok for any id, and so tells nothing.
         reads=dict.fromkeys(
-            ["show", "printable", "as_json", "as_csv", "roundtables_as_csv", "leave"], ALL
+            [
+                "show",
+                "printable",
+                "as_json",
+                "as_csv",
+                "roundtables_as_csv",
+                "categories_as_csv",
+                "leave",
+            ],
+            ALL,
         ),
         label="someone else's draft",
     )
