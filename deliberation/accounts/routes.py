@@ -10,6 +10,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -71,15 +72,18 @@ def register():
             field.errors = [*field.errors, error.message]
         else:
             login_user(user)
-            flash(_("Welcome to Madang, %(name)s.", name=user.display_name), "success")
-            if user.member_category.value != form.member_category.data:
-                flash(
-                    _(
-                        "You take part as a citizen until an administrator confirms your "
-                        "category. Your profile shows the state of your request."
-                    ),
-                    "info",
-                )
+            session["lang"] = user.preferred_language
+            # The request's locale was chosen before the account existed: greet in the new one.
+            with force_locale(user.preferred_language):
+                flash(_("Welcome to Madang, %(name)s.", name=user.display_name), "success")
+                if user.member_category.value != form.member_category.data:
+                    flash(
+                        _(
+                            "You take part as a citizen until an administrator confirms your "
+                            "category. Your profile shows the state of your request."
+                        ),
+                        "info",
+                    )
             return redirect(url_for("home.index"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
 
