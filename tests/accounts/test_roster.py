@@ -60,10 +60,10 @@ def test_bad_rows_are_refused_with_their_row_numbers_and_nothing_is_written(app,
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "3 rows have errors" in page
-    assert "Row 3: The name is missing. Not an email address: not-an-email" in page
+    assert "Row 3: The name is missing. / Not an email address: not-an-email" in page
     assert "Unknown category: mayor" in page
     assert "Row 4: Unknown division: nowhere" in page and "2026-13-01" in page
-    assert "Row 5: The same email is on row 2. The term ends before it starts." in page
+    assert "Row 5: The same email is on row 2. / The term ends before it starts." in page
     assert "/admin/roster/import" not in page  # no import button
     # Sending the bad file straight to the import refuses it too.
     token = csrf_token_from(page)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.extensions import db
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, make_division, make_user
 
 pytestmark = pytest.mark.browser
 
@@ -82,3 +82,51 @@ def test_request_then_confirm_in_each_language(app, live_server, new_page, langu
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "jisoo@example.org"))
         assert user.member_category == MemberCategory.EXPERT
+
+
+ROSTER_BAD = (
+    "name,email,category,divisions,term_start,term_end\n"
+    "Park Jiwoo,jiwoo@example.org,civil_servant,elderly,2026-01-01,2027-12-31\n"
+    "Kim Dohyun,dohyun@example.org,mayor,nowhere,2026-01-01,2027-12-31\n"
+)
+ROSTER_GOOD = (
+    "name,email,category,divisions,term_start,term_end\n"
+    "Park Jiwoo,jiwoo@example.org,civil_servant,elderly,2026-01-01,2027-12-31\n"
+    "Kim Dohyun,dohyun@example.org,전문가,elderly,2026-01-01,2027-12-31\n"
+)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_roster_preview_shows_row_errors_then_imports(
+    app, live_server, new_page, tmp_path, language
+):
+    with app.app_context():
+        make_division("elderly")
+        make_user(Role.ADMIN, email="admin@example.org", name="Admin Park", language=language)
+    admin = new_page(PHONE)
+    browser_login(admin, live_server.url, "admin@example.org", PASSWORD)
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_text(ROSTER_BAD, encoding="utf-8")
+    good.write_text(ROSTER_GOOD, encoding="utf-8")
+
+    admin.goto(live_server.url + "/admin/roster")
+    admin.set_input_files("#roster", str(bad))
+    admin.click("form.stack button[type=submit]")
+    alert = admin.locator("#roster-preview .error-summary").inner_text()
+    assert ("Row 3" if language == "en" else "3번째 줄") in alert
+    assert "mayor" in alert and "nowhere" in alert
+    assert admin.locator("#roster-preview form").count() == 0  # no import button
+    assert_accessible(admin)
+    save_screenshot(admin, f"categories-{language}-5-roster-errors-390")
+
+    admin.set_input_files("#roster", str(good))
+    admin.click("form.stack button[type=submit]")
+    button = admin.locator("#roster-preview form button")
+    assert_accessible(admin)
+    save_screenshot(admin, f"categories-{language}-6-roster-preview-390")
+    button.click()
+    admin.wait_for_url(lambda url: "/admin/users" in url)
+    with app.app_context():
+        dohyun = db.session.scalar(select(User).where(User.email == "dohyun@example.org"))
+        assert dohyun.member_category == MemberCategory.EXPERT
+        assert [d.slug for d in dohyun.divisions] == ["elderly"]
