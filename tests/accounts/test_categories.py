@@ -41,7 +41,8 @@ def _decide(client, request_id: int, decision: str, reason: str = ""):
 def test_self_registered_expert_counts_as_citizen_until_confirmed(app, client, auth):
     response = register(client, member_category="expert")
     assert response.status_code == 302
-    assert "until an administrator confirms" in client.get("/").get_data(as_text=True)
+    # Registered in Korean: told so in Korean.
+    assert "관리자가 구분을 확인할 때까지" in client.get("/").get_data(as_text=True)
     profile = client.get("/profile").get_data(as_text=True)
     assert "확인 대기 중" in profile  # registered in Korean
     with app.app_context():
