@@ -53,11 +53,15 @@ def latest_request_of(user: User) -> CategoryRequest | None:
     )
 
 
-def _withdraw(request: CategoryRequest) -> None:
+def withdraw_request(request: CategoryRequest, actor_id: int | None = None) -> None:
+    """Close an open request undecided (the person chose again, or the roster appointed them)."""
     request.state = CategoryRequestState.WITHDRAWN
     request.decided_at = utcnow()
     audit.record(
-        "category_request.withdraw", "category_request", request.id, actor_id=request.user_id
+        "category_request.withdraw",
+        "category_request",
+        request.id,
+        actor_id=actor_id or request.user_id,
     )
 
 
@@ -71,7 +75,7 @@ def choose_category(user: User, category: MemberCategory) -> CategoryRequest | N
     if pending is not None and pending.requested_category == category:
         return pending
     if pending is not None:
-        _withdraw(pending)
+        withdraw_request(pending)
     if category == user.member_category:
         return None
     if category == MemberCategory.CITIZEN:

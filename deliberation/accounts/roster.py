@@ -16,6 +16,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from deliberation.accounts.categories import pending_request_of, withdraw_request
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.accounts.services import (
     find_user_by_email,
@@ -181,6 +182,9 @@ def import_roster(actor: User, text: str) -> list[User]:
                 password_hash=NO_PASSWORD_PREFIX + secrets.token_urlsafe(32),
             )
             db.session.add(user)
+        pending = None if created else pending_request_of(user)
+        if pending is not None:  # the roster decides: an open request has nothing left to ask
+            withdraw_request(pending, actor.id)
         user.member_category = row.category
         user.council_term_start, user.council_term_end = row.term_start, row.term_end
         user.divisions = sorted({*user.divisions, *row.divisions}, key=lambda d: d.id)

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
+from deliberation.accounts import categories
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.core.audit import AuditEntry
 from deliberation.extensions import db
@@ -49,7 +50,9 @@ def _setup(app) -> None:
         make_division("elderly")
         make_division("disability")
         make_user(Role.ADMIN, email="admin@example.org")
-        make_user(email="here@example.org", name="Already Here")
+        here = make_user(email="here@example.org", name="Already Here")
+        categories.choose_category(here, MemberCategory.CIVIL_SERVANT)  # the roster settles it
+        db.session.commit()
 
 
 def test_bad_rows_are_refused_with_their_row_numbers_and_nothing_is_written(app, client, auth):
@@ -94,6 +97,7 @@ def test_import_creates_members_with_categories_divisions_terms_and_invitations(
         assert jiwoo.member_category == MemberCategory.CIVIL_SERVANT
         assert seoyeon.member_category == MemberCategory.WELFARE_ORGANISATION
         assert here.member_category == MemberCategory.EXPERT
+        assert categories.pending_request_of(here) is None
         assert [d.slug for d in seoyeon.divisions] == ["elderly", "disability"]
         assert jiwoo.council_term_end == date(2027, 12, 31)
         actions = [e.action for e in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
