@@ -24,7 +24,7 @@ from deliberation.accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
 )
-from deliberation.accounts.models import MemberCategory
+from deliberation.accounts.models import CategoryRequest, MemberCategory, User
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import disconnect_user
 from deliberation.core.security import is_safe_redirect
@@ -47,6 +47,12 @@ def _redirect_next(default: str = "home.index"):
 def pending_category_requests() -> int:
     """People waiting for their category to be confirmed: every breakdown by category says so."""
     return categories.pending_request_count()
+
+
+@bp.app_template_global()
+def latest_category_request(user: User) -> CategoryRequest | None:
+    """A person's latest category request, for their admin page."""
+    return categories.latest_request_of(user)
 
 
 @bp.route("/register", methods=["GET", "POST"])

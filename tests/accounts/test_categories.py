@@ -107,6 +107,10 @@ def test_decline_needs_a_reason_which_the_person_reads(app, client, auth):
     assert "Please give a reason" in client.get("/admin/category-requests").get_data(as_text=True)
     _decide(client, request_id, "decline", "Not on the list of city staff")
     with app.app_context():
+        person_id = _user("p@example.org").id
+    person_page = client.get(f"/admin/users/{person_id}").get_data(as_text=True)
+    assert "Request to take part as Civil servant: <strong>Not confirmed</strong>" in person_page
+    with app.app_context():
         request = db.session.get(CategoryRequest, request_id)
         assert request.state == CategoryRequestState.DECLINED
         assert _user("p@example.org").member_category == MemberCategory.CITIZEN
