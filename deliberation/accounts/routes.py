@@ -193,7 +193,9 @@ def reset_password(token: str, invitation: bool = False):
             disconnect_user(user.id)
             flash(_("Your password is changed. Please log in."), "success")
             return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset.html", form=form), 200 if not form.errors else 400
+    return render_template(
+        "accounts/reset.html", form=form, invitation=invitation
+    ), 200 if not form.errors else 400
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])

@@ -117,7 +117,9 @@ def test_import_creates_members_with_categories_divisions_terms_and_invitations(
     auth.logout()
     assert auth.login("jiwoo@example.org", "!invited:").status_code == 401
     path = urlsplit(link).path
-    token = csrf_token_from(client.get(path).get_data(as_text=True))
+    welcome = client.get(path).get_data(as_text=True)
+    assert "Welcome to the council: choose your password" in welcome
+    token = csrf_token_from(welcome)
     new_password = "a long walk to the river"
     response = client.post(
         path, data={"csrf_token": token, "password": new_password, "confirm": new_password}
