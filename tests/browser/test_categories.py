@@ -5,6 +5,7 @@ sees it on their profile. Every page is axe-clean."""
 import pytest
 from sqlalchemy import select
 
+from deliberation.accounts import categories
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.extensions import db
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
@@ -130,3 +131,20 @@ def test_roster_preview_shows_row_errors_then_imports(
         dohyun = db.session.scalar(select(User).where(User.email == "dohyun@example.org"))
         assert dohyun.member_category == MemberCategory.EXPERT
         assert [d.slug for d in dohyun.divisions] == ["elderly"]
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_who_takes_part_says_which_categories_are_verified(app, live_server, new_page, language):
+
+    with app.app_context():
+        make_user(email="reader@example.org", language=language)
+        waiting = make_user(email="waiting@example.org")
+        categories.choose_category(waiting, MemberCategory.EXPERT)
+        db.session.commit()
+    page = new_page(PHONE)
+    browser_login(page, live_server.url, "reader@example.org", PASSWORD)
+    page.goto(live_server.url + "/participation")
+    note = page.locator(".verified-categories").inner_text()
+    assert ("1 person with a pending request" if language == "en" else "1명은 시민으로") in note
+    assert_accessible(page)
+    save_screenshot(page, f"categories-{language}-7-who-takes-part-390")
