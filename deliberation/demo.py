@@ -1,5 +1,6 @@
 """The demo: the ten divisions, one login per role, a crowd, then each feature's demo data."""
 
+from deliberation.accounts.categories import choose_category
 from deliberation.accounts.models import Division, MemberCategory, Role
 from deliberation.accounts.services import register_user
 from deliberation.agendas.demo import seed_demo as seed_agendas
@@ -84,6 +85,9 @@ def seed_demo() -> DemoContext:
         user.divisions = [context.divisions[slugs[index % len(slugs)]]]
         context.crowd.append(user)
     db.session.flush()
+    # Two citizens asked to count as something else; they wait at /admin/category-requests.
+    for index, category in ((0, MemberCategory.EXPERT), (5, MemberCategory.CIVIL_SERVANT)):
+        choose_category(context.crowd[index], category)
     for seed_feature in (
         seed_agendas,
         seed_voting,

@@ -21,6 +21,12 @@ LANGUAGE_CHOICES = [
 ]
 
 
+CATEGORY_HELP = _l(
+    "Categories other than citizen are confirmed by an administrator; until then you take part "
+    "as a citizen."
+)
+
+
 def category_choices() -> list[SelectChoice]:
     return [SelectChoice(c.value, str(CATEGORY_LABELS[c])) for c in MemberCategory]
 
@@ -40,7 +46,11 @@ class RegistrationForm(CleanTextForm):
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],
     )
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
-    member_category = SelectField(_l("I take part as"), choices=category_choices)
+    member_category = SelectField(
+        _l("I take part as"),
+        choices=category_choices,
+        description=CATEGORY_HELP,
+    )
 
 
 class LoginForm(CleanTextForm):
@@ -53,7 +63,11 @@ class LoginForm(CleanTextForm):
 class ProfileForm(CleanTextForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES)
-    member_category = SelectField(_l("I take part as"), choices=category_choices)
+    member_category = SelectField(
+        _l("I take part as"),
+        choices=category_choices,
+        description=CATEGORY_HELP,
+    )
     large_text = BooleanField(_l("Large text"))
 
 

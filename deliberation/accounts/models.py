@@ -2,11 +2,11 @@
 
 import enum
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import Column, Enum, ForeignKey, String, Table, UniqueConstraint
+from sqlalchemy import Column, Enum, ForeignKey, Index, String, Table, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from deliberation.core.small_groups import OTHER_GROUPS
@@ -18,6 +18,8 @@ class Role(enum.StrEnum):
     CITIZEN = "citizen"
     FACILITATOR = "facilitator"
     OFFICIAL = "official"
+    #: Confirms or declines member-category requests of people in their own divisions.
+    COORDINATOR = "coordinator"
     ADMIN = "admin"
 
     @property
@@ -29,6 +31,7 @@ ROLE_LABELS = {
     Role.CITIZEN: _l("Citizen"),
     Role.FACILITATOR: _l("Facilitator"),
     Role.OFFICIAL: _l("Official"),
+    Role.COORDINATOR: _l("Division coordinator"),
     Role.ADMIN: _l("Administrator"),
 }
 
@@ -116,6 +119,10 @@ class User(UserMixin, db.Model):
     member_category: Mapped[MemberCategory] = mapped_column(
         Enum(MemberCategory, native_enum=False, length=30), default=MemberCategory.CITIZEN
     )
+    #: For appointed council members: the last day of their term. The day after, the scheduled
+    #: job `accounts.end_council_terms` (and a check at login) turns the category back to citizen.
+    council_term_end: Mapped[date | None] = mapped_column(default=None)
+    council_term_start: Mapped[date | None] = mapped_column(default=None)
     is_active_account: Mapped[bool] = mapped_column(default=True)
     #: Rotated on logout and deactivation: every cookie carrying the old one stops working.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
@@ -151,8 +158,70 @@ class User(UserMixin, db.Model):
         return self.has_role(Role.FACILITATOR, Role.ADMIN)
 
     @property
+    def is_coordinator_only(self) -> bool:
+        """A division coordinator who is not an admin (the menu shows them the review page)."""
+        return Role.COORDINATOR in self.roles and not self.is_admin
+
+    @property
     def is_official(self) -> bool:
         return self.has_role(Role.OFFICIAL, Role.ADMIN)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"
+
+
+class CategoryRequestState(enum.StrEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    DECLINED = "declined"
+    #: The person chose another category (or citizen) before anyone decided.
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return str(CATEGORY_REQUEST_STATE_LABELS[self])
+
+
+CATEGORY_REQUEST_STATE_LABELS = {
+    CategoryRequestState.PENDING: _l("Waiting for confirmation"),
+    CategoryRequestState.CONFIRMED: _l("Confirmed"),
+    CategoryRequestState.DECLINED: _l("Not confirmed"),
+    CategoryRequestState.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+class CategoryRequest(db.Model):
+    """A person asks to take part under a category other than citizen; until an administrator
+    (or a coordinator of one of their divisions) confirms it, they count as citizens."""
+
+    __tablename__ = "category_requests"
+    __table_args__ = (
+        # One open request per person, decided by the database, not by a check-then-insert.
+        # The Enum column stores names, hence 'PENDING'.
+        Index(
+            "uq_category_requests_one_pending",
+            "user_id",
+            unique=True,
+            sqlite_where=text("state = 'PENDING'"),
+            postgresql_where=text("state = 'PENDING'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    requested_category: Mapped[MemberCategory] = mapped_column(
+        Enum(MemberCategory, native_enum=False, length=30)
+    )
+    state: Mapped[CategoryRequestState] = mapped_column(
+        Enum(CategoryRequestState, native_enum=False, length=20),
+        default=CategoryRequestState.PENDING,
+        index=True,
+    )
+    #: Why it was declined (or a note on the confirmation), shown to the person.
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

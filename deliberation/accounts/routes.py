@@ -10,10 +10,11 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from deliberation.accounts import services
+from deliberation.accounts import categories, services
 from deliberation.accounts.forms import (
     EmptyForm,
     ForgotPasswordForm,
@@ -23,7 +24,7 @@ from deliberation.accounts.forms import (
     RegistrationForm,
     ResetPasswordForm,
 )
-from deliberation.accounts.models import MemberCategory
+from deliberation.accounts.models import CategoryRequest, MemberCategory, User
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import disconnect_user
 from deliberation.core.security import is_safe_redirect
@@ -42,6 +43,18 @@ def _redirect_next(default: str = "home.index"):
     return redirect(target if is_safe_redirect(target) else url_for(default))
 
 
+@bp.app_template_global()
+def pending_category_requests() -> int:
+    """People waiting for their category to be confirmed: every breakdown by category says so."""
+    return categories.pending_request_count()
+
+
+@bp.app_template_global()
+def latest_category_request(user: User) -> CategoryRequest | None:
+    """A person's latest category request, for their admin page."""
+    return categories.latest_request_of(user)
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     """Create an account and log in."""
@@ -55,8 +68,8 @@ def register():
                 email=form.email.data,
                 password=form.password.data,
                 preferred_language=form.preferred_language.data,
-                member_category=MemberCategory(form.member_category.data),
             )
+            categories.choose_category(user, MemberCategory(form.member_category.data))
             mail.queue_address_confirmation(user)
             db.session.commit()
         except DomainError as error:
@@ -65,7 +78,18 @@ def register():
             field.errors = [*field.errors, error.message]
         else:
             login_user(user)
-            flash(_("Welcome to Madang, %(name)s.", name=user.display_name), "success")
+            session["lang"] = user.preferred_language
+            # The request's locale was chosen before the account existed: greet in the new one.
+            with force_locale(user.preferred_language):
+                flash(_("Welcome to Madang, %(name)s.", name=user.display_name), "success")
+                if user.member_category.value != form.member_category.data:
+                    flash(
+                        _(
+                            "You take part as a citizen until an administrator confirms your "
+                            "category. Your profile shows the state of your request."
+                        ),
+                        "info",
+                    )
             return redirect(url_for("home.index"))
     return render_template("accounts/register.html", form=form), 200 if not form.errors else 400
 
@@ -85,6 +109,8 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
+            categories.end_council_term_of(user)
+            db.session.commit()
             login_user(user, remember=form.remember.data)
             session["lang"] = user.preferred_language
             return _redirect_next()
@@ -112,23 +138,28 @@ def logout():
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
 def profile():
-    """See and change one's own display name, language, category and text size."""
+    """See and change one's own display name, language, text size; ask for another category."""
     form = ProfileForm(obj=current_user)
+    pending = categories.pending_request_of(current_user)
     if request.method == "GET":
-        form.member_category.data = current_user.member_category.value
+        shown = pending.requested_category if pending else current_user.member_category
+        form.member_category.data = shown.value
     if form.validate_on_submit():
         services.update_profile(
             current_user,
             display_name=form.display_name.data,
             preferred_language=form.preferred_language.data,
-            member_category=MemberCategory(form.member_category.data),
             large_text=form.large_text.data,
         )
+        categories.choose_category(current_user, MemberCategory(form.member_category.data))
         db.session.commit()
         session["lang"] = current_user.preferred_language
         flash(_("Your profile is saved."), "success")
         return redirect(url_for("accounts.profile"))
-    return render_template("accounts/profile.html", form=form), 200 if not form.errors else 400
+    latest = categories.latest_request_of(current_user)
+    return render_template(
+        "accounts/profile.html", form=form, category_request=latest
+    ), 200 if not form.errors else 400
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -145,13 +176,13 @@ def forgot_password():
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
+def reset_password(token: str, invitation: bool = False):
     """Choose a new password from a reset link."""
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             user = services.reset_password(
-                token, form.password.data, current_app.config["SECRET_KEY"]
+                token, form.password.data, current_app.config["SECRET_KEY"], invitation=invitation
             )
             db.session.commit()
         except DomainError as error:
@@ -162,7 +193,15 @@ def reset_password(token: str):
             disconnect_user(user.id)
             flash(_("Your password is changed. Please log in."), "success")
             return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset.html", form=form), 200 if not form.errors else 400
+    return render_template(
+        "accounts/reset.html", form=form, invitation=invitation
+    ), 200 if not form.errors else 400
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """An appointed member chooses their first password from the invitation mail."""
+    return reset_password(token, invitation=True)
 
 
 @bp.post("/language")

@@ -24,6 +24,8 @@ from deliberation.core.errors import DomainError, NotFound
 from deliberation.extensions import db
 
 RESET_TOKEN_MAX_AGE_S = 3600
+#: An appointed member's invitation link (the reset mechanism with a longer life).
+INVITATION_MAX_AGE_S = 14 * 24 * 3600
 
 
 def normalise_email(email: str) -> str:
@@ -43,7 +45,12 @@ def register_user(
     member_category: MemberCategory = MemberCategory.CITIZEN,
     roles: tuple[Role, ...] = (),
 ) -> User:
-    """Create an account; refuses a taken email or a weak password."""
+    """Create an account; refuses a taken email or a weak password.
+
+    `member_category` is trusted as given: the registration page passes citizen and files any
+    other choice as a request (`categories.choose_category`); seeds and the roster import pass
+    verified categories.
+    """
     email = normalise_email(email)
     check_password_strength(password, email)
     if find_user_by_email(email) is not None:
@@ -89,13 +96,12 @@ def update_profile(
     *,
     display_name: str,
     preferred_language: str,
-    member_category: MemberCategory,
     large_text: bool,
 ) -> None:
-    """Save what a person says about themselves."""
+    """Save what a person says about themselves (their category goes through
+    `categories.choose_category`: only citizen is taken at their word)."""
     user.display_name = display_name.strip()
     user.preferred_language = preferred_language
-    user.member_category = member_category
     user.large_text = large_text
     audit.record("user.update_profile", "user", user.id, actor_id=user.id)
 
@@ -174,20 +180,30 @@ def count_users() -> int:
 
 
 # Password reset: a signed token that dies once the password changes (it signs the old hash).
-def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt="password-reset")
+def _reset_serializer(secret_key: str, salt: str = "password-reset") -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
 
 
 def make_reset_token(user: User, secret_key: str) -> str:
     return _reset_serializer(secret_key).dumps([user.id, user.password_hash[-16:]])
 
 
-def reset_password(token: str, new_password: str, secret_key: str) -> User:
-    """Set a new password from a reset link; the link then stops working."""
+def make_invitation_token(user: User, secret_key: str) -> str:
+    """A link for an imported member to choose their first password; dies once they do."""
+    return _reset_serializer(secret_key, "invitation").dumps([user.id, user.password_hash[-16:]])
+
+
+def reset_password(
+    token: str, new_password: str, secret_key: str, *, invitation: bool = False
+) -> User:
+    """Set a new password from a reset (or invitation) link; the link then stops working."""
+    salt, max_age = (
+        ("invitation", INVITATION_MAX_AGE_S)
+        if invitation
+        else ("password-reset", RESET_TOKEN_MAX_AGE_S)
+    )
     try:
-        user_id, fingerprint = _reset_serializer(secret_key).loads(
-            token, max_age=RESET_TOKEN_MAX_AGE_S
-        )
+        user_id, fingerprint = _reset_serializer(secret_key, salt).loads(token, max_age=max_age)
     except (BadSignature, SignatureExpired, ValueError, TypeError) as error:
         raise DomainError(
             _("That reset link is invalid or has expired."), code="bad_token"

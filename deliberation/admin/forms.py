@@ -1,7 +1,16 @@
 """Forms for the administration pages."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, SelectChoice, SelectMultipleField, StringField, TextAreaField
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -36,3 +45,25 @@ class DivisionForm(CleanTextForm):
     name_ko = StringField(_l("Name in Korean"), validators=[DataRequired(), Length(max=120)])
     description = TextAreaField(_l("Description"), validators=[Length(max=2000)])
     is_active = BooleanField(_l("Active"), default=True)
+
+
+class CategoryDecisionForm(CleanTextForm):
+    """Confirm or decline one category request; declining needs a reason."""
+
+    reason = TextAreaField(_l("Reason (shown to the person)"), validators=[Length(max=1000)])
+    decision = SelectField(
+        choices=[SelectChoice("confirm", _l("Confirm")), SelectChoice("decline", _l("Decline"))],
+        validators=[DataRequired()],
+    )
+
+
+class RosterUploadForm(CleanTextForm):
+    """The council roster as a CSV file, checked and shown before anything is written."""
+
+    roster = FileField(_l("Roster (CSV file)"), validators=[FileRequired()])
+
+
+class RosterConfirmForm(CleanTextForm):
+    """The checked roster sent back for import."""
+
+    csv_text = HiddenField(validators=[DataRequired()])

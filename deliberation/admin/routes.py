@@ -2,13 +2,20 @@
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
-from deliberation.accounts import queries, services
+from deliberation.accounts import categories, queries, roster, services
 from deliberation.accounts.models import Division, Role
-from deliberation.accounts.permissions import admin_required
-from deliberation.admin.forms import DivisionForm, UserAccessForm
+from deliberation.accounts.permissions import admin_required, role_required
+from deliberation.admin.forms import (
+    CategoryDecisionForm,
+    DivisionForm,
+    RosterConfirmForm,
+    RosterUploadForm,
+    UserAccessForm,
+)
 from deliberation.core.audit import recent_entries
 from deliberation.core.errors import DomainError
 from deliberation.core.realtime import disconnect_user
@@ -110,3 +117,92 @@ def audit_log():
     return render_template(
         "admin/audit.html", pagination=recent_entries(page, action_prefix=prefix), action=prefix
     )
+
+
+@bp.get("/category-requests")
+@role_required(Role.COORDINATOR)
+def category_requests():
+    """Requests for a member category that this admin or coordinator may decide, paginated."""
+    page = request.args.get("page", 1, type=int)
+    return render_template(
+        "admin/category_requests.html",
+        pagination=categories.pending_requests_page(current_user, page),
+        form=CategoryDecisionForm(),
+    )
+
+
+@bp.post("/category-requests/<int:request_id>")
+@role_required(Role.COORDINATOR)
+def decide_category_request(request_id: int):
+    """Confirm or decline one request; the person is told by mail and on their profile."""
+    category_request = categories.get_request(request_id)
+    form = CategoryDecisionForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired or was not sent from this site. Please try again."), "error")
+        return redirect(url_for("admin.category_requests")), 303
+    try:
+        if form.decision.data == "confirm":
+            categories.confirm_request(current_user, category_request, form.reason.data or "")
+            message = _("Confirmed: %(name)s", name=category_request.user.display_name)
+        else:
+            categories.decline_request(current_user, category_request, form.reason.data or "")
+            message = _("Declined: %(name)s", name=category_request.user.display_name)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        if error.status_code == 403:
+            abort(403)
+        flash(error.message, "error")
+        return redirect(url_for("admin.category_requests")), 303
+    flash(message, "success")
+    return redirect(url_for("admin.category_requests")), 303
+
+
+@bp.route("/roster", methods=["GET", "POST"])
+@admin_required
+def roster_upload():
+    """Upload the council roster; every row is checked and shown before anything is written."""
+    form = RosterUploadForm()
+    if not form.validate_on_submit():
+        status = 200 if not form.errors else 400
+        return render_template("admin/roster.html", form=form, preview=None), status
+    raw = form.roster.data.read(roster.MAX_BYTES + 1)
+    if len(raw) > roster.MAX_BYTES:
+        form.roster.errors = [_("The file is larger than 1 MB.")]
+        return render_template("admin/roster.html", form=form, preview=None), 400
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        form.roster.errors = [_("Save the file as CSV in UTF-8 and try again.")]
+        return render_template("admin/roster.html", form=form, preview=None), 400
+    preview = roster.parse_roster(text)
+    confirm = RosterConfirmForm(formdata=None, csv_text=text)
+    return render_template(
+        "admin/roster.html", form=form, preview=preview, confirm=confirm
+    ), 200 if preview.ok else 400
+
+
+@bp.post("/roster/import")
+@admin_required
+def roster_import():
+    """Import a checked roster: members get their verified categories and an invitation mail."""
+    form = RosterConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired or was not sent from this site. Please try again."), "error")
+        return redirect(url_for("admin.roster_upload")), 303
+    try:
+        members = roster.import_roster(current_user, form.csv_text.data)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("admin.roster_upload")), 303
+    flash(
+        ngettext(
+            "%(num)d member imported; each was mailed an invitation (see the outbox).",
+            "%(num)d members imported; each was mailed an invitation (see the outbox).",
+            len(members),
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.users")), 303

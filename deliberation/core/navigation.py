@@ -12,6 +12,8 @@ MAIN_MENU = [
     ("roundtables.index", _l("Roundtables"), None),
     ("proposals.index", _l("Proposals"), None),
     ("admin.index", _l("Administration"), "is_admin"),
+    # Admins reach it from Administration; a coordinator has only this page there.
+    ("admin.category_requests", _l("Category requests"), "is_coordinator_only"),
 ]
 
 

@@ -127,3 +127,30 @@ def roundtables_csv(document: dict[str, Any]) -> str:
 def _csv_text(text: str) -> str:
     """Comment text safe to open in a spreadsheet (no formula injection)."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+CATEGORY_CSV_HEADER = [
+    "member_category", "ballot_voters", "verified", "pending_requests_counted_as_citizens",
+]  # fmt: skip
+
+
+def categories_csv(document: dict[str, Any]) -> str:
+    """One row per member category: how many voted under it (as cast), whether it is verified
+    (every category but citizen is), and the pending requests counted as citizens."""
+    block = document.get("categories") or {}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CATEGORY_CSV_HEADER, lineterminator="\n", restval="")
+    writer.writeheader()
+    for category, count in (block.get("ballot_voters_by_category") or {}).items():
+        citizen = category == "citizen"
+        writer.writerow(
+            {
+                "member_category": category,
+                "ballot_voters": count,
+                "verified": "default" if citizen else "yes",
+                "pending_requests_counted_as_citizens": (
+                    block.get("pending_requests_counted_as_citizens", 0) if citizen else ""
+                ),
+            }
+        )
+    return buffer.getvalue()

@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 
+from deliberation.accounts.models import CategoryRequest, CategoryRequestState, MemberCategory
 from deliberation.agendas import queries as agenda_queries
 from deliberation.agendas.models import AgendaItem, Comment, Reaction
 from deliberation.consensus import VoteMatrix, summarize
@@ -22,7 +23,7 @@ from deliberation.summaries.models import (
     SummaryCache,
 )
 from deliberation.voting import queries as voting_queries
-from deliberation.voting.models import BallotState
+from deliberation.voting.models import BallotState, Vote
 
 #: Summaries of items with at most this many reactions are computed inside a page request
 #: (a few hundredths of a second); bigger ones by the import command or the periodic job, and
@@ -117,6 +118,44 @@ def ballot_breakdown(item_id: int) -> dict[str, Any] | None:
     }
 
 
+def category_verification(item_id: int) -> dict[str, Any]:
+    """How many of the item's voters took part under each member category, as their votes were
+    cast. Citizen is everyone's default; every other category was confirmed by an administrator
+    (or a division coordinator) or imported from the council roster, so all of them are verified.
+    Voters whose request still waits were counted as citizens."""
+    ballot = voting_queries.ballot_for_item(item_id)
+    voters = {category.value: 0 for category in MemberCategory}
+    pending = 0
+    if ballot is not None:
+        for category, count in db.session.execute(
+            select(Vote.voter_category, func.count())
+            .where(Vote.ballot_id == ballot.id)
+            .group_by(Vote.voter_category)
+        ):
+            voters[MemberCategory(category).value] = count
+        pending = (
+            db.session.scalar(
+                select(func.count(Vote.id))
+                .join(CategoryRequest, CategoryRequest.user_id == Vote.voter_id)
+                .where(
+                    Vote.ballot_id == ballot.id,
+                    Vote.voter_category == MemberCategory.CITIZEN,
+                    CategoryRequest.state == CategoryRequestState.PENDING,
+                )
+            )
+            or 0
+        )
+    verified = {key: count for key, count in voters.items() if key != MemberCategory.CITIZEN}
+    return {
+        "ballot_voters_by_category": voters,
+        "verified_by_category": verified,
+        "verified": sum(verified.values()),
+        "pending_requests_counted_as_citizens": pending,
+        #: A vote keeps the category it was cast under; a later change does not rewrite it.
+        "categories_as_cast": True,
+    }
+
+
 def roundtable_results(item_id: int) -> list[dict[str, Any]]:
     """Roundtable sessions about the item (linked to it, or whose theme became it): each
     session's room polls with tallies overall and by member category (closed polls only;
@@ -162,6 +201,7 @@ def summary_snapshot(item_id: int) -> dict[str, Any]:
         "consensus_agree": document.get("consensus", {}).get("agree", [])[:SNAPSHOT_STATEMENTS],
         "divisive": document.get("divisive", [])[:SNAPSHOT_STATEMENTS],
         "roundtables": roundtables_snapshot(document.get("roundtables") or []),
+        "categories": document.get("categories"),
     }
 
 
@@ -265,6 +305,7 @@ def build_document(
         ],
         "comments": [comment_entry(s.comment) for s in summary.comment_statistics],
         "ballot": ballot_breakdown(item.id),
+        "categories": category_verification(item.id),
         "roundtables": roundtable_results(item.id),
     }
 
@@ -290,5 +331,6 @@ def cached_summary(item_id: int) -> tuple[dict[str, Any] | None, SummaryCache | 
     document = json.loads(cache.data)
     # Ballots and roundtables move on their own clock: read them fresh, never from the cache.
     document["ballot"] = ballot_breakdown(item_id)
+    document["categories"] = category_verification(item_id)
     document["roundtables"] = roundtable_results(item_id)
     return document, cache, cache.fingerprint == fingerprint(item_id)

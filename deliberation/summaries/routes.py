@@ -7,7 +7,7 @@ from deliberation.agendas.models import AgendaItem
 from deliberation.agendas.permissions import can_view_item
 from deliberation.extensions import db
 from deliberation.summaries import services
-from deliberation.summaries.exports import comments_csv, roundtables_csv
+from deliberation.summaries.exports import categories_csv, comments_csv, roundtables_csv
 
 bp = Blueprint("summaries", __name__, url_prefix="/summaries")
 
@@ -103,3 +103,9 @@ def as_csv(item_id: int):
 def roundtables_as_csv(item_id: int):
     """The summary's roundtable polls (by option and member category) and themes as CSV."""
     return _csv_download(item_id, roundtables_csv, f"summary-item-{item_id}-roundtables.csv")
+
+
+@bp.get("/items/<int:item_id>/categories.csv")
+def categories_as_csv(item_id: int):
+    """How many voters took part under each member category, and that those were verified."""
+    return _csv_download(item_id, categories_csv, f"summary-item-{item_id}-categories.csv")

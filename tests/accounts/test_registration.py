@@ -33,7 +33,8 @@ def test_register_creates_account_hashes_password_and_logs_in(app, client):
     assert response.status_code == 302
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "minji@example.org"))
-        assert user.member_category == MemberCategory.EXPERT
+        # Any category but citizen waits for an administrator (tests/accounts/test_categories.py).
+        assert user.member_category == MemberCategory.CITIZEN
         assert user.preferred_language == "ko"
         assert user.password_hash.startswith("$argon2id$")
         assert PASSWORD not in user.password_hash

@@ -36,6 +36,7 @@ PUBLIC_ENDPOINTS = {
     "accounts.register",
     "accounts.forgot_password",
     "accounts.reset_password",
+    "accounts.accept_invitation",
     "accounts.set_language",
     "accounts.toggle_large_text",
     # Agenda discussions are public reading (DESIGN: anonymous readers get the rendered page).
@@ -78,6 +79,7 @@ PUBLIC_ENDPOINTS = {
     "summaries.as_json",
     "summaries.as_csv",
     "summaries.roundtables_as_csv",
+    "summaries.categories_as_csv",
     # Links in mail: the signed token in the URL is the credential (one-click unsubscribe,
     # RFC 8058, is a POST without a session); a forged token is refused and changes nothing.
     "mail.unsubscribe",
@@ -88,6 +90,7 @@ PUBLIC_ENDPOINTS = {
 ANONYMOUS_WRITES = {
     "accounts.register",
     "accounts.reset_password",
+    "accounts.accept_invitation",
     "mail.unsubscribe",
     "mail.confirm_address",
 }

@@ -472,7 +472,6 @@ def test_no_payload_executes_at_a_roundtable(app, live_server, browser, capsys):
                     lead,
                     display_name=payload,
                     preferred_language=lead.preferred_language,
-                    member_category=lead.member_category,
                     large_text=lead.large_text,
                 )
                 db.session.commit()

@@ -10,7 +10,8 @@ from datetime import timedelta
 
 from flask import Flask
 
-from deliberation.accounts.models import Division, Role, User
+from deliberation.accounts.categories import choose_category
+from deliberation.accounts.models import Division, MemberCategory, Role, User
 from deliberation.agendas import services as agendas
 from deliberation.core.mail import send_mail
 from deliberation.db import utcnow
@@ -68,7 +69,16 @@ def agendas_world(app: Flask, world: World) -> None:
         # tests/agendas/test_items.py checks that its summary is refused while it is a draft.
         # Leaving a room one is not in answers ok for any id, and so tells nothing.
         reads=dict.fromkeys(
-            ["show", "printable", "as_json", "as_csv", "roundtables_as_csv", "leave"], ALL
+            [
+                "show",
+                "printable",
+                "as_json",
+                "as_csv",
+                "roundtables_as_csv",
+                "categories_as_csv",
+                "leave",
+            ],
+            ALL,
         ),
         label="someone else's draft",
     )
@@ -242,7 +252,15 @@ def mail_world(app: Flask, world: World) -> None:
     world.add("message_id", message.id, read={"admin"}, write={"admin"}, label="an outbox message")
 
 
-WORLD_EXTENSIONS = [agendas_world, voting_world, mail_world]
+def categories_world(app: Flask, world: World) -> None:
+    """The victim asks to count as an expert: only admins (no coordinator here) decide it."""
+    victim = db.session.get(User, world.user_ids["victim"])
+    request = choose_category(victim, MemberCategory.EXPERT)
+    db.session.commit()
+    world.add("request_id", request.id, read={"admin"}, write={"admin"}, label="a category request")
+
+
+WORLD_EXTENSIONS = [agendas_world, voting_world, mail_world, categories_world]
 if sessions is not None:
     WORLD_EXTENSIONS.append(roundtables_world)
 
