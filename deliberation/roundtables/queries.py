@@ -213,11 +213,13 @@ def session_record(session: RoundtableSession) -> dict[str, Any]:
     session_polls = results.session_polls([session.id])
     tallies = polls.poll_tallies(session_polls)
     support = results.support_in(session_polls, tallies)
+    passing = results.passing_in(session_polls, tallies)
     return {
         "tables": len(tables),
         "participants": participant_counts(session.id).get("participant", 0),
         "ideas": ideas,
-        "themes": [(t, support.get(t.id)) for t in themes],
+        "themes": [(t, support.get(t.id), t.id in passing) for t in themes],
+        "rule_text": session.rule_text(),
         "polls": [(p, tallies[p.id]) for p in session_polls],
         "closed_at": as_utc(session.closed_at),
         "agenda_items": session.agenda_items,

@@ -24,7 +24,7 @@ from deliberation.roundtables.models import (
     Theme,
     session_agenda_items,
 )
-from deliberation.roundtables.polls import poll_tallies
+from deliberation.roundtables.polls import option_support, poll_tallies
 
 #: Session states whose polls and themes an agenda item's summary shows.
 SUMMARY_STATES = (SessionState.RUNNING, SessionState.CLOSED)
@@ -43,12 +43,24 @@ def support_in(polls: Iterable[Poll], tallies: dict[int, dict[str, Any]]) -> dic
         for option in poll.options:
             if option.theme_id is None:
                 continue
-            count = tally["counts"].get(str(option.id), 0)
-            if poll.kind == PollKind.AGREE:
-                count = count["agree"]
+            count = option_support(tally, option.id)
             share = 100.0 * count / tally["total"]
             support[option.theme_id] = max(support.get(option.theme_id, 0.0), share)
     return support
+
+
+def passing_in(polls: Iterable[Poll], tallies: dict[int, dict[str, Any]]) -> set[int]:
+    """The themes that pass the session's rule in at least one closed theme poll (the tallies
+    carry `passes` from `polls.judge_tally`)."""
+    passing: set[int] = set()
+    for poll in polls:
+        tally = tallies[poll.id]
+        if poll.state != PollState.CLOSED or poll.kind == PollKind.QUESTION:
+            continue
+        for option in poll.options:
+            if option.theme_id is not None and tally.get("passes", {}).get(str(option.id)):
+                passing.add(option.theme_id)
+    return passing
 
 
 def session_polls(session_ids: list[int]) -> list[Poll]:
@@ -67,8 +79,15 @@ def session_polls(session_ids: list[int]) -> list[Poll]:
 
 def theme_support(session: RoundtableSession) -> dict[int, float]:
     """Each theme's best support (percent of votes) across the session's closed polls."""
+    return theme_outcomes(session)[0]
+
+
+def theme_outcomes(session: RoundtableSession) -> tuple[dict[int, float], set[int]]:
+    """Each theme's best support (percent of votes) across the session's closed polls, and
+    the themes that pass the session's rule."""
     polls = [p for p in session_polls([session.id]) if p.kind != PollKind.QUESTION]
-    return support_in(polls, poll_tallies(polls))
+    tallies = poll_tallies(polls)
+    return support_in(polls, tallies), passing_in(polls, tallies)
 
 
 def theme_tables(theme: Theme) -> list[int]:
@@ -122,13 +141,16 @@ def _poll_entry(poll: Poll, tally: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _theme_entry(theme: Theme, support: float | None, item_id: int) -> dict[str, Any]:
+def _theme_entry(
+    theme: Theme, support: float | None, item_id: int, passed: bool = False
+) -> dict[str, Any]:
     return {
         "theme_id": theme.id,
         "name": theme.name,
         "description": theme.description,
         "round": theme.round_no,
         "support_percent": round(support, 1) if support is not None else None,
+        "passed": passed,
         "tables": theme_tables(theme),
         "ideas": [
             {"table": idea.table.number, "round": idea.round_no, "text": idea.body}
@@ -189,6 +211,7 @@ def item_results(item_id: int) -> list[dict[str, Any]]:
     closed = [p for p in polls if p.state == PollState.CLOSED]
     tallies = poll_tallies(closed)
     support = support_in(closed, tallies)
+    passing = passing_in(closed, tallies)
     return [
         {
             "session_id": session.id,
@@ -198,12 +221,13 @@ def item_results(item_id: int) -> list[dict[str, Any]]:
             "closed_at": iso_or_none(session.closed_at),
             "linked": is_linked[session.id],
             "threshold_percent": session.threshold_percent,
+            "rule": session.pass_rule.value,
             "source": results_path(session.id),
             "polls": [
                 _poll_entry(p, tallies.get(p.id)) for p in polls if p.session_id == session.id
             ],
             "themes": [
-                _theme_entry(t, support.get(t.id), item_id)
+                _theme_entry(t, support.get(t.id), item_id, t.id in passing)
                 for t in themes
                 if t.session_id == session.id
             ],

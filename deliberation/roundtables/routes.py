@@ -17,6 +17,7 @@ from deliberation.roundtables.models import (
     PHASE_LABELS,
     STANCES,
     ParticipantRole,
+    PassRule,
     Phase,
     PollKind,
     RoundtableSession,
@@ -105,6 +106,7 @@ def create():
                 table_size=form.table_size.data,
                 ideas_per_round=form.ideas_per_round.data,
                 threshold_percent=form.threshold_percent.data,
+                pass_rule=PassRule(form.pass_rule.data or PassRule.AT_LEAST.value),
                 agenda_item_ids=form.agenda_item_ids.data or [],
                 theme_destination=ThemeDestination(form.theme_destination.data),
             )
