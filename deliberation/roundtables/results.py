@@ -9,7 +9,7 @@ a summary does not query once per poll and counts exactly as the live tally does
 from collections.abc import Iterable
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
@@ -24,6 +24,7 @@ from deliberation.roundtables.models import (
     Theme,
     session_agenda_items,
 )
+from deliberation.roundtables.payloads import results_path
 from deliberation.roundtables.polls import option_support, poll_tallies
 
 #: Session states whose polls and themes an agenda item's summary shows.
@@ -90,6 +91,54 @@ def theme_outcomes(session: RoundtableSession) -> tuple[dict[int, float], set[in
     return support_in(polls, tallies), passing_in(polls, tallies)
 
 
+def close_summary(
+    session: RoundtableSession, made_items: list[Any], made_proposals: list[Any]
+) -> dict[str, Any]:
+    """What the lead sees on closing: every theme with its best support and whether it passed
+    the session's rule, what it became (agenda item or proposal, with links), and the link to
+    the public results."""
+    support, passing = theme_outcomes(session)
+    themes = db.session.scalars(
+        select(Theme)
+        .where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
+        .order_by(Theme.round_no, Theme.id)
+    )
+
+    def became(theme: Theme) -> dict[str, Any] | None:
+        if theme.agenda_item_id:
+            url = url_for("agendas.show_item", item_id=theme.agenda_item_id)
+            return {"kind": "agenda_item", "id": theme.agenda_item_id, "url": url}
+        if theme.proposal_id:
+            url = url_for("proposals.detail", proposal_id=theme.proposal_id)
+            return {"kind": "proposal", "id": theme.proposal_id, "url": url}
+        return None
+
+    return {
+        "results_url": results_path(session.id),
+        "threshold_percent": session.threshold_percent,
+        "rule": session.pass_rule.value,
+        "rule_text": session.rule_text(),
+        "themes": [
+            {
+                "id": theme.id,
+                "name": theme.name,
+                "support_percent": round(support[theme.id], 1) if theme.id in support else None,
+                "passed": theme.id in passing,
+                "became": became(theme),
+            }
+            for theme in themes
+        ],
+        "agenda_items": [
+            {"id": i.id, "title": i.title, "url": url_for("agendas.show_item", item_id=i.id)}
+            for i in made_items
+        ],
+        "proposals": [
+            {"id": p.id, "title": p.title, "url": url_for("proposals.detail", proposal_id=p.id)}
+            for p in made_proposals
+        ],
+    }
+
+
 def theme_tables(theme: Theme) -> list[int]:
     """The numbers of the tables a theme's ideas came from."""
     return sorted({idea.table.number for idea in theme.ideas if idea.table})
@@ -102,15 +151,6 @@ def iso_or_none(moment: Any) -> str | None:
     """A moment as ISO 8601 in UTC, or None."""
     moment = as_utc(moment)
     return moment.isoformat() if moment else None
-
-
-def results_path(session_id: int, anchor: str | None = None) -> str:
-    """The public results page of a session (a path; works outside a request too)."""
-    if has_request_context():
-        return url_for("roundtables.results", session_id=session_id, _anchor=anchor)
-    adapter = current_app.url_map.bind("localhost")
-    path = adapter.build("roundtables.results", {"session_id": session_id})
-    return f"{path}#{anchor}" if anchor else path
 
 
 def _poll_entry(poll: Poll, tally: dict[str, Any] | None) -> dict[str, Any]:
