@@ -214,6 +214,7 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
             "tables_without_facilitator": sum(1 for row in rows if row["no_facilitator"]),
         },
         "server_now": as_utc(now).isoformat(),
+        "rule_text": session.rule_text(),
         "submitted_ideas": submitted_ideas(session),
         "themes": [payloads.theme_payload(t) for t in current_themes(session)],
     }
