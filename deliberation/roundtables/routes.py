@@ -222,6 +222,7 @@ def _console_labels() -> dict:
         "just_now": _("just now"),
         "answer": _("Answer table %(n)s", n="{n}"),
         "open_chat": _("Chat of table %(n)s", n="{n}"),
+        "chat_short": _("Chat"),
         "chat_title": _("Chat of table %(n)s", n="{n}"),
         "lead_on_way": _("Table %(n)s is told you are on the way.", n="{n}"),
         "no_messages": _("No messages yet."),

@@ -257,7 +257,8 @@
     row.tr.classList.toggle("rt-flagged", !!t.help);
     if (t.help) row.help.removeAttribute("hidden"); else row.help.setAttribute("hidden", "");
     setText(row.help, R.fmt(labels.answer, { n: t.number }));
-    setText(row.chat, R.fmt(labels.open_chat, { n: t.number }));
+    setText(row.chat, labels.chat_short);
+    row.chat.setAttribute("aria-label", R.fmt(labels.open_chat, { n: t.number }));
   }
 
   function renderTables() {

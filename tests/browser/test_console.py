@@ -105,7 +105,7 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     expect(lead.locator("#rt-tables tr th").first).to_have_text("2")  # help first
 
     # Answering help: the table is told, and the lead writes in its chat.
-    lead.click("#rt-tables button:has-text('Answer table 2')")
+    lead.get_by_role("button", name="Answer table 2").click()
     expect(lead.locator("#rt-action-status")).to_have_text("Table 2 is told you are on the way.")
     expect(lead.locator("#rt-lead-chat")).to_be_visible()
     expect(lead.locator("#rt-lead-chat-text")).to_be_focused()
@@ -223,3 +223,26 @@ def test_the_console_in_korean_on_a_phone(app, live_server, new_page):
     lead.set_viewport_size({"width": 1280, "height": 900})
     save_screenshot(lead, "console-ko-1280")
     assert lead.script_errors == []
+
+    # Closed elsewhere (its timer, another lead's console): the console says so on loading
+    # and links to the results.
+    with app.app_context():
+        session = db.session.get(RoundtableSession, sid)
+        sessions.close_session(None, session)
+        db.session.commit()
+    lead.reload()
+    expect(lead.locator("#rt-close-summary")).to_be_visible()
+    expect(lead.locator("#rt-close-results")).to_have_attribute(
+        "href", f"/roundtables/{sid}/results"
+    )
+    lead.click("#rt-close-results")
+    lead.set_viewport_size(phone)
+    expect(lead.locator("#rt-pass-rule")).to_contain_text("50 % 초과")
+    narrowest = lead.evaluate(
+        """() => Math.min(...[...document.querySelectorAll('thead th')]
+            .map(n => n.getBoundingClientRect().width))"""
+    )
+    assert narrowest > 30, narrowest
+    assert lead.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    assert_accessible(lead)
+    save_screenshot(lead, "results-ko-390")
