@@ -1,7 +1,11 @@
 """What the lead's console is told: the room's counts, each table's activity, help answered
 with the lead in the table's chat, and the summary on closing."""
 
-from tests.roundtables.helpers import build_session, cid, emit, joined, received
+from sqlalchemy import event
+
+from deliberation.extensions import db
+from deliberation.roundtables import queries
+from tests.roundtables.helpers import build_session, cid, emit, joined, received, session_of
 
 
 def test_counts_tell_registered_seated_connected_and_facilitators_apart(app):
@@ -104,3 +108,35 @@ def test_closing_tells_the_lead_what_passed_and_where_the_results_are(app):
         "kind": "agenda_item", "id": item["id"], "url": f"/agendas/{item['id']}"
     }  # fmt: skip
     assert summary["rule_text"] == "at least 50 %"
+
+
+def _console_queries(app, session_id: int) -> tuple[int, dict]:
+    """How many statements the console's overview takes, and the overview."""
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        statements.append(statement)
+
+    with app.app_context():
+        session = session_of(session_id)
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            overview = queries.console_overview(session)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements), overview
+
+
+def test_the_overview_takes_as_many_queries_for_ten_tables_as_for_two(app):
+    """The console asks every two seconds: its cost must not grow with the tables."""
+    seen = []
+    for people, facilitators in ((20, 2), (100, 10)):
+        with app.app_context():
+            info = build_session(participants=people, facilitators=facilitators)
+        lead, _ = joined(app, info["lead_id"], info["session_id"])
+        assert emit(lead, "seat_room", {"session_id": info["session_id"]})["ok"]
+        n, overview = _console_queries(app, info["session_id"])
+        assert len(overview["tables"]) == people // 10
+        assert all(len(t["facilitators"]) == 1 for t in overview["tables"])
+        seen.append(n)
+    assert seen[0] == seen[1], seen
