@@ -301,9 +301,24 @@
     }));
   }
 
+  /* The theme team's work, read-only: name, published or draft, the tables it came from. */
+  function renderThemes() {
+    var list = $("rt-console-themes");
+    var lines = (data.themes || []).map(function (t) {
+      return t.name + " · " + (t.published ? labels.theme_published : labels.theme_draft) +
+        (t.tables.length ? " · " + R.fmt(labels.theme_tables, { tables: t.tables.join(", ") }) : "");
+    });
+    if (!lines.length) return;  // the empty-state line stays
+    var now = Array.prototype.map.call(list.children, function (li) { return li.textContent; });
+    if (now.join("\n") === lines.join("\n")) return;
+    list.textContent = "";
+    lines.forEach(function (text) { list.appendChild(R.el("li", {}, text)); });
+  }
+
   function renderConsole(overview) {
     data = overview;
     renderTables();
+    renderThemes();
     renderPollPanel();
   }
 

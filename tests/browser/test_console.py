@@ -84,6 +84,9 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     expect(lead.locator("#rt-counts")).to_contain_text("Registered 20 · seated 18")
     expect(lead.locator("#rt-counts")).to_contain_text("table facilitators 2")
     expect(lead.locator("#rt-tables tr")).to_have_count(3)
+    expect(lead.locator("#rt-console-themes li").first).to_have_text(
+        "Green parks · published · tables 1"
+    )
 
     # Filters for many tables.
     lead.select_option("#rt-filter", "no_facilitator")
