@@ -173,6 +173,7 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     expect(dialog).to_be_visible()
     expect(lead.locator("#rt-confirm-title")).to_have_text("Close the session?")
     assert_accessible(lead)
+    save_screenshot(lead, "console-en-1280-confirm-close")
     lead.keyboard.press("Tab")
     expect(lead.locator("#rt-confirm-ok")).to_be_focused()
     lead.keyboard.press("Enter")
