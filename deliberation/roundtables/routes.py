@@ -223,6 +223,7 @@ def _console_labels() -> dict:
         "answer": _("Answer table %(n)s", n="{n}"),
         "open_chat": _("Chat of table %(n)s", n="{n}"),
         "chat_short": _("Chat"),
+        "seat_missing": _("Tables without a facilitator: %(tables)s.", tables="{tables}"),
         "theme_published": _("published"),
         "theme_draft": _("not yet published"),
         "theme_tables": _("tables %(tables)s", tables="{tables}"),

@@ -41,7 +41,12 @@
     return function (ack) {
       if (!ack.ok) return;
       var text = labels.done_action[event] || labels.done;
-      if (event === "seat_room") text = R.fmt(text, { people: ack.people, tables: ack.tables });
+      if (event === "seat_room") {
+        text = R.fmt(text, { people: ack.people, tables: ack.tables });
+        if (ack.without_facilitator && ack.without_facilitator.length) {
+          text += " " + R.fmt(labels.seat_missing, { tables: ack.without_facilitator.join(", ") });
+        }
+      }
       if (event === "phase_set" && ack.state) text = R.fmt(text, { phase: labels.phases[ack.state.phase] || "" });
       announce(text);
       if (ack.state) applyState(ack.state);

@@ -216,6 +216,10 @@ def test_the_console_in_korean_on_a_phone(app, live_server, new_page):
     lead = open_as(new_page, base, seed["lead"], f"/roundtables/{sid}/console", phone)
     expect(lead.locator("#rt-tables tr")).to_have_count(3)
     expect(lead.locator("#rt-counts")).to_contain_text("등록 20")
+    lead.click("[data-action=seat_room]")  # every action says what it did
+    expect(lead.locator("#rt-action-status")).to_have_text(
+        re.compile(r"자리 배정 완료: 3개 테이블에 18명\. 진행자 없는 테이블: \d\.")
+    )
     lead.click("[data-timer=end]")
     expect(lead.locator("#rt-confirm-title")).to_have_text("이 단계를 지금 끝낼까요?")
     assert_accessible(lead)
