@@ -24,6 +24,7 @@ from deliberation.roundtables.models import (
 from deliberation.roundtables.polls import poll_tallies
 from deliberation.roundtables.results import (
     iso_or_none,
+    passing_in,
     results_path,
     session_polls,
     support_in,
@@ -43,13 +44,15 @@ class Adoption:
 
 
 def adopt_passing_themes(session: RoundtableSession) -> Adoption:
-    """Themes at or over the session's threshold become agenda items in its division, or
-    proposals in the officials' queue (the session's `theme_destination`); each carries its
-    table origins and support. A theme already adopted is left alone."""
+    """Themes that pass the session's rule (`RoundtableSession.passes`) become agenda items
+    in its division, or proposals in the officials' queue (the session's
+    `theme_destination`); each carries its table origins and support. A theme already
+    adopted is left alone."""
     adoption = Adoption()
     polls = session_polls([session.id])
     tallies = poll_tallies(polls)
     support = support_in(polls, tallies)
+    passing = passing_in(polls, tallies)
     themes = list(
         db.session.scalars(
             select(Theme)
@@ -60,7 +63,7 @@ def adopt_passing_themes(session: RoundtableSession) -> Adoption:
     destination = THEME_DESTINATIONS[session.theme_destination]
     for theme in themes:
         share = support.get(theme.id)
-        if share is None or share < session.threshold_percent:
+        if share is None or theme.id not in passing:
             continue
         if theme.agenda_item_id or theme.proposal_id:
             continue
@@ -185,6 +188,7 @@ def theme_snapshot(
             "title": session.title,
             "closed_at": iso_or_none(session.closed_at),
             "threshold_percent": session.threshold_percent,
+            "rule": session.pass_rule.value,
             "source": results_path(session.id),
         },
         "theme": {

@@ -37,6 +37,7 @@ from deliberation.roundtables import (
     polls,
     presence,
     queries,
+    results,
     sessions,
     staffing,
     tables,
@@ -256,6 +257,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         connected = self.connected.totals(current_app._get_current_object(), session_id)
         for table in console["tables"]:
             table["connected"] = connected.get(table["id"], 0)
+        console["counts"]["connected"] = sum(t["connected"] for t in console["tables"])
         return console
 
     def _seat(self, data: dict[str, Any]) -> Seat:
@@ -361,6 +363,25 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data, session, _participant, _seat = self._context(data)
         table = tables.get_table(session, payload_int(data, "table_id"))
         return tables.clear_help(current_user, session, table)
+
+    @socket_action
+    def on_lead_chat_send(self, data: Any = None) -> dict[str, Any]:
+        """The lead posts in one table's chat."""
+        data, session, _participant, _seat = self._context(data)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        text = payload_str(data, "text", max_length=tables.CHAT_MAX_CHARS) or ""
+        enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
+        return {
+            "message": tables.lead_chat(current_user, session, table, text, client_id_from(data))
+        }
+
+    @socket_query
+    def on_table_chat(self, data: Any = None) -> dict[str, Any]:
+        """The lead reads one table's recent chat."""
+        data, session, _participant, _seat = self._context(data)
+        permissions.require_lead(current_user, session)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        return {"table_id": table.id, "chat": queries.recent_chat(session.id, table.id)}
 
     @socket_action
     def on_idea_add(self, data: Any = None) -> dict[str, Any]:
@@ -471,6 +492,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
         return {
             "agenda_items": [item.id for item in adoption.items],
             "proposals": [proposal.id for proposal in adoption.proposals],
+            "summary": results.close_summary(session, adoption.items, adoption.proposals),
+            "state": payloads.session_state_payload(session),
         }
 
     @socket_query

@@ -17,7 +17,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from deliberation.core.forms import CleanTextForm
-from deliberation.roundtables.models import THEME_DESTINATION_LABELS, ThemeDestination
+from deliberation.roundtables.models import (
+    PASS_RULE_LABELS,
+    THEME_DESTINATION_LABELS,
+    PassRule,
+    ThemeDestination,
+)
 from deliberation.roundtables.staffing import ROSTER_MAX_BYTES
 
 
@@ -46,6 +51,11 @@ class SessionForm(CleanTextForm):
         default=50,
         # InputRequired, not DataRequired: 0 % is a real answer (every theme passes).
         validators=[InputRequired(), NumberRange(0, 100)],
+    )
+    pass_rule = RadioField(
+        _l("A theme that reaches exactly the threshold"),
+        choices=[SelectChoice(r.value, PASS_RULE_LABELS[r]) for r in PassRule],
+        default=PassRule.AT_LEAST.value,
     )
     theme_destination = RadioField(
         _l("Where passing themes go"),

@@ -140,6 +140,23 @@ THEME_DESTINATION_LABELS = {
 }
 
 
+class PassRule(enum.StrEnum):
+    """How a theme's share of the votes is held against the session's threshold."""
+
+    AT_LEAST = "at_least"
+    MORE_THAN = "more_than"
+
+    @property
+    def label(self) -> str:
+        return str(PASS_RULE_LABELS[self])
+
+
+PASS_RULE_LABELS = {
+    PassRule.AT_LEAST: _l("At least the threshold (at 50: 4 votes of 8 pass)"),
+    PassRule.MORE_THAN: _l("More than the threshold (at 50: 4 votes of 8 fail)"),
+}
+
+
 session_agenda_items = Table(
     "roundtable_session_agenda_items",
     db.metadata,
@@ -189,6 +206,12 @@ class RoundtableSession(db.Model):
     ideas_per_round: Mapped[int] = mapped_column(default=5)
     #: Share (percent) of a theme's votes a theme needs to become an agenda item or proposal.
     threshold_percent: Mapped[int] = mapped_column(default=50)
+    #: Whether a share equal to the threshold passes ("at least") or not ("more than").
+    pass_rule: Mapped[PassRule] = mapped_column(
+        Enum(PassRule, native_enum=False, length=20),
+        default=PassRule.AT_LEAST,
+        server_default=PassRule.AT_LEAST.name,
+    )
     #: Where passing themes go at close: agenda items (default) or the officials' queue.
     #: (The server default is the enum's name: that is what SQLAlchemy stores.)
     theme_destination: Mapped[ThemeDestination] = mapped_column(
@@ -219,6 +242,23 @@ class RoundtableSession(db.Model):
     division: Mapped[Division] = relationship()
     lead: Mapped[User] = relationship()
     agenda_items: Mapped[list[Any]] = relationship("AgendaItem", secondary=session_agenda_items)
+
+    # --- the pass rule -------------------------------------------------------------------
+    def passes(self, count: int, total: int) -> bool:
+        """Whether `count` votes of `total` pass this session's threshold under its rule: the
+        one rule that adoption at close, the results page, the console and the projector use.
+        Whole numbers only, so 4 of 8 against 50 % is exactly a tie (no rounding)."""
+        if total <= 0:
+            return False
+        if self.pass_rule == PassRule.MORE_THAN:
+            return count * 100 > self.threshold_percent * total
+        return count * 100 >= self.threshold_percent * total
+
+    def rule_text(self) -> str:
+        """The rule in words, as people read it ("at least 50 %", "more than 50 %")."""
+        if self.pass_rule == PassRule.MORE_THAN:
+            return str(_l("more than %(n)d %%", n=self.threshold_percent))
+        return str(_l("at least %(n)d %%", n=self.threshold_percent))
 
     # --- lifecycle ---------------------------------------------------------------------
     def _require(self, *states: SessionState) -> None:

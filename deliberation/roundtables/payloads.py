@@ -3,8 +3,17 @@ and polls, as JSON-ready dicts (the socket events, snapshots and pages share the
 
 from typing import Any
 
+from flask import current_app, has_request_context, url_for
+
 from deliberation.db import as_utc, utcnow
-from deliberation.roundtables.models import ChatMessage, Idea, Poll, RoundtableSession, Theme
+from deliberation.roundtables.models import (
+    ChatMessage,
+    Idea,
+    Poll,
+    RoundtableSession,
+    SessionState,
+    Theme,
+)
 
 
 def session_state_payload(session: RoundtableSession) -> dict[str, Any]:
@@ -21,7 +30,18 @@ def session_state_payload(session: RoundtableSession) -> dict[str, Any]:
         "paused": session.paused_remaining_s is not None,
         "server_now": utcnow().isoformat(),
         "seated": session.seated,
+        # where everyone goes once the session closed (the room and console link to it)
+        "results_url": results_path(session.id) if session.state == SessionState.CLOSED else None,
     }
+
+
+def results_path(session_id: int, anchor: str | None = None) -> str:
+    """The public results page of a session (a path; works outside a request too)."""
+    if has_request_context():
+        return url_for("roundtables.results", session_id=session_id, _anchor=anchor)
+    adapter = current_app.url_map.bind("localhost")
+    path = adapter.build("roundtables.results", {"session_id": session_id})
+    return f"{path}#{anchor}" if anchor else path
 
 
 def chat_payload(message: ChatMessage) -> dict[str, Any]:

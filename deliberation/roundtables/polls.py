@@ -454,7 +454,34 @@ def poll_tallies(polls: list[Poll]) -> dict[int, dict[str, Any]]:
             by_category[str(option)] += count
     for poll_id, tally in tallies.items():
         publish_breakdown(tally, voters[poll_id])
+    for poll in polls:
+        # the session is in the identity map on every page; the live tally loads it once
+        judge_tally(tallies[poll.id], poll, db.session.get(RoundtableSession, poll.session_id))
     return tallies
+
+
+def option_support(tally: dict[str, Any], option_id: int | str) -> int:
+    """The votes for an option that count towards passing (agree polls: its "agree")."""
+    count = tally["counts"].get(str(option_id), 0)
+    return count["agree"] if isinstance(count, dict) else count
+
+
+def judge_tally(
+    tally: dict[str, Any], poll: Poll, session: RoundtableSession | None
+) -> dict[str, Any]:
+    """Add the session's pass rule to a tally, in place: `threshold_percent`, `rule`
+    ("at_least" or "more_than"), `rule_text` and `passes` (option id -> whether its share
+    of the votes passes, by `RoundtableSession.passes`), and `final` once the poll closed."""
+    tally["final"] = poll.state == PollState.CLOSED
+    if session is None:
+        return tally
+    tally["threshold_percent"] = session.threshold_percent
+    tally["rule"] = session.pass_rule.value
+    tally["rule_text"] = session.rule_text()
+    tally["passes"] = {
+        key: session.passes(option_support(tally, key), tally["total"]) for key in tally["counts"]
+    }
+    return tally
 
 
 def poll_tally(poll: Poll) -> dict[str, Any]:

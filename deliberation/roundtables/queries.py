@@ -120,61 +120,101 @@ def snapshot(
 
 
 def console_overview(session: RoundtableSession) -> dict[str, Any]:
-    """All tables at a glance for the lead: seated, facilitator, recent messages, ideas, help."""
+    """All tables at a glance for the lead: seated, facilitator, messages in the last minute,
+    when the table last chatted or wrote an idea, ideas drafted and submitted, help; and the
+    room's counts (registered, seated, facilitators) and the poll's eligible voters.
+
+    A fixed number of grouped queries however many tables (100 tables, 1,000 people): the
+    console asks for it every two seconds while the session runs."""
     tables = session_tables(session.id)
-    seated = dict(
-        db.session.execute(
-            select(Participant.table_id, func.count(Participant.id))
-            .where(
-                Participant.session_id == session.id,
-                Participant.role == ParticipantRole.PARTICIPANT,
-            )
-            .group_by(Participant.table_id)
-        ).all()
-    )
+    roles: dict[tuple[Any, bool], int] = {}
+    seated: dict[int | None, int] = {}
+    for role, table_id, count in db.session.execute(
+        select(Participant.role, Participant.table_id, func.count(Participant.id))
+        .where(Participant.session_id == session.id)
+        .group_by(Participant.role, Participant.table_id)
+    ):
+        key = (role, table_id is not None)
+        roles[key] = roles.get(key, 0) + count
+        if role == ParticipantRole.PARTICIPANT:
+            seated[table_id] = count
     facilitators: dict[int | None, list[str]] = {}
-    for participant in db.session.scalars(
-        select(Participant).where(
+    for table_id, name in db.session.execute(
+        select(Participant.table_id, User.display_name)
+        .join(User, User.id == Participant.user_id)
+        .where(
             Participant.session_id == session.id,
             Participant.role == ParticipantRole.TABLE_FACILITATOR,
         )
+        .order_by(Participant.id)
     ):
-        facilitators.setdefault(participant.table_id, []).append(participant.user.display_name)
-    since = utcnow() - timedelta(minutes=1)
-    messages = dict(
-        db.session.execute(
-            select(ChatMessage.table_id, func.count(ChatMessage.id))
-            .where(ChatMessage.session_id == session.id, ChatMessage.created_at >= since)
-            .group_by(ChatMessage.table_id)
-        ).all()
-    )
-    ideas = dict(
-        db.session.execute(
-            select(Idea.table_id, func.count(Idea.id))
-            .where(
-                Idea.session_id == session.id,
-                Idea.round_no == session.round_no,
-                Idea.submitted_at.is_not(None),
+        facilitators.setdefault(table_id, []).append(name)
+    now = utcnow()
+    since = now - timedelta(minutes=1)
+    chat = {
+        table_id: (recent, last)
+        for table_id, recent, last in db.session.execute(
+            select(
+                ChatMessage.table_id,
+                func.count(ChatMessage.id).filter(ChatMessage.created_at >= since),
+                func.max(ChatMessage.created_at),
             )
+            .where(ChatMessage.session_id == session.id)
+            .group_by(ChatMessage.table_id)
+        )
+    }
+    ideas = {
+        table_id: (submitted, drafted, last)
+        for table_id, submitted, drafted, last in db.session.execute(
+            select(
+                Idea.table_id,
+                func.count(Idea.id).filter(Idea.submitted_at.is_not(None)),
+                func.count(Idea.id).filter(Idea.submitted_at.is_(None)),
+                func.max(func.coalesce(Idea.submitted_at, Idea.created_at)),
+            )
+            .where(Idea.session_id == session.id, Idea.round_no == session.round_no)
             .group_by(Idea.table_id)
-        ).all()
-    )
-    return {
-        "tables": [
+        )
+    }
+    rows = []
+    for t in tables:
+        recent, last_chat = chat.get(t.id, (0, None))
+        submitted, drafted, last_idea = ideas.get(t.id, (0, 0, None))
+        moments = [as_utc(m) for m in (last_chat, last_idea) if m is not None]
+        rows.append(
             {
                 "id": t.id,
                 "number": t.number,
                 "seated": seated.get(t.id, 0),
+                # everyone who sits there: the console compares it with who is connected
+                "people": seated.get(t.id, 0) + len(facilitators.get(t.id, [])),
                 "facilitators": facilitators.get(t.id, []),
                 "no_facilitator": not facilitators.get(t.id),
-                "messages_last_minute": messages.get(t.id, 0),
-                "ideas_submitted": ideas.get(t.id, 0),
+                "messages_last_minute": recent,
+                "ideas_submitted": submitted,
+                "ideas_drafted": drafted,
+                #: the table's last chat message or idea (None: silent since the start)
+                "last_activity_at": max(moments).isoformat() if moments else None,
                 "help": t.help_requested_at is not None,
             }
-            for t in tables
-        ],
+        )
+    registered = participant_counts(session.id)
+    return {
+        "tables": rows,
         "unseated": seated.get(None, 0),
-        "registered": participant_counts(session.id),
+        "registered": registered,
+        "counts": {
+            "registered": sum(registered.values()),
+            "participants": registered.get(ParticipantRole.PARTICIPANT.value, 0),
+            # only seated participants vote (polls.may_vote): the turnout's denominator
+            "seated": roles.get((ParticipantRole.PARTICIPANT, True), 0),
+            "facilitators": registered.get(ParticipantRole.TABLE_FACILITATOR.value, 0),
+            "theme_team": registered.get(ParticipantRole.THEME_TEAM.value, 0),
+            "tables": len(tables),
+            "tables_without_facilitator": sum(1 for row in rows if row["no_facilitator"]),
+        },
+        "server_now": as_utc(now).isoformat(),
+        "rule_text": session.rule_text(),
         "submitted_ideas": submitted_ideas(session),
         "themes": [payloads.theme_payload(t) for t in current_themes(session)],
     }
@@ -213,11 +253,13 @@ def session_record(session: RoundtableSession) -> dict[str, Any]:
     session_polls = results.session_polls([session.id])
     tallies = polls.poll_tallies(session_polls)
     support = results.support_in(session_polls, tallies)
+    passing = results.passing_in(session_polls, tallies)
     return {
         "tables": len(tables),
         "participants": participant_counts(session.id).get("participant", 0),
         "ideas": ideas,
-        "themes": [(t, support.get(t.id)) for t in themes],
+        "themes": [(t, support.get(t.id), t.id in passing) for t in themes],
+        "rule_text": session.rule_text(),
         "polls": [(p, tallies[p.id]) for p in session_polls],
         "closed_at": as_utc(session.closed_at),
         "agenda_items": session.agenda_items,

@@ -9,7 +9,7 @@ a summary does not query once per poll and counts exactly as the live tally does
 from collections.abc import Iterable
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
+from flask import url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
@@ -24,7 +24,8 @@ from deliberation.roundtables.models import (
     Theme,
     session_agenda_items,
 )
-from deliberation.roundtables.polls import poll_tallies
+from deliberation.roundtables.payloads import results_path
+from deliberation.roundtables.polls import option_support, poll_tallies
 
 #: Session states whose polls and themes an agenda item's summary shows.
 SUMMARY_STATES = (SessionState.RUNNING, SessionState.CLOSED)
@@ -43,12 +44,24 @@ def support_in(polls: Iterable[Poll], tallies: dict[int, dict[str, Any]]) -> dic
         for option in poll.options:
             if option.theme_id is None:
                 continue
-            count = tally["counts"].get(str(option.id), 0)
-            if poll.kind == PollKind.AGREE:
-                count = count["agree"]
+            count = option_support(tally, option.id)
             share = 100.0 * count / tally["total"]
             support[option.theme_id] = max(support.get(option.theme_id, 0.0), share)
     return support
+
+
+def passing_in(polls: Iterable[Poll], tallies: dict[int, dict[str, Any]]) -> set[int]:
+    """The themes that pass the session's rule in at least one closed theme poll (the tallies
+    carry `passes` from `polls.judge_tally`)."""
+    passing: set[int] = set()
+    for poll in polls:
+        tally = tallies[poll.id]
+        if poll.state != PollState.CLOSED or poll.kind == PollKind.QUESTION:
+            continue
+        for option in poll.options:
+            if option.theme_id is not None and tally.get("passes", {}).get(str(option.id)):
+                passing.add(option.theme_id)
+    return passing
 
 
 def session_polls(session_ids: list[int]) -> list[Poll]:
@@ -67,8 +80,63 @@ def session_polls(session_ids: list[int]) -> list[Poll]:
 
 def theme_support(session: RoundtableSession) -> dict[int, float]:
     """Each theme's best support (percent of votes) across the session's closed polls."""
+    return theme_outcomes(session)[0]
+
+
+def theme_outcomes(session: RoundtableSession) -> tuple[dict[int, float], set[int]]:
+    """Each theme's best support (percent of votes) across the session's closed polls, and
+    the themes that pass the session's rule."""
     polls = [p for p in session_polls([session.id]) if p.kind != PollKind.QUESTION]
-    return support_in(polls, poll_tallies(polls))
+    tallies = poll_tallies(polls)
+    return support_in(polls, tallies), passing_in(polls, tallies)
+
+
+def close_summary(
+    session: RoundtableSession, made_items: list[Any], made_proposals: list[Any]
+) -> dict[str, Any]:
+    """What the lead sees on closing: every theme with its best support and whether it passed
+    the session's rule, what it became (agenda item or proposal, with links), and the link to
+    the public results."""
+    support, passing = theme_outcomes(session)
+    themes = db.session.scalars(
+        select(Theme)
+        .where(Theme.session_id == session.id, Theme.merged_into_id.is_(None))
+        .order_by(Theme.round_no, Theme.id)
+    )
+
+    def became(theme: Theme) -> dict[str, Any] | None:
+        if theme.agenda_item_id:
+            url = url_for("agendas.show_item", item_id=theme.agenda_item_id)
+            return {"kind": "agenda_item", "id": theme.agenda_item_id, "url": url}
+        if theme.proposal_id:
+            url = url_for("proposals.detail", proposal_id=theme.proposal_id)
+            return {"kind": "proposal", "id": theme.proposal_id, "url": url}
+        return None
+
+    return {
+        "results_url": results_path(session.id),
+        "threshold_percent": session.threshold_percent,
+        "rule": session.pass_rule.value,
+        "rule_text": session.rule_text(),
+        "themes": [
+            {
+                "id": theme.id,
+                "name": theme.name,
+                "support_percent": round(support[theme.id], 1) if theme.id in support else None,
+                "passed": theme.id in passing,
+                "became": became(theme),
+            }
+            for theme in themes
+        ],
+        "agenda_items": [
+            {"id": i.id, "title": i.title, "url": url_for("agendas.show_item", item_id=i.id)}
+            for i in made_items
+        ],
+        "proposals": [
+            {"id": p.id, "title": p.title, "url": url_for("proposals.detail", proposal_id=p.id)}
+            for p in made_proposals
+        ],
+    }
 
 
 def theme_tables(theme: Theme) -> list[int]:
@@ -83,15 +151,6 @@ def iso_or_none(moment: Any) -> str | None:
     """A moment as ISO 8601 in UTC, or None."""
     moment = as_utc(moment)
     return moment.isoformat() if moment else None
-
-
-def results_path(session_id: int, anchor: str | None = None) -> str:
-    """The public results page of a session (a path; works outside a request too)."""
-    if has_request_context():
-        return url_for("roundtables.results", session_id=session_id, _anchor=anchor)
-    adapter = current_app.url_map.bind("localhost")
-    path = adapter.build("roundtables.results", {"session_id": session_id})
-    return f"{path}#{anchor}" if anchor else path
 
 
 def _poll_entry(poll: Poll, tally: dict[str, Any] | None) -> dict[str, Any]:
@@ -122,13 +181,16 @@ def _poll_entry(poll: Poll, tally: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _theme_entry(theme: Theme, support: float | None, item_id: int) -> dict[str, Any]:
+def _theme_entry(
+    theme: Theme, support: float | None, item_id: int, passed: bool = False
+) -> dict[str, Any]:
     return {
         "theme_id": theme.id,
         "name": theme.name,
         "description": theme.description,
         "round": theme.round_no,
         "support_percent": round(support, 1) if support is not None else None,
+        "passed": passed,
         "tables": theme_tables(theme),
         "ideas": [
             {"table": idea.table.number, "round": idea.round_no, "text": idea.body}
@@ -189,6 +251,7 @@ def item_results(item_id: int) -> list[dict[str, Any]]:
     closed = [p for p in polls if p.state == PollState.CLOSED]
     tallies = poll_tallies(closed)
     support = support_in(closed, tallies)
+    passing = passing_in(closed, tallies)
     return [
         {
             "session_id": session.id,
@@ -198,12 +261,13 @@ def item_results(item_id: int) -> list[dict[str, Any]]:
             "closed_at": iso_or_none(session.closed_at),
             "linked": is_linked[session.id],
             "threshold_percent": session.threshold_percent,
+            "rule": session.pass_rule.value,
             "source": results_path(session.id),
             "polls": [
                 _poll_entry(p, tallies.get(p.id)) for p in polls if p.session_id == session.id
             ],
             "themes": [
-                _theme_entry(t, support.get(t.id), item_id)
+                _theme_entry(t, support.get(t.id), item_id, t.id in passing)
                 for t in themes
                 if t.session_id == session.id
             ],

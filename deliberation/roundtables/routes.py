@@ -24,8 +24,10 @@ from deliberation.roundtables.forms import (
 )
 from deliberation.roundtables.models import (
     PHASE_LABELS,
+    PHASE_TRANSITIONS,
     STANCES,
     ParticipantRole,
+    PassRule,
     Phase,
     PollKind,
     RoundtableSession,
@@ -127,6 +129,7 @@ def create():
                 table_size=form.table_size.data,
                 ideas_per_round=form.ideas_per_round.data,
                 threshold_percent=form.threshold_percent.data,
+                pass_rule=PassRule(form.pass_rule.data or PassRule.AT_LEAST.value),
                 agenda_item_ids=form.agenda_item_ids.data or [],
                 theme_destination=ThemeDestination(form.theme_destination.data),
             )
@@ -222,6 +225,101 @@ def room(session_id: int):
     return render_template("roundtables/room.html", **_page_context(session))
 
 
+def _console_labels() -> dict:
+    """Words the lead's console shows besides the shared ones (see `_client_labels`)."""
+    return {
+        "transitions": {p.value: sorted(t.value for t in PHASE_TRANSITIONS[p]) for p in Phase},
+        "counts": _(
+            "Registered %(registered)s · seated %(seated)s · connected %(connected)s · "
+            "table facilitators %(facilitators)s · tables without one %(missing)s",
+            registered="{registered}",
+            seated="{seated}",
+            connected="{connected}",
+            facilitators="{facilitators}",
+            missing="{missing}",
+        ),  # fmt: skip
+        "shown": _("Showing %(shown)s of %(total)s tables.", shown="{shown}", total="{total}"),
+        "never": _("nothing yet"),
+        "minutes_ago": _("%(n)s min ago", n="{n}"),
+        "just_now": _("just now"),
+        "answer": _("Answer table %(n)s", n="{n}"),
+        "open_chat": _("Chat of table %(n)s", n="{n}"),
+        "chat_short": _("Chat"),
+        "seat_missing": _("Tables without a facilitator: %(tables)s.", tables="{tables}"),
+        "theme_published": _("published"),
+        "theme_draft": _("not yet published"),
+        "theme_tables": _("tables %(tables)s", tables="{tables}"),
+        "chat_title": _("Chat of table %(n)s", n="{n}"),
+        "lead_on_way": _("Table %(n)s is told you are on the way.", n="{n}"),
+        "no_messages": _("No messages yet."),
+        "ideas_count": _(
+            "%(submitted)s sent · %(drafts)s drafts", submitted="{submitted}", drafts="{drafts}"
+        ),  # fmt: skip
+        "poll_open": _("Poll open"),
+        "poll_final": _("Poll closed: final result"),
+        "closes_in": _("Closes in %(t)s", t="{t}"),
+        "closing": _("Time is up: closing…"),
+        "turnout": _(
+            "%(voted)s of %(seated)s seated voted (%(pct)s %%)",
+            voted="{voted}",
+            seated="{seated}",
+            pct="{pct}",
+        ),  # fmt: skip
+        "rule": _("A theme passes with %(rule)s of the votes.", rule="{rule}"),
+        "passes": _("passes"),
+        "fails": _("does not pass"),
+        "passing_so_far": _("passing so far"),
+        "failing_so_far": _("not passing so far"),
+        "done_action": {
+            "lobby_open": _("The lobby is open: people can enter."),
+            "seat_room": _(
+                "The room is seated: %(people)s people at %(tables)s tables.",
+                people="{people}",
+                tables="{tables}",
+            ),  # fmt: skip
+            "session_start": _("The session has started with the briefing."),
+            "session_close": _("The session is closed."),
+            "phase_set": _("The room moved to: %(phase)s.", phase="{phase}"),
+            "pause": _("The timer is paused."),
+            "resume": _("The timer runs again."),
+            "extend": _("One minute added."),
+            "end": _("The phase was ended."),
+            "broadcast": _("Sent to every table."),
+            "poll_open": _("The poll is open."),
+            "poll_close": _("The poll is closed."),
+            "lead_chat_send": _("Posted in the table's chat."),
+        },
+        "confirm": {
+            "session_close": [
+                _("Close the session?"),
+                _(
+                    "Open polls close, passing themes become agenda items or proposals, and the "
+                    "results are published. This cannot be undone."
+                ),  # fmt: skip
+                _("Close the session"),
+            ],
+            "end": [
+                _("End this phase now?"),
+                _("The timer stops and the phase ends for every table. This cannot be undone."),
+                _("End the phase"),
+            ],
+            "poll_close": [
+                _("Close the poll?"),
+                _("Nobody can vote or change a vote afterwards. This cannot be undone."),
+                _("Close the poll"),
+            ],
+        },
+        "closed_title": _("The session is closed"),
+        "made_item": _("Agenda item %(id)s", id="{id}"),
+        "made_proposal": _("Proposal %(id)s", id="{id}"),
+        "made_nothing": _("nothing (did not pass)"),
+        "see_results": _("See the public results"),
+        "support": _("%(pct)s %% support", pct="{pct}"),
+        "no_themes": _("No themes were voted on."),
+        "broadcast_at": _("%(time)s: %(text)s", time="{time}", text="{text}"),
+    }
+
+
 @bp.get("/<int:session_id>/console")
 @login_required
 def console(session_id: int):
@@ -230,9 +328,9 @@ def console(session_id: int):
     if not permissions.is_lead(current_user, session):
         abort(403)
     projector_url = url_for("roundtables.projector", token=session.projector_token, _external=True)
-    return render_template(
-        "roundtables/console.html", projector_url=projector_url, **_page_context(session)
-    )
+    context = _page_context(session)
+    context["labels"] = {**context["labels"], **_console_labels()}
+    return render_template("roundtables/console.html", projector_url=projector_url, **context)
 
 
 @bp.get("/<int:session_id>/themes")

@@ -24,6 +24,7 @@ from deliberation.roundtables.models import (
     MAX_PHASE_SECONDS,
     Participant,
     ParticipantRole,
+    PassRule,
     Phase,
     Poll,
     PollState,
@@ -98,6 +99,7 @@ def create_session(
     table_size: int = 10,
     ideas_per_round: int = 5,
     threshold_percent: int = 50,
+    pass_rule: PassRule = PassRule.AT_LEAST,
     lead: User | None = None,
     agenda_item_ids: Iterable[int] = (),
     theme_destination: ThemeDestination = ThemeDestination.AGENDA_ITEM,
@@ -124,6 +126,7 @@ def create_session(
         table_size=table_size,
         ideas_per_round=max(1, min(ideas_per_round, 20)),
         threshold_percent=threshold_percent,
+        pass_rule=PassRule(pass_rule),
         theme_destination=ThemeDestination(theme_destination),
         lead_id=lead.id,
     )

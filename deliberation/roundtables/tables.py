@@ -68,6 +68,25 @@ def send_chat(
         raise IllegalTransition(_("Table chat opens when the session starts."), code="not_running")
     if participant.table_id is None:
         raise DomainError(_("You do not have a seat at a table yet."), code="not_seated")
+    return _post_chat(session, participant.table_id, participant.user_id, text, client_id)
+
+
+def lead_chat(
+    actor: User, session: RoundtableSession, table: RoundtableTable, text: str, client_id: str
+) -> dict[str, Any]:
+    """The lead posts in any table's chat (after answering its call for help, say); the
+    table and the staff see it like any message of the table."""
+    permissions.require_lead(actor, session)
+    if session.state != SessionState.RUNNING:
+        raise IllegalTransition(_("Table chat opens when the session starts."), code="not_running")
+    return _post_chat(session, table.id, actor.id, text, client_id)
+
+
+def _post_chat(
+    session: RoundtableSession, table_id: int, author_id: int, text: str, client_id: str
+) -> dict[str, Any]:
+    """Store a message of a table's chat once (a repeat of its client id gets the same
+    answer) and send it to the table and the staff after the commit."""
     body = written_text(
         text,
         CHAT_MAX_CHARS,
@@ -78,8 +97,8 @@ def send_chat(
         db.session.execute(
             insert_ignoring_duplicates(ChatMessage).values(
                 session_id=session.id,
-                table_id=participant.table_id,
-                author_id=participant.user_id,
+                table_id=table_id,
+                author_id=author_id,
                 client_id=client_id,
                 body=body,
                 is_broadcast=False,
@@ -89,16 +108,15 @@ def send_chat(
     )
     message = db.session.scalar(
         select(ChatMessage).where(
-            ChatMessage.author_id == participant.user_id, ChatMessage.client_id == client_id
+            ChatMessage.author_id == author_id, ChatMessage.client_id == client_id
         )
     )
     if inserted != 1:  # a repeat of a message already posted (UNIQUE decided): same answer
         return chat_payload(message)
     payload = chat_payload(message)
     emit_after_commit(
-        "chat_message", payload, to=table_room(session.id, participant.table_id),
-        namespace=NAMESPACE,
-    )  # fmt: skip
+        "chat_message", payload, to=table_room(session.id, table_id), namespace=NAMESPACE
+    )
     emit_after_commit("chat_message", payload, to=staff_room(session.id), namespace=NAMESPACE)
     return payload
 
@@ -118,11 +136,16 @@ def request_help(session: RoundtableSession, participant: Participant) -> dict[s
 
 
 def clear_help(actor: User, session: RoundtableSession, table: RoundtableTable) -> dict[str, Any]:
-    """The lead marks a table's call for help as answered."""
+    """The lead answers a table's call for help: the flag clears and the table is told the
+    lead is on the way (`lead_on_the_way`); the lead may then read and post in its chat."""
     permissions.require_lead(actor, session)
+    answered = table.help_requested_at is not None
     table.help_requested_at = None
+    audit.record("roundtable.help_answered", "roundtable", session.id, actor_id=actor.id,
+                 table=table.id)  # fmt: skip
     payload = {"session_id": session.id, "table_id": table.id, "number": table.number}
     payload["help"] = False
+    payload["lead_on_the_way"] = answered
     emit_after_commit("help_flag", payload, to=staff_room(session.id), namespace=NAMESPACE)
     emit_after_commit(
         "help_flag", payload, to=table_room(session.id, table.id), namespace=NAMESPACE

@@ -101,6 +101,7 @@ def test_a_broadcast_lost_in_transit_is_fetched_after_the_next_one(app, live_ser
 
     # The next broadcast is two ahead: Alice's page asks for a snapshot and shows the poll.
     lead.click("#rt-poll-close")
+    lead.click("#rt-confirm-ok")  # closing a poll asks first
     expect(alice.locator("#rt-poll legend")).to_have_text("Meet again next month?")
     expect(alice.locator("#rt-poll input[type=radio]")).to_have_count(2)
     expect(alice.locator("#rt-poll input[type=radio]:enabled")).to_have_count(0)  # closed

@@ -119,6 +119,7 @@ def test_every_event_the_rehearsal_drives_is_sent_as_the_browser_sends_it(
     citizen_page.click("#rt-poll button[type=submit]")
     expect(citizen_page.locator("#rt-vote-status")).to_have_text("Your vote is recorded.")
     lead.click("#rt-poll-close")
+    lead.click("#rt-confirm-ok")  # closing a poll asks first
     expect(citizen_page.locator("#rt-poll button[type=submit]")).to_have_count(0)
 
     sent = lead_sent + facilitator_sent + citizen_sent + team_sent

@@ -5,7 +5,13 @@ from collections.abc import Sequence
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.extensions import db
 from deliberation.roundtables import polls, sessions, tables, themes
-from deliberation.roundtables.models import Participant, Phase, PollKind, ThemeDestination
+from deliberation.roundtables.models import (
+    Participant,
+    PassRule,
+    Phase,
+    PollKind,
+    ThemeDestination,
+)
 from tests.roundtables.helpers import build_session, cid, session_of
 
 
@@ -13,6 +19,7 @@ def run_session(
     *,
     destination: ThemeDestination = ThemeDestination.AGENDA_ITEM,
     threshold: int = 50,
+    rule: PassRule = PassRule.AT_LEAST,
     item_ids: tuple[int, ...] = (),
     park_agrees: int | None = None,
     choose_one: bool = True,
@@ -32,6 +39,7 @@ def run_session(
     session = session_of(info["session_id"])
     session.theme_destination = destination
     session.threshold_percent = threshold
+    session.pass_rule = rule
     session.agenda_items = sessions.linkable_agenda_items(item_ids)
     lead = db.session.get(User, info["lead_id"])
     sessions.start_session(lead, session)

@@ -383,7 +383,7 @@ def test_no_payload_executes_at_a_roundtable(app, live_server, browser, capsys):
         # Every table's facilitator by name (names carry no marker: compare the text).
         facilitators = " ".join(
             console.eval_on_selector_all(
-                "#rt-tables td:nth-child(3)", "(nodes) => nodes.map((n) => n.textContent)"
+                "#rt-tables td.rt-cell-facilitator", "(nodes) => nodes.map((n) => n.textContent)"
             )
         )
         leading = PAYLOADS[::PER_TABLE]  # the first author of each twenty leads the table
