@@ -45,7 +45,6 @@ def _client_labels() -> dict:
         "paused": _("Paused"),
         "left": _("left"),
         "votes": _("votes"),
-        "your_vote": _("Your vote is recorded."),
         "vote_changed": _("Your vote is changed."),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "connected": _("Connected."),
@@ -71,6 +70,36 @@ def _client_labels() -> dict:
         "change": _("Change my vote"),
         "vote": _("Vote"),
         "done": _("Done."),
+        **_room_labels(),
+    }
+
+
+def _room_labels() -> dict:
+    """Words of the participant room, the poll view and the projector."""
+    return {
+        "your_vote": _("Your vote is counted."),
+        "your_vote_final": _("Your vote was counted. The poll is closed."),
+        "poll_time_left": _("%(t)s left to vote", t="{t}"),
+        "poll_time_up": _("Voting time is up; the result follows."),
+        "poll_open_untimed": _("Open until the lead facilitator closes it."),
+        "poll_final": _("Closed: this is the final result."),
+        "poll_watch": _(
+            "You follow this poll: only seated participants vote "
+            "(facilitators and the theme team stay neutral)."
+        ),
+        "poll_threshold": _("Passes at %(p)s %% or more.", p="{p}"),
+        "poll_passes": _("Passes"),
+        "poll_fails": _("Does not pass"),
+        "poll_announce": _("A poll is open: %(q)s", q="{q}"),
+        "seat_facilitator": _("Your table facilitator: %(name)s", name="{name}"),
+        "seat_you_facilitate": _("You facilitate this table."),
+        "help_answered": _("The lead facilitator has answered your table's request."),
+        "session_closed": _(
+            "The session is closed. Chat, ideas and votes are closed; the results are public."
+        ),
+        "see_results": _("See the results"),
+        "broadcast_heading": _("Messages from the lead facilitator"),
+        "themes_heading": _("Themes"),
     }
 
 
