@@ -502,6 +502,36 @@ class RoundtableNamespace(AuthenticatedNamespace):
         return {"theme": theme}
 
     @socket_action
+    def on_theme_unmerge(self, data: Any = None) -> dict[str, Any]:
+        """Undo a merge: the merged theme comes back with the ideas it brought."""
+        data, session, participant, _seat = self._context(data)
+        changed = themes.undo_merge(
+            current_user, session, participant, payload_int(data, "theme_id"),
+            _int_list(data, "idea_ids"),
+        )  # fmt: skip
+        return {"themes": changed}
+
+    @socket_action
+    def on_theme_idea_add(self, data: Any = None) -> dict[str, Any]:
+        """Put a submitted idea into an existing theme (out of the one it was in, if any)."""
+        data, session, participant, _seat = self._context(data)
+        changed = themes.add_idea_to_theme(
+            current_user, session, participant, payload_int(data, "theme_id"),
+            payload_int(data, "idea_id"),
+        )  # fmt: skip
+        return {"themes": changed}
+
+    @socket_action
+    def on_theme_idea_remove(self, data: Any = None) -> dict[str, Any]:
+        """Take an idea out of a theme; it waits for a theme again."""
+        data, session, participant, _seat = self._context(data)
+        theme = themes.remove_idea_from_theme(
+            current_user, session, participant, payload_int(data, "theme_id"),
+            payload_int(data, "idea_id"),
+        )  # fmt: skip
+        return {"theme": theme}
+
+    @socket_action
     def on_themes_publish(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
         return themes.publish_themes(current_user, session, participant)

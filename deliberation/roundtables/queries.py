@@ -23,7 +23,7 @@ from deliberation.roundtables.models import (
     session_agenda_items,
 )
 from deliberation.roundtables.tables import session_tables
-from deliberation.roundtables.themes import current_themes
+from deliberation.roundtables.themes import current_themes, team_theme_payload
 
 RECENT_CHAT = 50
 
@@ -192,7 +192,7 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
         "unseated": seated.get(None, 0),
         "registered": participant_counts(session.id),
         "submitted_ideas": submitted_ideas(session),
-        "themes": [payloads.theme_payload(t) for t in current_themes(session)],
+        "themes": [team_theme_payload(session, t) for t in current_themes(session)],
     }
 
 
