@@ -100,6 +100,39 @@ def _room_labels() -> dict:
         "see_results": _("See the results"),
         "broadcast_heading": _("Messages from the lead facilitator"),
         "themes_heading": _("Themes"),
+        **_theme_team_labels(),
+    }
+
+
+def _theme_team_labels() -> dict:
+    """Words of the theme team's page."""
+    return {
+        "theme_no_ideas": _("No ideas in this theme yet: add one below."),
+        "theme_ideas": _("Ideas in this theme"),
+        "add_idea_to": _("Add an idea to “%(name)s”", name="{name}"),
+        "choose_idea": _("Choose an idea"),
+        "add": _("Add"),
+        "take_out": _("Take out"),
+        # Said after the visible "Take out", so the button's name starts with what it shows.
+        "take_out_of": _("“%(idea)s” from “%(name)s”", idea="{idea}", name="{name}"),
+        "choose_theme": _("Choose a theme"),
+        "merge": _("Merge"),
+        "merge_confirm": _(
+            "Merge “%(a)s” into “%(b)s”? Its ideas move to “%(b)s” and “%(a)s” leaves the list.",
+            a="{a}",
+            b="{b}",
+        ),
+        "merged": _("“%(a)s” was merged into “%(b)s”.", a="{a}", b="{b}"),
+        "undo": _("Undo the merge"),
+        "unmerged": _("“%(a)s” is back with its ideas.", a="{a}"),
+        "idea_added": _("Idea added to “%(name)s”.", name="{name}"),
+        "idea_removed": _("Idea taken out of “%(name)s”.", name="{name}"),
+        "similar_item": _(
+            "This name is close to the agenda item “%(title)s” linked to this session: "
+            "if it passes, it would repeat that item.",
+            title="{title}",
+        ),
+        "from_table": _("table %(n)s", n="{n}"),
     }
 
 
