@@ -1,9 +1,13 @@
 """Language choice: a person's saved preference, else the session's, else the browser's."""
 
+from datetime import datetime
 from pathlib import Path
 
 from flask import current_app, has_request_context, request, session
+from flask_babel import format_datetime
 from flask_login import current_user
+
+from deliberation.db import as_utc
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,3 +31,11 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored (UTC) time in the site's time zone, with the zone named: people read
+    "2026-12-05 10:27 (South Korea Time)", never a UTC time they must convert."""
+    if moment is None:
+        return ""
+    return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")

@@ -237,7 +237,10 @@ def register(session_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(_("You are registered. Enter the room when the lobby opens."), "success")
+        if session.state in (SessionState.LOBBY, SessionState.RUNNING):
+            flash(_("You are registered. The lobby is open: enter the room now."), "success")
+        else:
+            flash(_("You are registered. Enter the room when the lobby opens."), "success")
     return redirect(url_for("roundtables.detail", session_id=session.id))
 
 

@@ -27,7 +27,8 @@ from deliberation.accounts.models import CATEGORY_LABELS, Division
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core.errors import DomainError
-from deliberation.db import as_utc, utcnow
+from deliberation.core.i18n import local_time
+from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.proposals.queries import proposal_for_item
 from deliberation.voting import queries, services
@@ -45,8 +46,9 @@ def ballot_for_item_global(item_id: int) -> Ballot | None:
 
 @bp.app_template_filter("utc")
 def format_utc(moment: datetime | None) -> str:
-    """A stored time as 'YYYY-MM-DD HH:MM UTC'."""
-    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    """A stored time in the viewer's time zone, the zone named (the filter keeps its old name
+    so templates need not change)."""
+    return local_time(moment)
 
 
 CAST_MESSAGES = {
