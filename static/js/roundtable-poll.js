@@ -81,7 +81,9 @@
     this.timer = null;
     if (!poll) { this.container.appendChild(R.el("p", {}, labels.no_poll)); return; }
     var open = poll.state === "open";
-    var mayVote = open && this.mayVote();
+    /* A voter keeps the radios after the close (disabled, their choice still checked). */
+    var eligible = this.mayVote();
+    var mayVote = open && eligible;
     this.container.dataset.state = poll.state;
     this.timer = R.el("p", { class: "rt-poll-state" + (open ? "" : " rt-poll-final") });
     this.container.appendChild(this.timer);
@@ -99,8 +101,9 @@
         var id = "rt-opt-" + (theme ? theme.id + "-" : "") + value;
         var row = R.el("div", { class: "rt-choice" });
         var text = theme ? labels.stances[choice] : choice.label;
-        if (mayVote) {
+        if (eligible) {
           var input = R.el("input", { type: "radio", id: id, value: value, name: theme ? "stance-" + theme.id : "option" });
+          if (!open) input.disabled = true;
           if (self.myVote) {
             if (!theme && self.myVote.option_id === choice.id) input.checked = true;
             if (theme && self.myVote.stances && self.myVote.stances[String(theme.id)] === choice) input.checked = true;
@@ -114,7 +117,7 @@
           row.appendChild(R.el("span", { class: "rt-count", "data-option": choice.id }, tallyText(poll, tally, choice, labels)));
           row.appendChild(R.el("span", { class: "rt-pass", "data-pass": choice.id }, passText(tally, choice, labels)));
         }
-        if (theme && !mayVote) return;
+        if (theme && !eligible) return;
         fs.appendChild(row);
       });
       if (theme) {

@@ -11,10 +11,10 @@ from sqlalchemy import select
 from deliberation.accounts.models import User
 from deliberation.extensions import db
 from deliberation.roundtables import sessions, tables
-from deliberation.roundtables.models import RoundtableSession
+from deliberation.roundtables.models import Participant, RoundtableSession
 from tests.browser.conftest import assert_accessible, save_screenshot
 from tests.browser.test_roundtables import open_as, seed_running_session
-from tests.roundtables.helpers import cid
+from tests.roundtables.helpers import build_session, cid
 from tests.roundtables.test_live_server import Person
 
 pytestmark = pytest.mark.browser
@@ -48,6 +48,9 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     facilitator = open_as(new_page, base, seed["facilitator"], f"/roundtables/{sid}/room", PHONE)
     projector = new_page(viewport=HALL)
     projector.goto(f"{base}/roundtables/projector/{seed['token']}")
+    hall_ko = new_page(viewport=HALL)
+    hall_ko.set_extra_http_headers({"Accept-Language": "ko"})
+    hall_ko.goto(f"{base}/roundtables/projector/{seed['token']}")
     lead = Person(base, seed["lead"])
     lead.call("join", {"session_id": sid})
 
@@ -150,6 +153,10 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     save_screenshot(korean, "room-phone-poll-ko")
     save_screenshot(facilitator, "room-phone-poll-facilitator")
     save_screenshot(projector, "projector-poll")
+    expect(hall_ko.locator("#rt-poll-state")).to_contain_text("투표 마감까지")
+    expect(hall_ko.locator("#rt-results li").first).to_contain_text("1 (100 %)")
+    assert_accessible(hall_ko)
+    save_screenshot(hall_ko, "projector-poll-ko")
 
     # The poll closes: the final result, the vote still counted.
     poll_id = opened["poll"]["id"]
@@ -178,3 +185,40 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     lead.client.disconnect()
     for page in (citizen, korean, facilitator, projector):
         assert page.script_errors == []
+
+
+def test_the_seat_line_follows_seating(app, live_server, new_page):
+    with app.app_context():
+        info = build_session(participants=6, facilitators=1, table_size=7)
+        lead_email = db.session.get(User, info["lead_id"]).email
+        email = db.session.get(User, info["people"][0]).email
+        citizen_id = info["people"][0]
+        sid = info["session_id"]
+    base = live_server.url
+    citizen = open_as(new_page, base, email, f"/roundtables/{sid}/room", PHONE)
+    expect(citizen.locator("#rt-seat")).to_have_text(
+        "You will get a seat when the lead facilitator seats the room."
+    )
+    lead = Person(base, lead_email)
+    lead.call("join", {"session_id": sid})
+    assert lead.call("seat_room", {"session_id": sid})["ok"]
+    expect(citizen.locator("#rt-seat")).to_have_text("You are at table 1.")
+    expect(citizen.locator("#rt-facilitator")).to_contain_text("Your table facilitator:")
+    # Asking for help shows on its own line; the connection line stays.
+    citizen.locator("#rt-more > summary").click()
+    citizen.click("#rt-help-form button")
+    expect(citizen.locator("#rt-help-status")).to_contain_text("asked to help")
+    expect(citizen.locator("#rt-connection")).to_have_text("Connected.")
+    with app.app_context():
+        table_id = db.session.scalar(
+            select(Participant.table_id).where(
+                Participant.session_id == sid, Participant.user_id == citizen_id
+            )
+        )
+    assert lead.call("help_clear", {"session_id": sid, "table_id": table_id})["ok"]
+    expect(citizen.locator("#rt-help-status")).to_have_text(
+        "The lead facilitator has answered your table's request."
+    )
+    expect(citizen.locator("#rt-connection")).to_have_text("Connected.")
+    lead.client.disconnect()
+    assert citizen.script_errors == []
