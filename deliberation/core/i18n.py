@@ -1,10 +1,12 @@
 """Language choice: a person's saved preference, else the session's, else the browser's."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import get_timezone_location
 from flask import current_app, has_request_context, request, session
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
 from deliberation.db import as_utc
@@ -39,3 +41,16 @@ def local_time(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")
+
+
+def zone_label() -> str:
+    """The site's time zone as people name it ("South Korea Time"), for labels of time inputs."""
+    return get_timezone_location(get_timezone(), locale=get_locale())
+
+
+def from_local(moment: datetime) -> datetime:
+    """A time typed into a form (no zone: read as the site's time zone) as an aware UTC time."""
+    if moment.tzinfo is None:
+        # By name through zoneinfo: a pytz zone given to replace() would apply its LMT offset.
+        moment = moment.replace(tzinfo=ZoneInfo(str(get_timezone())))
+    return moment.astimezone(UTC)

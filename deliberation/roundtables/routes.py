@@ -10,6 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
 from deliberation.core.errors import DomainError
+from deliberation.core.i18n import from_local, zone_label
 from deliberation.extensions import db
 from deliberation.roundtables import permissions, queries, sessions
 from deliberation.roundtables.forms import RegisterForm, SessionForm
@@ -152,6 +153,7 @@ def index():
 def create():
     """Schedule a new roundtable session (facilitators and admins)."""
     form = SessionForm()
+    form.starts_at.label.text = _("Starts at (%(zone)s)", zone=zone_label())
     form.division_id.choices = [
         SelectChoice(d.id, d.name_for(_locale())) for d in all_divisions(True)
     ]
@@ -162,7 +164,7 @@ def create():
                 division=next(d for d in all_divisions(True) if d.id == form.division_id.data),
                 title=form.title.data,
                 briefing=form.briefing.data or "",
-                starts_at=form.starts_at.data,
+                starts_at=from_local(form.starts_at.data) if form.starts_at.data else None,
                 capacity=form.capacity.data,
                 table_size=form.table_size.data,
                 ideas_per_round=form.ideas_per_round.data,

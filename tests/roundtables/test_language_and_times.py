@@ -3,13 +3,16 @@ the site's time zone with the zone named, the message after registering in an op
 
 from datetime import UTC, datetime
 
-from deliberation.accounts.models import User
+from sqlalchemy import select
+
+from deliberation.accounts.models import Role, User
 from deliberation.agendas.models import AgendaItem
+from deliberation.db import as_utc
 from deliberation.extensions import db
 from deliberation.roundtables import sessions
 from deliberation.roundtables.models import RoundtableSession
 from tests.conftest import csrf_token_from
-from tests.factories import make_user
+from tests.factories import make_division, make_user
 from tests.roundtables.helpers import build_session
 from tests.roundtables.results_helpers import run_session
 
@@ -67,3 +70,23 @@ def test_registering_in_an_open_lobby_says_enter_now(app, client, auth):
             follow_redirects=True,
         )
         assert wanted in response.text and unwanted not in response.text
+
+
+def test_a_start_time_is_typed_in_the_sites_time_zone(app, client, auth):
+    with app.app_context():
+        division = make_division().id
+        make_user(Role.FACILITATOR, email="lead@example.org")
+    auth.login("lead@example.org")
+    page = client.get("/roundtables/new", headers={"Accept-Language": "en"})
+    assert "Starts at (South Korea Time)" in page.text
+    response = client.post(
+        "/roundtables/new",
+        data={"csrf_token": csrf_token_from(page.text), "title": "Housing", "division_id": division,
+              "starts_at": "2026-12-05T10:27", "capacity": 100, "table_size": 8,
+              "ideas_per_round": 3, "threshold_percent": 60},
+    )  # fmt: skip
+    assert response.status_code == 302
+    with app.app_context():
+        session = db.session.scalar(select(RoundtableSession))
+        assert as_utc(session.starts_at) == datetime(2026, 12, 5, 1, 27, tzinfo=UTC)
+    assert "2026-12-05 10:27 (South Korea Time)" in client.get(response.location).text
