@@ -99,6 +99,7 @@ def _room_labels() -> dict:
             "The session is closed. Chat, ideas and votes are closed; the results are public."
         ),
         "see_results": _("See the results"),
+        "more": _("More"),
         "broadcast_heading": _("Messages from the lead facilitator"),
         "themes_heading": _("Themes"),
         **_theme_team_labels(),

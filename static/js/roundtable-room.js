@@ -37,9 +37,14 @@
   function arrange(phase) {
     var tasks = tasksFor(phase);
     tasks.forEach(function (name) { now.appendChild(panel(name)); });
+    var folded = [];
     ["briefing", "chat", "ideas", "poll", "themes"].forEach(function (name) {
-      if (tasks.indexOf(name) < 0) more.appendChild(panel(name));
+      if (tasks.indexOf(name) >= 0) return;
+      more.appendChild(panel(name));
+      folded.push(panel(name).querySelector("h2").textContent);
     });
+    /* The fold names what it holds, so nobody opens it to find out. */
+    document.getElementById("rt-more-summary").textContent = live.labels.more + ": " + folded.join(", ");
   }
 
   function showSeat() {

@@ -58,6 +58,9 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     expect(citizen.locator("#rt-connection")).to_have_text("Connected.")
     expect(citizen.locator("#rt-now > section").first).to_contain_text(BRIEFING)
     expect(citizen.locator("#rt-more")).not_to_have_attribute("open", "")
+    expect(citizen.locator("#rt-more-summary")).to_have_text(
+        "More: Table chat, Our table's ideas, Room poll, Themes"
+    )
     expect(citizen.locator("#rt-seat")).to_have_text(re.compile(r"You are at table \d+\."))
     expect(citizen.locator("#rt-facilitator")).to_contain_text("Your table facilitator:")
     expect(facilitator.locator("#rt-facilitator")).to_have_text("You facilitate this table.")
@@ -70,6 +73,14 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
 
     # A table's idea becomes a published theme: the projector lists it.
     assert lead.call("phase_set", {"session_id": sid, "phase": "discussion"})["ok"]
+    # In the discussion the chat comes first; the table facilitator also has the ideas at hand.
+    expect(citizen.locator("#rt-now > section")).to_have_count(1)
+    expect(citizen.locator("#rt-now > section").first).to_have_id("rt-panel-chat")
+    expect(facilitator.locator("#rt-now > section")).to_have_count(2)
+    expect(facilitator.locator("#rt-now > section").nth(1)).to_have_id("rt-panel-ideas")
+    expect(facilitator.locator("#rt-idea-form")).to_be_visible()
+    assert_accessible(facilitator)
+    save_screenshot(facilitator, "room-phone-discussion-facilitator")
     with app.app_context():
         session = db.session.get(RoundtableSession, sid)
         user = db.session.scalar(select(User).where(User.email == seed["facilitator"]))
