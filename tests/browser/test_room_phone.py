@@ -181,6 +181,22 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     expect(citizen.locator("#rt-poll button")).to_have_count(0)
     expect(projector.locator("#rt-poll-state")).to_have_text("Closed: this is the final result.")
 
+    # An agree poll on the published themes: stances for a voter, the tally for the facilitator.
+    agree = lead.call("poll_open", {"session_id": sid, "kind": "agree", "question": "Agree?"})
+    assert agree["ok"], agree
+    expect(citizen.locator("#rt-poll legend")).to_have_text("Green public space")
+    expect(citizen.locator("#rt-poll input[type=radio]")).to_have_count(3)
+    expect(facilitator.locator("#rt-poll input")).to_have_count(0)
+    citizen.get_by_label("Agree", exact=True).check()
+    citizen.click("#rt-poll button[type=submit]")
+    expect(citizen.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
+    expect(facilitator.locator("#rt-poll .rt-count")).to_have_text(
+        "Agree 1 (100 %) · Disagree 0 (0 %) · Pass 0 (0 %)"
+    )
+    expect(projector.locator("#rt-results li").first).to_contain_text("Agree 1 (100 %)")
+    assert lead.call("poll_close", {"session_id": sid, "poll_id": agree["poll"]["id"]})["ok"]
+    expect(projector.locator("#rt-poll-state")).to_have_text("Closed: this is the final result.")
+
     # The session closes: the room says so, disables input with the reason, links the results.
     assert lead.call("session_close", {"session_id": sid})["ok"]
     expect(citizen.locator("#rt-closed")).to_be_visible()
