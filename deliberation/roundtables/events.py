@@ -309,7 +309,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         snapshot = queries.snapshot(session, participant, staff=staff)
         if staff:
             self._with_connected(snapshot["console"], session.id)
-        return {"seat": queries.seat_payload(participant), "staff": staff, "snapshot": snapshot}
+        return {"seat": snapshot["seat"], "staff": staff, "snapshot": snapshot}
 
     @socket_query
     def on_snapshot(self, data: Any = None) -> dict[str, Any]:
