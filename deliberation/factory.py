@@ -82,6 +82,8 @@ def create_app(config: type[Config] = Config, overrides: dict[str, Any] | None =
     )
     app.config.from_object(config)
     app.config.update(overrides or {})
+    # One setting names the site's time zone; Flask-Babel's format_datetime reads it from here.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["DEFAULT_TIMEZONE"]
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"timeout": 30}}
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories())
@@ -117,10 +119,12 @@ def _register_template_helpers(app: Flask) -> None:
 
     from deliberation.accounts.forms import EmptyForm, LanguageForm
     from deliberation.accounts.models import category_label
+    from deliberation.core.i18n import local_time
     from deliberation.core.navigation import main_nav_links
     from deliberation.core.sanitize import render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["main_nav_links"] = main_nav_links
     app.jinja_env.globals["category_label"] = category_label
 

@@ -1,9 +1,15 @@
 """Language choice: a person's saved preference, else the session's, else the browser's."""
 
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import get_timezone_location
 from flask import current_app, has_request_context, request, session
+from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
+
+from deliberation.db import as_utc
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
@@ -27,3 +33,24 @@ def select_locale() -> str:
     return (
         request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
     )
+
+
+def local_time(moment: datetime | None) -> str:
+    """A stored (UTC) time in the site's time zone, with the zone named: people read
+    "2026-12-05 10:27 (South Korea Time)", never a UTC time they must convert."""
+    if moment is None:
+        return ""
+    return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")
+
+
+def zone_label() -> str:
+    """The site's time zone as people name it ("South Korea Time"), for labels of time inputs."""
+    return get_timezone_location(get_timezone(), locale=get_locale())
+
+
+def from_local(moment: datetime) -> datetime:
+    """A time typed into a form (no zone: read as the site's time zone) as an aware UTC time."""
+    if moment.tzinfo is None:
+        # By name through zoneinfo: a pytz zone given to replace() would apply its LMT offset.
+        moment = moment.replace(tzinfo=ZoneInfo(str(get_timezone())))
+    return moment.astimezone(UTC)

@@ -5,6 +5,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -75,9 +77,22 @@ def adopt_passing_themes(session: RoundtableSession) -> Adoption:
     return adoption
 
 
+def session_language(session: RoundtableSession) -> str:
+    """The language a session's generated texts are written in: its lead's, whoever closes it
+    (the lead, an admin, or the timer with no person behind it)."""
+    language = session.lead.preferred_language if session.lead else None
+    return language if language in current_app.config["LANGUAGES"] else "en"
+
+
 def _theme_text(session: RoundtableSession, theme: Theme, share: float) -> str:
     """The body (Markdown) of the item or proposal a theme becomes: description, origins, the
-    ideas. People's plain text goes in as `markdown_literal`, so it shows exactly as typed."""
+    ideas, in the session's language. People's plain text goes in as `markdown_literal`, so it
+    shows exactly as typed."""
+    with force_locale(session_language(session)):
+        return _theme_lines(session, theme, share)
+
+
+def _theme_lines(session: RoundtableSession, theme: Theme, share: float) -> str:
     tables = theme_tables(theme)
     title = markdown_literal(session.title)
     lines = [
@@ -92,7 +107,7 @@ def _theme_text(session: RoundtableSession, theme: Theme, share: float) -> str:
     for idea in theme.ideas:
         # one list item per idea: its lines stay lines of the item (a blank one would end it)
         text = "\n".join(line for line in markdown_literal(idea.body).split("\n") if line)
-        lines.append(f"- {text} ({_('table')} {idea.table.number})")
+        lines.append(f"- {text} " + _("(table %(n)s)", n=idea.table.number))
     return "\n".join(lines).strip()
 
 

@@ -312,7 +312,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         snapshot = queries.snapshot(session, participant, staff=staff)
         if staff:
             self._with_connected(snapshot["console"], session.id)
-        return {"seat": queries.seat_payload(participant), "staff": staff, "snapshot": snapshot}
+        return {"seat": snapshot["seat"], "staff": staff, "snapshot": snapshot}
 
     @socket_query
     def on_snapshot(self, data: Any = None) -> dict[str, Any]:
@@ -545,6 +545,36 @@ class RoundtableNamespace(AuthenticatedNamespace):
             payload_int(data, "theme_id"),
             payload_int(data, "into_id"),
         )
+        return {"theme": theme}
+
+    @socket_action
+    def on_theme_unmerge(self, data: Any = None) -> dict[str, Any]:
+        """Undo a merge: the merged theme comes back with the ideas it brought."""
+        data, session, participant, _seat = self._context(data)
+        changed = themes.undo_merge(
+            current_user, session, participant, payload_int(data, "theme_id"),
+            _int_list(data, "idea_ids"),
+        )  # fmt: skip
+        return {"themes": changed}
+
+    @socket_action
+    def on_theme_idea_add(self, data: Any = None) -> dict[str, Any]:
+        """Put a submitted idea into an existing theme (out of the one it was in, if any)."""
+        data, session, participant, _seat = self._context(data)
+        changed = themes.add_idea_to_theme(
+            current_user, session, participant, payload_int(data, "theme_id"),
+            payload_int(data, "idea_id"),
+        )  # fmt: skip
+        return {"themes": changed}
+
+    @socket_action
+    def on_theme_idea_remove(self, data: Any = None) -> dict[str, Any]:
+        """Take an idea out of a theme; it waits for a theme again."""
+        data, session, participant, _seat = self._context(data)
+        theme = themes.remove_idea_from_theme(
+            current_user, session, participant, payload_int(data, "theme_id"),
+            payload_int(data, "idea_id"),
+        )  # fmt: skip
         return {"theme": theme}
 
     @socket_action

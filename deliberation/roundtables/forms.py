@@ -35,7 +35,7 @@ class SessionForm(CleanTextForm):
         description=_l("What participants read before they talk. Markdown is allowed."),
     )
     starts_at = DateTimeLocalField(
-        _l("Starts at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+        _l("Starts at"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     capacity = IntegerField(
         _l("Capacity"), default=5000, validators=[DataRequired(), NumberRange(1, 100_000)]

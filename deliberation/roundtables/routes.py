@@ -11,6 +11,7 @@ from deliberation.accounts.models import MemberCategory
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
 from deliberation.core.errors import DomainError
+from deliberation.core.i18n import from_local, zone_label
 from deliberation.core.sanitize import UntypableText, clean_text
 from deliberation.extensions import db
 from deliberation.roundtables import events, permissions, queries, sessions, staffing, tables
@@ -58,7 +59,6 @@ def _client_labels() -> dict:
         "paused": _("Paused"),
         "left": _("left"),
         "votes": _("votes"),
-        "your_vote": _("Your vote is recorded."),
         "vote_changed": _("Your vote is changed."),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "connected": _("Connected."),
@@ -95,6 +95,70 @@ def _client_labels() -> dict:
         "moved": _("The lead facilitator moved you to table %(n)s.", n="{n}"),
         "now_role": _("The lead facilitator made you: %(role)s.", role="{role}"),
         "roles": {r.value: r.label for r in ParticipantRole},
+        **_room_labels(),
+    }
+
+
+def _room_labels() -> dict:
+    """Words of the participant room, the poll view and the projector."""
+    return {
+        "your_vote": _("Your vote is counted."),
+        "your_vote_final": _("Your vote was counted. The poll is closed."),
+        "poll_time_left": _("%(t)s left to vote", t="{t}"),
+        "poll_time_up": _("Voting time is up; the result follows."),
+        "poll_open_untimed": _("Open until the lead facilitator closes it."),
+        "poll_final": _("Closed: this is the final result."),
+        "poll_watch": _(
+            "You follow this poll: only seated participants vote "
+            "(facilitators and the theme team stay neutral)."
+        ),
+        "poll_threshold": _("Passes at %(p)s %% or more.", p="{p}"),
+        "poll_passes": _("Passes"),
+        "poll_fails": _("Does not pass"),
+        "poll_announce": _("A poll is open: %(q)s", q="{q}"),
+        "seat_facilitator": _("Your table facilitator: %(name)s", name="{name}"),
+        "seat_you_facilitate": _("You facilitate this table."),
+        "help_answered": _("The lead facilitator has answered your table's request."),
+        "session_closed": _(
+            "The session is closed. Chat, ideas and votes are closed; the results are public."
+        ),
+        "see_results": _("See the results"),
+        "more": _("More"),
+        "broadcast_heading": _("Messages from the lead facilitator"),
+        "themes_heading": _("Themes"),
+        **_theme_team_labels(),
+    }
+
+
+def _theme_team_labels() -> dict:
+    """Words of the theme team's page."""
+    return {
+        "theme_no_ideas": _("No ideas in this theme yet: add one below."),
+        "theme_ideas": _("Ideas in this theme"),
+        "add_idea_to": _("Add an idea to “%(name)s”", name="{name}"),
+        "choose_idea": _("Choose an idea"),
+        "add": _("Add"),
+        "take_out": _("Take out"),
+        # Said after the visible "Take out", so the button's name starts with what it shows.
+        "take_out_of": _("“%(idea)s” from “%(name)s”", idea="{idea}", name="{name}"),
+        "choose_theme": _("Choose a theme"),
+        "merge": _("Merge"),
+        "merge_confirm": _(
+            "Merge “%(a)s” into “%(b)s”? Its ideas move to “%(b)s” and “%(a)s” leaves the list.",
+            a="{a}",
+            b="{b}",
+        ),
+        "merged": _("“%(a)s” was merged into “%(b)s”.", a="{a}", b="{b}"),
+        "undo": _("Undo the merge"),
+        "unmerged": _("“%(a)s” is back with its ideas.", a="{a}"),
+        "idea_added": _("Idea added to “%(name)s”.", name="{name}"),
+        "idea_removed": _("Idea taken out of “%(name)s”.", name="{name}"),
+        "similar_item": _(
+            "This name is close to the agenda item “%(title)s” linked to this session: "
+            "if it passes, it would repeat that item.",
+            title="{title}",
+        ),
+        "from_table": _("table %(n)s", n="{n}"),
     }
 
 
@@ -114,6 +178,7 @@ def index():
 def create():
     """Schedule a new roundtable session (facilitators and admins)."""
     form = SessionForm()
+    form.starts_at.label.text = _("Starts at (%(zone)s)", zone=zone_label())
     form.division_id.choices = [
         SelectChoice(d.id, d.name_for(_locale())) for d in all_divisions(True)
     ]
@@ -124,7 +189,7 @@ def create():
                 division=next(d for d in all_divisions(True) if d.id == form.division_id.data),
                 title=form.title.data,
                 briefing=form.briefing.data or "",
-                starts_at=form.starts_at.data,
+                starts_at=from_local(form.starts_at.data) if form.starts_at.data else None,
                 capacity=form.capacity.data,
                 table_size=form.table_size.data,
                 ideas_per_round=form.ideas_per_round.data,
@@ -200,7 +265,10 @@ def register(session_id: int):
         db.session.rollback()
         flash(error.message, "error")
     else:
-        flash(_("You are registered. Enter the room when the lobby opens."), "success")
+        if session.state in (SessionState.LOBBY, SessionState.RUNNING):
+            flash(_("You are registered. The lobby is open: enter the room now."), "success")
+        else:
+            flash(_("You are registered. Enter the room when the lobby opens."), "success")
     return redirect(url_for("roundtables.detail", session_id=session.id))
 
 

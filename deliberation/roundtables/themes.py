@@ -1,6 +1,7 @@
 """The theme team's work: grouping submitted ideas into themes, renaming, merging, publishing
 them to the room for the poll."""
 
+from difflib import SequenceMatcher
 from typing import Any
 
 from flask_babel import gettext as _
@@ -25,6 +26,9 @@ from deliberation.roundtables.rooms import NAMESPACE, session_room, staff_room
 
 THEME_NAME_MAX = 200
 THEME_DESCRIPTION_MAX = 2000
+#: How alike (difflib ratio) a theme's name and a linked agenda item's title must be for the
+#: theme team to be warned that the poll would make a second item on the same subject.
+SIMILAR_NAME_RATIO = 0.8
 
 
 def _theme_text(name: str, description: str) -> tuple[str, str]:
@@ -55,13 +59,82 @@ def _get_theme(session: RoundtableSession, theme_id: int) -> Theme:
     return theme
 
 
+def similar_agenda_item(session: RoundtableSession, name: str) -> dict[str, Any] | None:
+    """The agenda item linked to the session whose title is close to a theme's name, if any."""
+    wanted = " ".join(name.casefold().split())
+    best, best_ratio = None, 0.0
+    for item in session.agenda_items:
+        ratio = SequenceMatcher(None, wanted, " ".join(item.title.casefold().split())).ratio()
+        if ratio >= SIMILAR_NAME_RATIO and ratio > best_ratio:
+            best, best_ratio = item, ratio
+    return None if best is None else {"id": best.id, "title": best.title}
+
+
+def team_theme_payload(session: RoundtableSession, theme: Theme) -> dict[str, Any]:
+    """A theme as the theme team sees it: with a warning when it repeats a linked agenda item."""
+    return {**theme_payload(theme), "similar_item": similar_agenda_item(session, theme.name)}
+
+
 def _saved(session: RoundtableSession, theme: Theme) -> dict[str, Any]:
     """A created or edited theme, written and re-read (its ideas changed), sent to the staff."""
     db.session.flush()
     db.session.refresh(theme)
-    payload = theme_payload(theme)
+    payload = team_theme_payload(session, theme)
     emit_after_commit("theme", payload, to=staff_room(session.id), namespace=NAMESPACE)
     return payload
+
+
+def _submitted_idea(session: RoundtableSession, idea_id: int) -> Idea:
+    return _submitted_ideas(session, [idea_id])[0]
+
+
+def add_idea_to_theme(
+    actor: User,
+    session: RoundtableSession,
+    participant: Participant | None,
+    theme_id: int,
+    idea_id: int,
+) -> list[dict[str, Any]]:
+    """Put one submitted idea into a theme (moving it out of another theme if it was in one).
+
+    Returns every theme that changed: the one it joined and the one it left, if any.
+    """
+    permissions.require_theme_team(actor, session, participant)
+    theme = _get_theme(session, theme_id)
+    idea = _submitted_idea(session, idea_id)
+    if idea.theme_id == theme.id:
+        raise DomainError(_("The idea is in this theme already."), code="already_in_theme")
+    left = db.session.get(Theme, idea.theme_id) if idea.theme_id else None
+    idea.theme_id = theme.id
+    audit.record(
+        "roundtable.theme_idea_add", "roundtable_theme", theme.id, actor_id=actor.id,
+        idea=idea.id, from_theme=left.id if left else None,
+    )  # fmt: skip
+    changed = [_saved(session, theme)]
+    if left is not None:
+        changed.append(_saved(session, left))
+    return changed
+
+
+def remove_idea_from_theme(
+    actor: User,
+    session: RoundtableSession,
+    participant: Participant | None,
+    theme_id: int,
+    idea_id: int,
+) -> dict[str, Any]:
+    """Take an idea out of a theme: it goes back to the ideas waiting for a theme."""
+    permissions.require_theme_team(actor, session, participant)
+    theme = _get_theme(session, theme_id)
+    idea = _submitted_idea(session, idea_id)
+    if idea.theme_id != theme.id:
+        raise DomainError(_("The idea is not in this theme."), code="not_in_theme")
+    idea.theme_id = None
+    audit.record(
+        "roundtable.theme_idea_remove", "roundtable_theme", theme.id, actor_id=actor.id,
+        idea=idea.id,
+    )  # fmt: skip
+    return _saved(session, theme)
 
 
 def create_theme(
@@ -127,17 +200,50 @@ def merge_themes(
         raise DomainError(_("A theme cannot merge into itself."), code="bad_merge")
     source = _get_theme(session, theme_id)
     target = _get_theme(session, into_id)
+    moved = [idea.id for idea in source.ideas]
     for idea in list(source.ideas):
         idea.theme_id = target.id
     source.merged_into_id = target.id
     source.published = False
+    audit.record(
+        "roundtable.theme_merge", "roundtable_theme", source.id, actor_id=actor.id,
+        into=target.id, ideas=moved,
+    )  # fmt: skip
     db.session.flush()
     db.session.refresh(target)
     emit_after_commit(
         "theme_merged", {"theme_id": source.id, "into": theme_payload(target)},
         to=staff_room(session.id), namespace=NAMESPACE,
     )  # fmt: skip
-    return theme_payload(target)
+    return {
+        **team_theme_payload(session, target),
+        "merged": {"theme_id": source.id, "idea_ids": moved},
+    }
+
+
+def undo_merge(
+    actor: User,
+    session: RoundtableSession,
+    participant: Participant | None,
+    theme_id: int,
+    idea_ids: list[int],
+) -> list[dict[str, Any]]:
+    """Undo a merge: the merged theme comes back with the ideas it brought (those still in the
+    theme it went into). Returns both themes as they are now."""
+    permissions.require_theme_team(actor, session, participant)
+    source = db.session.get(Theme, theme_id)
+    if source is None or source.session_id != session.id or source.merged_into_id is None:
+        raise NotFound(_("No merged theme to bring back."), code="no_such_theme")
+    target = _get_theme(session, source.merged_into_id)
+    source.merged_into_id = None
+    for idea in _submitted_ideas(session, idea_ids):
+        if idea.theme_id == target.id:
+            idea.theme_id = source.id
+    audit.record(
+        "roundtable.theme_unmerge", "roundtable_theme", source.id, actor_id=actor.id,
+        out_of=target.id, ideas=idea_ids,
+    )  # fmt: skip
+    return [_saved(session, source), _saved(session, target)]
 
 
 def publish_themes(

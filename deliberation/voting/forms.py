@@ -33,10 +33,10 @@ def new_client_id() -> str:
 class BallotForm(CleanTextForm):
     item_id = SelectField(_l("Agenda item"), coerce=int, validators=[InputRequired()])
     opens_at = DateTimeLocalField(
-        _l("Opens at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+        _l("Opens at"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
     )
     closes_at = DateTimeLocalField(
-        _l("Closes at (UTC)"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+        _l("Closes at"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
     )
     custom_options = TextAreaField(
         _l("Custom options"),

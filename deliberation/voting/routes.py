@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import (
     Blueprint,
@@ -28,7 +28,8 @@ from deliberation.accounts.permissions import facilitator_required
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core.errors import DomainError
 from deliberation.core.forms import commit_or_flash
-from deliberation.db import as_utc, utcnow
+from deliberation.core.i18n import from_local, local_time, zone_label
+from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.proposals.queries import proposal_for_item
 from deliberation.voting import queries, services
@@ -46,8 +47,9 @@ def ballot_for_item_global(item_id: int) -> Ballot | None:
 
 @bp.app_template_filter("utc")
 def format_utc(moment: datetime | None) -> str:
-    """A stored time as 'YYYY-MM-DD HH:MM UTC'."""
-    return as_utc(moment).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    """A stored time in the viewer's time zone, the zone named (the filter keeps its old name
+    so templates need not change)."""
+    return local_time(moment)
 
 
 CAST_MESSAGES = {
@@ -118,6 +120,9 @@ def _votable_items() -> list[AgendaItem]:
 def new_ballot():
     """Put an agenda item to the vote."""
     form = BallotForm()
+    # Times are typed in the site's time zone, and the labels say which.
+    form.opens_at.label.text = _("Opens at (%(zone)s)", zone=zone_label())
+    form.closes_at.label.text = _("Closes at (%(zone)s)", zone=zone_label())
     form.item_id.choices = [SelectChoice(item.id, item.title) for item in _votable_items()]
     locale = str(get_locale() or "en")
     form.divisions.choices = [
@@ -134,8 +139,8 @@ def new_ballot():
             ballot = services.open_ballot(
                 current_user,
                 item,
-                opens_at=form.opens_at.data.replace(tzinfo=UTC),
-                closes_at=form.closes_at.data.replace(tzinfo=UTC),
+                opens_at=from_local(form.opens_at.data),
+                closes_at=from_local(form.closes_at.data),
                 custom_options=(form.custom_options.data or "").splitlines() or None,
                 division_ids=form.divisions.data or None,
                 quorum_percent=form.quorum_percent.data,

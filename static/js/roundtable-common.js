@@ -34,6 +34,8 @@
     this.endsAt = state.ends_at ? Date.parse(state.ends_at) : null;
     this.paused = !!state.paused;
     this.remaining = state.remaining_s;
+    /* After the close there is no time to count: "no time limit" would read as still open. */
+    if (state.state) this.closed = state.state === "closed";
     this.render();
   };
   Countdown.prototype.seconds = function () {
@@ -43,6 +45,7 @@
   };
   Countdown.prototype.render = function () {
     if (!this.node) return;
+    if (this.closed) { this.node.textContent = ""; return; }
     var s = this.seconds();
     if (s === null || s === undefined) { this.node.textContent = this.labels.no_timer; return; }
     var text = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");

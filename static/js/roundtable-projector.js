@@ -1,73 +1,128 @@
-/* The projector view: phase, countdown, the question and a big live chart of the tally. */
+/* The projector view, readable at the back of a hall: phase and countdown, the briefing, the
+   lead's broadcasts, the published themes and the open poll with its time left, live bars with
+   percentages (labels wrap, never cut), the threshold line when the tally carries one, and the
+   final result once the poll closes. Bars are HTML, so long labels wrap like any text. */
 (function () {
   "use strict";
   var R = window.Roundtable;
   var root = document.getElementById("rt-app");
-  var chart = null;
   var poll = null;
+  var tally = null;
   var live;
 
-  function series(tally) {
-    var counts = (tally && tally.counts) || {};
-    if (poll.kind === "agree") {
-      return ["agree", "disagree", "pass"].map(function (stance) {
-        return {
-          label: live.labels.stances[stance],
-          data: poll.options.map(function (o) { return (counts[String(o.id)] || {})[stance] || 0; })
-        };
-      });
-    }
-    return [{ label: live.labels.votes, data: poll.options.map(function (o) { return counts[String(o.id)] || 0; }) }];
+  function percent(count, total) {
+    return total ? Math.round((count / total) * 100) : 0;
   }
 
-  var COLOURS = ["#0b5cad", "#a4161a", "#4a4a55"];
+  /* One row per option: its label, a bar (stacked agree/disagree/pass on agree polls) and the
+     figures in words, with the threshold line and pass/fail when the tally has them. */
+  function row(option) {
+    var labels = live.labels;
+    var counts = (tally && tally.counts) || {};
+    var item = R.el("li", { class: "rt-bar-row", "data-option": option.id });
+    item.appendChild(R.el("span", { class: "rt-bar-label" }, option.label));
+    var track = R.el("span", { class: "rt-bar-track", "aria-hidden": "true" });
+    var words;
+    var share;
+    if (poll.kind === "agree") {
+      var c = counts[String(option.id)] || { agree: 0, disagree: 0, pass: 0 };
+      var total = c.agree + c.disagree + c.pass;
+      ["agree", "disagree", "pass"].forEach(function (s) {
+        var bar = R.el("span", { class: "rt-bar rt-bar-" + s });
+        bar.style.width = percent(c[s], total) + "%";
+        track.appendChild(bar);
+      });
+      share = percent(c.agree, total);
+      words = ["agree", "disagree", "pass"].map(function (s) {
+        return labels.stances[s] + " " + c[s] + " (" + percent(c[s], total) + " %)";
+      }).join(" · ");
+    } else {
+      var n = counts[String(option.id)] || 0;
+      share = percent(n, (tally && tally.total) || 0);
+      var bar = R.el("span", { class: "rt-bar rt-bar-agree" });
+      bar.style.width = share + "%";
+      track.appendChild(bar);
+      words = n + " (" + share + " %)";
+    }
+    if (tally && typeof tally.threshold_percent === "number") {
+      var line = R.el("span", { class: "rt-threshold-line" });
+      line.style.left = tally.threshold_percent + "%";
+      track.appendChild(line);
+    }
+    item.appendChild(track);
+    var passes = tally && tally.passes ? tally.passes[String(option.id)] : undefined;
+    if (passes !== undefined) words += " · " + (passes ? labels.poll_passes : labels.poll_fails);
+    item.appendChild(R.el("span", { class: "rt-bar-value" }, words));
+    item.dataset.share = String(share);
+    return item;
+  }
 
-  function draw(tally) {
+  function draw() {
     if (!poll) return;
-    var sets = series(tally);
-    document.getElementById("rt-total").textContent = ((tally && tally.total) || 0) + " " + live.labels.votes;
+    var labels = live.labels;
     var list = document.getElementById("rt-results");
     list.textContent = "";
-    poll.options.forEach(function (o, i) {
-      list.appendChild(R.el("li", {}, o.label + ": " + sets.map(function (s) { return (sets.length > 1 ? s.label + " " : "") + s.data[i]; }).join(", ")));
-    });
-    if (!window.Chart) return;
-    if (!chart) {
-      chart = new window.Chart(document.getElementById("rt-chart"), {
-        type: "bar",
-        data: { labels: poll.options.map(function (o) { return o.label; }), datasets: [] },
-        options: {
-          animation: false,
-          indexAxis: "y",
-          responsive: true,
-          maintainAspectRatio: false,
-          plugins: { legend: { display: poll.kind === "agree", labels: { font: { size: 24 } } } },
-          scales: { x: { beginAtZero: true, ticks: { precision: 0, font: { size: 22 } } }, y: { ticks: { font: { size: 28 } } } }
-        }
-      });
-    }
-    chart.data.labels = poll.options.map(function (o) { return o.label; });
-    chart.data.datasets = sets.map(function (s, i) {
-      return { label: s.label, data: s.data, backgroundColor: COLOURS[i % COLOURS.length] };
-    });
-    chart.update();
+    poll.options.forEach(function (o) { list.appendChild(row(o)); });
+    document.getElementById("rt-total").textContent = ((tally && tally.total) || 0) + " " + labels.votes;
+    var threshold = document.getElementById("rt-threshold");
+    var hasThreshold = tally && typeof tally.threshold_percent === "number";
+    threshold.hidden = !hasThreshold;
+    if (hasThreshold) threshold.textContent = R.fmt(labels.poll_threshold, { p: tally.threshold_percent });
     root.dataset.total = String((tally && tally.total) || 0);
+    renderPollState();
   }
 
-  function showPoll(newPoll, tally) {
+  function renderPollState() {
+    if (!poll) return;
+    var labels = live.labels;
+    var node = document.getElementById("rt-poll-state");
+    var text;
+    if (poll.state !== "open") text = labels.poll_final;
+    else if (!poll.closes_at) text = labels.poll_open_untimed;
+    else {
+      var s = Math.max(0, Math.round((Date.parse(poll.closes_at) - (Date.now() + live.countdown.offset)) / 1000));
+      text = s ? R.fmt(labels.poll_time_left, { t: Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0") }) : labels.poll_time_up;
+    }
+    if (node.textContent !== text) node.textContent = text;
+    root.dataset.pollState = poll.state;
+  }
+
+  function showPoll(newPoll, newTally) {
     poll = newPoll;
-    if (chart) { chart.destroy(); chart = null; }
-    document.getElementById("rt-question").textContent = poll ? poll.question : live.labels.no_poll;
-    if (poll) draw(tally);
+    tally = newTally || null;
+    document.getElementById("rt-projector-poll").hidden = !poll;
+    /* The briefing fills the screen until there is a poll to show. */
+    document.getElementById("rt-projector-briefing").hidden = !!poll;
+    document.getElementById("rt-question").textContent = poll ? poll.question : labels().no_poll;
+    if (poll) draw();
+  }
+  function labels() { return live.labels; }
+
+  function showThemes(list) {
+    var node = document.getElementById("rt-themes");
+    node.textContent = "";
+    list.forEach(function (t) { node.appendChild(R.el("li", {}, t.name)); });
+    document.getElementById("rt-projector-themes").hidden = list.length === 0;
   }
 
   live = new R.Live({
     projectorToken: root.dataset.token,
-    onSnapshot: function (snap) { showPoll(snap.poll, snap.poll ? snap.poll.tally : null); },
+    onSnapshot: function (snap) {
+      showPoll(snap.poll, snap.poll ? snap.poll.tally : null);
+      showThemes(snap.themes || []);
+    },
     on: {
       poll_opened: function (p) { showPoll(p, null); },
-      poll_tally: function (tally) { if (poll && tally.poll_id === poll.id) draw(tally); },
-      poll_closed: function (data) { if (poll && data.poll_id === poll.id) draw(data.tally); }
+      poll_tally: function (t) { if (poll && t.poll_id === poll.id) { tally = t; draw(); } },
+      poll_closed: function (data) {
+        if (poll && data.poll_id === poll.id) { poll = Object.assign({}, poll, { state: "closed" }); tally = data.tally; draw(); }
+      },
+      themes: function (data) { showThemes((data.themes || []).filter(function (t) { return t.published; })); },
+      broadcast: function (data) {
+        document.getElementById("rt-projector-broadcast").hidden = false;
+        document.getElementById("rt-broadcast").textContent = data.author + ": " + data.body;
+      }
     }
   });
+  window.setInterval(renderPollState, 500);
 })();

@@ -1,15 +1,61 @@
-/* The participant's table page: chat, ideas (table facilitator), help, poll, themes. */
+/* The participant's table page, phone first: the task of the current phase comes first (the
+   briefing, the chat, the ideas, the poll), the rest folds away below. Seat, table, facilitator
+   and connection stay current; after the close, input is disabled and the results are linked. */
 (function () {
   "use strict";
   var R = window.Roundtable;
+  var root = document.getElementById("rt-app");
   var seat = null;
   var chat = document.getElementById("rt-chat");
   var ideas = document.getElementById("rt-ideas");
   var ideaForm = document.getElementById("rt-idea-form");
   var themes = document.getElementById("rt-themes");
+  var now = document.getElementById("rt-now");
+  var more = document.getElementById("rt-more-panels");
   var seen = {};
+  var closed = false;
   var live;
   var pollView;
+
+  function panel(name) { return document.getElementById("rt-panel-" + name); }
+
+  /* Which panels make the task of a phase (or session state), most important first. */
+  function tasksFor(phase) {
+    var facilitating = seat && seat.role === "table_facilitator";
+    switch (phase) {
+      case "discussion": return facilitating ? ["chat", "ideas"] : ["chat"];
+      case "submissions": return ["ideas", "chat"];
+      case "synthesis": return ["themes", "chat"];
+      case "poll": return ["poll"];
+      case "results": case "closed": return ["poll", "themes"];
+      default: return ["briefing"];
+    }
+  }
+
+  /* Put the current task's panels on top and fold the others away (moved, not re-ordered by
+     CSS, so screen readers and the keyboard meet them in the order the eye does). */
+  function arrange(phase) {
+    var tasks = tasksFor(phase);
+    tasks.forEach(function (name) { now.appendChild(panel(name)); });
+    var folded = [];
+    ["briefing", "chat", "ideas", "poll", "themes"].forEach(function (name) {
+      if (tasks.indexOf(name) >= 0) return;
+      more.appendChild(panel(name));
+      folded.push(panel(name).querySelector("h2").textContent);
+    });
+    /* The fold names what it holds, so nobody opens it to find out. */
+    document.getElementById("rt-more-summary").textContent = live.labels.more + ": " + folded.join(", ");
+  }
+
+  function showSeat() {
+    var seatNode = document.getElementById("rt-seat");
+    var facNode = document.getElementById("rt-facilitator");
+    seatNode.textContent = seat && seat.table_number ? R.fmt(live.labels.seat, { n: seat.table_number }) : live.labels.no_seat;
+    if (!seat || !seat.table_number) facNode.textContent = "";
+    else if (seat.role === "table_facilitator") facNode.textContent = live.labels.seat_you_facilitate;
+    else facNode.textContent = seat.facilitator ? R.fmt(live.labels.seat_facilitator, { name: seat.facilitator }) : live.labels.no_facilitator;
+    ideaForm.hidden = closed || !(seat && seat.role === "table_facilitator" && seat.table_id);
+  }
 
   function addMessage(m) {
     if (seen[m.id]) return;
@@ -47,6 +93,7 @@
     [input, save, cancel].forEach(function (n) { item.appendChild(n); });
     input.focus();
   }
+  var ideaList = [];
   function renderIdeas(list) {
     ideas.textContent = "";
     list.forEach(function (idea) {
@@ -72,8 +119,8 @@
     if (count && ideaLimit) count.textContent = R.fmt(live.labels.ideas_of, { n: list.length, max: ideaLimit });
     var add = document.getElementById("rt-idea-add");
     if (add && ideaLimit) add.disabled = list.length >= ideaLimit;
+    document.getElementById("rt-ideas-empty").hidden = list.length > 0;
   }
-  var ideaList = [];
   function upsertIdea(idea) {
     var found = false;
     ideaList = ideaList.map(function (i) { if (i.id === idea.id) { found = true; return idea; } return i; });
@@ -93,40 +140,69 @@
       if (t.description) item.appendChild(document.createTextNode(" — " + t.description));
       themes.appendChild(item);
     });
+    document.getElementById("rt-themes-empty").hidden = list.length > 0;
+  }
+
+  /* After the close: say so, link the results, and disable every input with the reason. */
+  function closeRoom(state) {
+    if (closed) return;
+    closed = true;
+    var box = document.getElementById("rt-closed");
+    if (state && state.results_url) document.getElementById("rt-results-link").href = state.results_url;
+    box.hidden = false;
+    document.getElementById("rt-chat-closed").textContent = live.labels.session_closed;
+    document.querySelectorAll("#rt-chat-form input, #rt-chat-form button, #rt-help-form button, #rt-idea-form input, #rt-idea-form button").forEach(function (node) {
+      node.disabled = true;
+    });
+    ideaForm.hidden = true;
+  }
+
+  function applyState(state) {
+    var phase = state.state === "closed" ? "closed" : (state.phase || state.state);
+    if (root.dataset.arranged !== phase) {
+      root.dataset.arranged = phase;
+      arrange(phase);
+    }
+    if (state.state === "closed") closeRoom(state);
+  }
+
+  /* A poll opened: bring it to the top, announce it and move the focus to it. */
+  function pollOpened(poll) {
+    pollView.show(poll, null, null);
+    now.insertBefore(panel("poll"), now.firstChild);
+    document.getElementById("rt-announce").textContent = R.fmt(live.labels.poll_announce, { q: poll.question });
+    document.getElementById("poll-heading").focus();
   }
 
   live = new R.Live({
     onSnapshot: function (snap) {
       seat = snap.seat;
-      var seatNode = document.getElementById("rt-seat");
-      seatNode.textContent = seat && seat.table_number ? R.fmt(live.labels.seat, { n: seat.table_number }) : live.labels.no_seat;
-      ideaForm.hidden = !(seat && seat.role === "table_facilitator" && seat.table_id);
+      pollView.seat = seat;
+      showSeat();
       chat.textContent = "";
       seen = {};
       snap.chat.forEach(addMessage);
       ideaList = snap.ideas.slice();
       renderIdeas(ideaList);
       renderThemes(snap.themes);
+      root.dataset.arranged = "";
+      applyState(snap);
       var poll = snap.poll;
       pollView.show(poll, poll ? poll.tally : null, poll ? poll.my_vote : null);
     },
     on: {
+      phase: applyState,
       chat_message: addMessage,
       idea: upsertIdea,
       idea_deleted: removeIdea,
       ideas_submitted: function (data) { data.ideas.forEach(upsertIdea); },
       themes: function (data) { renderThemes(data.themes); },
-      poll_opened: function (poll) { pollView.show(poll, null, null); },
-      poll_closed: function (data) {
-        if (pollView.poll && pollView.poll.id === data.poll_id) {
-          pollView.show(Object.assign({}, pollView.poll, { state: "closed" }), data.tally, pollView.myVote);
-        }
-      },
+      poll_opened: pollOpened,
+      poll_closed: function (data) { pollView.close(data); },
       poll_tally: function (tally) { pollView.updateTally(tally); },
       broadcast: function (data) {
-        var box = document.getElementById("rt-broadcast");
-        box.hidden = false;
-        box.textContent = data.author + ": " + data.body;
+        document.getElementById("rt-broadcasts").hidden = false;
+        document.getElementById("rt-broadcast").textContent = data.author + ": " + data.body;
       },
       /* The lead moved this person or changed their role: say so (the rejoin updates the seat). */
       seat_changed: function (data) {
@@ -140,16 +216,18 @@
         }
       },
       help_flag: function (data) {
-        document.getElementById("rt-connection").textContent = data.help ? live.labels.help_sent : "";
+        /* Its own line: the connection state stays where it is. */
+        document.getElementById("rt-help-status").textContent = data.help ? live.labels.help_sent : live.labels.help_answered;
       }
     }
   });
   pollView = new R.PollView(document.getElementById("rt-poll"), live, document.getElementById("rt-vote-status"));
+  applyState({ state: root.dataset.phase, phase: root.dataset.phase });
 
   document.getElementById("rt-chat-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var input = document.getElementById("rt-chat-text");
-    if (!input.value.trim()) return;
+    if (closed || !input.value.trim()) return;
     live.send("chat_send", { text: input.value, client_id: R.cid() }, function (ack) {
       if (ack.ok) { input.value = ""; addMessage(ack.message); }
     });

@@ -117,7 +117,7 @@ def test_every_event_the_rehearsal_drives_is_sent_as_the_browser_sends_it(
     expect(citizen_page.locator("#rt-poll legend")).to_have_text("Which first?")
     citizen_page.check("#rt-poll input[type=radio]")
     citizen_page.click("#rt-poll button[type=submit]")
-    expect(citizen_page.locator("#rt-vote-status")).to_have_text("Your vote is recorded.")
+    expect(citizen_page.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
     lead.click("#rt-poll-close")
     lead.click("#rt-confirm-ok")  # closing a poll asks first
     expect(citizen_page.locator("#rt-poll button[type=submit]")).to_have_count(0)
