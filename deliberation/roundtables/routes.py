@@ -113,6 +113,7 @@ def _room_labels() -> dict:
             "(facilitators and the theme team stay neutral)."
         ),
         "poll_threshold": _("Passes at %(p)s %% or more.", p="{p}"),
+        "poll_threshold_more_than": _("Passes above %(p)s %%.", p="{p}"),
         "poll_passes": _("Passes"),
         "poll_fails": _("Does not pass"),
         "poll_announce": _("A poll is open: %(q)s", q="{q}"),

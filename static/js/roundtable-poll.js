@@ -136,7 +136,7 @@
     this.total = R.el("p", { class: "rt-total" }, (tally ? tally.total : 0) + " " + labels.votes);
     this.container.appendChild(this.total);
     if (tally && tally.threshold_percent !== undefined && tally.threshold_percent !== null) {
-      this.container.appendChild(R.el("p", { class: "hint rt-threshold" }, R.fmt(labels.poll_threshold, { p: tally.threshold_percent })));
+      this.container.appendChild(R.el("p", { class: "hint rt-threshold" }, R.fmt(tally.rule === "more_than" ? labels.poll_threshold_more_than : labels.poll_threshold, { p: tally.threshold_percent })));
     }
     if (this.status) {
       var counted = this.myVote && this.mayVote();

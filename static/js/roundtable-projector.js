@@ -67,7 +67,7 @@
     var threshold = document.getElementById("rt-threshold");
     var hasThreshold = tally && typeof tally.threshold_percent === "number";
     threshold.hidden = !hasThreshold;
-    if (hasThreshold) threshold.textContent = R.fmt(labels.poll_threshold, { p: tally.threshold_percent });
+    if (hasThreshold) threshold.textContent = R.fmt(tally.rule === "more_than" ? labels.poll_threshold_more_than : labels.poll_threshold, { p: tally.threshold_percent });
     root.dataset.total = String((tally && tally.total) || 0);
     renderPollState();
   }
