@@ -163,6 +163,9 @@ def _subject_for(kind: MailKind, values: dict[str, Any]) -> str:
             "Proposals you follow: %(num)d new steps",
             len(values["notifications"]),
         ),
+        MailKind.SURVEY_INVITATION: lambda: _(
+            "How did it go? %(title)s", title=values["survey"].title
+        ),
         MailKind.GENERAL: lambda: _("A message from Madang"),
     }
     return subjects[kind]()
