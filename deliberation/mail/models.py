@@ -35,6 +35,13 @@ class MailKind(enum.StrEnum):
         """Mail a person asked for (a reset link, a confirmation) has no unsubscribe."""
         return self not in TRANSACTIONAL_KINDS
 
+    @property
+    def needs_confirmed_address(self) -> bool:
+        """Notification mail (officials', followers', reminders, surveys) goes only to an
+        address its owner confirmed, so nobody can aim Madang's mail at a stranger's inbox;
+        mail the person asked for (a reset, a confirmation) still goes."""
+        return self.can_unsubscribe
+
 
 MAIL_KIND_LABELS = {
     MailKind.PASSWORD_RESET: _l("Password reset"),

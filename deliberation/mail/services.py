@@ -86,9 +86,12 @@ def queue_mail(
 
     Renders `templates/mail/<kind>.txt` and `.html` with `context`; the subject is the kind's
     own (`_subject_for`) unless given. Returns None when the person unsubscribed from this kind,
-    or when a message with the same `dedupe_key` exists already.
+    when notification mail would go to an address its owner has not confirmed, or when a
+    message with the same `dedupe_key` exists already.
     """
     if user is not None and kind.can_unsubscribe and has_opted_out(user.id, kind):
+        return None
+    if user is not None and kind.needs_confirmed_address and not is_address_confirmed(user):
         return None
     language = _language_of(user)
     address = to or (user.email if user is not None else None)

@@ -8,26 +8,21 @@ from sqlalchemy import func, select
 
 from deliberation.accounts.models import Role
 from deliberation.db import utcnow
+from deliberation.demo import seed_demo
 from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
+from deliberation.mail import services as mail
 from deliberation.mail.delivery import deliver_due_mail
 from deliberation.mail.followers import queue_daily_digests, queue_step_mail
-from deliberation.mail.models import ConfirmedAddress
 from deliberation.proposals.models import Notification
 from deliberation.roundtables import sessions
 from deliberation.voting import services as voting
 from deliberation.voting.models import Ballot
+from tests.conftest import csrf_token_from
 from tests.evaluations.helpers import make_session, seat
 from tests.factories import make_user
 from tests.mail.conftest import html_part, text_part
 from tests.voting.support import make_ballot
-
-
-def confirmed(user):
-    """The person proved they read their address (only confirmed addresses get this mail)."""
-    db.session.add(ConfirmedAddress(user_id=user.id, email=user.email, confirmed_at=utcnow()))
-    db.session.commit()
-    return user
 
 
 def _notified(survey_id: int) -> set[int]:
@@ -43,10 +38,10 @@ def test_a_closing_roundtable_offers_its_survey_in_notifications_mail_and_the_ro
         queue_step_mail()  # the mail scan starts from here
         lead = make_user(Role.FACILITATOR)
         session = make_session(lead, closed=False)
-        ana = confirmed(seat(session, email="ana@example.org", name="Ana"))
-        minji = confirmed(seat(session, email="min@example.org", name="김민지", language="ko"))
-        third = confirmed(seat(session, email="early@example.org"))
-        outsider = confirmed(make_user(email="outsider@example.org"))
+        ana = seat(session, email="ana@example.org", name="Ana")
+        minji = seat(session, email="min@example.org", name="김민지", language="ko")
+        third = seat(session, email="early@example.org")
+        outsider = make_user(email="outsider@example.org")
         survey = evaluations.create_survey(
             lead, session, title="How was the care roundtable?", question_keys=["overall"]
         )
@@ -105,8 +100,8 @@ def test_a_closing_ballot_offers_its_survey_to_the_voters(mail_app, smtp_server)
         queue_step_mail()
         facilitator = make_user(Role.FACILITATOR)
         ballot = make_ballot(facilitator=facilitator)
-        voter = confirmed(make_user(email="voter@example.org"))
-        confirmed(make_user(email="bystander@example.org"))
+        voter = make_user(email="voter@example.org")
+        make_user(email="bystander@example.org")
         voting.cast_vote(ballot.id, voter, "yes", "invite-vote-1")
         survey = evaluations.create_survey(
             facilitator, ballot, title="The ballot", question_keys=["equal_voice"]
@@ -128,3 +123,45 @@ def test_a_closing_ballot_offers_its_survey_to_the_voters(mail_app, smtp_server)
     (message,) = [m for m in smtp_server.mailbox.messages if "How did it go?" in m["Subject"]]
     assert message["To"] == "voter@example.org"
     assert "The vote you took part in has closed" in text_part(message)
+
+
+def test_notification_mail_goes_only_to_confirmed_addresses_a_reset_always(
+    mail_app, client, smtp_server
+):
+    with mail_app.app_context():
+        queue_step_mail()
+        lead = make_user(Role.FACILITATOR)
+        session = make_session(lead, closed=False)
+        seat(session, email="confirmed@example.org")
+        unconfirmed = seat(session, email="unconfirmed@example.org", confirmed=False)
+        changed = seat(session, email="old@example.org")
+        changed.email = "new@example.org"  # a changed address needs a new confirmation
+        survey = evaluations.create_survey(lead, session, title="Survey", question_keys=["overall"])
+        db.session.commit()
+        sessions.close_session(lead, session)
+        db.session.commit()
+        # All three are told in the app ...
+        assert unconfirmed.id in _notified(survey.id) and changed.id in _notified(survey.id)
+        assert queue_step_mail(now=utcnow() + timedelta(seconds=10)) == 1
+        db.session.commit()
+        deliver_due_mail()
+    # ... but only the confirmed address gets the mail.
+    assert [m["To"] for m in smtp_server.mailbox.messages] == ["confirmed@example.org"]
+
+    # A password reset reaches the unconfirmed address all the same.
+    page = client.get("/password/forgot").get_data(as_text=True)
+    client.post(
+        "/password/forgot",
+        data={"email": "unconfirmed@example.org", "csrf_token": csrf_token_from(page)},
+    )
+    with mail_app.app_context():
+        assert deliver_due_mail().sent == 1
+    assert smtp_server.mailbox.messages[-1]["To"] == "unconfirmed@example.org"
+
+
+def test_the_demo_accounts_have_confirmed_addresses(app_ctx):
+    """So the demo's Outbox shows the officials', followers' and survey mail it produces."""
+    context = seed_demo()
+    db.session.commit()
+    people = [*context.users.values(), *context.crowd]
+    assert len(people) == 46 and all(mail.is_address_confirmed(user) for user in people)
