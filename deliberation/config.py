@@ -66,6 +66,8 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
     BABEL_DEFAULT_LOCALE = "en"
+    #: The time zone pages show times in (stored times are UTC); named beside every time.
+    DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "Asia/Seoul")
     LANGUAGES = ("en", "ko")
     #: Set explicitly: Flask-Limiter would otherwise inherit the previous app's setting.
     RATELIMIT_ENABLED = True

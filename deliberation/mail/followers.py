@@ -4,7 +4,7 @@ the in-app notifications (one row per follower per step, or per participant per 
 written with the step or the close), so the features need no hook and a step with 100,000
 followers never makes its request wait for 100,000 mails."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -13,7 +13,7 @@ from deliberation.core.scheduler import periodic
 from deliberation.db import utcnow
 from deliberation.evaluations.services import target_of
 from deliberation.extensions import db
-from deliberation.mail import services
+from deliberation.mail import services, times
 from deliberation.mail.background import in_background
 from deliberation.mail.models import FollowerMail, MailCursor, MailKind, MailPreference
 from deliberation.proposals.models import Notification
@@ -108,10 +108,10 @@ def _queue_survey_invitation(notification: Notification, user: User) -> bool:
 
 
 def queue_daily_digests(now: datetime | None = None) -> int:
-    """After each UTC midnight, one digest of the day before to each person who chose it."""
+    """After each midnight in the site's time zone (Asia/Seoul unless DEFAULT_TIMEZONE says
+    otherwise), one digest of the day before to each person who chose it."""
     now = now or utcnow()
-    day_end = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
-    day_start = day_end - timedelta(days=1)
+    day, day_start, day_end = times.previous_day(now, times.zone_of())
     in_day = (
         Notification.created_at >= day_start,
         Notification.created_at < day_end,
@@ -131,7 +131,7 @@ def queue_daily_digests(now: datetime | None = None) -> int:
         user = db.session.get(User, user_id)
         if user is None or not user.is_active_account:
             continue
-        key = f"digest:{user_id}:{day_start.date().isoformat()}"
+        key = f"digest:{user_id}:{day.isoformat()}"
         if services.outbox_has(key):
             continue
         notifications = list(
@@ -144,7 +144,7 @@ def queue_daily_digests(now: datetime | None = None) -> int:
         message = services.queue_mail(
             MailKind.PROPOSAL_DIGEST,
             user=user,
-            context={"notifications": notifications, "day": day_start},
+            context={"notifications": notifications, "day": day},
             dedupe_key=key,
         )
         queued += message is not None
@@ -159,5 +159,5 @@ def follower_steps() -> None:
 
 @periodic("mail.follower_digests", every_s=900.0)
 def follower_digests() -> None:
-    """Every quarter hour: yesterday's digest to those who chose one (once per day)."""
+    """Every quarter hour: yesterday's digest (the site's day) to those who chose one, once."""
     in_background("mail.follower_digests", queue_daily_digests)

@@ -23,6 +23,7 @@ from deliberation.core import audit
 from deliberation.core.errors import DomainError
 from deliberation.db import utcnow
 from deliberation.extensions import db
+from deliberation.mail import times
 from deliberation.mail.models import (
     ConfirmedAddress,
     MailKind,
@@ -108,7 +109,7 @@ def queue_mail(
             # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" to that link.
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             values["unsubscribe_url"] = unsubscribe
-        values.update(user=user, kind=kind, language=language)
+        values.update(user=user, kind=kind, language=language, zone=times.zone_of(user))
         subject_text = subject if subject is not None else _subject_for(kind, values)
         values["subject"] = subject_text
         body_text = render_template(f"mail/{kind.value}.txt", **values)

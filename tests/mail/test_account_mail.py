@@ -136,6 +136,7 @@ def test_the_settings_page_shows_the_confirmation_and_sends_it_again(app, client
     auth.login("unsure@example.org")
     page = client.get("/mail/preferences").get_data(as_text=True)
     assert "This address is not confirmed yet." in page
+    assert "we mail you nothing but password resets" in page
     response = client.post("/mail/confirm/again", data={"csrf_token": csrf_token_from(page)})
     assert response.status_code == 302
     with app.app_context():
