@@ -7,6 +7,7 @@ from deliberation.agendas.demo import seed_demo as seed_agendas
 from deliberation.demo_context import DemoContext
 from deliberation.evaluations.demo import seed_demo as seed_evaluations
 from deliberation.extensions import db
+from deliberation.mail.demo import seed_demo as seed_mail
 from deliberation.proposals.demo import seed_demo as seed_proposals
 from deliberation.roundtables.demo import seed_demo as seed_roundtables
 from deliberation.summaries.demo import seed_demo as seed_summaries
@@ -89,6 +90,7 @@ def seed_demo() -> DemoContext:
     for index, category in ((0, MemberCategory.EXPERT), (5, MemberCategory.CIVIL_SERVANT)):
         choose_category(context.crowd[index], category)
     for seed_feature in (
+        seed_mail,
         seed_agendas,
         seed_voting,
         seed_proposals,

@@ -2,13 +2,14 @@
 anonymously."""
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.core import audit
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
 from deliberation.core.sanitize import plain_text
+from deliberation.db import utcnow
 from deliberation.evaluations.models import (
     LIKERT,
     QUESTION_BANK,
@@ -18,7 +19,9 @@ from deliberation.evaluations.models import (
     SurveyRespondent,
     SurveyResponse,
 )
+from deliberation.evaluations.queries import participants_to_invite, survey_for
 from deliberation.extensions import db
+from deliberation.proposals.models import Notification
 from deliberation.roundtables.models import Participant, RoundtableSession, SessionState
 from deliberation.voting.models import Ballot, BallotState, Vote
 
@@ -109,6 +112,28 @@ def is_closed(survey: Survey) -> bool:
     if isinstance(target, RoundtableSession):
         return target.state == SessionState.CLOSED
     return target.state == BallotState.CLOSED
+
+
+def invite_at_close(*, session_id: int | None = None, ballot_id: int | None = None) -> int:
+    """At the close of a session or a ballot with a survey, tell each participant who has not
+    answered yet, in their notifications; returns how many were told.
+
+    Runs in the close's own transaction. The mail follows from these notifications (the mail
+    scan in `mail/followers.py`), so a ballot with 100,000 voters closes without rendering
+    100,000 mails first, and a close that rolls back tells nobody.
+    """
+    survey = survey_for(session_id=session_id, ballot_id=ballot_id)
+    if survey is None:
+        return 0
+    user_ids = participants_to_invite(survey)
+    if user_ids:
+        now = utcnow()
+        db.session.execute(
+            insert(Notification),
+            [{"user_id": uid, "survey_id": survey.id, "created_at": now} for uid in user_ids],
+        )
+    audit.record("evaluation.invite", "survey", survey.id, invited=len(user_ids))
+    return len(user_ids)
 
 
 def participant_groups(survey: Survey, user: User) -> tuple[str, int | None] | None:

@@ -1,20 +1,23 @@
 """Mail to followers about steps on the proposals they follow: at once, as a daily digest, or
-never, as each person chooses. Reads the in-app notifications (one row per follower per step,
-written with the step), so the proposals feature needs no hook and a step with 100,000
+never, as each person chooses; and the evaluation survey to participants after a close. Reads
+the in-app notifications (one row per follower per step, or per participant per survey,
+written with the step or the close), so the features need no hook and a step with 100,000
 followers never makes its request wait for 100,000 mails."""
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from deliberation.accounts.models import User
 from deliberation.core.scheduler import periodic
 from deliberation.db import utcnow
+from deliberation.evaluations.services import target_of
 from deliberation.extensions import db
-from deliberation.mail import services
+from deliberation.mail import services, times
 from deliberation.mail.background import in_background
 from deliberation.mail.models import FollowerMail, MailCursor, MailKind, MailPreference
 from deliberation.proposals.models import Notification
+from deliberation.roundtables.models import RoundtableSession
 
 STEP_CURSOR = "proposal_steps"
 BATCH_SIZE = 2000
@@ -50,7 +53,8 @@ def _cursor() -> MailCursor:
 
 
 def queue_step_mail(now: datetime | None = None, limit: int = BATCH_SIZE) -> int:
-    """Mail followers who want each step at once; returns how many mails were queued."""
+    """Mail followers who want each step at once, and participants the survey offered at a
+    close; returns how many mails were queued."""
     now = now or utcnow()
     cursor = _cursor()
     rows = db.session.execute(
@@ -64,6 +68,9 @@ def queue_step_mail(now: datetime | None = None, limit: int = BATCH_SIZE) -> int
     queued = 0
     for notification, user, choice in rows:
         cursor.position = notification.id
+        if notification.survey_id is not None:
+            queued += _queue_survey_invitation(notification, user)
+            continue
         if (choice or FollowerMail.IMMEDIATE) != FollowerMail.IMMEDIATE:
             continue
         if not user.is_active_account:
@@ -79,12 +86,37 @@ def queue_step_mail(now: datetime | None = None, limit: int = BATCH_SIZE) -> int
     return queued
 
 
+def _queue_survey_invitation(notification: Notification, user: User) -> bool:
+    """One mail with the survey's link to a participant, once (survey invitations are not
+    part of the followers' at once / digest / never choice: they have their own kind)."""
+    if not user.is_active_account:
+        return False
+    target = target_of(notification.survey)
+    message = services.queue_mail(
+        MailKind.SURVEY_INVITATION,
+        user=user,
+        context={
+            "survey": notification.survey,
+            "is_session": isinstance(target, RoundtableSession),
+            "target_title": target.title
+            if isinstance(target, RoundtableSession)
+            else target.item.title,
+        },
+        dedupe_key=f"survey:{notification.survey_id}:{user.id}",
+    )
+    return message is not None
+
+
 def queue_daily_digests(now: datetime | None = None) -> int:
-    """After each UTC midnight, one digest of the day before to each person who chose it."""
+    """After each midnight in the site's time zone (Asia/Seoul unless DEFAULT_TIMEZONE says
+    otherwise), one digest of the day before to each person who chose it."""
     now = now or utcnow()
-    day_end = datetime.combine(now.date(), time(), tzinfo=now.tzinfo)
-    day_start = day_end - timedelta(days=1)
-    in_day = (Notification.created_at >= day_start, Notification.created_at < day_end)
+    day, day_start, day_end = times.previous_day(now, times.zone_of())
+    in_day = (
+        Notification.created_at >= day_start,
+        Notification.created_at < day_end,
+        Notification.event_id.is_not(None),  # steps only: surveys are mailed at once
+    )
     user_ids = list(
         db.session.scalars(
             select(Notification.user_id)
@@ -99,7 +131,7 @@ def queue_daily_digests(now: datetime | None = None) -> int:
         user = db.session.get(User, user_id)
         if user is None or not user.is_active_account:
             continue
-        key = f"digest:{user_id}:{day_start.date().isoformat()}"
+        key = f"digest:{user_id}:{day.isoformat()}"
         if services.outbox_has(key):
             continue
         notifications = list(
@@ -112,7 +144,7 @@ def queue_daily_digests(now: datetime | None = None) -> int:
         message = services.queue_mail(
             MailKind.PROPOSAL_DIGEST,
             user=user,
-            context={"notifications": notifications, "day": day_start},
+            context={"notifications": notifications, "day": day},
             dedupe_key=key,
         )
         queued += message is not None
@@ -127,5 +159,5 @@ def follower_steps() -> None:
 
 @periodic("mail.follower_digests", every_s=900.0)
 def follower_digests() -> None:
-    """Every quarter hour: yesterday's digest to those who chose one (once per day)."""
+    """Every quarter hour: yesterday's digest (the site's day) to those who chose one, once."""
     in_background("mail.follower_digests", queue_daily_digests)

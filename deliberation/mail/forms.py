@@ -21,7 +21,10 @@ def optional_kinds() -> list[MailKind]:
 class MailPreferencesForm(CleanTextForm):
     follower_mail = RadioField(
         _l("Steps on the proposals I follow"),
-        choices=[SelectChoice(c.value, str(label)) for c, label in FOLLOWER_MAIL_LABELS.items()],
+        # Built per request: labels in the reader's language, not the one at import.
+        choices=lambda: [
+            SelectChoice(c.value, str(label)) for c, label in FOLLOWER_MAIL_LABELS.items()
+        ],
     )
     stopped = CheckboxListField(
         _l("Mail I do not want"),

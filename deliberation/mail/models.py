@@ -21,6 +21,8 @@ class MailKind(enum.StrEnum):
     SESSION_REMINDER = "session_reminder"
     PROPOSAL_STEP = "proposal_step"
     PROPOSAL_DIGEST = "proposal_digest"
+    #: A session or ballot the person took part in closed, and its evaluation survey is open.
+    SURVEY_INVITATION = "survey_invitation"
     #: A message queued through `core.mail.send_mail` without a kind of its own.
     GENERAL = "general"
 
@@ -33,6 +35,13 @@ class MailKind(enum.StrEnum):
         """Mail a person asked for (a reset link, a confirmation) has no unsubscribe."""
         return self not in TRANSACTIONAL_KINDS
 
+    @property
+    def needs_confirmed_address(self) -> bool:
+        """Notification mail (officials', followers', reminders, surveys) goes only to an
+        address its owner confirmed, so nobody can aim Madang's mail at a stranger's inbox;
+        mail the person asked for (a reset, a confirmation) still goes."""
+        return self.can_unsubscribe
+
 
 MAIL_KIND_LABELS = {
     MailKind.PASSWORD_RESET: _l("Password reset"),
@@ -43,6 +52,7 @@ MAIL_KIND_LABELS = {
     MailKind.SESSION_REMINDER: _l("Roundtable reminders"),
     MailKind.PROPOSAL_STEP: _l("Steps on proposals I follow, at once"),
     MailKind.PROPOSAL_DIGEST: _l("Daily digest of proposals I follow"),
+    MailKind.SURVEY_INVITATION: _l("Evaluation surveys after a roundtable or a vote"),
     MailKind.GENERAL: _l("Other mail"),
 }
 TRANSACTIONAL_KINDS = frozenset(

@@ -14,11 +14,15 @@ from deliberation.mail import (
     queries,
     reminders,  # noqa: F401 - declares the periodic reminder scans
     services,
+    times,
 )
 from deliberation.mail.forms import MailPreferencesForm, optional_kinds
 from deliberation.mail.models import FollowerMail, MailKind, MailStatus
 
 bp = Blueprint("mail", __name__)
+
+
+bp.add_app_template_filter(times.mail_time, "mail_time")
 
 
 @bp.app_template_global()

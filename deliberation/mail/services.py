@@ -23,6 +23,7 @@ from deliberation.core import audit
 from deliberation.core.errors import DomainError
 from deliberation.db import utcnow
 from deliberation.extensions import db
+from deliberation.mail import times
 from deliberation.mail.models import (
     ConfirmedAddress,
     MailKind,
@@ -86,9 +87,12 @@ def queue_mail(
 
     Renders `templates/mail/<kind>.txt` and `.html` with `context`; the subject is the kind's
     own (`_subject_for`) unless given. Returns None when the person unsubscribed from this kind,
-    or when a message with the same `dedupe_key` exists already.
+    when notification mail would go to an address its owner has not confirmed, or when a
+    message with the same `dedupe_key` exists already.
     """
     if user is not None and kind.can_unsubscribe and has_opted_out(user.id, kind):
+        return None
+    if user is not None and kind.needs_confirmed_address and not is_address_confirmed(user):
         return None
     language = _language_of(user)
     address = to or (user.email if user is not None else None)
@@ -105,7 +109,7 @@ def queue_mail(
             # RFC 8058: the mail client POSTs "List-Unsubscribe=One-Click" to that link.
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
             values["unsubscribe_url"] = unsubscribe
-        values.update(user=user, kind=kind, language=language)
+        values.update(user=user, kind=kind, language=language, zone=times.zone_of(user))
         subject_text = subject if subject is not None else _subject_for(kind, values)
         values["subject"] = subject_text
         body_text = render_template(f"mail/{kind.value}.txt", **values)
@@ -162,6 +166,9 @@ def _subject_for(kind: MailKind, values: dict[str, Any]) -> str:
             "Proposals you follow: %(num)d new step",
             "Proposals you follow: %(num)d new steps",
             len(values["notifications"]),
+        ),
+        MailKind.SURVEY_INVITATION: lambda: _(
+            "How did it go? %(title)s", title=values["survey"].title
         ),
         MailKind.GENERAL: lambda: _("A message from Madang"),
     }

@@ -5,13 +5,23 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem
 from deliberation.core.errors import IllegalTransition
 from deliberation.db import as_utc, utcnow
+from deliberation.evaluations.models import Survey
 from deliberation.extensions import db
 
 
@@ -191,24 +201,34 @@ class ProposalEvent(db.Model):
 
 
 class Notification(db.Model):
-    """An in-app notice to one person about a step they follow (never about anyone's vote)."""
+    """An in-app notice to one person: a step on a proposal they follow, or an evaluation
+    survey of a session or ballot they took part in (never about anyone's vote)."""
 
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("user_id", "event_id"),
+        UniqueConstraint("user_id", "survey_id"),
+        CheckConstraint("(event_id IS NULL) != (survey_id IS NULL)", name="one_subject"),
         Index("ix_notifications_user_unread", "user_id", "read_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     #: The timeline step this notice is about; unique per person, so nobody is told twice.
-    event_id: Mapped[int] = mapped_column(ForeignKey("proposal_events.id", ondelete="CASCADE"))
-    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposal_events.id", ondelete="CASCADE")
+    )
+    proposal_id: Mapped[int | None] = mapped_column(ForeignKey("proposals.id", ondelete="CASCADE"))
+    #: Or the survey offered at a close; unique per person too.
+    survey_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evaluation_surveys.id", ondelete="CASCADE")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
 
-    event: Mapped[ProposalEvent] = relationship(lazy="joined")
-    proposal: Mapped[Proposal] = relationship(lazy="joined")
+    event: Mapped[ProposalEvent | None] = relationship(lazy="joined")
+    proposal: Mapped[Proposal | None] = relationship(lazy="joined")
+    survey: Mapped[Survey | None] = relationship(lazy="joined")
 
 
 class JudgementStep(enum.StrEnum):

@@ -18,6 +18,7 @@ from deliberation.core.realtime import emit_after_commit, user_room
 from deliberation.core.sanitize import plain_text
 from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
+from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
 from deliberation.roundtables import adoption, permissions, polls, seating
 from deliberation.roundtables.models import (
@@ -318,6 +319,7 @@ def close_session(actor: User | None, session: RoundtableSession) -> adoption.Ad
         agenda_items=[item.id for item in adopted.items],
         proposals=[proposal.id for proposal in adopted.proposals],
     )
+    evaluations.invite_at_close(session_id=session.id)
     _emit_state(session)
     call_after_commit(memory.release_live_state_soon)
     return adopted

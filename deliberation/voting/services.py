@@ -21,6 +21,7 @@ from deliberation.core.errors import DomainError, IllegalTransition, PermissionD
 from deliberation.core.realtime import emit_after_commit
 from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
+from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
 from deliberation.proposals import services as proposals_services
 from deliberation.summaries.queries import summary_snapshot
@@ -319,6 +320,7 @@ def close_ballot(ballot: Ballot, actor: User | None = None) -> Ballot:
                 "consensus": summary_snapshot(item.id),
             },
         )
+    evaluations.invite_at_close(ballot_id=ballot.id)
     emit_after_commit(
         "closed",
         {"ballot_id": ballot.id, "adopted": result["adopted"], "turnout": queries.turnout(ballot)},

@@ -5,9 +5,13 @@ unsubscribe page; axe-core on each page."""
 import pytest
 
 from deliberation.accounts.models import Role
+from deliberation.evaluations import services as evaluations
+from deliberation.extensions import db
 from deliberation.mail import services as mail
 from deliberation.mail.models import MailKind
+from deliberation.roundtables import sessions
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
+from tests.evaluations.helpers import make_session, seat
 from tests.factories import PASSWORD, make_user
 
 pytestmark = pytest.mark.browser
@@ -78,3 +82,42 @@ def test_mail_settings_and_unsubscribe_pages_are_accessible(app, live_server, ne
     assert page.locator("[role=status]").is_visible()
     assert_accessible(page)
     _fits(page)
+
+
+def test_after_the_close_the_survey_waits_in_each_participants_notifications(
+    app, live_server, new_page
+):
+    """Korean and English participants at phone width: the notification links to the survey;
+    an unconfirmed address is told it gets no notification mail until confirmed."""
+    with app.app_context():
+        lead = make_user(Role.FACILITATOR)
+        session = make_session(lead, closed=False)
+        seat(session, email="ko@example.org", language="ko", confirmed=False)
+        seat(session, email="en@example.org")
+        survey = evaluations.create_survey(
+            lead, session, title="Care roundtable survey", question_keys=["overall"]
+        )
+        db.session.commit()
+        sessions.close_session(lead, session)
+        db.session.commit()
+        survey_id = survey.id
+    for email, language, link_text in (
+        ("ko@example.org", "ko", "설문 응답하기: Care roundtable survey"),
+        ("en@example.org", "en", "Answer the survey: Care roundtable survey"),
+    ):
+        page = new_page(viewport=PHONE)
+        browser_login(page, live_server.url, email, PASSWORD)
+        page.goto(live_server.url + "/proposals/notifications")
+        link = page.get_by_role("link", name=link_text)
+        assert link.get_attribute("href") == f"/evaluations/{survey_id}"
+        assert_accessible(page)
+        _fits(page)
+        save_screenshot(page, f"survey-notification-{language}")
+        if language == "ko":
+            page.goto(live_server.url + "/mail/preferences")
+            assert "비밀번호 재설정과 확인 링크 말고는 메일을 보내지 않습니다" in page.inner_text(
+                "main"
+            )
+            save_screenshot(page, "mail-preferences-unconfirmed-ko")
+        link_page = page.goto(live_server.url + f"/evaluations/{survey_id}")
+        assert link_page.ok

@@ -120,7 +120,7 @@ def test_registration_mails_a_confirmation_link_that_confirms_the_address(
 
 def test_a_forged_confirmation_link_confirms_nothing(app, client):
     with app.app_context():
-        make_user(email="x@example.org")
+        make_user(email="x@example.org", confirmed=False)
     link = "/mail/confirm/forged-token"
     form = client.get(link).get_data(as_text=True)
     response = client.post(link, data={"csrf_token": csrf_token_from(form)})
@@ -132,10 +132,11 @@ def test_a_forged_confirmation_link_confirms_nothing(app, client):
 
 def test_the_settings_page_shows_the_confirmation_and_sends_it_again(app, client, auth):
     with app.app_context():
-        make_user(email="unsure@example.org")
+        make_user(email="unsure@example.org", confirmed=False)
     auth.login("unsure@example.org")
     page = client.get("/mail/preferences").get_data(as_text=True)
     assert "This address is not confirmed yet." in page
+    assert "we mail you nothing but password resets" in page
     response = client.post("/mail/confirm/again", data={"csrf_token": csrf_token_from(page)})
     assert response.status_code == 302
     with app.app_context():

@@ -14,7 +14,7 @@ from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.mail.delivery import deliver_all_due, deliver_due_mail
 from deliberation.mail.followers import queue_daily_digests, queue_step_mail
-from deliberation.mail.models import FollowerMail, MailKind, MailOptOut
+from deliberation.mail.models import ConfirmedAddress, FollowerMail, MailKind, MailOptOut
 from deliberation.proposals import services as proposals
 from deliberation.proposals.models import ProposalState
 from tests.conftest import csrf_token_from
@@ -144,6 +144,13 @@ def test_a_step_with_a_thousand_followers_is_mailed_to_each_once(mail_app, smtp_
             ],
         )
         followers = set(db.session.scalars(select(User.id)))
+        db.session.execute(  # their addresses are confirmed: follower mail needs it
+            insert(ConfirmedAddress),
+            [
+                {"user_id": uid, "email": email, "confirmed_at": utcnow()}
+                for uid, email in db.session.execute(select(User.id, User.email))
+            ],
+        )
         queue_step_mail()  # start the cursor here
         proposals.create_proposal(
             title="Night buses", summary="", snapshot={}, follower_ids=followers

@@ -9,6 +9,7 @@ import pytest
 from deliberation.accounts.models import Role
 from deliberation.agendas import services as agendas
 from deliberation.db import utcnow
+from deliberation.evaluations.models import Survey, SurveyQuestion
 from deliberation.extensions import db
 from deliberation.mail import services as mail
 from deliberation.mail.models import MailKind
@@ -34,6 +35,13 @@ def _contexts(citizen) -> dict[MailKind, dict]:
     )
     db.session.add(session)
     db.session.flush()
+    survey = Survey(
+        title="Care survey",
+        session_id=session.id,
+        questions=[SurveyQuestion(key="overall", position=0)],
+    )
+    db.session.add(survey)
+    db.session.flush()
     link = {"link": "http://localhost/some/link", "valid_minutes": 60}
     return {
         MailKind.PASSWORD_RESET: link,
@@ -48,6 +56,11 @@ def _contexts(citizen) -> dict[MailKind, dict]:
         },
         MailKind.PROPOSAL_STEP: {"proposal": proposal, "step": notifications[0].event},
         MailKind.PROPOSAL_DIGEST: {"notifications": notifications, "day": utcnow()},
+        MailKind.SURVEY_INVITATION: {
+            "survey": survey,
+            "is_session": True,
+            "target_title": session.title,
+        },
         MailKind.GENERAL: {"body": "Hello"},
     }
 

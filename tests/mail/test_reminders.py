@@ -164,7 +164,9 @@ def test_registrants_get_the_link_and_time_a_day_and_an_hour_before(mail_app, sm
     assert day["Subject"] == "Tomorrow: Care for the elderly"
     assert hour["Subject"] == "In an hour: Care for the elderly"
     body = text_part(day)
-    assert start.strftime("%Y-%m-%d %H:%M") + " UTC" in body
+    # In the site's zone (Asia/Seoul, UTC+9), the zone named.
+    seoul = start + timedelta(hours=9)
+    assert seoul.strftime("%Y-%m-%d %H:%M") + " (South Korea Time)" in body
     assert re.search(rf"http://\S+/roundtables/{session_id}\b", body)
     assert day["List-Unsubscribe"] is not None
 
