@@ -1,7 +1,7 @@
 """survey notifications
 
 Revision ID: 1361c90a93b2
-Revises: a378b78b6ad5
+Revises: c0e51a7e9b21
 Create Date: 2026-12-05 02:31:16.262466
 
 Issue 16 part C: participants get the evaluation survey at the close in their notifications.
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '1361c90a93b2'
-down_revision = 'a378b78b6ad5'
+down_revision = 'c0e51a7e9b21'
 branch_labels = None
 depends_on = None
 
