@@ -288,6 +288,29 @@ class Rehearsal:
             if all(p.converged_at for p in self.people if p.votes):
                 self.all_converged.set()
 
+    def apply_snapshot(self, person: Person, snapshot: dict[str, Any], now: float) -> None:
+        """What a page takes from a snapshot that this rehearsal measures: phase and tally."""
+        phase = snapshot.get("phase") or snapshot.get("state")
+        if phase:
+            person.phase_at.setdefault(phase, now)
+        poll = snapshot.get("poll")
+        if poll and poll.get("id") == self.poll_id and poll.get("tally"):
+            self.saw_total(person, poll["tally"]["total"], now)
+
+    def resync(self, person: Person) -> None:
+        """live.js on `resync` (the server's Redis was away): a snapshot within 2 s."""
+
+        async def catch_up() -> None:
+            await asyncio.sleep(random.uniform(0, 2.0))  # noqa: S311 - live.js's spread
+            try:
+                ack = await self.call(person.client, "snapshot", payloads.snapshot(self.sid))
+            except Exception:  # noqa: BLE001 - a reconnect will bring a snapshot anyway
+                return
+            self.retried("resync_snapshot")
+            self.apply_snapshot(person, ack.get("snapshot") or {}, time.perf_counter())
+
+        self.supervisors.append(asyncio.create_task(catch_up()))
+
     async def keep_connected(self, person: Person) -> None:
         """live.js after a lost connection: reconnect with backoff and jitter, rejoin the seat
         (`join`, whose acknowledgement is a fresh snapshot), then let unacknowledged votes go."""
@@ -314,9 +337,7 @@ class Rehearsal:
             table_id = (ack.get("seat") or {}).get("table_id")
             if person.table_id is not None and table_id != person.table_id:
                 self.error("seat_changed")
-            poll = (ack.get("snapshot") or {}).get("poll")
-            if poll and poll.get("id") == self.poll_id and poll.get("tally"):
-                self.saw_total(person, poll["tally"]["total"], now)
+            self.apply_snapshot(person, ack.get("snapshot") or {}, now)
             person.reconnections.append((lost_at, now))
             person.rejoined.set()
 
@@ -359,6 +380,7 @@ class Rehearsal:
         person.client.on("phase", on_phase)
         person.client.on("chat_message", on_chat)
         person.client.on("poll_tally", on_tally)
+        person.client.on("resync", lambda _data, _now: self.resync(person))
         person.client.on("seating", lambda _data, _now: person.seating_seen.set())
 
     async def connect_all(self) -> None:

@@ -902,15 +902,15 @@ def rehearse_production(args: argparse.Namespace) -> int:
         # The rehearsal writes its people into the stack's database and signs their cookies
         # with the stack's key: it runs with exactly the workers' environment.
         rehearsal = subprocess.Popen(command, cwd=PROJECT_ROOT, env=stack.app_env())  # noqa: S603
-        fault: threading.Thread | None = None
+        injected = False
         while rehearsal.poll() is None:
-            time.sleep(0.2)
-            if fault_wanted.is_set() and fault is None:
-                fault = threading.Thread(target=stack.inject_fault, args=(args.fault, say))
-                fault.start()
+            time.sleep(0.1)
+            if fault_wanted.is_set() and not injected:
+                # In this thread, not another: a child's PR_SET_PDEATHSIG fires when the
+                # *thread* that started it ends, which would stop a restarted server again.
+                stack.inject_fault(args.fault, say)
+                injected = True
             stack.restart_dead_processes(say)
-        if fault is not None:
-            fault.join()
         code = rehearsal.returncode
     finally:
         say("stopping the stack ...")

@@ -28,6 +28,8 @@
  * Unacknowledged writes: a request whose payload carries a `client_id` is kept until its
  * acknowledgement arrives; after a reconnect and the rejoin's snapshot it is sent again with the
  * same client id (the server answers a repeat with the same answer, `repeat: true`).
+ * `resync` from the server (its message queue was away, broadcasts may be lost): a snapshot is
+ * asked for within 2 s.
  * Catching up (docs/realtime.md): on every (re)connect the client sends `join` with the seq it
  * has; the acknowledgement is a snapshot. A broadcast that carries `seq` is dropped when it is
  * older than what the page shows; when it is more than one ahead (contiguous namespaces) it is
@@ -82,6 +84,11 @@
     this.socket.on("connect_error", function () {
       self.setState("offline");
       self.reconnectLater();
+    });
+    /* The server's message queue was away and broadcasts may have been lost: catch up, after
+     * a random moment so that a full room does not ask in the same instant. */
+    this.socket.on("resync", function () {
+      window.setTimeout(function () { self.catchUp(); }, Math.random() * RESYNC_SPREAD_MS);
     });
     Object.keys(options.on || {}).forEach(function (name) {
       self.socket.on(name, function (data) { self.receive(data, options.on[name]); });
@@ -229,6 +236,7 @@
   var RECONNECT_BASE_MS = 500;
   var RECONNECT_CAP_MS = 10000;
   var ACK_TIMEOUT_MS = 10000;
+  var RESYNC_SPREAD_MS = 2000;
   var MAX_SENDS_CONNECTED = 3;
   var clients = [];
 
