@@ -64,7 +64,7 @@ HANDSHAKES_IN_FLIGHT = 50
 #: How long a vote waits for its acknowledgement before it is sent again (live.js's timeout).
 ACK_WAIT_S = 10.0
 #: Refusals that mean "not written, try again" (the server could not reach its database).
-RETRYABLE_REFUSALS = frozenset({"server_error", "timeout"})
+RETRYABLE_REFUSALS = frozenset({"not_recorded", "server_error", "timeout"})
 Say = Callable[[str], None]
 
 

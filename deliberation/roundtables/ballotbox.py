@@ -10,6 +10,7 @@ holds one vote, so nothing waits for company. The rules (who votes, is the poll 
 or refusal, the answer's shape) are those of `polls`; this module only batches them.
 """
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -96,7 +97,14 @@ def wait_for_batch(app: Flask, request: VoteRequest) -> None:
 def raise_refusal(request: VoteRequest) -> None:
     """Turn a batch's refusal into the DomainError the voter is sent (in the voter's locale)."""
     if request.refusal == "timeout":
-        raise DomainError(_("The vote could not be recorded in time. Please try again."))
+        raise DomainError(
+            _("The vote could not be recorded in time. Please try again."), code="timeout"
+        )
+    if request.refusal == "not_recorded":
+        raise DomainError(
+            _("Your vote was not recorded: the server could not save it. Please vote again."),
+            code="not_recorded",
+        )
     if request.refusal == "unauthenticated":
         raise Unauthenticated(_("Please log in again."))
     if request.refusal is not None or request.answer is None:
@@ -114,11 +122,15 @@ def _write_batches(app: Flask, writer: _Writer) -> None:
             try:
                 polls = _write(batch)
             except Exception:
+                # E.g. PostgreSQL restarting: nothing of the batch was committed, so every
+                # vote in it is refused (never acknowledged) and the person votes again; the
+                # pool's pre-ping gives the next batch a fresh connection, no restart needed.
                 log.exception("writing %d votes failed", len(batch))
-                db.session.rollback()
+                with contextlib.suppress(Exception):  # the connection may be gone too
+                    db.session.rollback()
                 polls = set()
                 for request in batch:
-                    request.answer, request.refusal = None, "server_error"
+                    request.answer, request.refusal = None, "not_recorded"
             finally:
                 db.session.remove()
         for request in batch:

@@ -1,6 +1,7 @@
 """Coalesced live broadcasts: many changes a second become at most one emit per interval."""
 
 import threading
+import time
 from collections.abc import Hashable
 from functools import partial
 
@@ -64,7 +65,14 @@ def next_sequence() -> int:
     """
     shared = message_queue_redis(current_app.config.get("REDIS_URL"))
     if shared is not None:
-        return int(shared.incr(_SEQUENCE_KEY))
+        value = int(shared.incr(_SEQUENCE_KEY))
+        if value == 1:
+            # The counter is new, or lost with a Redis restarted without persistence: start it
+            # at the clock (ms), above any number handed out before (far fewer than 1,000 a
+            # second), so pages never take the news for stale (docs/deploy.md).
+            shared.set(_SEQUENCE_KEY, int(time.time() * 1000))
+            value = int(shared.incr(_SEQUENCE_KEY))
+        return value
     with _sequence_lock:
         _sequence[0] += 1
         return _sequence[0]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from deliberation.voting.live import next_sequence
 from loadtest.rehearsal import rehearse
 from scripts.localstack import LocalStack
 
@@ -69,7 +70,7 @@ def test_postgres_restart_mid_poll_refuses_then_records_every_vote(stack, stack_
     assert_nothing_lost(result)
     # Votes the batch writer could not write were refused (never acknowledged), sent again
     # and written once PostgreSQL was back, without restarting the server.
-    assert result["recovered"].get("vote_refused_server_error_resent", 0) > 0, result
+    assert result["recovered"].get("vote_refused_not_recorded_resent", 0) > 0, result
 
 
 def test_redis_restart_mid_poll_pauses_broadcasts_then_resyncs(stack, stack_app, tmp_path):
@@ -79,3 +80,15 @@ def test_redis_restart_mid_poll_pauses_broadcasts_then_resyncs(stack, stack_app,
     # (Also pins python-socketio's RedisManager.pubsub, which deliberation.core.queue_watch
     # watches: without it there is no resync and the clients never converge.)
     assert result["recovered"].get("resync_snapshot", 0) > 0, result
+
+
+def test_voting_sequence_keeps_growing_after_redis_forgets_it(stack, stack_app):
+    """Redis restarted without persistence forgets the site-wide counter: pages drop news
+    numbered lower than what they show, so the counter must not start again at 1."""
+    stack_app.config["REDIS_URL"] = stack.redis.url
+    with stack_app.app_context():
+        for _ in range(3):
+            before = next_sequence()
+        stack.redis.client().flushall()  # what a restart without persistence leaves
+        after = next_sequence()
+    assert after > before
