@@ -157,9 +157,17 @@ class LightClient:
     async def emit(self, event: str, data: Any = None) -> asyncio.Future:
         """Send an event asking for an acknowledgement; await the future for (ack, time)."""
         self.next_ack += 1
+        ack_id = self.next_ack
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.pending[self.next_ack] = future
-        await self.ws.send(f"{self.prefix_event}{self.next_ack}{json.dumps([event, data])}")
+        # A caller that stopped waiting (timeout) must not leave "exception never retrieved".
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.pending[ack_id] = future
+        try:
+            await self.ws.send(f"{self.prefix_event}{ack_id}{json.dumps([event, data])}")
+        except websockets.ConnectionClosed as closed:
+            self.pending.pop(ack_id, None)
+            future.cancel()
+            raise SocketIOError("connection closed") from closed
         return future
 
     async def call(self, event: str, data: Any = None, timeout: float = 30.0) -> Any:

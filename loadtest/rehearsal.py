@@ -16,12 +16,14 @@ votes acknowledged are compared with the rows in the database.
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import os
 import random
 import resource
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -557,6 +559,8 @@ class Rehearsal:
                 except (websockets.ConnectionClosed, SocketIOError, TimeoutError):
                     went_unacked = True  # sent (maybe written), never answered: send again
                     self.retried("vote_unacknowledged_resent")
+                    # The reader may not have seen the close yet: give it a moment, no spin.
+                    await asyncio.sleep(random.uniform(0.05, 0.5))  # noqa: S311
                     continue
                 if answer and answer.get("ok"):
                     acked[client_id] = arrived
@@ -581,12 +585,22 @@ class Rehearsal:
             if await process.wait() != 0:
                 self.error("fault_command_failed")
 
+        async def report() -> None:
+            while True:
+                await asyncio.sleep(5)
+                away = sum(p.client.closed for p in self.people)
+                waiting = sum(not p.rejoined.is_set() for p in self.people)
+                self.say(f"  {len(acked)}/{len(voters)} votes acknowledged, {away} sockets "
+                         f"closed, {waiting} people not back in their seat")  # fmt: skip
+
         self.say(f"  {len(voters)} participants vote within {self.window} s ...")
         cpu_before = self._cpu()
         voting = [vote(p) for p in voters]
         if self.fault_command:
             voting.append(inject_fault())
+        reporter = asyncio.create_task(report())
         await asyncio.gather(*voting)
+        reporter.cancel()
         last_sent = max(sent.values(), default=time.perf_counter())
         if self.fault_command:  # converged after recovery: from the last vote settled
             last_sent = max([last_sent, *acked.values()])
@@ -739,6 +753,8 @@ def rehearse(
 
     With `fault_command`, it runs at mid-poll; `fault` names it in the figures."""
     limit = raise_fd_limit()
+    # `kill -USR2 <pid>` prints every thread's stack: what a stuck rehearsal is waiting for.
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
     run = secrets.token_hex(3)
     server: LiveServer | None = None
     directory: Path | None = None

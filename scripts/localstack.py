@@ -895,6 +895,7 @@ def rehearse_production(args: argparse.Namespace) -> int:
         command += ["--fault", args.fault, "--fault-command", f"kill -USR1 {os.getpid()}"]
         signal.signal(signal.SIGUSR1, lambda _signum, _frame: fault_wanted.set())
     code = 1
+    rehearsal: subprocess.Popen | None = None
     try:
         say(f"{args.workers} worker(s), {args.participants} participants, {limit} descriptors")
         stack.start(say)
@@ -913,6 +914,9 @@ def rehearse_production(args: argparse.Namespace) -> int:
             stack.restart_dead_processes(say)
         code = rehearsal.returncode
     finally:
+        if rehearsal is not None and rehearsal.poll() is None:
+            rehearsal.terminate()  # interrupted: the clients go before the servers
+            rehearsal.wait(30)
         say("stopping the stack ...")
         stack.stop()
         if code == 0:
