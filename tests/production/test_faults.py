@@ -13,10 +13,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 
+from deliberation.accounts.models import User
+from deliberation.core.errors import DomainError
+from deliberation.extensions import db
+from deliberation.roundtables import ballotbox, polls, sessions
+from deliberation.roundtables.models import (
+    Participant,
+    Phase,
+    PollKind,
+    PollVote,
+    RoundtableSession,
+)
 from deliberation.voting.live import next_sequence
 from loadtest.rehearsal import rehearse
 from scripts.localstack import LocalStack
+from tests.roundtables.helpers import build_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -93,3 +106,64 @@ def test_voting_sequence_keeps_growing_after_redis_forgets_it(stack, stack_app):
         stack.redis.client().flushall()  # what a restart without persistence leaves
         after = next_sequence()
     assert after > before
+
+
+def test_batch_vote_writer_refuses_while_postgres_is_down_and_recovers(stack, stack_app):
+    """The group-commit writer, with PostgreSQL really stopped: the vote is refused with a
+    clear message (never acknowledged), nothing is stored; PostgreSQL back, the same vote with
+    the same client id is written once, without restarting anything."""
+    with stack_app.app_context():
+        info = build_session(participants=6, facilitators=1, table_size=6)
+        session = db.session.get(RoundtableSession, info["session_id"])
+        lead = db.session.get(User, info["lead_id"])
+        sessions.seat_room(lead, session)
+        sessions.start_session(lead, session)
+        for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
+            sessions.set_phase(lead, session, phase)
+        poll = polls.open_poll(lead, session, PollKind.QUESTION, "Meet again?", ["Yes", "No"])
+        db.session.commit()
+        voter = db.session.get(User, info["people"][0])
+        participant = db.session.scalar(
+            select(Participant).where(
+                Participant.session_id == session.id, Participant.user_id == voter.id
+            )
+        )
+
+        def request() -> ballotbox.VoteRequest:
+            return ballotbox.VoteRequest(
+                poll_id=poll.id, session_id=session.id, participant_id=participant.id,
+                user_id=voter.id, session_token=voter.session_token,
+                client_id="f" * 32, option_id=poll.options[0].id,
+                member_category=participant.member_category,
+            )  # fmt: skip
+
+        ids = (poll.id, participant.id)
+        db.session.remove()
+    app = stack_app
+
+    def stored() -> int:
+        with app.app_context():
+            count = db.session.scalar(
+                select(func.count())
+                .select_from(PollVote)
+                .where(PollVote.poll_id == ids[0], PollVote.participant_id == ids[1])
+            )
+            db.session.remove()
+            return count
+
+    stack.postgres.stop()
+    try:
+        with app.test_request_context():
+            with pytest.raises(DomainError) as refused:
+                ballotbox.submit(app, request())
+        assert refused.value.code == "not_recorded"
+        assert "not recorded" in refused.value.message
+    finally:
+        stack.postgres.start()
+    assert stored() == 0
+    with app.test_request_context():
+        answer = ballotbox.submit(app, request())
+        again = ballotbox.submit(app, request())
+    assert answer["client_id"] == "f" * 32 and not answer.get("repeat")
+    assert again.get("repeat") is True
+    assert stored() == 1
