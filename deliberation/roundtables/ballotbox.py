@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.core import audit
@@ -121,16 +122,19 @@ def _write_batches(app: Flask, writer: _Writer) -> None:
         with app.app_context():
             try:
                 polls = _write(batch)
-            except Exception:
-                # E.g. PostgreSQL restarting: nothing of the batch was committed, so every
-                # vote in it is refused (never acknowledged) and the person votes again; the
-                # pool's pre-ping gives the next batch a fresh connection, no restart needed.
+            except Exception as error:
+                # Nothing of the batch was committed, so every vote in it is refused (never
+                # acknowledged) and the person votes again. The database being unreachable
+                # (PostgreSQL restarting) says so; the pool's pre-ping gives the next batch a
+                # fresh connection, no restart needed. Anything else is a bug: server_error.
                 log.exception("writing %d votes failed", len(batch))
                 with contextlib.suppress(Exception):  # the connection may be gone too
                     db.session.rollback()
                 polls = set()
+                unreachable = isinstance(error, OperationalError | InterfaceError)
                 for request in batch:
-                    request.answer, request.refusal = None, "not_recorded"
+                    request.answer = None
+                    request.refusal = "not_recorded" if unreachable else "server_error"
             finally:
                 db.session.remove()
         for request in batch:
