@@ -22,6 +22,7 @@ pytestmark = pytest.mark.browser
 
 SOCKETS = re.compile(r"/socket\.io/")
 RECONNECTING = "Connection lost. Reconnecting…"
+RECONNECTING_KO = "연결이 끊겼습니다. 다시 연결하는 중…"
 
 
 class FaultyServer:
@@ -94,6 +95,8 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
             sessions.set_phase(lead_user, session, phase)
         poll = polls.open_poll(lead_user, session, models.PollKind.QUESTION, "Meet again?",
                                ["Yes", "No"])  # fmt: skip
+        minsu = db.session.scalar(select(User).where(User.email == seed["table2"][0]))
+        minsu.preferred_language = "ko"  # a Korean reader at the other table
         db.session.commit()
         poll_id = poll.id
     fault = FaultyServer()
@@ -102,14 +105,16 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
         ("lead", seed["lead"], f"/roundtables/{sid}/console"),
         ("alice", seed["table1"][0], f"/roundtables/{sid}/room"),
         ("projector", None, f"/roundtables/projector/{seed['token']}"),
+        ("minsu", seed["table2"][0], f"/roundtables/{sid}/room"),
     ):
-        page = new_page(viewport={"width": 390, "height": 844} if name == "alice" else None)
+        phone = name in ("alice", "minsu")
+        page = new_page(viewport={"width": 390, "height": 844} if phone else None)
         fault.attach(page)
         if email:
             browser_login(page, base, email, PASSWORD)
         page.goto(base + path)
         pages[name] = page
-    lead, alice, projector = pages["lead"], pages["alice"], pages["projector"]
+    lead, alice, projector, minsu = (pages[n] for n in ("lead", "alice", "projector", "minsu"))
     for page in (lead, alice):
         expect(page.locator("#rt-connection")).to_have_text("Connected.")
     expect(alice.locator("#rt-poll legend")).to_have_text("Meet again?")
@@ -122,12 +127,14 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
     fault.kill()  # the lead and the projector were on the same worker
     expect(lead.locator("#rt-connection")).to_have_text(RECONNECTING)
     expect(projector.locator("#rt-connection")).to_have_text(RECONNECTING)
+    expect(minsu.locator("#rt-connection")).to_have_text(RECONNECTING_KO)
     assert votes_in_database(app, poll_id) == 1
     assert len(fault.acks_to_page) == 1 and '"ok":true' in fault.acks_to_page[0]
     expect(alice.locator("#rt-vote-status")).not_to_have_text("Your vote is recorded.")
     save_screenshot(alice, "reconnect-alice-away")
     save_screenshot(lead, "reconnect-lead-away")
     save_screenshot(projector, "reconnect-projector-away")
+    save_screenshot(minsu, "reconnect-minsu-ko-away")
     alice.wait_for_timeout(1500)  # a few refused attempts: the backoff keeps trying
 
     # The worker is back: every page reconnects by itself, rejoins and takes a fresh snapshot.
@@ -143,6 +150,7 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
     assert votes_in_database(app, poll_id) == 1
     expect(lead.locator("#rt-poll .rt-total")).to_have_text("1 votes")
     expect(projector.locator("#rt-connection")).to_have_text("Connected.")
+    expect(minsu.locator("#rt-connection")).not_to_have_text(RECONNECTING_KO)
     # Live again: a phase change reaches the participant and the projector as a broadcast.
     lead.select_option("#rt-phase-select", "results")
     lead.click("#rt-phase-form button[type=submit]")
@@ -150,5 +158,6 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
     save_screenshot(alice, "reconnect-alice-back")
     save_screenshot(lead, "reconnect-lead-back")
     save_screenshot(projector, "reconnect-projector-back")
+    save_screenshot(minsu, "reconnect-minsu-ko-back")
     for page in pages.values():
         assert page.script_errors == []
