@@ -52,7 +52,8 @@ PARTICIPANTS ?= 1000
 WORKERS ?= 2
 rehearse-production: install services
 	@$(BIN)/python -m scripts.localstack rehearse --participants $(PARTICIPANTS) \
-		--workers $(WORKERS) $(if $(REFERENCE),--reference $(REFERENCE))
+		--workers $(WORKERS) $(if $(REFERENCE),--reference $(REFERENCE)) \
+		$(if $(FAULT),--fault $(FAULT)) $(if $(WINDOW),--window $(WINDOW))
 
 # PostgreSQL, Redis and nginx from Debian packages (installed as root, else a clear message).
 services:

@@ -75,6 +75,8 @@ class Config:
     #: Flask-Limiter's Redis client gets the timeouts of every other Redis client of the app.
     RATELIMIT_STORAGE_OPTIONS = dict(REDIS_TIMEOUTS)
     RATELIMIT_HEADERS_ENABLED = True
+    #: While Redis is away, count in each process's memory with the same limits (deploy.md).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     LOGIN_LIMIT_PER_IP = "20 per minute"
     LOGIN_LIMIT_PER_ACCOUNT = "5 per minute"
     #: Socket.IO async mode; the server entry point sets "gevent" after monkey-patching.

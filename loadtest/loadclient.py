@@ -3,12 +3,18 @@
 The python-socketio client is too heavy for thousands of connections in one process; the
 rehearsal needs only: connect to one namespace with a cookie, emit with an acknowledgement,
 receive events, answer pings. Text packets only (no binary attachments).
+
+Reconnecting is the browser's (static/js/live.js): `reconnect()` waits a random time between 0
+and min(10 s, 0.5 s * 2^attempt) before each attempt (exponential backoff with full jitter) and
+keeps nginx's `madang_route` cookie, as a browser keeps it, so a client comes back to its
+worker once that worker is back. The caller rejoins and resends what was never acknowledged.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +23,9 @@ from urllib.parse import urlparse
 import websockets
 
 EventHandler = Callable[[Any, float], None]
+#: Backoff of `reconnect`: the first wait is at most BASE, doubling up to CAP (live.js's).
+RECONNECT_BASE_S = 0.5
+RECONNECT_CAP_S = 10.0
 
 
 class SocketIOError(RuntimeError):
@@ -49,12 +58,20 @@ class LightClient:
         self.next_ack = 0
         self.reader: asyncio.Task | None = None
         self.closed = False
+        #: nginx's sticky-routing cookie from the first handshake, sent on every reconnect.
+        self.route_cookie: str | None = None
+        #: Set when the connection is lost (not when `close()` closes it).
+        self.lost = asyncio.Event()
+        self.closing = False
 
     def on(self, event: str, handler: EventHandler) -> None:
         self.handlers[event] = handler
 
     async def connect(self, auth: dict | None = None, timeout: float = 30.0) -> None:
-        headers = {"Cookie": self.cookie} if self.cookie else None
+        cookies = [c for c in (self.cookie, self.route_cookie) if c]
+        headers = {"Cookie": "; ".join(cookies)} if cookies else None
+        self.closed = False
+        self.lost.clear()
         self.ws = await websockets.connect(
             self.url,
             additional_headers=headers,
@@ -64,6 +81,7 @@ class LightClient:
             proxy=None,
             ping_interval=None,
         )
+        self._keep_route_cookie()
         opened = await asyncio.wait_for(self.ws.recv(), timeout)
         if not opened.startswith("0"):
             raise SocketIOError(f"unexpected open packet {opened[:80]!r}")
@@ -77,6 +95,33 @@ class LightClient:
             elif reply.startswith(f"44{self.namespace},"):
                 raise SocketIOError(f"namespace refused: {reply[:160]}")
         self.reader = asyncio.create_task(self._read())
+
+    def _keep_route_cookie(self) -> None:
+        response = getattr(self.ws, "response", None)
+        if self.route_cookie or response is None:
+            return
+        for header in response.headers.get_all("Set-Cookie"):
+            if header.startswith("madang_route="):
+                self.route_cookie = header.split(";", 1)[0]
+
+    async def reconnect(
+        self, auth: dict | None = None, timeout: float = 30.0, deadline: float | None = None
+    ) -> int:
+        """Connect again after a lost connection, with backoff and full jitter; return the
+        number of attempts. Raises SocketIOError when `deadline` (monotonic) passes first."""
+        attempt = 0
+        while True:
+            wait = random.uniform(0, min(RECONNECT_CAP_S, RECONNECT_BASE_S * 2**attempt))  # noqa: S311
+            attempt += 1
+            if deadline is not None and time.monotonic() + wait > deadline:
+                raise SocketIOError(f"not reconnected after {attempt - 1} attempts")
+            await asyncio.sleep(wait)
+            try:
+                await self.connect(auth, timeout)
+                return attempt
+            except (OSError, TimeoutError, SocketIOError, websockets.WebSocketException):
+                if self.ws is not None:
+                    await self.ws.close()
 
     async def _read(self) -> None:
         try:
@@ -102,6 +147,8 @@ class LightClient:
             pass
         finally:
             self.closed = True
+            if not self.closing:
+                self.lost.set()
             for future in self.pending.values():
                 if not future.done():
                     future.set_exception(SocketIOError("connection closed"))
@@ -110,9 +157,17 @@ class LightClient:
     async def emit(self, event: str, data: Any = None) -> asyncio.Future:
         """Send an event asking for an acknowledgement; await the future for (ack, time)."""
         self.next_ack += 1
+        ack_id = self.next_ack
         future: asyncio.Future = asyncio.get_running_loop().create_future()
-        self.pending[self.next_ack] = future
-        await self.ws.send(f"{self.prefix_event}{self.next_ack}{json.dumps([event, data])}")
+        # A caller that stopped waiting (timeout) must not leave "exception never retrieved".
+        future.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.pending[ack_id] = future
+        try:
+            await self.ws.send(f"{self.prefix_event}{ack_id}{json.dumps([event, data])}")
+        except websockets.ConnectionClosed as closed:
+            self.pending.pop(ack_id, None)
+            future.cancel()
+            raise SocketIOError("connection closed") from closed
         return future
 
     async def call(self, event: str, data: Any = None, timeout: float = 30.0) -> Any:
@@ -122,6 +177,7 @@ class LightClient:
         return ack
 
     async def close(self) -> None:
+        self.closing = True
         if self.ws is not None:
             await self.ws.close()
         if self.reader is not None:

@@ -15,6 +15,11 @@ def join(session_id: int) -> dict[str, Any]:
     return {"session_id": session_id}
 
 
+def snapshot(session_id: int) -> dict[str, Any]:
+    """live.js's catch-up (a gap in `seq`, or `resync` after the server's Redis was away)."""
+    return {"session_id": session_id}
+
+
 def chat_send(session_id: int, text: str, client_id: str) -> dict[str, Any]:
     """A participant's chat message to their table (roundtable-room.js)."""
     return {"session_id": session_id, "text": text, "client_id": client_id}

@@ -3,17 +3,27 @@
 Steps: create people and a session (in the target's database), connect and join everyone,
 seat the room, start, change phase, table chat, ideas, themes, a room poll in which every
 participant votes once at a random moment within the window, close. Every wait is bounded.
+
+Faults (issue 18): with `fault_command`, that shell command runs in the middle of the poll's
+window (scripts/localstack.py makes it inject a worker kill, a Redis restart or a PostgreSQL
+restart). Every client behaves like the browser's live.js throughout: a lost connection is
+reconnected with backoff and full jitter, the seat rejoined with a fresh snapshot, and a vote
+without an acknowledgement sent again with the same `client_id` (a refusal because the server
+could not write it is retried the same way, as a person presses Vote again). Afterwards the
+votes acknowledged are compared with the rows in the database.
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import json
 import os
 import random
 import resource
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +48,7 @@ from deliberation.accounts.passwords import hash_password
 from deliberation.config import Config
 from deliberation.extensions import db
 from deliberation.roundtables import sessions
-from deliberation.roundtables.models import Participant, ParticipantRole
+from deliberation.roundtables.models import Participant, ParticipantRole, PollVote
 from deliberation.roundtables.rooms import NAMESPACE
 from loadtest import payloads
 from loadtest.liveserver import LiveServer
@@ -53,6 +63,10 @@ CATEGORIES = [
     MemberCategory.CIVIL_SERVANT,
 ]
 HANDSHAKES_IN_FLIGHT = 50
+#: How long a vote waits for its acknowledgement before it is sent again (live.js's timeout).
+ACK_WAIT_S = 10.0
+#: Refusals that mean "not written, try again" (the server could not reach its database).
+RETRYABLE_REFUSALS = frozenset({"not_recorded", "server_error", "timeout"})
 Say = Callable[[str], None]
 
 
@@ -227,6 +241,10 @@ class Person:
     chat_seen: list[tuple[str, int, float]] = field(default_factory=list)
     converged_at: float | None = None
     seating_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set while the person is connected and joined; cleared while reconnecting.
+    rejoined: asyncio.Event = field(default_factory=asyncio.Event)
+    #: (lost at, back in the same seat with a fresh snapshot at) per reconnection.
+    reconnections: list[tuple[float, float]] = field(default_factory=list)
 
 
 class Rehearsal:
@@ -238,8 +256,17 @@ class Rehearsal:
         timeout: float,
         say: Say,
         server_pid: int | None = None,
+        fault_command: str | None = None,
     ) -> None:
         self.url, self.cast, self.window, self.timeout, self.say = url, cast, window, timeout, say
+        self.fault_command = fault_command
+        self.fault_at: float | None = None
+        self.poll_id: int | None = None
+        self.acked_client_ids: set[str] = set()
+        self.retries: dict[str, int] = {}
+        self.last_tally_total: int | None = None
+        self.stopping = False
+        self.supervisors: list[asyncio.Task] = []
         self.server = psutil.Process(server_pid) if server_pid else None
         self.sid = cast.session_id
         self.errors: dict[str, int] = {}
@@ -251,6 +278,70 @@ class Rehearsal:
     def error(self, kind: str, count: int = 1) -> None:
         if count:
             self.errors[kind] = self.errors.get(kind, 0) + count
+
+    def retried(self, kind: str) -> None:
+        """Something a fault caused that the clients recovered from by themselves."""
+        self.retries[kind] = self.retries.get(kind, 0) + 1
+
+    def saw_total(self, person: Person, total: int, now: float) -> None:
+        """A tally (broadcast or snapshot) reached the person: converged once it is complete."""
+        if person.converged_at is None and total >= self.expected_total > 0:
+            person.converged_at = now
+            if all(p.converged_at for p in self.people if p.votes):
+                self.all_converged.set()
+
+    def apply_snapshot(self, person: Person, snapshot: dict[str, Any], now: float) -> None:
+        """What a page takes from a snapshot that this rehearsal measures: phase and tally."""
+        phase = snapshot.get("phase") or snapshot.get("state")
+        if phase:
+            person.phase_at.setdefault(phase, now)
+        poll = snapshot.get("poll")
+        if poll and poll.get("id") == self.poll_id and poll.get("tally"):
+            self.saw_total(person, poll["tally"]["total"], now)
+
+    def resync(self, person: Person) -> None:
+        """live.js on `resync` (the server's Redis was away): a snapshot within 2 s."""
+
+        async def catch_up() -> None:
+            await asyncio.sleep(random.uniform(0, 2.0))  # noqa: S311 - live.js's spread
+            try:
+                ack = await self.call(person.client, "snapshot", payloads.snapshot(self.sid))
+            except Exception:  # noqa: BLE001 - a reconnect will bring a snapshot anyway
+                return
+            self.retried("resync_snapshot")
+            self.apply_snapshot(person, ack.get("snapshot") or {}, time.perf_counter())
+
+        self.supervisors.append(asyncio.create_task(catch_up()))
+
+    async def keep_connected(self, person: Person) -> None:
+        """live.js after a lost connection: reconnect with backoff and jitter, rejoin the seat
+        (`join`, whose acknowledgement is a fresh snapshot), then let unacknowledged votes go."""
+        client = person.client
+        while not self.stopping:
+            await client.lost.wait()
+            if self.stopping or client.closing:
+                return
+            person.rejoined.clear()
+            lost_at = time.perf_counter()
+            deadline = time.monotonic() + self.timeout
+            try:
+                while True:
+                    await client.reconnect(timeout=self.timeout, deadline=deadline)
+                    try:
+                        ack = await self.call(client, "join", payloads.join(self.sid))
+                        break
+                    except (websockets.ConnectionClosed, SocketIOError, TimeoutError):
+                        continue  # lost again before the join was answered
+            except Exception:  # noqa: BLE001 - counted; this person is gone
+                self.error("not_reconnected")
+                return
+            now = time.perf_counter()
+            table_id = (ack.get("seat") or {}).get("table_id")
+            if person.table_id is not None and table_id != person.table_id:
+                self.error("seat_changed")
+            self.apply_snapshot(person, ack.get("snapshot") or {}, now)
+            person.reconnections.append((lost_at, now))
+            person.rejoined.set()
 
     async def call(self, client: LightClient, event: str, data: dict[str, Any]) -> dict:
         """Send one event with a payload built by `loadtest.payloads` (what the browser sends)."""
@@ -286,14 +377,12 @@ class Rehearsal:
             person.chat_seen.append((data["client_id"], data["table_id"], now))
 
         def on_tally(data: Any, now: float) -> None:
-            if person.converged_at is None and data["total"] >= self.expected_total > 0:
-                person.converged_at = now
-                if all(p.converged_at for p in self.people if p.votes):
-                    self.all_converged.set()
+            self.saw_total(person, data["total"], now)
 
         person.client.on("phase", on_phase)
         person.client.on("chat_message", on_chat)
         person.client.on("poll_tally", on_tally)
+        person.client.on("resync", lambda _data, _now: self.resync(person))
         person.client.on("seating", lambda _data, _now: person.seating_seen.set())
 
     async def connect_all(self) -> None:
@@ -309,6 +398,8 @@ class Rehearsal:
                     await person.client.connect(timeout=self.timeout)
                 await self.call(person.client, "join", payloads.join(self.sid))
                 self.people.append(person)
+                person.rejoined.set()
+                self.supervisors.append(asyncio.create_task(self.keep_connected(person)))
             except Exception:  # noqa: BLE001 - counted; the run goes on
                 self.error("connect")
 
@@ -434,33 +525,85 @@ class Rehearsal:
             self.lead, "poll_open", payloads.poll_open(self.sid, "choose_one", "Which first?")
         )
         poll = ack["poll"]
+        self.poll_id = poll["id"]
         options = [o["id"] for o in poll["options"]]
         voters = [p for p in self.people if p.votes]
         self.expected_total = len(voters)
         sent: dict[str, float] = {}
         acked: dict[str, float] = {}
+        unacked_then_settled = 0
 
         async def vote(person: Person) -> None:
+            nonlocal unacked_then_settled
             await asyncio.sleep(random.uniform(0, self.window))  # noqa: S311 - load timing
             client_id = uuid.uuid4().hex
             sent[client_id] = time.perf_counter()
-            try:
-                choice = random.choice(options)  # noqa: S311 - load timing
-                future = await person.client.emit(
-                    "poll_vote", payloads.poll_vote(self.sid, poll["id"], choice, client_id)
-                )
-                answer, arrived = await asyncio.wait_for(future, self.timeout)
+            choice = random.choice(options)  # noqa: S311 - load timing
+            data = payloads.poll_vote(self.sid, poll["id"], choice, client_id)
+            deadline = time.monotonic() + 2 * self.timeout
+            went_unacked, refusals = False, 0
+            while time.monotonic() < deadline:
+                if person.client.closed or not person.rejoined.is_set():
+                    try:  # live.js keeps the vote and sends it after the rejoin
+                        await asyncio.wait_for(
+                            person.rejoined.wait(), max(0.1, deadline - time.monotonic())
+                        )
+                    except TimeoutError:
+                        break
+                    if person.client.closed:
+                        await asyncio.sleep(0.05)  # lost, and keep_connected not woken yet
+                        continue
+                try:
+                    future = await person.client.emit("poll_vote", data)
+                    answer, arrived = await asyncio.wait_for(future, ACK_WAIT_S)
+                except (websockets.ConnectionClosed, SocketIOError, TimeoutError):
+                    went_unacked = True  # sent (maybe written), never answered: send again
+                    self.retried("vote_unacknowledged_resent")
+                    # The reader may not have seen the close yet: give it a moment, no spin.
+                    await asyncio.sleep(random.uniform(0.05, 0.5))  # noqa: S311
+                    continue
                 if answer and answer.get("ok"):
                     acked[client_id] = arrived
-                else:
-                    self.error("vote_refused")
-            except Exception:  # noqa: BLE001
-                self.error("vote_not_acknowledged")
+                    self.acked_client_ids.add(client_id)
+                    unacked_then_settled += went_unacked
+                    return
+                code = (answer or {}).get("error")
+                if code in RETRYABLE_REFUSALS and refusals < 8:
+                    refusals += 1  # not written: the person presses Vote again a moment later
+                    self.retried(f"vote_refused_{code}_resent")
+                    await asyncio.sleep(random.uniform(0, min(10.0, 0.5 * 2**refusals)))  # noqa: S311
+                    continue
+                self.error(f"vote_refused_{code}")
+                return
+            self.error("vote_not_acknowledged")
+
+        async def inject_fault() -> None:
+            await asyncio.sleep(self.window / 2)
+            self.fault_at = time.perf_counter()
+            self.say(f"  fault: {self.fault_command}")
+            process = await asyncio.create_subprocess_shell(self.fault_command)  # noqa: S604
+            if await process.wait() != 0:
+                self.error("fault_command_failed")
+
+        async def report() -> None:
+            while True:
+                await asyncio.sleep(5)
+                away = sum(p.client.closed for p in self.people)
+                waiting = sum(not p.rejoined.is_set() for p in self.people)
+                self.say(f"  {len(acked)}/{len(voters)} votes acknowledged, {away} sockets "
+                         f"closed, {waiting} people not back in their seat")  # fmt: skip
 
         self.say(f"  {len(voters)} participants vote within {self.window} s ...")
         cpu_before = self._cpu()
-        await asyncio.gather(*(vote(p) for p in voters))
+        voting = [vote(p) for p in voters]
+        if self.fault_command:
+            voting.append(inject_fault())
+        reporter = asyncio.create_task(report())
+        await asyncio.gather(*voting)
+        reporter.cancel()
         last_sent = max(sent.values(), default=time.perf_counter())
+        if self.fault_command:  # converged after recovery: from the last vote settled
+            last_sent = max([last_sent, *acked.values()])
         try:
             await asyncio.wait_for(self.all_converged.wait(), self.timeout)
         except TimeoutError:
@@ -471,6 +614,7 @@ class Rehearsal:
         }
         latencies = [(acked[k] - sent[k]) * 1000 for k in acked]
         self.figures["votes"] = len(acked)
+        self.figures["votes_unacked_then_settled"] = unacked_then_settled
         self.figures["ack_p50_ms"] = percentile(latencies, 0.50)
         self.figures["ack_p99_ms"] = percentile(latencies, 0.99)
         converged = [p.converged_at for p in voters if p.converged_at]
@@ -480,7 +624,26 @@ class Rehearsal:
             if converged and len(converged) == len(voters)
             else None
         )
-        await self.call(self.lead, "poll_close", payloads.poll_close(self.sid, poll["id"]))
+        closed = await self.call(self.lead, "poll_close", payloads.poll_close(self.sid, poll["id"]))
+        self.last_tally_total = (closed.get("tally") or {}).get("total")
+        self.figures.update(self.reconnect_figures())
+
+    def reconnect_figures(self) -> dict[str, Any]:
+        """From the fault until each affected participant was back in the same seat with a
+        fresh snapshot (affected: lost their connection after the fault)."""
+        if self.fault_at is None:
+            return {}
+        back = [
+            max(at for lost, at in p.reconnections if lost >= self.fault_at) - self.fault_at
+            for p in self.people
+            if any(lost >= self.fault_at for lost, _at in p.reconnections)
+        ]
+        return {
+            "affected": len(back),
+            "reconnect_p50_s": percentile(back, 0.50),
+            "reconnect_p99_s": percentile(back, 0.99),
+            "reconnect_max_s": round(max(back), 2) if back else None,
+        }
 
     def _cpu(self) -> dict[str, float]:
         """CPU seconds used so far by the server (when known) and by these clients."""
@@ -514,10 +677,49 @@ class Rehearsal:
         await self.poll()
         await self.phase("results")
         await self.call(self.lead, "session_close", payloads.console_action(self.sid))
+        self.stopping = True
+        for task in self.supervisors:
+            task.cancel()
         await asyncio.gather(
             *(p.client.close() for p in self.people), self.lead.close(), return_exceptions=True
         )
         return self.figures
+
+
+def fault_figures(
+    app: Flask, rehearsal: Rehearsal, fault: str | None, figures: dict[str, Any]
+) -> dict[str, Any]:
+    """What a fault cost: acknowledged votes missing from the database (lost), votes counted
+    more than once (doubled), reconnection times, and the final tally against the rows."""
+    with app.app_context():
+        rows = db.session.execute(
+            select(PollVote.client_id, PollVote.participant_id).where(
+                PollVote.poll_id == rehearsal.poll_id
+            )
+        ).all()
+        db.session.remove()
+    stored = {client_id for client_id, _pid in rows}
+    voters = {pid for _cid, pid in rows}
+    tally = rehearsal.last_tally_total
+    return {
+        "fault": fault,
+        "votes_acked": len(rehearsal.acked_client_ids),
+        "votes_in_database": len(rows),
+        "votes_lost": len(rehearsal.acked_client_ids - stored),
+        # UNIQUE(poll, participant) makes a second row impossible; a tally that counts more
+        # than the rows would be the other way to count someone twice.
+        "votes_doubled": (len(rows) - len(voters)) + max(0, (tally or 0) - len(rows)),
+        "votes_unacked_then_settled": figures.get("votes_unacked_then_settled"),
+        "final_tally": tally,
+        "tally_equals_database": tally == len(rows),
+        "affected": figures.get("affected"),
+        "reconnect_p50_s": figures.get("reconnect_p50_s"),
+        "reconnect_p99_s": figures.get("reconnect_p99_s"),
+        "reconnect_max_s": figures.get("reconnect_max_s"),
+        "not_back_in_seat": rehearsal.errors.get("not_reconnected", 0)
+        + rehearsal.errors.get("seat_changed", 0),
+        "recovered": rehearsal.retries,
+    }
 
 
 def run_reference(path: str, clients: int, window: float) -> dict[str, Any]:
@@ -544,9 +746,15 @@ def rehearse(
     timeout: float,
     say: Say,
     server_mode: str = "gevent",
+    fault: str | None = None,
+    fault_command: str | None = None,
 ) -> dict[str, Any]:
-    """Run the whole rehearsal and return its figures (the command prints them)."""
+    """Run the whole rehearsal and return its figures (the command prints them).
+
+    With `fault_command`, it runs at mid-poll; `fault` names it in the figures."""
     limit = raise_fd_limit()
+    # `kill -USR2 <pid>` prints every thread's stack: what a stuck rehearsal is waiting for.
+    faulthandler.register(signal.SIGUSR2, all_threads=True)
     run = secrets.token_hex(3)
     server: LiveServer | None = None
     directory: Path | None = None
@@ -580,7 +788,7 @@ def rehearse(
             cast = create_cast(app, participants, run)
             target_url = url.rstrip("/")
             server_pid = pid_listening_on(int(url.rsplit(":", 1)[-1].split("/")[0]))
-        rehearsal = Rehearsal(target_url, cast, window, timeout, say, server_pid)
+        rehearsal = Rehearsal(target_url, cast, window, timeout, say, server_pid, fault_command)
         # A thread of its own: a caller (pytest with Playwright) may have a loop running here.
         with ThreadPoolExecutor(max_workers=1) as pool:
             figures = pool.submit(asyncio.run, rehearsal.run()).result()
@@ -602,6 +810,8 @@ def rehearse(
             "server_rss_mb": peak_rss_mb(server_pid),
             "poll_cpu_s": figures.get("poll_cpu_s"),
         }
+        if fault_command:
+            result.update(fault_figures(app if url else target_app, rehearsal, fault, figures))
     finally:
         if server is not None:
             server.stop()

@@ -8,6 +8,7 @@ interrupted test run leaves nothing behind.
 
     python -m scripts.localstack run [--workers 2] [--port 8080]   # `make run-production`
     python -m scripts.localstack rehearse --participants N --workers K  # make rehearse-production
+    python -m scripts.localstack rehearse ... --fault worker-kill|redis-restart|postgres-restart
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +42,11 @@ LOOPBACK = "127.0.0.1"
 
 class StackError(RuntimeError):
     """A server of the stack could not be started."""
+
+
+#: Faults `rehearse --fault` injects in the middle of the room poll (docs/deploy.md).
+FAULTS = ("worker-kill", "redis-restart", "postgres-restart")
+REDIS_OUTAGE_S = 5.0
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -766,6 +773,39 @@ class LocalStack:
         port = int(upstream.split(",")[-1].strip().rsplit(":", 1)[-1])
         return next(w for w in self.workers if w.port == port)
 
+    def restart_dead_processes(self, say: Callable[[str], None]) -> None:
+        """Like systemd's Restart=always: bring back a worker or the scheduler that died."""
+        for worker in self.workers:
+            if not worker.process.running():
+                say(f"{worker.name} died; restarting it")
+                worker.start(wait=False)
+        if not self.scheduler.running():
+            say("the scheduler died; restarting it")
+            self.scheduler.start(
+                [str(VENV_BIN / "python"), "-m", "scripts.run_scheduler"],
+                env=self.app_env(RUN_SCHEDULER="1"),
+            )
+
+    def inject_fault(self, fault: str, say: Callable[[str], None]) -> None:
+        """One of FAULTS, as it happens in production; returns when the fault is over (a killed
+        worker comes back through `restart_dead_processes`, which the caller keeps running)."""
+        if fault == "worker-kill":
+            say(f"fault: kill -9 {self.workers[0].name} (arbiter and worker)")
+            self.workers[0].kill_hard()
+        elif fault == "redis-restart":
+            say(f"fault: Redis stops for {REDIS_OUTAGE_S:g} s")
+            self.redis.stop()
+            time.sleep(REDIS_OUTAGE_S)
+            self.redis.start()
+            say("fault: Redis is back")
+        elif fault == "postgres-restart":
+            say("fault: PostgreSQL restarts (fast shutdown, start)")
+            self.postgres.stop()
+            self.postgres.start()
+            say("fault: PostgreSQL is back")
+        else:
+            raise ValueError(f"unknown fault {fault!r}: one of {', '.join(FAULTS)}")
+
     def stop(self) -> None:
         for stopper in [self.nginx.stop, *[w.stop for w in self.workers], self.scheduler.stop]:
             with contextlib.suppress(Exception):
@@ -848,15 +888,35 @@ def rehearse_production(args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if args.reference:
         command += ["--reference", str(Path(args.reference).resolve())]
+    # The rehearsal asks for the fault at mid-poll by signalling this process, which owns the
+    # servers: `--fault-command "kill -USR1 <pid>"`.
+    fault_wanted = threading.Event()
+    if args.fault:
+        command += ["--fault", args.fault, "--fault-command", f"kill -USR1 {os.getpid()}"]
+        signal.signal(signal.SIGUSR1, lambda _signum, _frame: fault_wanted.set())
     code = 1
+    rehearsal: subprocess.Popen | None = None
     try:
         say(f"{args.workers} worker(s), {args.participants} participants, {limit} descriptors")
         stack.start(say)
         command[command.index("--url") + 1] = stack.url
         # The rehearsal writes its people into the stack's database and signs their cookies
         # with the stack's key: it runs with exactly the workers' environment.
-        code = subprocess.call(command, cwd=PROJECT_ROOT, env=stack.app_env())  # noqa: S603
+        rehearsal = subprocess.Popen(command, cwd=PROJECT_ROOT, env=stack.app_env())  # noqa: S603
+        injected = False
+        while rehearsal.poll() is None:
+            time.sleep(0.1)
+            if fault_wanted.is_set() and not injected:
+                # In this thread, not another: a child's PR_SET_PDEATHSIG fires when the
+                # *thread* that started it ends, which would stop a restarted server again.
+                stack.inject_fault(args.fault, say)
+                injected = True
+            stack.restart_dead_processes(say)
+        code = rehearsal.returncode
     finally:
+        if rehearsal is not None and rehearsal.poll() is None:
+            rehearsal.terminate()  # interrupted: the clients go before the servers
+            rehearsal.wait(30)
         say("stopping the stack ...")
         stack.stop()
         if code == 0:
@@ -887,6 +947,7 @@ def main(argv: list[str] | None = None) -> int:
     rehearse.add_argument("--window", type=float, default=1.0)
     rehearse.add_argument("--timeout", type=float, default=120.0)
     rehearse.add_argument("--reference", help="the bare-websocket reference (ws_reference.py)")
+    rehearse.add_argument("--fault", choices=FAULTS, help="inject this fault at mid-poll")
     args = parser.parse_args(argv)
     if args.command == "rehearse":
         return rehearse_production(args)
@@ -927,17 +988,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while not stopping:
             time.sleep(0.5)
-            # Like systemd's Restart=always: bring back a worker or the scheduler that died.
-            for worker in stack.workers:
-                if not worker.process.running():
-                    say(f"{worker.name} died; restarting it")
-                    worker.start(wait=False)
-            if not stack.scheduler.running():
-                say("the scheduler died; restarting it")
-                stack.scheduler.start(
-                    [str(VENV_BIN / "python"), "-m", "scripts.run_scheduler"],
-                    env=stack.app_env(RUN_SCHEDULER="1"),
-                )
+            stack.restart_dead_processes(say)
     finally:
         say("stopping ...")
         stack.stop()

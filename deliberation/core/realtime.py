@@ -14,6 +14,7 @@ from flask_socketio import Namespace, disconnect, emit, join_room
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
+from deliberation.core import queue_watch
 from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.redis_clients import message_queue_redis
 from deliberation.core.sanitize import clean_text
@@ -223,6 +224,13 @@ class AuthenticatedNamespace(Namespace):
         if index is not None:
             self._indexed[request.sid] = (current_user.id, index)
             _index_socket(index, current_user.id, self.namespace, request.sid)
+            queue_watch.ensure_watching(index)
+
+    def reindex_sockets(self) -> int:
+        """List this process's sockets in the index again (Redis came back empty)."""
+        for sid, (user_id, index) in list(self._indexed.items()):
+            _index_socket(index, user_id, self.namespace, sid)
+        return len(self._indexed)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
         if event in ("connect", "disconnect"):

@@ -10,6 +10,7 @@ holds one vote, so nothing waits for company. The rules (who votes, is the poll 
 or refusal, the answer's shape) are those of `polls`; this module only batches them.
 """
 
+import contextlib
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.core import audit
@@ -96,7 +98,14 @@ def wait_for_batch(app: Flask, request: VoteRequest) -> None:
 def raise_refusal(request: VoteRequest) -> None:
     """Turn a batch's refusal into the DomainError the voter is sent (in the voter's locale)."""
     if request.refusal == "timeout":
-        raise DomainError(_("The vote could not be recorded in time. Please try again."))
+        raise DomainError(
+            _("The vote could not be recorded in time. Please try again."), code="timeout"
+        )
+    if request.refusal == "not_recorded":
+        raise DomainError(
+            _("Your vote was not recorded: the server could not save it. Please vote again."),
+            code="not_recorded",
+        )
     if request.refusal == "unauthenticated":
         raise Unauthenticated(_("Please log in again."))
     if request.refusal is not None or request.answer is None:
@@ -113,12 +122,19 @@ def _write_batches(app: Flask, writer: _Writer) -> None:
         with app.app_context():
             try:
                 polls = _write(batch)
-            except Exception:
+            except Exception as error:
+                # Nothing of the batch was committed, so every vote in it is refused (never
+                # acknowledged) and the person votes again. The database being unreachable
+                # (PostgreSQL restarting) says so; the pool's pre-ping gives the next batch a
+                # fresh connection, no restart needed. Anything else is a bug: server_error.
                 log.exception("writing %d votes failed", len(batch))
-                db.session.rollback()
+                with contextlib.suppress(Exception):  # the connection may be gone too
+                    db.session.rollback()
                 polls = set()
+                unreachable = isinstance(error, OperationalError | InterfaceError)
                 for request in batch:
-                    request.answer, request.refusal = None, "server_error"
+                    request.answer = None
+                    request.refusal = "not_recorded" if unreachable else "server_error"
             finally:
                 db.session.remove()
         for request in batch:

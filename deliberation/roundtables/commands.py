@@ -64,6 +64,12 @@ def load_rehearse() -> Callable[..., dict[str, Any]]:
     show_default=True,
     help="Longest wait for any one step.",
 )
+@click.option(
+    "--fault-command",
+    help="A shell command run in the middle of the poll's window to inject a fault "
+    "(scripts/localstack.py passes one for FAULT=worker-kill|redis-restart|postgres-restart).",
+)
+@click.option("--fault", help="The fault's name, for the figures.")
 def rehearse_command(
     participants: int,
     url: str | None,
@@ -71,6 +77,8 @@ def rehearse_command(
     reference: str | None,
     server_mode: str,
     timeout: float,
+    fault_command: str | None,
+    fault: str | None,
 ) -> None:
     """Rehearse a live roundtable with N real Socket.IO clients; last line is JSON.
 
@@ -89,6 +97,8 @@ def rehearse_command(
         timeout,
         lambda line: click.echo(line, err=False),
         server_mode,
+        fault=fault or (fault_command and "custom"),
+        fault_command=fault_command,
     )
     click.echo(
         f"\n{result['connected']}/{participants} participants connected and joined in "
@@ -100,6 +110,15 @@ def rehearse_command(
         f"errors: {result['errors']} {result['error_kinds'] or ''}\n"
         f"server peak memory: {result['server_rss_mb']} MB"
     )
+    if fault_command:
+        click.echo(
+            f"fault {result['fault']}: {result['votes_acked']} votes acknowledged, "
+            f"{result['votes_lost']} lost, {result['votes_doubled']} doubled, "
+            f"{result['votes_unacked_then_settled']} resent after no answer; "
+            f"{result['affected']} reconnected: p50 {result['reconnect_p50_s']} s, "
+            f"p99 {result['reconnect_p99_s']} s; final tally {result['final_tally']} = "
+            f"{result['votes_in_database']} rows: {result['tally_equals_database']}"
+        )
     if reference:
         click.echo(
             f"reference: converged in {result['reference_converge_ms']} ms; ratio {result['ratio']}"

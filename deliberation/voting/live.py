@@ -1,6 +1,7 @@
 """Coalesced live broadcasts: many changes a second become at most one emit per interval."""
 
 import threading
+import time
 from collections.abc import Hashable
 from functools import partial
 
@@ -64,7 +65,15 @@ def next_sequence() -> int:
     """
     shared = message_queue_redis(current_app.config.get("REDIS_URL"))
     if shared is not None:
-        return int(shared.incr(_SEQUENCE_KEY))
+        value = int(shared.incr(_SEQUENCE_KEY))
+        if value == 1:
+            # The counter is new, or lost with a Redis restarted without persistence: start it
+            # at the clock in microseconds, above any number handed out before (each takes a
+            # Redis round trip, far longer than 1 µs), so pages never take the news for stale
+            # (docs/deploy.md). Still an exact integer in JavaScript (below 2^53) until 2255.
+            shared.set(_SEQUENCE_KEY, time.time_ns() // 1000)
+            value = int(shared.incr(_SEQUENCE_KEY))
+        return value
     with _sequence_lock:
         _sequence[0] += 1
         return _sequence[0]

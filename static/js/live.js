@@ -20,7 +20,16 @@
  *   live.connected();  live.clientId();  live.socket (the Socket.IO socket)
  *
  * Connecting: WebSocket only (several server processes sit behind sticky sessions; the load
- * tool speaks WebSocket too) with Socket.IO's default reconnection (1-5 s, randomised).
+ * tool speaks WebSocket too). Reconnecting is ours, not Socket.IO's: exponential backoff with
+ * full jitter (a random wait between 0 and min(10 s, 0.5 s * 2^attempt)), so the hundreds of
+ * people of a dead worker do not all knock on the surviving one at the same moment
+ * (loadtest/loadclient.py reconnects the same way). A socket the page closed itself
+ * (socket.disconnect()) stays closed.
+ * Unacknowledged writes: a request whose payload carries a `client_id` is kept until its
+ * acknowledgement arrives; after a reconnect and the rejoin's snapshot it is sent again with the
+ * same client id (the server answers a repeat with the same answer, `repeat: true`).
+ * `resync` from the server (its message queue was away, broadcasts may be lost): a snapshot is
+ * asked for within 2 s.
  * Catching up (docs/realtime.md): on every (re)connect the client sends `join` with the seq it
  * has; the acknowledgement is a snapshot. A broadcast that carries `seq` is dropped when it is
  * older than what the page shows; when it is more than one ahead (contiguous namespaces) it is
@@ -55,14 +64,32 @@
     this.catchingUp = false; /* a join or snapshot is waiting for its acknowledgement */
     this.gapSeen = false; /* a gap showed while it waited */
     this.newestSeen = null;
-    this.socket = window.io(options.namespace, { transports: ["websocket"], auth: options.auth });
+    this.unacked = []; /* requests with a client id still waiting for their acknowledgement */
+    this.attempts = 0; /* reconnection attempts since the socket was last connected */
+    this.retryTimer = null;
+    this.socket = window.io(options.namespace, {
+      transports: ["websocket"], auth: options.auth, reconnection: false
+    });
     this.socket.on("connect", function () {
+      self.attempts = 0;
       self.catchingUp = false;
       if (options.join) self.join();
-      else self.setState("live");
+      else { self.setState("live"); self.resendUnacked(); }
     });
-    this.socket.on("disconnect", function () { self.catchingUp = false; self.setState("offline"); });
-    this.socket.on("connect_error", function () { self.setState("offline"); });
+    this.socket.on("disconnect", function (reason) {
+      self.catchingUp = false;
+      self.setState("offline");
+      if (reason !== "io client disconnect") self.reconnectLater();
+    });
+    this.socket.on("connect_error", function () {
+      self.setState("offline");
+      self.reconnectLater();
+    });
+    /* The server's message queue was away and broadcasts may have been lost: catch up, after
+     * a random moment so that a full room does not ask in the same instant. */
+    this.socket.on("resync", function () {
+      window.setTimeout(function () { self.catchUp(); }, Math.random() * RESYNC_SPREAD_MS);
+    });
     Object.keys(options.on || {}).forEach(function (name) {
       self.socket.on(name, function (data) { self.receive(data, options.on[name]); });
     });
@@ -72,6 +99,22 @@
     if (state === this.state && state !== "refused") return;
     this.state = state;
     if (this.options.onState) this.options.onState(state, ack);
+  };
+
+  /* Exponential backoff with full jitter: the n-th retry waits a random 0..min(cap, base*2^n). */
+  LiveClient.prototype.backoffMs = function (attempt) {
+    return Math.random() * Math.min(RECONNECT_CAP_MS, RECONNECT_BASE_MS * Math.pow(2, attempt));
+  };
+
+  LiveClient.prototype.reconnectLater = function () {
+    var self = this;
+    if (this.retryTimer !== null) return;
+    var delay = this.backoffMs(this.attempts);
+    this.attempts += 1;
+    this.retryTimer = window.setTimeout(function () {
+      self.retryTimer = null;
+      if (!self.socket.connected) self.socket.connect();
+    }, delay);
   };
 
   LiveClient.prototype.connected = function () {
@@ -104,8 +147,16 @@
         return;
       }
       self.applySnapshot(ack);
-      if (joining) self.setState("live", ack);
+      if (joining) {
+        self.setState("live", ack);
+        self.resendUnacked(); /* back in the seat with a fresh snapshot: finish what was sent */
+      }
     });
+  };
+
+  /* Send again, with the same client ids, every write that was never acknowledged. */
+  LiveClient.prototype.resendUnacked = function () {
+    this.unacked.slice().forEach(function (entry) { entry.sent = 0; entry.send(); });
   };
 
   LiveClient.prototype.applySnapshot = function (ack) {
@@ -133,8 +184,14 @@
   };
 
   /* Emit with an acknowledgement. With timeoutMs, one retry if no answer came in time (state-
-   * changing events carry a client id, so a repeat changes nothing), then done(null). */
+   * changing events carry a client id, so a repeat changes nothing), then done(null).
+   * A payload with a client id is durable: it waits through a disconnect and is sent again
+   * after the rejoin, until an acknowledgement arrives (done is called once). */
   LiveClient.prototype.request = function (event, payload, done, options) {
+    if (payload && typeof payload.client_id === "string") {
+      this.requestDurably(event, payload, done, (options && options.timeoutMs) || ACK_TIMEOUT_MS);
+      return;
+    }
     var socket = this.socket;
     var timeoutMs = options && options.timeoutMs;
     var attempts = 0;
@@ -152,6 +209,35 @@
     attempt();
   };
 
+  LiveClient.prototype.requestDurably = function (event, payload, done, timeoutMs) {
+    var self = this;
+    var socket = this.socket;
+    var entry = { payload: payload, sent: 0, settled: false };
+    function settle(ack) {
+      if (entry.settled) return;
+      entry.settled = true;
+      self.unacked = self.unacked.filter(function (e) { return e !== entry; });
+      if (done) done(ack);
+    }
+    entry.send = function () {
+      if (entry.settled || !socket.connected) return; /* sent after the rejoin */
+      entry.sent += 1;
+      socket.timeout(timeoutMs).emit(event, payload, function (err, ack) {
+        if (!err) { settle(ack); return; }
+        /* No answer while still connected: ask again (same client id), a few times at most. */
+        if (socket.connected && entry.sent < MAX_SENDS_CONNECTED) entry.send();
+        else if (socket.connected) settle(null);
+      });
+    };
+    this.unacked.push(entry);
+    entry.send();
+  };
+
+  var RECONNECT_BASE_MS = 500;
+  var RECONNECT_CAP_MS = 10000;
+  var ACK_TIMEOUT_MS = 10000;
+  var RESYNC_SPREAD_MS = 2000;
+  var MAX_SENDS_CONNECTED = 3;
   var clients = [];
 
   function connect(options) {
