@@ -272,7 +272,9 @@ TEXT_IS = """([selector, text]) => {
   const node = document.querySelector(selector);
   return node !== null && node.textContent === text;
 }"""
+# Folded panels (the room's "More") are opened first, as a reader would, so their text counts.
 MISSING = """(markers) => {
+  document.querySelectorAll("details").forEach((d) => { d.open = true; });
   const text = document.body.innerText;
   return markers.filter((m) => !text.includes(m));
 }"""
