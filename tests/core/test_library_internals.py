@@ -157,3 +157,16 @@ def test_gevent_handler_has_what_serve_py_overrides():
         "gevent's WSGIHandler no longer keeps its connection in self.socket: revisit "
         "WSGIHandler.handle_one_response in deliberation/serve.py"
     )
+
+
+def test_the_redis_manager_keeps_its_subscription_in_pubsub():
+    """core/queue_watch.py notices that the message queue subscribed again (after Redis came
+    back) by watching python-socketio's `RedisManager.pubsub`, which the manager replaces when
+    it reconnects."""
+    import socketio as python_socketio
+
+    source = inspect.getsource(python_socketio.RedisManager)
+    assert "self.pubsub = " in source, (
+        "RedisManager no longer keeps its subscription in `pubsub`: revisit "
+        "deliberation/core/queue_watch.py (resync after a Redis outage)"
+    )
