@@ -185,8 +185,10 @@ def _state_change(item_id: int, change, message: str):
 @bp.get("/<int:item_id>")
 def show_item(item_id: int):
     """An item with the first page of its discussion; the rest loads on demand, live."""
+    # The login proxy, read only when the item is a draft: loading the viewer before the item
+    # made their roles and divisions load twice on every item page.
+    item = services.visible_item(current_user, item_id)
     viewer = _viewer()
-    item = services.visible_item(viewer, item_id)
     page = queries.thread_page(item.id)
     return render_template(
         "agendas/item.html",
