@@ -75,8 +75,10 @@ def judge(
     else:
         action = "judgement.change"
     if action == "judgement.change":
-        if judgement.comment != comment:
+        if judgement.comment != comment:  # a new comment is shown until moderated again
             judgement.comment_hidden_at = None
+            judgement.comment_hidden_by_id = None
+            judgement.comment_hidden_reason = ""
         judgement.value = value
         judgement.comment = comment
         judgement.member_category = user.member_category
@@ -177,18 +179,3 @@ def send_back_to_agenda(actor: User, proposal: Proposal) -> AgendaItem:
         ),
     )
     return item
-
-
-def hide_comment(moderator: User, judgement: Judgement) -> Judgement:
-    """A facilitator hides a judgement's comment; the judgement still counts."""
-    if not moderator.is_facilitator:
-        raise PermissionDenied(_("Only facilitators can do that."), code="not_facilitator")
-    judgement.comment_hidden_at = utcnow()
-    audit.record(
-        "judgement.hide_comment",
-        "proposal",
-        judgement.proposal_id,
-        actor_id=moderator.id,
-        judgement=judgement.id,
-    )
-    return judgement
