@@ -156,6 +156,17 @@ def flagged_by(user_id: int, judgement_ids: list[int]) -> set[int]:
     )
 
 
+def replies_flagged_by(user_id: int, judgement_id: int) -> set[int]:
+    """Which replies of a comment's thread the person already flagged."""
+    return set(
+        db.session.scalars(
+            select(JudgementFlag.reply_id)
+            .join(JudgementReply, JudgementReply.id == JudgementFlag.reply_id)
+            .where(JudgementFlag.user_id == user_id, JudgementReply.judgement_id == judgement_id)
+        )
+    )
+
+
 def moderation_queue() -> list[dict[str, Any]]:
     """Judgement comments and replies with open flags, most flagged first, with the reasons
     given, for the facilitators' queue."""

@@ -331,8 +331,10 @@ def _thread_page(
     page = request.args.get("page", 1, type=int)
     roots, children = feedback.reply_thread(judgement.id, page)
     flagged: set[int] = set()
+    flagged_replies: set[int] = set()
     if current_user.is_authenticated:
         flagged = feedback.flagged_by(current_user.id, [judgement.id])
+        flagged_replies = feedback.replies_flagged_by(current_user.id, judgement.id)
     return (
         render_template(
             "proposals/thread.html",
@@ -345,6 +347,7 @@ def _thread_page(
             reason_form=ModerationReasonForm(formdata=None),
             is_facilitator=current_user.is_authenticated and current_user.is_facilitator,
             flagged_comment=judgement.id in flagged,
+            flagged_replies=flagged_replies,
             reply_total=feedback.reply_counts([judgement.id]).get(judgement.id, 0),
             new_client_id=lambda: uuid.uuid4().hex,
         ),
