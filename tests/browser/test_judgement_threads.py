@@ -84,6 +84,10 @@ def test_a_reply_is_flagged_and_a_facilitator_hides_it_with_a_reason(app, live_s
     moderator.fill(f"#hide-reply-{reply_id}", "Off topic advertising")
     entry.locator("button:text-is('Hide it')").click()
     moderator.wait_for_selector("text=Nothing to review.")
+    moderator.goto(f"{base}/proposals/{proposal_id}#judgements")
+    assert "2 replies" in moderator.inner_text(f"#judgement-{judgement_id}")
+    assert_accessible(moderator)
+    save_screenshot(moderator, "judgement-comments-facilitator-en-390")
 
     replier.reload()
     hidden = replier.locator(f"#reply-{reply_id} > article").inner_text()
