@@ -221,10 +221,16 @@ def test_only_facilitators_moderate_and_hidden_text_is_replaced_by_the_reason(ap
     )
     assert response.status_code == 302 and response.headers["Location"].endswith("/moderation")
     assert "Nothing to review." in client.get("/proposals/moderation").get_data(as_text=True)
+    assert "SECRET-INSULT" in client.get(thread).get_data(as_text=True)  # to decide on restoring
     auth.logout()
     page = client.get(thread).get_data(as_text=True)
     assert "SECRET-INSULT" not in page
     assert "Hidden by a moderator: Insults" in page
+    auth.login("flagger@example.org")
+    page = client.get(thread).get_data(as_text=True)
+    assert "SECRET-INSULT" not in page and "Hidden by a moderator: Insults" in page
+    assert "Reply to this comment" not in page  # a hidden comment takes no replies
+    auth.logout()
     with app.app_context():
         entry = db.session.scalar(
             select(AuditEntry).where(AuditEntry.action == "judgement.hide_comment")
@@ -257,3 +263,22 @@ def test_the_author_edits_and_deletes_a_reply_and_others_cannot(app, client, aut
     assert _post(client, f"/proposals/replies/{reply_id}/delete", thread).status_code == 302
     page = client.get(thread).get_data(as_text=True)
     assert "Typo here" not in page and "[deleted]" in page
+
+
+def test_a_long_thread_is_paged_by_direct_replies_with_their_answers(app, client):
+    with app.app_context():
+        _, judgement = _commented()
+        citizen = make_user()
+        first = None
+        for n in range(feedback.REPLIES_PER_PAGE + 1):
+            reply, _ = replies.post_reply(citizen, judgement.id, f"Direct reply number {n:02d}")
+            first = first or reply
+        replies.post_reply(citizen, judgement.id, "An answer to the first", parent_id=first.id)
+        db.session.commit()
+        thread = f"/proposals/judgements/{judgement.id}"
+    page_one = client.get(thread).get_data(as_text=True)
+    assert "Direct reply number 00" in page_one and "An answer to the first" in page_one
+    assert "Direct reply number 20" not in page_one
+    assert "22 replies" in page_one and "Page 1 of 2" in page_one
+    page_two = client.get(f"{thread}?page=2").get_data(as_text=True)
+    assert "Direct reply number 20" in page_two and "Direct reply number 00" not in page_two
