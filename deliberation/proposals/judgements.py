@@ -75,10 +75,11 @@ def judge(
     else:
         action = "judgement.change"
     if action == "judgement.change":
-        if judgement.comment != comment:  # a new comment is shown until moderated again
-            judgement.comment_hidden_at = None
-            judgement.comment_hidden_by_id = None
-            judgement.comment_hidden_reason = ""
+        if judgement.comment_hidden_at is not None and judgement.comment != comment:
+            # as for discussion comments: what a facilitator hid stays hidden, unchanged
+            raise DomainError(
+                _("A facilitator hid your comment, so it cannot be changed."), code="hidden"
+            )
         judgement.value = value
         judgement.comment = comment
         judgement.member_category = user.member_category

@@ -161,6 +161,15 @@ def test_a_hidden_comment_keeps_its_judgement_and_takes_no_replies(app_ctx):
     )
     assert entry.actor_id == facilitator.id
     assert entry.details["reason"] == "Names a private person"
+    author = judgement.author
+    with pytest.raises(DomainError):  # the author cannot slip new text past the moderator
+        judgements.judge(author, proposal, JudgementStep.ANSWER, Satisfaction.PARTLY, "Other")
+    db.session.rollback()
+    judgements.judge(
+        author, proposal, JudgementStep.ANSWER, Satisfaction.SATISFIED, judgement.comment
+    )
+    db.session.commit()  # the value still changes
+    assert judgement.value == Satisfaction.SATISFIED and judgement.comment_is_hidden
     replies.restore_judgement_comment(facilitator, judgement, "The name was public")
     db.session.commit()
     assert not judgement.comment_is_hidden
