@@ -98,5 +98,10 @@ def test_a_reply_is_flagged_and_a_facilitator_hides_it_with_a_reason(app, live_s
     assert REPLY_TEXT not in flagger.content()
     assert_accessible(flagger)
     save_screenshot(flagger, "judgement-thread-hidden-ko-390")
+    moderator.goto(f"{base}/proposals/judgements/{judgement_id}")
+    moderator.click(f"#hidden-reply-{reply_id} summary")
+    assert REPLY_TEXT in moderator.inner_text(f"#hidden-reply-{reply_id}")
+    assert_accessible(moderator)
+    save_screenshot(moderator, "judgement-thread-facilitator-en-390")
     for page in (replier, flagger, moderator):
         assert page.script_errors == []
