@@ -11,6 +11,7 @@ from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import aliased
 
 from deliberation.accounts.models import Division, MemberCategory
+from deliberation.agendas.models import FlagStatus
 from deliberation.core.small_groups import fold_small_groups
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
@@ -18,6 +19,8 @@ from deliberation.proposals.models import (
     AWAITING_RESPONSE,
     IMPLEMENTATION_DONE,
     Judgement,
+    JudgementFlag,
+    JudgementReply,
     JudgementStep,
     Proposal,
     Satisfaction,
@@ -82,14 +85,11 @@ def own_judgements(user_id: int, proposal_id: int) -> dict[str, Judgement]:
 
 
 def judgement_comments(proposal_id: int, page: int = 1, per_page: int = 20):
-    """Comments left with judgements, newest first, paginated; hidden ones left out."""
+    """Comments left with judgements, newest first, paginated; a hidden one stays in place
+    (the page shows the moderator's reason instead of its text)."""
     query = (
         select(Judgement)
-        .where(
-            Judgement.proposal_id == proposal_id,
-            Judgement.comment != "",
-            Judgement.comment_hidden_at.is_(None),
-        )
+        .where(Judgement.proposal_id == proposal_id, Judgement.comment != "")
         .order_by(Judgement.updated_at.desc(), Judgement.id.desc())
     )
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
@@ -97,6 +97,109 @@ def judgement_comments(proposal_id: int, page: int = 1, per_page: int = 20):
 
 def get_judgement(judgement_id: int) -> Judgement | None:
     return db.session.get(Judgement, judgement_id)
+
+
+# --- replies under judgements' comments -------------------------------------------------------
+#: Direct replies per page of a comment's thread (each shown with everything below it).
+REPLIES_PER_PAGE = 20
+
+
+def reply_counts(judgement_ids: list[int]) -> dict[int, int]:
+    """How many replies (deleted ones excepted) each judgement's comment has."""
+    if not judgement_ids:
+        return {}
+    rows = db.session.execute(
+        select(JudgementReply.judgement_id, func.count())
+        .where(JudgementReply.judgement_id.in_(judgement_ids), JudgementReply.deleted_at.is_(None))
+        .group_by(JudgementReply.judgement_id)
+    ).all()
+    return dict(rows)
+
+
+def reply_thread(judgement_id: int, page: int = 1, per_page: int = REPLIES_PER_PAGE):
+    """A page of direct replies to a judgement's comment, oldest first, and for each of them
+    the replies below it in reading order: (pagination, {root id: [(reply, children)]})."""
+    roots = db.paginate(
+        select(JudgementReply)
+        .where(JudgementReply.judgement_id == judgement_id, JudgementReply.parent_id.is_(None))
+        .order_by(JudgementReply.created_at, JudgementReply.id),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+    root_ids = [root.id for root in roots.items]
+    below = (
+        db.session.scalars(
+            select(JudgementReply)
+            .where(JudgementReply.root_id.in_(root_ids), JudgementReply.parent_id.is_not(None))
+            .order_by(JudgementReply.created_at, JudgementReply.id)
+        ).all()
+        if root_ids
+        else []
+    )
+    children: dict[int, list[JudgementReply]] = {}
+    for reply in below:
+        children.setdefault(reply.parent_id, []).append(reply)
+    return roots, children
+
+
+def flagged_by(user_id: int, judgement_ids: list[int]) -> set[int]:
+    """Which of these judgements' comments the person already flagged."""
+    if not judgement_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(JudgementFlag.judgement_id).where(
+                JudgementFlag.user_id == user_id, JudgementFlag.judgement_id.in_(judgement_ids)
+            )
+        )
+    )
+
+
+def replies_flagged_by(user_id: int, judgement_id: int) -> set[int]:
+    """Which replies of a comment's thread the person already flagged."""
+    return set(
+        db.session.scalars(
+            select(JudgementFlag.reply_id)
+            .join(JudgementReply, JudgementReply.id == JudgementFlag.reply_id)
+            .where(JudgementFlag.user_id == user_id, JudgementReply.judgement_id == judgement_id)
+        )
+    )
+
+
+def moderation_queue() -> list[dict[str, Any]]:
+    """Judgement comments and replies with open flags, most flagged first, with the reasons
+    given, for the facilitators' queue."""
+    flags = db.session.scalars(
+        select(JudgementFlag)
+        .where(JudgementFlag.status == FlagStatus.OPEN)
+        .order_by(JudgementFlag.created_at)
+    ).all()
+    entries: dict[tuple[str, int], dict[str, Any]] = {}
+    for flag in flags:
+        key = ("reply", flag.reply_id) if flag.reply_id else ("judgement", flag.judgement_id)
+        entry = entries.setdefault(key, {"kind": key[0], "id": key[1], "reasons": []})
+        entry["reasons"].append(flag.reason)
+    for entry in entries.values():
+        if entry["kind"] == "reply":
+            reply = db.session.get(JudgementReply, entry["id"])
+            entry.update(
+                judgement=reply.judgement,
+                author=reply.author,
+                text=reply.body,
+                hidden=reply.is_hidden,
+                deleted=reply.is_deleted,
+            )
+        else:
+            judgement = db.session.get(Judgement, entry["id"])
+            entry.update(
+                judgement=judgement,
+                author=judgement.author,
+                text=judgement.comment,
+                hidden=judgement.comment_is_hidden,
+                deleted=False,
+            )
+    return sorted(entries.values(), key=lambda e: -len(e["reasons"]))
 
 
 # --- the queue -----------------------------------------------------------------------------

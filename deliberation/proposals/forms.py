@@ -2,7 +2,7 @@
 citizens' feedback on it (judging a step, the satisfaction filter)."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectChoice, SelectField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from deliberation.core.forms import CleanTextForm
@@ -89,3 +89,35 @@ def satisfaction_filter_choices() -> list[SelectChoice]:
         SelectChoice("unjudged", str(_l("Answered, not judged yet"))),
         SelectChoice("contested", str(_l("Contested"))),
     ]
+
+
+class ReplyForm(CleanTextForm):
+    """A reply to a judgement's comment or to a reply; the client id makes a resubmitted form
+    post only once."""
+
+    body = TextAreaField(
+        _l("Your reply"),
+        validators=[InputRequired(message=_l("Please write your reply."))],
+        description=_l("Plain text, at most 2,000 characters. Shown with your name."),
+        render_kw={"maxlength": COMMENT_MAX_LENGTH},
+    )
+    parent_id = HiddenField()
+    client_id = HiddenField()
+
+
+class EditReplyForm(CleanTextForm):
+    body = TextAreaField(
+        _l("Your reply"),
+        validators=[InputRequired(message=_l("Please write your reply."))],
+        render_kw={"maxlength": COMMENT_MAX_LENGTH},
+    )
+
+
+class ModerationReasonForm(CleanTextForm):
+    """Why a member flags something, or the public reason a facilitator hides or restores it."""
+
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[InputRequired(message=_l("Please give a reason.")), Length(max=500)],
+        render_kw={"maxlength": 500, "rows": 2},
+    )

@@ -75,8 +75,11 @@ def judge(
     else:
         action = "judgement.change"
     if action == "judgement.change":
-        if judgement.comment != comment:
-            judgement.comment_hidden_at = None
+        if judgement.comment_hidden_at is not None and judgement.comment != comment:
+            # as for discussion comments: what a facilitator hid stays hidden, unchanged
+            raise DomainError(
+                _("A facilitator hid your comment, so it cannot be changed."), code="hidden"
+            )
         judgement.value = value
         judgement.comment = comment
         judgement.member_category = user.member_category
@@ -177,18 +180,3 @@ def send_back_to_agenda(actor: User, proposal: Proposal) -> AgendaItem:
         ),
     )
     return item
-
-
-def hide_comment(moderator: User, judgement: Judgement) -> Judgement:
-    """A facilitator hides a judgement's comment; the judgement still counts."""
-    if not moderator.is_facilitator:
-        raise PermissionDenied(_("Only facilitators can do that."), code="not_facilitator")
-    judgement.comment_hidden_at = utcnow()
-    audit.record(
-        "judgement.hide_comment",
-        "proposal",
-        judgement.proposal_id,
-        actor_id=moderator.id,
-        judgement=judgement.id,
-    )
-    return judgement

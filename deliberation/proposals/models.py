@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from deliberation.accounts.models import Division, MemberCategory, User
-from deliberation.agendas.models import AgendaItem
+from deliberation.agendas.models import AgendaItem, FlagStatus
 from deliberation.core.errors import IllegalTransition
 from deliberation.db import as_utc, utcnow
 from deliberation.evaluations.models import Survey
@@ -287,7 +287,90 @@ class Judgement(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     #: Set when a facilitator hides the comment (the judgement itself still counts).
     comment_hidden_at: Mapped[datetime | None] = mapped_column()
+    comment_hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The public reason shown in place of a hidden comment.
+    comment_hidden_reason: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    author: Mapped[User] = relationship(lazy="joined")
+    author: Mapped[User] = relationship(lazy="joined", foreign_keys=[user_id])
+    proposal: Mapped[Proposal] = relationship()
+
+    @property
+    def comment_is_hidden(self) -> bool:
+        return self.comment_hidden_at is not None
+
+
+#: Replies nest at most this deep under a judgement's comment (0 = a direct reply); a reply
+#: to a reply on the deepest level joins that level, so the thread stays readable on a phone.
+REPLY_MAX_DEPTH = 4
+
+
+class JudgementReply(db.Model):
+    """A logged-in person's reply to a judgement's comment, or to another reply."""
+
+    __tablename__ = "judgement_replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    judgement_id: Mapped[int] = mapped_column(
+        ForeignKey("proposal_judgements.id", ondelete="CASCADE"), index=True
+    )
+    #: The reply answered, or none for a direct reply to the judgement's comment.
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("judgement_replies.id", ondelete="CASCADE"), index=True
+    )
+    #: The direct reply this one descends from (itself for a direct reply): pages of a thread
+    #: are pages of direct replies, each with everything below it.
+    root_id: Mapped[int | None] = mapped_column(index=True)
+    depth: Mapped[int] = mapped_column(default=0)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Plain text, shown as typed.
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: The browser's id of the submission: a resubmitted form posts only once.
+    client_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column()
+    deleted_at: Mapped[datetime | None] = mapped_column()
+    hidden_at: Mapped[datetime | None] = mapped_column()
+    hidden_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The public reason shown in place of a hidden reply.
+    hidden_reason: Mapped[str] = mapped_column(String(500), default="")
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
+    judgement: Mapped[Judgement] = relationship(lazy="joined")
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+
+class JudgementFlag(db.Model):
+    """A person reports a judgement's comment or a reply to the facilitators; once each."""
+
+    __tablename__ = "judgement_flags"
+    __table_args__ = (
+        UniqueConstraint("judgement_id", "user_id"),
+        UniqueConstraint("reply_id", "user_id"),
+        #: A flag is about exactly one thing: a judgement's comment or a reply.
+        CheckConstraint("(judgement_id IS NULL) <> (reply_id IS NULL)", name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    judgement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("proposal_judgements.id", ondelete="CASCADE"), index=True
+    )
+    reply_id: Mapped[int | None] = mapped_column(
+        ForeignKey("judgement_replies.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[FlagStatus] = mapped_column(
+        Enum(FlagStatus, native_enum=False, length=20), default=FlagStatus.OPEN, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -1,5 +1,7 @@
 """URL rules of the proposals feature: the queue, a proposal's timeline, official actions."""
 
+import uuid
+
 from flask import Blueprint, Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -14,11 +16,14 @@ from deliberation.core.errors import DomainError, NotFound
 from deliberation.core.forms import commit_or_flash
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db
-from deliberation.proposals import feedback, judgements, queries, services
+from deliberation.proposals import feedback, judgements, queries, replies, services
 from deliberation.proposals.forms import (
+    EditReplyForm,
     FeedbackQueueFilterForm,
     JudgementForm,
+    ModerationReasonForm,
     ProgressForm,
+    ReplyForm,
     ResponseForm,
     due_filter_choices,
     satisfaction_filter_choices,
@@ -136,6 +141,7 @@ def _detail_page(
     status=200,
 ):
     judging = _judgement_forms(proposal, judgement_form, judgement_step)
+    comments = feedback.judgement_comments(proposal.id, request.args.get("comments", 1, type=int))
     return (
         render_template(
             "proposals/detail.html",
@@ -149,9 +155,8 @@ def _detail_page(
             judgement_results=feedback.judgement_results(proposal.id),
             judgement_forms=judging["forms"],
             own_judgements=judging["own"],
-            judgement_comments=feedback.judgement_comments(
-                proposal.id, request.args.get("comments", 1, type=int)
-            ),
+            judgement_comments=comments,
+            reply_counts=feedback.reply_counts([j.id for j in comments.items]),
             judgement_steps=list(JudgementStep),
             satisfaction_values=list(Satisfaction),
             contested_rule=judgements.contested_rule(),
@@ -309,18 +314,265 @@ def send_back(proposal_id: int):
     return redirect(url_for("agendas.show_item", item_id=item.id))
 
 
+# --- threads under judgements' comments, and their moderation --------------------------------
+REPLY_LIMIT = "20/minute"
+FLAG_LIMIT = "20/minute"
+
+
+def _thread_page(
+    judgement,
+    *,
+    reply_form: ReplyForm | None = None,
+    edit_forms: dict | None = None,
+    status: int = 200,
+):
+    """A judgement's comment with its replies (nested, paginated) and the forms to answer,
+    flag, edit and moderate."""
+    page = request.args.get("page", 1, type=int)
+    roots, children = feedback.reply_thread(judgement.id, page)
+    flagged: set[int] = set()
+    flagged_replies: set[int] = set()
+    if current_user.is_authenticated:
+        flagged = feedback.flagged_by(current_user.id, [judgement.id])
+        flagged_replies = feedback.replies_flagged_by(current_user.id, judgement.id)
+    return (
+        render_template(
+            "proposals/thread.html",
+            judgement=judgement,
+            proposal=judgement_proposal(judgement),
+            roots=roots,
+            children=children,
+            reply_form=reply_form or ReplyForm(formdata=None, client_id=uuid.uuid4().hex),
+            edit_forms=edit_forms or {},
+            reason_form=ModerationReasonForm(formdata=None),
+            is_facilitator=current_user.is_authenticated and current_user.is_facilitator,
+            flagged_comment=judgement.id in flagged,
+            flagged_replies=flagged_replies,
+            reply_total=feedback.reply_counts([judgement.id]).get(judgement.id, 0),
+            new_client_id=lambda: uuid.uuid4().hex,
+        ),
+        status,
+    )
+
+
+def judgement_proposal(judgement) -> Proposal:
+    return queries.get_proposal(judgement.proposal_id)
+
+
+def _back_to_thread(judgement_id: int, anchor: str = "replies"):
+    return redirect(
+        url_for(
+            "proposals.judgement_thread",
+            judgement_id=judgement_id,
+            page=request.args.get("page", 1, type=int),
+            _anchor=anchor,
+        )
+    )
+
+
+@bp.get("/judgements/<int:judgement_id>")
+def judgement_thread(judgement_id: int):
+    """A judgement's comment and the conversation under it, for anyone to read."""
+    return _thread_page(replies.commented_judgement(judgement_id))
+
+
+@bp.post("/judgements/<int:judgement_id>/replies")
+@login_required
+def reply_to_judgement(judgement_id: int):
+    """A member replies to a judgement's comment or to a reply under it."""
+    judgement = replies.commented_judgement(judgement_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return _thread_page(judgement, reply_form=form, status=400)
+    enforce("proposal-reply", current_user.id, REPLY_LIMIT)
+    parent_id = int(form.parent_id.data) if (form.parent_id.data or "").isdigit() else None
+    result, refused = commit_or_flash(
+        lambda: replies.post_reply(
+            current_user,
+            judgement.id,
+            form.body.data,
+            parent_id=parent_id,
+            client_id=form.client_id.data,
+        )
+    )
+    if refused:
+        return _thread_page(judgement, reply_form=form, status=refused.status_code)
+    reply, created = result
+    if created:
+        flash(_("Your reply is posted."), "success")
+    return _back_to_thread(judgement.id, f"reply-{reply.id}")
+
+
+@bp.post("/replies/<int:reply_id>/edit")
+@login_required
+def edit_reply(reply_id: int):
+    """The author corrects their reply."""
+    reply = replies.get_reply(reply_id)
+    form = EditReplyForm(prefix=f"edit-{reply.id}")
+    if not form.validate_on_submit():
+        judgement = replies.commented_judgement(reply.judgement_id)
+        return _thread_page(judgement, edit_forms={reply.id: form}, status=400)
+    __, refused = commit_or_flash(
+        lambda: replies.edit_reply(current_user, reply.id, form.body.data)
+    )
+    if refused:
+        judgement = replies.commented_judgement(reply.judgement_id)
+        return _thread_page(judgement, edit_forms={reply.id: form}, status=refused.status_code)
+    flash(_("Your reply is changed."), "success")
+    return _back_to_thread(reply.judgement_id, f"reply-{reply.id}")
+
+
+@bp.post("/replies/<int:reply_id>/delete")
+@login_required
+def delete_reply(reply_id: int):
+    """The author deletes their reply; the answers below it stay."""
+    reply = replies.get_reply(reply_id)
+    if EmptyForm().validate_on_submit():
+        __, refused = commit_or_flash(lambda: replies.delete_reply(current_user, reply.id))
+        if refused:
+            return _refused(refused, reply.judgement_id)
+        flash(_("Your reply is deleted."), "success")
+    return _back_to_thread(reply.judgement_id, f"reply-{reply.id}")
+
+
+def _refused(error: DomainError, judgement_id: int):
+    """Answer a refused moderation or flag with its status, back on the thread page."""
+    judgement = replies.commented_judgement(judgement_id)
+    return _thread_page(judgement, status=error.status_code)
+
+
+def _reason_write(judgement_id: int, write, success: str, anchor: str):
+    """Check the reason form, run a flag or moderation service with the reason, commit."""
+    form = ModerationReasonForm()
+    if not form.validate_on_submit():
+        flash(_("Please give a reason."), "error")
+        judgement = replies.commented_judgement(judgement_id)
+        return _thread_page(judgement, status=400)
+    __, refused = commit_or_flash(lambda: write(form.reason.data))
+    if refused:
+        return _refused(refused, judgement_id)
+    flash(success, "success")
+    if request.form.get("next") == "moderation":
+        return redirect(url_for("proposals.moderation"))
+    return _back_to_thread(judgement_id, anchor)
+
+
+@bp.post("/judgements/<int:judgement_id>/flag")
+@login_required
+def flag_judgement_comment(judgement_id: int):
+    """A member reports a judgement's comment to the facilitators, with a reason."""
+    judgement = replies.commented_judgement(judgement_id)
+    enforce("proposal-flag", current_user.id, FLAG_LIMIT)
+    return _reason_write(
+        judgement.id,
+        lambda reason: replies.flag_judgement_comment(current_user, judgement.id, reason),
+        _("Thank you: the facilitators will look at it."),
+        "comment",
+    )
+
+
+@bp.post("/replies/<int:reply_id>/flag")
+@login_required
+def flag_reply(reply_id: int):
+    """A member reports a reply to the facilitators, with a reason."""
+    reply = replies.get_reply(reply_id)
+    enforce("proposal-flag", current_user.id, FLAG_LIMIT)
+    return _reason_write(
+        reply.judgement_id,
+        lambda reason: replies.flag_reply(current_user, reply.id, reason),
+        _("Thank you: the facilitators will look at it."),
+        f"reply-{reply.id}",
+    )
+
+
 @bp.post("/judgements/<int:judgement_id>/hide")
 @facilitator_required
 def hide_judgement_comment(judgement_id: int):
-    """A facilitator hides a judgement's comment (the judgement still counts)."""
-    judgement = feedback.get_judgement(judgement_id)
-    if judgement is None:
-        raise NotFound(_("There is no such judgement."))
+    """A facilitator hides a judgement's comment with a public reason (it still counts)."""
+    judgement = replies.commented_judgement(judgement_id)
+    return _reason_write(
+        judgement.id,
+        lambda reason: replies.hide_judgement_comment(current_user, judgement, reason),
+        _("The comment is hidden; the reason shows in its place."),
+        "comment",
+    )
+
+
+@bp.post("/judgements/<int:judgement_id>/restore")
+@facilitator_required
+def restore_judgement_comment(judgement_id: int):
+    """A facilitator shows a hidden judgement comment again, saying why."""
+    judgement = replies.commented_judgement(judgement_id)
+    return _reason_write(
+        judgement.id,
+        lambda reason: replies.restore_judgement_comment(current_user, judgement, reason),
+        _("The comment shows again."),
+        "comment",
+    )
+
+
+@bp.post("/replies/<int:reply_id>/hide")
+@facilitator_required
+def hide_reply(reply_id: int):
+    """A facilitator hides a reply with a public reason."""
+    reply = replies.get_reply(reply_id)
+    return _reason_write(
+        reply.judgement_id,
+        lambda reason: replies.hide_reply(current_user, reply.id, reason),
+        _("The reply is hidden; the reason shows in its place."),
+        f"reply-{reply.id}",
+    )
+
+
+@bp.post("/replies/<int:reply_id>/restore")
+@facilitator_required
+def restore_reply(reply_id: int):
+    """A facilitator shows a hidden reply again, saying why."""
+    reply = replies.get_reply(reply_id)
+    return _reason_write(
+        reply.judgement_id,
+        lambda reason: replies.restore_reply(current_user, reply.id, reason),
+        _("The reply shows again."),
+        f"reply-{reply.id}",
+    )
+
+
+@bp.get("/moderation")
+@facilitator_required
+def moderation():
+    """Facilitators' queue of flagged judgement comments and replies."""
+    return render_template(
+        "proposals/moderation.html",
+        entries=feedback.moderation_queue(),
+        reason_form=ModerationReasonForm(formdata=None),
+        review_form=EmptyForm(),
+    )
+
+
+@bp.post("/moderation/judgements/<int:judgement_id>/dismiss")
+@facilitator_required
+def dismiss_judgement_flags(judgement_id: int):
+    """A facilitator keeps a flagged judgement comment; its open flags close."""
     if EmptyForm().validate_on_submit():
-        judgements.hide_comment(current_user, judgement)
-        db.session.commit()
-        flash(_("The comment is hidden."), "success")
-    return redirect(url_for("proposals.detail", proposal_id=judgement.proposal_id))
+        __, refused = commit_or_flash(
+            lambda: replies.dismiss_flags(current_user, judgement_id=judgement_id)
+        )
+        if not refused:
+            flash(_("The flags are dismissed; the comment stays."), "success")
+    return redirect(url_for("proposals.moderation"))
+
+
+@bp.post("/moderation/replies/<int:reply_id>/dismiss")
+@facilitator_required
+def dismiss_reply_flags(reply_id: int):
+    """A facilitator keeps a flagged reply; its open flags close."""
+    if EmptyForm().validate_on_submit():
+        __, refused = commit_or_flash(
+            lambda: replies.dismiss_flags(current_user, reply_id=reply_id)
+        )
+        if not refused:
+            flash(_("The flags are dismissed; the reply stays."), "success")
+    return redirect(url_for("proposals.moderation"))
 
 
 def _get_division(slug: str) -> Division:

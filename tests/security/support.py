@@ -53,6 +53,8 @@ PUBLIC_ENDPOINTS = {
     "voting.receipts_json",
     "proposals.index",
     "proposals.detail",
+    # A judgement comment's thread of replies is public reading, like the proposal page.
+    "proposals.judgement_thread",
     # Each division's accountability record is public (page, CSV, JSON: counts only).
     "proposals.accountability_index",
     "proposals.accountability",

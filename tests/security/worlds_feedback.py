@@ -8,7 +8,7 @@ from deliberation.accounts.models import Division, MemberCategory, Role, User
 from deliberation.db import utcnow
 from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
-from deliberation.proposals import judgements
+from deliberation.proposals import judgements, replies
 from deliberation.proposals import services as proposals
 from deliberation.proposals.models import JudgementStep, ProposalState, Satisfaction
 from deliberation.roundtables.models import Participant, RoundtableSession, SessionState
@@ -32,6 +32,7 @@ def feedback_world(app: Flask, world: World) -> None:
     judgement = judgements.judge(
         victim, proposal, JudgementStep.ANSWER, Satisfaction.PARTLY, "Judged by the victim"
     )
+    reply, _ = replies.post_reply(victim, judgement.id, "The victim's reply")
     lead = make_user(Role.FACILITATOR, email="sec-feedback-lead@example.org", divisions=[other])
     session = RoundtableSession(
         division_id=other.id,
@@ -76,8 +77,27 @@ def feedback_world(app: Flask, world: World) -> None:
         judgement.id,
         read=ALL,
         write=set(),
-        actions={"hide_judgement_comment": FACILITATORS},
+        actions={
+            "hide_judgement_comment": FACILITATORS,
+            "restore_judgement_comment": FACILITATORS,
+            "dismiss_judgement_flags": FACILITATORS,
+            "flag_judgement_comment": SIGNED_IN,
+            "reply_to_judgement": SIGNED_IN,
+        },
         label="someone else's judgement",
+    )
+    world.add(
+        "reply_id",
+        reply.id,
+        read=ALL,
+        write=set(),  # edit and delete: the author only
+        actions={
+            "flag_reply": SIGNED_IN,
+            "hide_reply": FACILITATORS,
+            "restore_reply": FACILITATORS,
+            "dismiss_reply_flags": FACILITATORS,
+        },
+        label="someone else's reply to a judgement",
     )
     world.add(
         "survey_id",
