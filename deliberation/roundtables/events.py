@@ -3,23 +3,19 @@ team and live polls. Every handler re-checks who may act; see docs/realtime.md."
 
 import logging
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
-from functools import wraps
 from typing import Any
 
 from flask import current_app, request
 from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import SocketIO, disconnect, emit, join_room
+from flask_socketio import SocketIO, join_room
 
 from deliberation.accounts.models import MemberCategory
 from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
     client_id_from,
-    error_payload,
     payload_dict,
     payload_int,
     payload_str,
@@ -56,6 +52,12 @@ from deliberation.roundtables.rooms import (
     call_after_commit,
     session_room,
 )
+from deliberation.roundtables.seats import (
+    Seat,
+    is_plain_new_vote,
+    vote_action,
+    vote_request,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,90 +77,6 @@ def _cookie_token(user_id: int) -> str | None:
     """The session token of `user_id` in this socket's cookie, if it is theirs."""
     identity = login_identity(flask_session.get("_user_id"))
     return identity[1] if identity is not None and identity[0] == user_id else None
-
-
-#: The fields of a plain new vote as the browser sends it (`loadtest.payloads.poll_vote`,
-#: `static/js/roundtable-poll.js`): the only kind the fast path serves.
-FAST_VOTE_FIELDS = frozenset({"session_id", "poll_id", "option_id", "client_id", "change"})
-
-
-def _whole_number(value: Any) -> bool:
-    return type(value) is int and -(2**31) < value < 2**31
-
-
-def is_plain_new_vote(seat: "Seat | None", data: Any) -> bool:
-    """A seated participant's first choose-one vote, well formed: what the fast path serves.
-
-    Anything else (a change, stances, extra fields, a stranger) goes the ordinary way.
-    """
-    return (
-        seat is not None
-        and polls.may_vote(seat)
-        and seat.user_id is not None
-        and bool(seat.session_token)
-        and isinstance(data, dict)
-        and data.keys() == FAST_VOTE_FIELDS
-        and data["change"] is False
-        and data["session_id"] == seat.session_id
-        and _whole_number(data["poll_id"])
-        and _whole_number(data["option_id"])
-        and isinstance(data["client_id"], str)
-        and 8 <= len(data["client_id"]) <= 64
-    )
-
-
-def vote_action(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-    """Like core.realtime.socket_action, for the vote hot path: the login is re-checked inside
-    the vote's own transaction (ballotbox) instead of loading the whole user first."""
-
-    @wraps(handler)
-    def wrapper(*args: Any) -> dict[str, Any]:
-        try:
-            result = handler(*args) or {}
-            db.session.commit()
-        except ballotbox.Unauthenticated as error:
-            db.session.rollback()
-            disconnect()
-            return {"ok": False, "error": "unauthenticated", "message": error.message}
-        except DomainError as error:
-            db.session.rollback()
-            payload = error_payload(error)
-            emit("error", {**payload, "event": "poll_vote"})
-            return payload
-        except Exception:
-            db.session.rollback()
-            log.exception("poll_vote failed")
-            payload = {"ok": False, "error": "server_error", "message": "Something went wrong."}
-            emit("error", {**payload, "event": "poll_vote"})
-            return payload
-        return {"ok": True, **result}
-
-    return wrapper
-
-
-@dataclass(frozen=True)
-class Seat:
-    """What a socket joined: kept per connection so hot paths (votes) skip a lookup."""
-
-    session_id: int
-    participant_id: int | None
-    user_id: int | None
-    role: ParticipantRole | None
-    table_id: int | None
-    member_category: MemberCategory
-    staff: bool
-    rooms: tuple[str, ...]
-    #: The login token the socket's cookie carried at join (re-checked in each vote's batch).
-    session_token: str | None = None
-
-    # The attributes a vote needs from a Participant.
-    @property
-    def id(self) -> int | None:
-        return self.participant_id
-
-    @property
-    def may_vote(self) -> bool:
-        return self.role == ParticipantRole.PARTICIPANT
 
 
 class RoundtableNamespace(AuthenticatedNamespace):
@@ -199,7 +117,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
                 return None
         if poll.kind == PollKind.AGREE or data["option_id"] not in poll.option_ids:
             return None
-        vote = _vote_request(
+        vote = vote_request(
             seat, poll, data["client_id"], data["option_id"], seat.user_id, seat.session_token
         )
         ballotbox.wait_for_batch(app, vote)
@@ -637,29 +555,12 @@ class RoundtableNamespace(AuthenticatedNamespace):
         polls.require_may_vote(seat)
         option, _stances = polls.validate_choice(poll, option_id, None)
         user_id, token = _cookie_identity()
-        request_ = _vote_request(seat, poll, client_id, option or 0, user_id, token)
+        request_ = vote_request(seat, poll, client_id, option or 0, user_id, token)
         # Hand the connection back before waiting for the batch: hundreds of voters waiting
         # while each holds one would leave the batch writer none (a worker whose poll cache
         # is cold reads the poll first; every other worker's is, with several workers).
         db.session.rollback()
         return {"vote": ballotbox.submit(app, request_)}
-
-
-def _vote_request(
-    seat: Seat, poll: polls.PollInfo, client_id: str, option_id: int, user_id: int, token: str
-) -> ballotbox.VoteRequest:
-    """A new choose-one vote for the batch writer: the seat's participant, the poll, the choice,
-    and the login (user id and session token) the batch re-checks."""
-    return ballotbox.VoteRequest(
-        poll_id=poll.id,
-        session_id=poll.session_id,
-        participant_id=seat.participant_id or 0,
-        user_id=user_id,
-        session_token=token,
-        client_id=client_id,
-        option_id=option_id,
-        member_category=seat.member_category,
-    )
 
 
 def _enum(kind: type, value: str | None) -> Any:

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from deliberation.extensions import db
-from deliberation.roundtables import events
+from deliberation.roundtables import seats
 from deliberation.roundtables.models import Participant
 from loadtest import payloads
 from tests.browser.conftest import browser_login
@@ -144,10 +144,10 @@ def test_every_event_the_rehearsal_drives_is_sent_as_the_browser_sends_it(
                 Participant.user.has(email=seed["table1"][0]),
             )
         )
-        seat = events.Seat(
+        seat = seats.Seat(
             sid, voter.id, voter.user_id, voter.role, voter.table_id,
             voter.member_category, False, (), session_token="the-login-token",
         )  # fmt: skip
-    assert events.is_plain_new_vote(seat, vote)
+    assert seats.is_plain_new_vote(seat, vote)
     rehearsal_vote = payloads.poll_vote(sid, vote["poll_id"], vote["option_id"], "c" * 32)
-    assert events.is_plain_new_vote(seat, rehearsal_vote)
+    assert seats.is_plain_new_vote(seat, rehearsal_vote)
