@@ -22,7 +22,7 @@ from deliberation.roundtables.models import (
     Theme,
     session_agenda_items,
 )
-from deliberation.roundtables.tables import session_tables
+from deliberation.roundtables.tables import session_tables, table_facilitator_name
 from deliberation.roundtables.themes import current_themes, team_theme_payload
 
 RECENT_CHAT = 50
@@ -90,21 +90,6 @@ def seat_payload(participant: Participant | None) -> dict[str, Any] | None:
         "table_number": table.number if table else None,
         "facilitator": table_facilitator_name(participant.session_id, table.id) if table else None,
     }
-
-
-def table_facilitator_name(session_id: int, table_id: int) -> str | None:
-    """The name the room shows as its table's facilitator (the first, if several)."""
-    facilitator = db.session.scalar(
-        select(Participant)
-        .where(
-            Participant.session_id == session_id,
-            Participant.table_id == table_id,
-            Participant.role == ParticipantRole.TABLE_FACILITATOR,
-        )
-        .order_by(Participant.id)
-        .limit(1)
-    )
-    return facilitator.user.display_name if facilitator else None
 
 
 def snapshot(
