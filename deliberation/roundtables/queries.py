@@ -11,6 +11,7 @@ from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.roundtables import payloads, polls, results, sessions
 from deliberation.roundtables.models import (
+    Broadcast,
     ChatMessage,
     Idea,
     Participant,
@@ -218,7 +219,23 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
         "rule_text": session.rule_text(),
         "submitted_ideas": submitted_ideas(session),
         "themes": [team_theme_payload(session, t) for t in current_themes(session)],
+        "broadcasts": recent_broadcasts(session.id),
     }
+
+
+#: How many of the lead's broadcasts the console lists after a reload (newest first).
+CONSOLE_BROADCASTS = 20
+
+
+def recent_broadcasts(session_id: int, limit: int = CONSOLE_BROADCASTS) -> list[dict[str, Any]]:
+    """The session's latest broadcasts, newest first: the console's history survives a reload."""
+    found = db.session.scalars(
+        select(Broadcast)
+        .where(Broadcast.session_id == session_id)
+        .order_by(Broadcast.id.desc())
+        .limit(limit)
+    )
+    return [payloads.broadcast_payload(b) for b in found]
 
 
 def submitted_ideas(session: RoundtableSession) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from deliberation.extensions import db
 from deliberation.roundtables import adoption, permissions, polls, seating
 from deliberation.roundtables.models import (
     MAX_PHASE_SECONDS,
+    Broadcast,
     Participant,
     ParticipantRole,
     PassRule,
@@ -37,7 +38,7 @@ from deliberation.roundtables.models import (
     rows_inserted,
     timer_duration,
 )
-from deliberation.roundtables.payloads import session_state_payload
+from deliberation.roundtables.payloads import broadcast_payload, session_state_payload
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
@@ -625,12 +626,12 @@ def broadcast_message(actor: User, session: RoundtableSession, text: str) -> dic
         empty=_("Write a message first."),
         too_long=_("That message is too long."),
     )
-    payload = {
-        "session_id": session.id,
-        "body": body,
-        "author": actor.display_name,
-        "created_at": utcnow().isoformat(),
-    }
-    audit.record("roundtable.broadcast", "roundtable", session.id, actor_id=actor.id)
+    broadcast = Broadcast(session_id=session.id, author_id=actor.id, body=body)
+    db.session.add(broadcast)
+    db.session.flush()
+    payload = broadcast_payload(broadcast)
+    audit.record(
+        "roundtable.broadcast", "roundtable", session.id, actor_id=actor.id, broadcast=broadcast.id
+    )
     emit_after_commit("broadcast", payload, to=session_room(session.id), namespace=NAMESPACE)
     return payload

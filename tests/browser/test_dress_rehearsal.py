@@ -243,6 +243,16 @@ def run_the_day(app, new_page, base, sid, seed, crowd: Crowd, light_voters: int)
     expect(projector.locator("#rt-themes")).to_contain_text("Night buses")
     expect(lead.locator("#rt-console-themes li")).to_have_count(2)
 
+    # A broadcast reaches the phone and the projector, and stays in the console after a reload.
+    lead.fill("#rt-broadcast-text", "Five minutes to the poll")
+    lead.click("#rt-broadcast-submit")
+    expect(phone.locator("#rt-broadcast")).to_contain_text("Five minutes to the poll")
+    expect(projector.locator("#rt-broadcast")).to_contain_text("Five minutes to the poll")
+    lead.reload()
+    expect(lead.locator("#rt-broadcasts li")).to_have_count(1)
+    expect(lead.locator("#rt-broadcasts li")).to_contain_text("Five minutes to the poll")
+    expect(lead.locator("#rt-console-themes li")).to_have_count(2)
+
     # A timed poll: countdown and turnout on the console, time left on phone and projector.
     lead.select_option("#rt-phase-select", "poll")
     lead.click("#rt-phase-form button[type=submit]")
