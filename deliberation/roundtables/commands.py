@@ -64,6 +64,11 @@ def load_rehearse() -> Callable[..., dict[str, Any]]:
     show_default=True,
     help="Longest wait for any one step.",
 )
+@click.option(
+    "--console",
+    is_flag=True,
+    help="Keep the lead's console open in Chromium and measure it (needs Playwright).",
+)
 def rehearse_command(
     participants: int,
     url: str | None,
@@ -71,6 +76,7 @@ def rehearse_command(
     reference: str | None,
     server_mode: str,
     timeout: float,
+    console: bool,
 ) -> None:
     """Rehearse a live roundtable with N real Socket.IO clients; last line is JSON.
 
@@ -89,6 +95,7 @@ def rehearse_command(
         timeout,
         lambda line: click.echo(line, err=False),
         server_mode,
+        console,
     )
     click.echo(
         f"\n{result['connected']}/{participants} participants connected and joined in "
@@ -100,6 +107,12 @@ def rehearse_command(
         f"errors: {result['errors']} {result['error_kinds'] or ''}\n"
         f"server peak memory: {result['server_rss_mb']} MB"
     )
+    if console:
+        click.echo(
+            f"lead's console: a table's change shown within p99 "
+            f"{result['console_update_p99_ms']} ms; main thread busy "
+            f"{result['console_main_thread_ms_per_s']} ms/s during the poll"
+        )
     if reference:
         click.echo(
             f"reference: converged in {result['reference_converge_ms']} ms; ratio {result['ratio']}"

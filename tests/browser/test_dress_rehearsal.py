@@ -9,6 +9,7 @@ the crowd votes, the poll and the session close. Each step asserts what a person
 each page is axe-clean."""
 
 import asyncio
+import json
 import re
 import threading
 import uuid
@@ -359,3 +360,18 @@ def run_the_day(app, new_page, base, sid, seed, crowd: Crowd, light_voters: int)
     save_screenshot(phone, "dress-results-390-en")
     for page in (lead, facilitator, team, projector):
         assert page.script_errors == [], page.script_errors
+
+
+def test_rehearse_keeps_the_leads_console_open_and_measures_it(runner):
+    """`flask rehearse --console`: the console in Chromium through the whole rehearsal, its
+    figures in the JSON (a small room here: the machine is shared)."""
+    result = runner.invoke(args=["rehearse", "--participants", "20", "--window", "0.5",
+                                 "--timeout", "30", "--console"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    assert figures["errors"] == 0, figures
+    # The console promises every table's change within 2 s (it asks at most 0.5 s after a
+    # table event, and every 2 s regardless).
+    assert 0 < figures["console_update_p99_ms"] <= 2000, figures
+    assert figures["console_main_thread_ms_per_s"] > 0, figures
+    assert "lead's console: a table's change shown within p99" in result.output
