@@ -34,7 +34,7 @@ def timezone_choices() -> list[tuple[str, str]]:
     """The site's own zone first (empty: follows the site), then the common zones, each named
     in the page's language; built per request so the names follow the language."""
     site = current_app.config["DEFAULT_TIMEZONE"]
-    return [("", _("The site's time zone: %(zone)s", zone=zone_name(site)))] + [
+    return [("", _("Site default: %(zone)s", zone=zone_name(site)))] + [
         (zone, zone_name(zone)) for zone in COMMON_TIMEZONES
     ]
 

@@ -41,7 +41,7 @@ def test_a_person_reads_times_in_the_zone_chosen_on_the_profile(app, client, aut
     profile = client.get("/profile").text
     zones = re.findall(r'<option[^>]*value="([^"]*)"', profile.split('id="timezone"')[1])
     assert zones[:3] == ["", "Asia/Seoul", "Asia/Tokyo"]  # the site's zone, then Seoul first
-    assert "The site&#39;s time zone: South Korea Time (Asia/Seoul)" in profile
+    assert "Site default: South Korea Time (Asia/Seoul)" in profile
 
     save_profile(client, timezone="Europe/Berlin")
     with app.app_context():
