@@ -15,7 +15,7 @@ from deliberation.agendas import events as agendas_events
 from deliberation.agendas import routes as agendas_routes
 from deliberation.config import PROJECT_ROOT, Config
 from deliberation.core.errors import register_error_handlers
-from deliberation.core.i18n import select_locale, translation_directories
+from deliberation.core.i18n import select_locale, select_timezone, translation_directories
 from deliberation.core.realtime import register_core_namespaces, socket_options
 from deliberation.core.security import bound_url_integers, register_security_headers
 from deliberation.core.sessions import SocketAwareSessionInterface, login_identity
@@ -92,7 +92,7 @@ def create_app(config: type[Config] = Config, overrides: dict[str, Any] | None =
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
     socketio.init_app(app, **socket_options(app.config))
     app.session_interface = SocketAwareSessionInterface()

@@ -51,6 +51,7 @@ from deliberation.roundtables import sessions
 from deliberation.roundtables.models import Participant, ParticipantRole, PollVote
 from deliberation.roundtables.rooms import NAMESPACE
 from loadtest import payloads
+from loadtest.consolewatch import ConsoleWatch
 from loadtest.liveserver import LiveServer
 from loadtest.loadclient import LightClient, SocketIOError, loopback_only
 
@@ -237,6 +238,7 @@ class Person:
     client: LightClient
     votes: bool
     table_id: int | None = None
+    table_number: int | None = None
     phase_at: dict[str, float] = field(default_factory=dict)
     chat_seen: list[tuple[str, int, float]] = field(default_factory=list)
     converged_at: float | None = None
@@ -257,6 +259,7 @@ class Rehearsal:
         say: Say,
         server_pid: int | None = None,
         fault_command: str | None = None,
+        console: bool = False,
     ) -> None:
         self.url, self.cast, self.window, self.timeout, self.say = url, cast, window, timeout, say
         self.fault_command = fault_command
@@ -267,6 +270,10 @@ class Rehearsal:
         self.last_tally_total: int | None = None
         self.stopping = False
         self.supervisors: list[asyncio.Task] = []
+        #: The lead's console in Chromium (`--console`): opened in `run`.
+        self.console = ConsoleWatch(url, cast.session_id, cast.lead_cookie) if console else None
+        #: Table number → when (wall clock) its first chat message was sent.
+        self.chat_sent_wall: dict[int, float] = {}
         self.server = psutil.Process(server_pid) if server_pid else None
         self.sid = cast.session_id
         self.errors: dict[str, int] = {}
@@ -424,6 +431,7 @@ class Rehearsal:
             try:
                 ack = await self.call(person.client, "join", payloads.join(self.sid))
                 person.table_id = ack["seat"]["table_id"]
+                person.table_number = ack["seat"].get("table_number")
             except Exception:  # noqa: BLE001
                 self.error("rejoin")
 
@@ -456,6 +464,8 @@ class Rehearsal:
             await asyncio.sleep(random.uniform(0, self.window))  # noqa: S311 - load timing
             client_id = uuid.uuid4().hex
             sent_at[client_id] = (table_id, time.perf_counter())
+            if speaker.table_number is not None:
+                self.chat_sent_wall[speaker.table_number] = time.time()
             try:
                 await self.call(
                     speaker.client,
@@ -661,6 +671,9 @@ class Rehearsal:
         self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
         await self.lead.connect(timeout=self.timeout)
         await self.call(self.lead, "join", payloads.join(self.sid))
+        if self.console is not None:
+            self.say("opening the lead's console in Chromium ...")
+            await self.console.open()
         self.say(f"connecting {len(self.cast.participant_cookies)} participants and "
                  f"{len(self.cast.facilitator_cookies)} table facilitators ...")  # fmt: skip
         await self.connect_all()
@@ -670,11 +683,22 @@ class Rehearsal:
         self.say("phase change: table discussion ...")
         self.figures["phase_p99_ms"] = await self.phase("discussion", duration_s=1800)
         self.say("table chat ...")
+        if self.console is not None:
+            await self.console.watch_tables()
         await self.chat()
+        if self.console is not None:
+            await self.console_updates(self.console)
         self.say("ideas, submissions and themes ...")
         await self.ideas_and_themes()
         self.say("room poll ...")
+        if self.console is not None:
+            busy_before, started = await self.console.busy_seconds(), time.perf_counter()
         await self.poll()
+        if self.console is not None:
+            busy = await self.console.busy_seconds() - busy_before
+            self.figures["console_main_thread_ms_per_s"] = round(
+                busy * 1000 / (time.perf_counter() - started), 1
+            )
         await self.phase("results")
         await self.call(self.lead, "session_close", payloads.console_action(self.sid))
         self.stopping = True
@@ -683,7 +707,22 @@ class Rehearsal:
         await asyncio.gather(
             *(p.client.close() for p in self.people), self.lead.close(), return_exceptions=True
         )
+        if self.console is not None:
+            self.error("console_script_error", len(self.console.script_errors))
+            await self.console.close()
         return self.figures
+
+    async def console_updates(self, console: ConsoleWatch) -> None:
+        """How long after each table's first chat the lead's console showed it (p99)."""
+        await console.wait_for_rows_with_chat(len(self.chat_sent_wall), self.timeout)
+        shown = await console.first_chat_shown()
+        delays = [
+            (shown[number] - sent) * 1000
+            for number, sent in self.chat_sent_wall.items()
+            if number in shown
+        ]
+        self.error("console_missed_table", len(self.chat_sent_wall) - len(delays))
+        self.figures["console_update_p99_ms"] = percentile(delays, 0.99)
 
 
 def fault_figures(
@@ -748,6 +787,7 @@ def rehearse(
     server_mode: str = "gevent",
     fault: str | None = None,
     fault_command: str | None = None,
+    console: bool = False,
 ) -> dict[str, Any]:
     """Run the whole rehearsal and return its figures (the command prints them).
 
@@ -788,7 +828,9 @@ def rehearse(
             cast = create_cast(app, participants, run)
             target_url = url.rstrip("/")
             server_pid = pid_listening_on(int(url.rsplit(":", 1)[-1].split("/")[0]))
-        rehearsal = Rehearsal(target_url, cast, window, timeout, say, server_pid, fault_command)
+        rehearsal = Rehearsal(
+            target_url, cast, window, timeout, say, server_pid, fault_command, console
+        )
         # A thread of its own: a caller (pytest with Playwright) may have a loop running here.
         with ThreadPoolExecutor(max_workers=1) as pool:
             figures = pool.submit(asyncio.run, rehearsal.run()).result()
@@ -812,6 +854,9 @@ def rehearse(
         }
         if fault_command:
             result.update(fault_figures(app if url else target_app, rehearsal, fault, figures))
+        if console:
+            result["console_update_p99_ms"] = figures.get("console_update_p99_ms")
+            result["console_main_thread_ms_per_s"] = figures.get("console_main_thread_ms_per_s")
     finally:
         if server is not None:
             server.stop()

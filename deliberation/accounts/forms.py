@@ -1,5 +1,7 @@
 """Forms for registering, logging in, the profile and password reset."""
 
+from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -14,6 +16,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from deliberation.accounts.models import CATEGORY_LABELS, MemberCategory
 from deliberation.core.forms import CleanTextForm
+from deliberation.core.i18n import COMMON_TIMEZONES, zone_name
 
 LANGUAGE_CHOICES = [
     SelectChoice("ko", "한국어", render_kw={"lang": "ko"}),
@@ -25,6 +28,15 @@ CATEGORY_HELP = _l(
     "Categories other than citizen are confirmed by an administrator; until then you take part "
     "as a citizen."
 )
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    """The site's own zone first (empty: follows the site), then the common zones, each named
+    in the page's language; built per request so the names follow the language."""
+    site = current_app.config["DEFAULT_TIMEZONE"]
+    return [("", _("Site default: %(zone)s", zone=zone_name(site)))] + [
+        (zone, zone_name(zone)) for zone in COMMON_TIMEZONES
+    ]
 
 
 def category_choices() -> list[SelectChoice]:
@@ -69,6 +81,11 @@ class ProfileForm(CleanTextForm):
         description=CATEGORY_HELP,
     )
     large_text = BooleanField(_l("Large text"))
+    timezone = SelectField(
+        _l("Time zone"),
+        choices=timezone_choices,
+        description=_l("Times on the site are shown in this zone."),
+    )
 
 
 class ForgotPasswordForm(CleanTextForm):

@@ -127,6 +127,9 @@ class User(UserMixin, db.Model):
     #: Rotated on logout and deactivation: every cookie carrying the old one stops working.
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     large_text: Mapped[bool] = mapped_column(default=False)
+    #: An IANA zone name ("Europe/Berlin") the person reads times in; None: the site's
+    #: DEFAULT_TIMEZONE. Read by Flask-Babel's timezone selector (`core.i18n.select_timezone`).
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")

@@ -140,6 +140,8 @@ def logout():
 def profile():
     """See and change one's own display name, language, text size; ask for another category."""
     form = ProfileForm(obj=current_user)
+    if form.timezone.data is None:  # no zone stored, or none posted: the site's zone ("")
+        form.timezone.data = ""
     pending = categories.pending_request_of(current_user)
     if request.method == "GET":
         shown = pending.requested_category if pending else current_user.member_category
@@ -150,6 +152,7 @@ def profile():
             display_name=form.display_name.data,
             preferred_language=form.preferred_language.data,
             large_text=form.large_text.data,
+            timezone=form.timezone.data,
         )
         categories.choose_category(current_user, MemberCategory(form.member_category.data))
         db.session.commit()

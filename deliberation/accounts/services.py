@@ -97,12 +97,14 @@ def update_profile(
     display_name: str,
     preferred_language: str,
     large_text: bool,
+    timezone: str | None = None,
 ) -> None:
     """Save what a person says about themselves (their category goes through
     `categories.choose_category`: only citizen is taken at their word)."""
     user.display_name = display_name.strip()
     user.preferred_language = preferred_language
     user.large_text = large_text
+    user.timezone = timezone or None  # empty: the site's zone
     audit.record("user.update_profile", "user", user.id, actor_id=user.id)
 
 

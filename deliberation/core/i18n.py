@@ -35,9 +35,39 @@ def select_locale() -> str:
     )
 
 
+#: The zones offered on the profile, Seoul first: where the council's people live and travel.
+COMMON_TIMEZONES = (
+    "Asia/Seoul",
+    "Asia/Tokyo",
+    "Asia/Shanghai",
+    "Asia/Singapore",
+    "Asia/Kolkata",
+    "Europe/London",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Australia/Sydney",
+    "UTC",
+)
+
+
+def select_timezone() -> str | None:
+    """The zone the signed-in person chose on their profile; None lets Flask-Babel fall back
+    to the site's DEFAULT_TIMEZONE (also for guests, CLI commands and background jobs)."""
+    if not has_request_context() or not getattr(current_user, "is_authenticated", False):
+        return None
+    return current_user.timezone if current_user.timezone in COMMON_TIMEZONES else None
+
+
+def zone_name(zone: str) -> str:
+    """A zone as people name it in the page's language ("Germany Time (Europe/Berlin)")."""
+    return f"{get_timezone_location(zone, locale=get_locale())} ({zone})"
+
+
 def local_time(moment: datetime | None) -> str:
-    """A stored (UTC) time in the site's time zone, with the zone named: people read
-    "2026-12-05 10:27 (South Korea Time)", never a UTC time they must convert."""
+    """A stored (UTC) time in the viewer's time zone (their profile's, else the site's), with
+    the zone named: people read "2026-12-05 10:27 (South Korea Time)", never a UTC time."""
     if moment is None:
         return ""
     return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")

@@ -9,12 +9,15 @@ from flask import current_app
 from flask_babel import get_locale
 
 from deliberation.accounts.models import User
+from deliberation.core.i18n import COMMON_TIMEZONES
 from deliberation.db import as_utc
 
 
 def zone_of(user: User | None = None) -> ZoneInfo:
-    """The zone a person reads times in: the site's DEFAULT_TIMEZONE (Asia/Seoul unless set);
-    people have no zone of their own yet."""
+    """The zone a person reads times in: the one chosen on their profile, else the site's
+    DEFAULT_TIMEZONE (Asia/Seoul unless set)."""
+    if user is not None and user.timezone in COMMON_TIMEZONES:
+        return ZoneInfo(user.timezone)
     return ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Seoul")
 
 

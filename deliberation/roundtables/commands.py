@@ -70,6 +70,11 @@ def load_rehearse() -> Callable[..., dict[str, Any]]:
     "(scripts/localstack.py passes one for FAULT=worker-kill|redis-restart|postgres-restart).",
 )
 @click.option("--fault", help="The fault's name, for the figures.")
+@click.option(
+    "--console",
+    is_flag=True,
+    help="Keep the lead's console open in Chromium and measure it (needs Playwright).",
+)
 def rehearse_command(
     participants: int,
     url: str | None,
@@ -79,6 +84,7 @@ def rehearse_command(
     timeout: float,
     fault_command: str | None,
     fault: str | None,
+    console: bool,
 ) -> None:
     """Rehearse a live roundtable with N real Socket.IO clients; last line is JSON.
 
@@ -97,6 +103,7 @@ def rehearse_command(
         timeout,
         lambda line: click.echo(line, err=False),
         server_mode,
+        console=console,
         fault=fault or (fault_command and "custom"),
         fault_command=fault_command,
     )
@@ -118,6 +125,12 @@ def rehearse_command(
             f"{result['affected']} reconnected: p50 {result['reconnect_p50_s']} s, "
             f"p99 {result['reconnect_p99_s']} s; final tally {result['final_tally']} = "
             f"{result['votes_in_database']} rows: {result['tally_equals_database']}"
+        )
+    if console:
+        click.echo(
+            f"lead's console: a table's change shown within p99 "
+            f"{result['console_update_p99_ms']} ms; main thread busy "
+            f"{result['console_main_thread_ms_per_s']} ms/s during the poll"
         )
     if reference:
         click.echo(

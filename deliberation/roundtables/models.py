@@ -414,6 +414,24 @@ class ChatMessage(db.Model):
     author: Mapped[User] = relationship(lazy="joined")
 
 
+class Broadcast(db.Model):
+    """The lead's message to every table, kept so the console shows what was said after a
+    reload (and the record outlives the live event)."""
+
+    __tablename__ = "roundtable_broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: Plain text as typed (core.sanitize.plain_text); escaped where it is shown.
+    body: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship(lazy="joined")
+
+
 class Theme(db.Model):
     __tablename__ = "roundtable_themes"
 

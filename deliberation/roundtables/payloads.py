@@ -7,6 +7,7 @@ from flask import current_app, has_request_context, url_for
 
 from deliberation.db import as_utc, utcnow
 from deliberation.roundtables.models import (
+    Broadcast,
     ChatMessage,
     Idea,
     Poll,
@@ -53,6 +54,17 @@ def chat_payload(message: ChatMessage) -> dict[str, Any]:
         "author_id": message.author_id,
         "body": message.body,
         "created_at": as_utc(message.created_at).isoformat(),
+    }
+
+
+def broadcast_payload(broadcast: Broadcast) -> dict[str, Any]:
+    """The lead's message to every table, as rooms, projector and console show it."""
+    return {
+        "id": broadcast.id,
+        "session_id": broadcast.session_id,
+        "body": broadcast.body,
+        "author": broadcast.author.display_name,
+        "created_at": as_utc(broadcast.created_at).isoformat(),
     }
 
 

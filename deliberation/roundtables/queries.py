@@ -11,6 +11,7 @@ from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
 from deliberation.roundtables import payloads, polls, results, sessions
 from deliberation.roundtables.models import (
+    Broadcast,
     ChatMessage,
     Idea,
     Participant,
@@ -22,7 +23,7 @@ from deliberation.roundtables.models import (
     Theme,
     session_agenda_items,
 )
-from deliberation.roundtables.tables import session_tables
+from deliberation.roundtables.tables import session_tables, table_facilitator_name
 from deliberation.roundtables.themes import current_themes, team_theme_payload
 
 RECENT_CHAT = 50
@@ -90,21 +91,6 @@ def seat_payload(participant: Participant | None) -> dict[str, Any] | None:
         "table_number": table.number if table else None,
         "facilitator": table_facilitator_name(participant.session_id, table.id) if table else None,
     }
-
-
-def table_facilitator_name(session_id: int, table_id: int) -> str | None:
-    """The name the room shows as its table's facilitator (the first, if several)."""
-    facilitator = db.session.scalar(
-        select(Participant)
-        .where(
-            Participant.session_id == session_id,
-            Participant.table_id == table_id,
-            Participant.role == ParticipantRole.TABLE_FACILITATOR,
-        )
-        .order_by(Participant.id)
-        .limit(1)
-    )
-    return facilitator.user.display_name if facilitator else None
 
 
 def snapshot(
@@ -233,7 +219,23 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
         "rule_text": session.rule_text(),
         "submitted_ideas": submitted_ideas(session),
         "themes": [team_theme_payload(session, t) for t in current_themes(session)],
+        "broadcasts": recent_broadcasts(session.id),
     }
+
+
+#: How many of the lead's broadcasts the console lists after a reload (newest first).
+CONSOLE_BROADCASTS = 20
+
+
+def recent_broadcasts(session_id: int, limit: int = CONSOLE_BROADCASTS) -> list[dict[str, Any]]:
+    """The session's latest broadcasts, newest first: the console's history survives a reload."""
+    found = db.session.scalars(
+        select(Broadcast)
+        .where(Broadcast.session_id == session_id)
+        .order_by(Broadcast.id.desc())
+        .limit(limit)
+    )
+    return [payloads.broadcast_payload(b) for b in found]
 
 
 def submitted_ideas(session: RoundtableSession) -> list[dict[str, Any]]:

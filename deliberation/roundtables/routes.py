@@ -119,6 +119,9 @@ def _room_labels() -> dict:
         "poll_announce": _("A poll is open: %(q)s", q="{q}"),
         "seat_facilitator": _("Your table facilitator: %(name)s", name="{name}"),
         "seat_you_facilitate": _("You facilitate this table."),
+        "seat_no_facilitator": _(
+            "Your table has no facilitator yet; the lead facilitator is told."
+        ),
         "help_answered": _("The lead facilitator has answered your table's request."),
         "session_closed": _(
             "The session is closed. Chat, ideas and votes are closed; the results are public."

@@ -23,6 +23,7 @@ from deliberation.extensions import db
 from deliberation.roundtables import adoption, permissions, polls, seating
 from deliberation.roundtables.models import (
     MAX_PHASE_SECONDS,
+    Broadcast,
     Participant,
     ParticipantRole,
     PassRule,
@@ -37,7 +38,7 @@ from deliberation.roundtables.models import (
     rows_inserted,
     timer_duration,
 )
-from deliberation.roundtables.payloads import session_state_payload
+from deliberation.roundtables.payloads import broadcast_payload, session_state_payload
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
@@ -45,7 +46,7 @@ from deliberation.roundtables.rooms import (
     staff_room,
     table_room,
 )
-from deliberation.roundtables.tables import session_tables, written_text
+from deliberation.roundtables.tables import session_tables, table_facilitator_name, written_text
 
 BROADCAST_MAX_CHARS = 500
 MAX_LINKED_ITEMS = 20
@@ -226,11 +227,14 @@ def set_participant_role(
         raise DomainError(_("Only facilitators can lead a table."), code="forbidden")
     if role == ParticipantRole.TABLE_FACILITATOR:
         require_free_facilitator_seat(session, participant, participant.table_id)
+    old_table_id = participant.table_id
     participant.role = role
     if role == ParticipantRole.THEME_TEAM:
         participant.table_id = None
     db.session.flush()
-    _seat_changed(actor, session, participant, "roundtable.set_role", role=role.value)
+    _seat_changed(
+        actor, session, participant, "roundtable.set_role", [old_table_id], role=role.value
+    )
 
 
 def require_free_facilitator_seat(
@@ -257,10 +261,17 @@ def require_free_facilitator_seat(
 
 
 def _seat_changed(
-    actor: User, session: RoundtableSession, participant: Participant, action: str, **detail: Any
+    actor: User,
+    session: RoundtableSession,
+    participant: Participant,
+    action: str,
+    left: Iterable[int | None] = (),
+    **detail: Any,
 ) -> None:
     """Record the lead's change to someone's seat or role, and tell that person's sockets to
-    join again (their rooms change), with what changed so the room can say so."""
+    join again (their rooms change), with what changed so the room can say so. The tables
+    they `left` and joined hear their facilitator anew (`table_changed`), so nobody's room
+    keeps naming a facilitator who moved away or a participant who now leads the table."""
     audit.record(
         action, "roundtable", session.id, actor_id=actor.id, participant=participant.id, **detail
     )
@@ -274,6 +285,19 @@ def _seat_changed(
     emit_after_commit(
         "seat_changed", payload, to=user_room(participant.user_id), namespace=NAMESPACE
     )
+    for table_id in {t for t in (*left, participant.table_id) if t is not None}:
+        changed = db.session.get(RoundtableTable, table_id)
+        emit_after_commit(
+            "table_changed",
+            {
+                "session_id": session.id,
+                "table_id": table_id,
+                "table_number": changed.number if changed else None,
+                "facilitator": table_facilitator_name(session.id, table_id),
+            },
+            to=table_room(session.id, table_id),
+            namespace=NAMESPACE,
+        )
     # The console's table list (seated, facilitator) refreshes; it coalesces a bulk action.
     emit_after_commit(
         "people_changed", {"session_id": session.id}, to=staff_room(session.id), namespace=NAMESPACE
@@ -488,9 +512,12 @@ def move_participant(
             raise DomainError(_("That table is full."), code="table_full")
     if participant.role == ParticipantRole.TABLE_FACILITATOR:
         require_free_facilitator_seat(session, participant, table.id)
+    old_table_id = participant.table_id
     participant.table_id = table.id
     db.session.flush()
-    _seat_changed(actor, session, participant, "roundtable.move", table=table.number)
+    _seat_changed(
+        actor, session, participant, "roundtable.move", [old_table_id], table=table.number
+    )
 
 
 # --- phases and timers --------------------------------------------------------------------
@@ -599,12 +626,12 @@ def broadcast_message(actor: User, session: RoundtableSession, text: str) -> dic
         empty=_("Write a message first."),
         too_long=_("That message is too long."),
     )
-    payload = {
-        "session_id": session.id,
-        "body": body,
-        "author": actor.display_name,
-        "created_at": utcnow().isoformat(),
-    }
-    audit.record("roundtable.broadcast", "roundtable", session.id, actor_id=actor.id)
+    broadcast = Broadcast(session_id=session.id, author_id=actor.id, body=body)
+    db.session.add(broadcast)
+    db.session.flush()
+    payload = broadcast_payload(broadcast)
+    audit.record(
+        "roundtable.broadcast", "roundtable", session.id, actor_id=actor.id, broadcast=broadcast.id
+    )
     emit_after_commit("broadcast", payload, to=session_room(session.id), namespace=NAMESPACE)
     return payload

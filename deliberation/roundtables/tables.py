@@ -18,6 +18,7 @@ from deliberation.roundtables.models import (
     ChatMessage,
     Idea,
     Participant,
+    ParticipantRole,
     Phase,
     RoundtableSession,
     RoundtableTable,
@@ -326,3 +327,18 @@ def submit_ideas(
         "ideas_submitted", message, to=table_room(session.id, table_id), namespace=NAMESPACE
     )
     return {"submitted": len(ideas)}
+
+
+def table_facilitator_name(session_id: int, table_id: int) -> str | None:
+    """The name the room shows as its table's facilitator (the first, if several)."""
+    facilitator = db.session.scalar(
+        select(Participant)
+        .where(
+            Participant.session_id == session_id,
+            Participant.table_id == table_id,
+            Participant.role == ParticipantRole.TABLE_FACILITATOR,
+        )
+        .order_by(Participant.id)
+        .limit(1)
+    )
+    return facilitator.user.display_name if facilitator else None

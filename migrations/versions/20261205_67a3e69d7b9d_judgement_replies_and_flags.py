@@ -1,7 +1,7 @@
 """judgement replies and flags: citizens reply to judgement comments, flag them; facilitators hide with a reason
 
 Revision ID: 67a3e69d7b9d
-Revises: 1361c90a93b2
+Revises: 9a7c3e15b2d4
 Create Date: 2026-12-05 02:55:37.384680
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '67a3e69d7b9d'
-down_revision = '1361c90a93b2'
+down_revision = '9a7c3e15b2d4'
 branch_labels = None
 depends_on = None
 

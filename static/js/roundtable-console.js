@@ -322,6 +322,8 @@
 
   function renderConsole(overview) {
     data = overview;
+    /* The stored history, oldest first so the newest ends on top (a reload keeps it). */
+    (overview.broadcasts || []).slice().reverse().forEach(addBroadcast);
     renderTables();
     renderThemes();
     renderPollPanel();
@@ -456,7 +458,7 @@
 
   var broadcastsShown = {};
   function addBroadcast(b) {
-    var key = b.created_at + b.body;
+    var key = b.id ? "id" + b.id : b.created_at + b.body;
     if (broadcastsShown[key]) return;
     broadcastsShown[key] = true;
     var list = $("rt-broadcasts");

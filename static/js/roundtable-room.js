@@ -53,7 +53,7 @@
     seatNode.textContent = seat && seat.table_number ? R.fmt(live.labels.seat, { n: seat.table_number }) : live.labels.no_seat;
     if (!seat || !seat.table_number) facNode.textContent = "";
     else if (seat.role === "table_facilitator") facNode.textContent = live.labels.seat_you_facilitate;
-    else facNode.textContent = seat.facilitator ? R.fmt(live.labels.seat_facilitator, { name: seat.facilitator }) : live.labels.no_facilitator;
+    else facNode.textContent = seat.facilitator ? R.fmt(live.labels.seat_facilitator, { name: seat.facilitator }) : live.labels.seat_no_facilitator;
     ideaForm.hidden = closed || !(seat && seat.role === "table_facilitator" && seat.table_id);
   }
 
@@ -214,6 +214,12 @@
         } else if (data.table_number) {
           note.textContent = R.fmt(live.labels.moved, { n: data.table_number });
         }
+      },
+      /* The table's facilitator changed (a move or a new role): the name is current at once. */
+      table_changed: function (data) {
+        if (!seat || seat.table_id !== data.table_id) return;
+        seat.facilitator = data.facilitator;
+        showSeat();
       },
       help_flag: function (data) {
         /* Its own line: the connection state stays where it is. */

@@ -55,6 +55,19 @@ def test_the_site_time_zone_is_a_setting(mail_app, smtp_server):
     assert "2027-01-04 03:00 (Germany (Berlin) Time)" in text_part(message)
 
 
+def test_a_person_who_chose_a_zone_reads_mail_in_it(mail_app, smtp_server):
+    with mail_app.app_context():
+        division = make_division()
+        away = make_user(Role.OFFICIAL, email="away@example.org", divisions=[division])
+        away.timezone = "America/New_York"
+        make_user(Role.OFFICIAL, email="home@example.org", divisions=[division])
+        db.session.commit()
+        _queue_assigned_mail(division.id)
+    by_address = {m["To"]: m for m in smtp_server.mailbox.messages}
+    assert "by 2027-01-03 21:00 (" in text_part(by_address["away@example.org"])
+    assert "by 2027-01-04 11:00 (South Korea Time)." in text_part(by_address["home@example.org"])
+
+
 def test_the_digest_covers_the_day_in_seoul_not_the_utc_day(mail_app, smtp_server):
     with mail_app.app_context():
         reader = make_user(email="daily@example.org")

@@ -236,6 +236,23 @@ def test_broadcast_reaches_every_table(app):
         assert db.session.scalar(select(func.count(ChatMessage.id))) == 0
 
 
+def test_broadcasts_are_kept_and_the_console_lists_them_after_a_reload(app):
+    info, sid, lead = seat_everyone(app, people=20, facilitators=0)
+    for text in ("Welcome, everyone", "Five minutes left", "   "):
+        emit(lead, "broadcast", {"session_id": sid, "text": text})
+    lead.disconnect(NAMESPACE)
+    # The lead's console, opened again: the history, newest first; the blank one was refused.
+    again, ack = joined(app, info["lead_id"], sid)
+    console = emit(again, "console", {"session_id": sid})["console"]
+    assert [b["body"] for b in console["broadcasts"]] == ["Five minutes left", "Welcome, everyone"]
+    assert console["broadcasts"][0]["author"] == "Lead"
+    with app.app_context():
+        logged = db.session.scalar(
+            select(func.count(AuditEntry.id)).where(AuditEntry.action == "roundtable.broadcast")
+        )
+        assert logged == 2
+
+
 def test_the_same_chat_sent_twice_at_once_is_stored_once(app):
     import threading
 

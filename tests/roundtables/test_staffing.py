@@ -502,3 +502,45 @@ def test_reseating_after_a_merge_numbers_new_tables_after_the_last(app):
     with app.app_context():
         assert answer["tables"] == 5
         assert [t.number for t in _tables(sid)] == [1, 3, 4, 5, 6]
+
+
+def test_everyone_at_a_table_sees_its_new_facilitator_at_once(app):
+    """A role change or a move tells the tables concerned who facilitates them now."""
+    with app.app_context():
+        setup = build_session(participants=18, facilitators=2)
+    _seat(app, setup)
+    sid = setup["session_id"]
+    lead, _ack = joined(app, setup["lead_id"], sid)
+    with app.app_context():
+        first, second = _people(sid, ParticipantRole.TABLE_FACILITATOR)
+        first_id, second_id, second_name = first.id, second.id, second.user.display_name
+        table_a, table_b = first.table_id, second.table_id
+        at_a = next(
+            p.user_id for p in _people(sid, ParticipantRole.PARTICIPANT) if p.table_id == table_a
+        )
+        at_b = next(
+            p.user_id for p in _people(sid, ParticipantRole.PARTICIPANT) if p.table_id == table_b
+        )
+    citizen_a, ack_a = joined(app, at_a, sid)
+    citizen_b, _ack_b = joined(app, at_b, sid)
+    assert ack_a["seat"]["facilitator"] is not None
+    received(citizen_a), received(citizen_b)
+
+    # Table A's facilitator becomes a participant: table A hears it has none; B hears nothing.
+    made = emit(lead, "set_role", {"session_id": sid, "role": "participant",
+                                   "participant_id": first_id})  # fmt: skip
+    assert made["ok"], made
+    told = [e["args"][0] for e in received(citizen_a, "table_changed")]
+    assert [(t["table_id"], t["facilitator"]) for t in told] == [(table_a, None)]
+    assert received(citizen_b, "table_changed") == []
+
+    # Table B's facilitator moves to table A: A hears the name, B hears it has none.
+    moved = emit(lead, "move_participant", {"session_id": sid, "table_id": table_a,
+                                             "participant_id": second_id})  # fmt: skip
+    assert moved["ok"], moved
+    assert [e["args"][0]["facilitator"] for e in received(citizen_a, "table_changed")] == [
+        second_name
+    ]
+    assert [e["args"][0]["facilitator"] for e in received(citizen_b, "table_changed")] == [None]
+    # A fresh join agrees with what was said live.
+    assert emit(citizen_a, "join", {"session_id": sid})["seat"]["facilitator"] == second_name
