@@ -55,7 +55,7 @@ def _client_labels() -> dict:
         "phases": {p.value: str(PHASE_LABELS[p]) for p in Phase},
         "states": {s.value: s.label for s in SessionState},
         "stances": {"agree": _("Agree"), "disagree": _("Disagree"), "pass": _("Pass")},
-        "no_timer": _("No time limit"),
+        "no_timer": _("No time limit for this phase"),
         "paused": _("Paused"),
         "left": _("left"),
         "votes": _("votes"),

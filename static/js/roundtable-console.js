@@ -462,8 +462,7 @@
     if (broadcastsShown[key]) return;
     broadcastsShown[key] = true;
     var list = $("rt-broadcasts");
-    var empty = list.querySelector(".hint");
-    if (empty) empty.remove();
+    $("rt-broadcasts-empty").hidden = true;
     var time = new Date(b.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
     list.insertBefore(R.el("li", {}, R.fmt(labels.broadcast_at, { time: time, text: b.body })), list.firstChild);
   }
