@@ -794,7 +794,8 @@ def rehearse(
     With `fault_command`, it runs at mid-poll; `fault` names it in the figures."""
     limit = raise_fd_limit()
     # `kill -USR2 <pid>` prints every thread's stack: what a stuck rehearsal is waiting for.
-    faulthandler.register(signal.SIGUSR2, all_threads=True)
+    # To the process's own stderr: under click's CliRunner (the tests) sys.stderr has no fileno.
+    faulthandler.register(signal.SIGUSR2, file=sys.__stderr__, all_threads=True)
     run = secrets.token_hex(3)
     server: LiveServer | None = None
     directory: Path | None = None

@@ -130,7 +130,7 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
     expect(minsu.locator("#rt-connection")).to_have_text(RECONNECTING_KO)
     assert votes_in_database(app, poll_id) == 1
     assert len(fault.acks_to_page) == 1 and '"ok":true' in fault.acks_to_page[0]
-    expect(alice.locator("#rt-vote-status")).not_to_have_text("Your vote is recorded.")
+    expect(alice.locator("#rt-vote-status")).not_to_have_text("Your vote is counted.")
     save_screenshot(alice, "reconnect-alice-away")
     save_screenshot(lead, "reconnect-lead-away")
     save_screenshot(projector, "reconnect-projector-away")
@@ -141,7 +141,7 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
     fault.restore()
     for page in (lead, alice):
         expect(page.locator("#rt-connection")).to_have_text("Connected.", timeout=20_000)
-    expect(alice.locator("#rt-vote-status")).to_have_text("Your vote is recorded.")
+    expect(alice.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
     # Sent again with the same client id; the server answered "repeat" and counted it once.
     assert len(fault.frames_to_server) == 2
     first, again = (re.search(r'"client_id":"(\w+)"', f).group(1) for f in fault.frames_to_server)

@@ -8,7 +8,10 @@ restarted. Afterwards every acknowledged vote is in the database, none twice, th
 equals the rows, and everyone is back in their own seat.
 """
 
+import shutil
+import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,12 +31,28 @@ from deliberation.roundtables.models import (
 )
 from deliberation.voting.live import next_sequence
 from loadtest.rehearsal import rehearse
-from scripts.localstack import LocalStack
+from scripts.localstack import LocalStack, StackSettings
 from tests.roundtables.helpers import build_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 PARTICIPANTS = 40
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    """A stack of this module's own: killing a worker and restarting Redis or PostgreSQL must
+    not leave the shared stack of the other production tests recovering when they start."""
+    directory = Path(tempfile.mkdtemp(prefix="madang-faults-"))
+    local = LocalStack(
+        StackSettings(directory=directory, workers=2, schema="create-all", for_tests=True)
+    )
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def rehearse_with_fault(stack: LocalStack, app, fault: str, directory: Path) -> dict:
