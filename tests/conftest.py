@@ -11,6 +11,7 @@ import requests
 from deliberation import create_app
 from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.extensions import db
+from deliberation.mail.background import wait_until_idle
 from loadtest.liveserver import LiveServer
 from tests.factories import PASSWORD
 
@@ -77,6 +78,9 @@ def app(tmp_path: Path, postgres_url: str | None):
     with app.app_context():
         db.create_all()
     yield app
+    # Mail jobs the test started (run_due_jobs_once, a close) run in background tasks: let
+    # them finish before the tables are emptied, or TRUNCATE and they deadlock on PostgreSQL.
+    wait_until_idle()
     with app.app_context():
         db.session.remove()
         if postgres_url:
