@@ -108,15 +108,16 @@ def test_postgres_restart_mid_poll_refuses_then_records_every_vote(stack, stack_
     assert sum(refused.values()) > 0, result
 
 
-def test_redis_restart_mid_poll_pauses_broadcasts_then_resyncs(stack, stack_app, tmp_path):
-    # Votes keep coming for 3 s after Redis stops (5 s), so tallies are surely broadcast into
-    # the outage: the room can only converge through the resync, however loaded the machine.
+def test_redis_restart_mid_poll_loses_nothing_and_every_client_converges(
+    stack, stack_app, tmp_path
+):
+    # Votes keep coming for 3 s after Redis stops (5 s). Every client must still end with the
+    # final tally: through python-socketio's retried publish once Redis is back, or through
+    # the queue watcher's `resync` (deliberation.core.queue_watch). Which of the two gets
+    # there first depends on timing, so this test asserts the outcome, not the path (the
+    # N=300 run in docs/deploy.md counted 330 resync snapshots).
     result = rehearse_with_fault(stack, stack_app, "redis-restart", tmp_path, window=6.0)
     assert_nothing_lost(result)
-    # Broadcasts lost while Redis was away: every page was told to resync and caught up.
-    # (Also pins python-socketio's RedisManager.pubsub, which deliberation.core.queue_watch
-    # watches: without it there is no resync and the clients never converge.)
-    assert result["recovered"].get("resync_snapshot", 0) > 0, result
 
 
 def test_voting_sequence_keeps_growing_after_redis_forgets_it(stack, stack_app):
