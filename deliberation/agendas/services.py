@@ -442,7 +442,8 @@ def react(user: User, comment_id: int, value: str) -> Comment:
 # --- Moderation --------------------------------------------------------------------------------
 
 
-def _clean_reason(reason: str | None, *, what: str) -> str:
+def clean_reason(reason: str | None, *, what: str) -> str:
+    """A moderation or flag reason, cleaned; refused (`what`) when empty or too long."""
     reason = clean_text(reason).strip()
     if not reason:
         raise DomainError(what, code="reason_required")
@@ -459,7 +460,7 @@ def flag_comment(user: User, comment_id: int, reason: str) -> tuple[CommentFlag,
 
     Returns the flag and whether it is new; flagging again returns the first flag.
     """
-    reason = _clean_reason(reason, what=_("Please say why you are flagging this comment."))
+    reason = clean_reason(reason, what=_("Please say why you are flagging this comment."))
     comment = visible_comment(user, comment_id)
     if comment.is_deleted:
         raise DomainError(_("That comment was deleted."), code="deleted")
@@ -507,7 +508,7 @@ def hide_comment(moderator: User, comment_id: int, reason: str) -> Comment:
 
     Hiding a hidden comment (a retry, or two facilitators at once) changes nothing.
     """
-    reason = _clean_reason(reason, what=_("Please give a public reason for hiding it."))
+    reason = clean_reason(reason, what=_("Please give a public reason for hiding it."))
     comment = _moderator_comment(moderator, comment_id)
     if comment.is_hidden:
         return comment
@@ -525,7 +526,7 @@ def hide_comment(moderator: User, comment_id: int, reason: str) -> Comment:
 
 def restore_comment(moderator: User, comment_id: int, reason: str) -> Comment:
     """A facilitator shows a hidden comment again, saying why (a repeat changes nothing)."""
-    reason = _clean_reason(reason, what=_("Please give a reason for restoring it."))
+    reason = clean_reason(reason, what=_("Please give a reason for restoring it."))
     comment = _moderator_comment(moderator, comment_id)
     if not comment.is_hidden:
         return comment

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from deliberation.accounts.models import User
 from deliberation.agendas.models import FlagStatus
 from deliberation.agendas.permissions import can_moderate
-from deliberation.agendas.services import REASON_MAX_LENGTH
+from deliberation.agendas.services import clean_reason
 from deliberation.core import audit
 from deliberation.core.errors import DomainError, NotFound, PermissionDenied
 from deliberation.core.sanitize import clean_text
@@ -41,18 +41,6 @@ def _clean_body(body: str | None) -> str:
             code="too_long",
         )
     return body
-
-
-def _clean_reason(reason: str | None, *, what: str) -> str:
-    reason = clean_text(reason).strip()
-    if not reason:
-        raise DomainError(what, code="reason_required")
-    if len(reason) > REASON_MAX_LENGTH:
-        raise DomainError(
-            _("The reason is too long (at most %(n)d characters).", n=REASON_MAX_LENGTH),
-            code="too_long",
-        )
-    return reason
 
 
 def _require_member(user: User) -> None:
@@ -219,7 +207,7 @@ def flag_judgement_comment(
 ) -> tuple[JudgementFlag, bool]:
     """A member reports a judgement's comment to the facilitators, with a reason; once."""
     _require_member(user)
-    reason = _clean_reason(reason, what=_("Please say why you are flagging this comment."))
+    reason = clean_reason(reason, what=_("Please say why you are flagging this comment."))
     judgement = commented_judgement(judgement_id)
     flag, created = _add_flag(user, reason, judgement_id=judgement.id)
     if created:
@@ -230,7 +218,7 @@ def flag_judgement_comment(
 def flag_reply(user: User, reply_id: int, reason: str) -> tuple[JudgementFlag, bool]:
     """A member reports a reply to the facilitators, with a reason; once."""
     _require_member(user)
-    reason = _clean_reason(reason, what=_("Please say why you are flagging this reply."))
+    reason = clean_reason(reason, what=_("Please say why you are flagging this reply."))
     reply = get_reply(reply_id)
     if reply.is_deleted:
         raise DomainError(_("That reply was deleted."), code="deleted")
@@ -270,7 +258,7 @@ def hide_judgement_comment(moderator: User, judgement: Judgement, reason: str) -
     """A facilitator hides a judgement's comment with a public reason shown in its place;
     the judgement still counts and open flags on it are resolved. A repeat changes nothing."""
     _require_moderator(moderator)
-    reason = _clean_reason(reason, what=_("Please give a public reason for hiding it."))
+    reason = clean_reason(reason, what=_("Please give a public reason for hiding it."))
     if judgement.comment_is_hidden:
         return judgement
     judgement.comment_hidden_at = utcnow()
@@ -293,7 +281,7 @@ def hide_judgement_comment(moderator: User, judgement: Judgement, reason: str) -
 def restore_judgement_comment(moderator: User, judgement: Judgement, reason: str) -> Judgement:
     """A facilitator shows a hidden judgement comment again, saying why."""
     _require_moderator(moderator)
-    reason = _clean_reason(reason, what=_("Please give a reason for restoring it."))
+    reason = clean_reason(reason, what=_("Please give a reason for restoring it."))
     if not judgement.comment_is_hidden:
         return judgement
     judgement.comment_hidden_at = None
@@ -314,7 +302,7 @@ def restore_judgement_comment(moderator: User, judgement: Judgement, reason: str
 def hide_reply(moderator: User, reply_id: int, reason: str) -> JudgementReply:
     """A facilitator hides a reply with a public reason; open flags on it are resolved."""
     _require_moderator(moderator)
-    reason = _clean_reason(reason, what=_("Please give a public reason for hiding it."))
+    reason = clean_reason(reason, what=_("Please give a public reason for hiding it."))
     reply = get_reply(reply_id)
     if reply.is_hidden:
         return reply
@@ -338,7 +326,7 @@ def hide_reply(moderator: User, reply_id: int, reason: str) -> JudgementReply:
 def restore_reply(moderator: User, reply_id: int, reason: str) -> JudgementReply:
     """A facilitator shows a hidden reply again, saying why."""
     _require_moderator(moderator)
-    reason = _clean_reason(reason, what=_("Please give a reason for restoring it."))
+    reason = clean_reason(reason, what=_("Please give a reason for restoring it."))
     reply = get_reply(reply_id)
     if not reply.is_hidden:
         return reply
