@@ -2,16 +2,19 @@
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy.exc import OperationalError
 
 from deliberation import create_app
 from deliberation.config import TestConfig, postgres_engine_options
+from deliberation.core import coalesce
 from deliberation.extensions import db
-from deliberation.mail.background import wait_until_idle
+from deliberation.mail import background as mail_background
 from loadtest.liveserver import LiveServer
 from tests.factories import PASSWORD
 
@@ -57,11 +60,23 @@ def postgres_url(request) -> Iterator[str | None]:
 
 
 def _empty_every_table() -> None:
-    """PostgreSQL mode: the next test starts from empty tables and ids from 1, as on SQLite."""
+    """PostgreSQL mode: the next test starts from empty tables and ids from 1, as on SQLite.
+
+    Background tasks are waited for first; should one still hold a lock (a task this fixture
+    does not know of), PostgreSQL breaks the deadlock by failing one side, and the TRUNCATE is
+    tried again rather than failing the next test with the last one's rows.
+    """
     names = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
-    with db.engine.begin() as connection:
-        connection.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
-        connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    for attempt in range(3):
+        try:
+            with db.engine.begin() as connection:
+                connection.exec_driver_sql("SET LOCAL lock_timeout = '20s'")
+                connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+            return
+        except OperationalError:
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
 
 
 @pytest.fixture
@@ -78,9 +93,11 @@ def app(tmp_path: Path, postgres_url: str | None):
     with app.app_context():
         db.create_all()
     yield app
-    # Mail jobs the test started (run_due_jobs_once, a close) run in background tasks: let
-    # them finish before the tables are emptied, or TRUNCATE and they deadlock on PostgreSQL.
-    wait_until_idle()
+    # Mail jobs (run_due_jobs_once, a close) and coalesced live broadcasts (a cast's turnout)
+    # run in background tasks that read the database: let them finish before the tables are
+    # emptied, or TRUNCATE and they deadlock on PostgreSQL.
+    mail_background.wait_until_idle()
+    coalesce.wait_until_idle()
     with app.app_context():
         db.session.remove()
         if postgres_url:

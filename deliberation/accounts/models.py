@@ -20,6 +20,8 @@ class Role(enum.StrEnum):
     OFFICIAL = "official"
     #: Confirms or declines member-category requests of people in their own divisions.
     COORDINATOR = "coordinator"
+    #: Field-office staff: enter paper ballots and register people without a device.
+    FIELD_OFFICE = "field_office"
     ADMIN = "admin"
 
     @property
@@ -32,6 +34,7 @@ ROLE_LABELS = {
     Role.FACILITATOR: _l("Facilitator"),
     Role.OFFICIAL: _l("Official"),
     Role.COORDINATOR: _l("Division coordinator"),
+    Role.FIELD_OFFICE: _l("Field-office staff"),
     Role.ADMIN: _l("Administrator"),
 }
 

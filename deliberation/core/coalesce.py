@@ -2,6 +2,7 @@
 
 import threading
 import time
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 from flask import Flask
 
 from deliberation.extensions import socketio
+
+#: Every coalescer in the process, so tests can wait for their flushes before emptying tables.
+_EVERY_COALESCER: "weakref.WeakSet[Coalescer]" = weakref.WeakSet()
 
 
 @dataclass
@@ -53,8 +57,12 @@ class Coalescer:
         self._interval_for_key = interval_for_key
         self._lock = threading.Lock()
         self._keys: dict[Hashable, _KeyState] = {}
+        #: Flush tasks started and not yet finished; notified when it drops to zero.
+        self._in_flight = 0
+        self._idle = threading.Condition(self._lock)
         #: Flushes run so far (tests check that changes are coalesced).
         self.flushes = 0
+        _EVERY_COALESCER.add(self)
 
     def interval_for(self, key: Hashable) -> float:
         """The gap between two flushes of `key` while changes keep coming."""
@@ -73,7 +81,22 @@ class Coalescer:
             if state.pending:
                 return
             state.pending = True
-        socketio.start_background_task(self._run, app, key)
+            self._in_flight += 1
+        try:
+            socketio.start_background_task(self._run, app, key)
+        except BaseException:
+            self._finished()
+            raise
+
+    def wait_until_idle(self, timeout_s: float) -> bool:
+        """Wait until no flush is pending or running; returns whether that happened in time."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout_s)
+
+    def _finished(self) -> None:
+        with self._idle:
+            self._in_flight -= 1
+            self._idle.notify_all()
 
     def _due(self, key: Hashable) -> float:
         interval = self.interval_for(key)
@@ -83,6 +106,12 @@ class Coalescer:
             return max(state.last_flush + self.interval_s, settled)
 
     def _run(self, app: Flask, key: Hashable) -> None:
+        try:
+            self._wait_then_flush(app, key)
+        finally:
+            self._finished()
+
+    def _wait_then_flush(self, app: Flask, key: Hashable) -> None:
         # Sleep until due; touches meanwhile may move the quiet deadline, so look again.
         while (wait := self._due(key) - time.monotonic()) > 0:
             socketio.sleep(wait)
@@ -98,3 +127,12 @@ class Coalescer:
         with self._lock:
             self.flushes += 1
             state.cost = time.monotonic() - started
+
+
+def wait_until_idle(timeout_s: float = 30.0) -> bool:
+    """Wait for every coalescer's pending flushes (tests, before they empty the tables)."""
+    deadline = time.monotonic() + timeout_s
+    return all(
+        coalescer.wait_until_idle(max(deadline - time.monotonic(), 0))
+        for coalescer in list(_EVERY_COALESCER)
+    )

@@ -74,3 +74,30 @@ def test_a_slow_stream_is_flushed_rarely_but_its_end_promptly(app):
     assert flushed[-1][1] == state["value"]  # the final state went out
     assert flushed[-1][0] - last_touch < 0.2  # promptly, not a whole interval later
     assert len(flushed) <= 4  # leading flush, one per 0.5 s of stream, the final one
+
+
+def test_waiting_until_idle_outlasts_every_pending_and_running_flush(app):
+    from deliberation.core import coalesce
+
+    finished: list[str] = []
+
+    def slow_flush(_app, key):
+        time.sleep(0.2)
+        finished.append(key)
+
+    coalescer = Coalescer(0.1, slow_flush, quiet_s=0.1)
+    coalescer.touch(app, "a")
+    coalescer.touch(app, "b")
+    assert finished == []  # both still waiting for their quiet period
+    assert coalesce.wait_until_idle(timeout_s=5)
+    assert sorted(finished) == ["a", "b"]
+    # A flush that fails still counts as finished, so the wait never hangs on it.
+    failing = Coalescer(0.05, lambda _app, _key: 1 / 0, quiet_s=0.01)
+    failing.touch(app, "c")
+    assert failing.wait_until_idle(timeout_s=2)
+    blocked = threading.Event()
+    stuck = Coalescer(0.05, lambda _app, _key: blocked.wait(1), quiet_s=0.01)
+    stuck.touch(app, "d")
+    assert not stuck.wait_until_idle(timeout_s=0.2)  # reports the timeout, never hangs
+    blocked.set()
+    assert stuck.wait_until_idle(timeout_s=2)

@@ -181,7 +181,9 @@ def test_a_flooding_client_is_throttled_while_others_keep_their_latency(
     assert not flooder.connected, "a socket that kept flooding was not disconnected"
     assert accepted <= 40 + 20 * (time.monotonic() - start) + 1
     assert len(latencies) >= 6
-    assert p99 < 0.5, f"other clients' p99 latency {p99:.3f}s"
+    # About twenty samples, so the p99 is the slowest one: a busy CI machine once took 0.56 s.
+    assert statistics.median(latencies) < 0.2, f"other clients' median {latencies}"
+    assert p99 < 0.75, f"other clients' p99 latency {p99:.3f}s"
     assert requests.get(live_server.url + "/healthz", timeout=5).status_code == 200
     for observer in observers:
         observer.disconnect()
