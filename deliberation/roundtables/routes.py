@@ -35,11 +35,13 @@ from deliberation.roundtables.models import (
     SessionState,
     ThemeDestination,
 )
+from deliberation.roundtables.printing import register_print_views
 from deliberation.roundtables.rooms import NAMESPACE
 from deliberation.roundtables.staffing import ROSTER_MAX_BYTES
 from deliberation.roundtables.tables import session_tables
 
 bp = Blueprint("roundtables", __name__, url_prefix="/roundtables")
+register_print_views(bp)  # the printable hall-table sheets (printing.py)
 
 
 def _session_or_404(session_id: int) -> RoundtableSession:
