@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from deliberation.accounts.models import Division, MemberCategory, Role, User
 from deliberation.core.errors import PermissionDenied
 from deliberation.core.forms import CleanTextForm
+from deliberation.db import as_utc
 from deliberation.extensions import db
 from deliberation.roundtables import permissions, sessions
 from deliberation.roundtables.models import (
@@ -221,6 +222,8 @@ def _render(session: RoundtableSession, tables: list[RoundtableTable], *, one_ta
                 tables=sheets,
                 chosen=chosen,
                 lang=form.lang.data,
+                # Day and time in the hall's zone, without the zone's long name.
+                starts=format_datetime(as_utc(session.starts_at), "yyyy-MM-dd HH:mm"),
             )
         sheets_html = Markup(html)  # noqa: S704 - a template's output, escaped by Jinja
     return render_template(
