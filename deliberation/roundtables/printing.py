@@ -222,7 +222,7 @@ def _render(session: RoundtableSession, tables: list[RoundtableTable], *, one_ta
                 tables=sheets,
                 chosen=chosen,
                 lang=form.lang.data,
-                # Day and time in the hall's zone, without the zone's long name.
+                # Day and time in the reader's zone, without the long zone name of the pages.
                 starts=format_datetime(as_utc(session.starts_at), "yyyy-MM-dd HH:mm"),
             )
         sheets_html = Markup(html)  # noqa: S704 - a template's output, escaped by Jinja
@@ -233,6 +233,10 @@ def _render(session: RoundtableSession, tables: list[RoundtableTable], *, one_ta
         one_table=one_table,
         tables=tables,
         sheets_html=sheets_html,
+        # The options carried over to the one-table links (other keys in the query are dropped).
+        options={
+            k: request.args.getlist(k) for k in ("polls", "sheets", "lang") if k in request.args
+        },
         sheets_lang=form.lang.data if valid else None,
     ), (200 if valid else 400)
 

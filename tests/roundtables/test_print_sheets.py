@@ -121,6 +121,11 @@ def test_slips_are_numbered_per_table_and_unique_across_the_printout(app):
     # Six slips to a printed page: 30 slips make five pages a table.
     assert page.count('class="sheet sheet-slips"') == 2 * 5
 
+    # The one-table links keep the options chosen; stray keys in the query change nothing.
+    every = lead.get(f"/roundtables/{info['sid']}/print?polls=5&sheets=slips&number=9&session_id=4")
+    assert every.status_code == 200
+    link = f'href="/roundtables/{info["sid"]}/print/tables/2?polls=5&amp;sheets=slips"'
+    assert link in every.get_data(as_text=True)
     one = lead.get(f"/roundtables/{info['sid']}/print/tables/2?polls=5&sheets=slips")
     slips = SLIP_RE.findall(one.get_data(as_text=True))
     assert slips == [f"T02-{n:03d}" for n in range(1, 51)]
