@@ -495,3 +495,35 @@ def test_the_split_shows_on_the_results_receipts_and_summary(app, client):
     assert {r["receipt"] for r in rows if r["channel"] == "paper"} == set(paper_receipts)
     listed = client.get(f"/voting/{ballot_id}/receipts.json").json["receipts"]
     assert sum(1 for r in listed if r["channel"] == "paper") == 3
+
+
+def test_the_database_keeps_the_first_vote_when_a_cast_raced_past_the_check(app_ctx):
+    """A cast that read "no vote yet" just before the other channel's vote committed reaches
+    the statements themselves: the online upsert leaves a paper vote alone, and the paper
+    insert leaves an online vote alone."""
+    ballot = make_ballot()
+    staff = make_user(Role.FIELD_OFFICE)
+    on_paper, online = make_user(), make_user()
+    _enter(ballot.id, on_paper, "yes", "1", staff)
+    services.cast_vote(ballot.id, online, "yes", "online-race-1")
+    db.session.commit()
+    _claim, _current, upsert, paper_insert = services._cast_statements(
+        db.session.get_bind().dialect.name
+    )
+    connection = db.session.connection()
+    row = {"ballot_id": ballot.id, "choice": "no", "voter_category": MemberCategory.CITIZEN}
+    assert (
+        connection.execute(upsert, {**row, "voter_id": on_paper.id, "receipt": "RACE"}).first()
+        is None
+    )
+    paper_row = {
+        **row,
+        "voter_id": online.id,
+        "receipt": "RACE2",
+        "channel": VoteChannel.PAPER,
+        "slip_number": "2",
+    }
+    assert connection.execute(paper_insert, paper_row).first() is None
+    db.session.commit()
+    assert queries.vote_counts(ballot.id) == {"yes": 2}
+    assert queries.paper_votes(ballot.id) == 1
