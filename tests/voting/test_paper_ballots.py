@@ -124,7 +124,9 @@ def test_paper_then_online_is_refused_even_for_the_same_choice(app_ctx):
     for choice in ("no", "yes"):
         error = _refused(
             "voted_on_paper",
-            lambda choice=choice: services.cast_vote(ballot.id, voter, choice, f"online-{choice}-after-paper"),
+            lambda choice=choice: services.cast_vote(
+                ballot.id, voter, choice, f"online-{choice}-after-paper"
+            ),
         )
         assert "cannot be changed online" in error.message
     vote = db.session.scalar(select(Vote))
