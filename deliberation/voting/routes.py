@@ -339,7 +339,11 @@ def _paper_form(ballot: Ballot | None) -> tuple[PaperBallotForm, list[User]]:
     matches = _voter_matches(form.voter_query.data or "")
     selected = db.session.get(User, form.voter_id.data) if form.voter_id.data else None
     if selected is not None and selected not in matches:
-        matches.insert(0, selected)
+        if request.form.get("action") == "search":
+            # A new search is for someone else: never leave the last person silently ticked.
+            form.voter_id.data = None
+        else:
+            matches.insert(0, selected)
     if len(matches) == 1 and not form.voter_id.data:
         form.voter_id.data = matches[0].id
     form.voter_id.choices = [

@@ -228,7 +228,7 @@ def test_the_form_finds_the_voter_enters_the_ballot_and_lists_it(app, client, au
         make_user(Role.FIELD_OFFICE, name="Desk Lee", email="desk@example.org")
         make_user(Role.FIELD_OFFICE, email="desk.ko@example.org", language="ko")
         voter_id = make_user(name="Park Paper", email="park@example.org").id
-        make_user(name="Someone Else", email="else@example.org")
+        else_id = make_user(name="Someone Else", email="else@example.org").id
     _login(client, auth, "desk@example.org")
     form = _paper_form(client, ballot_id)
     found = client.post(
@@ -239,6 +239,15 @@ def test_the_form_finds_the_voter_enters_the_ballot_and_lists_it(app, client, au
     assert found.status_code == 200
     assert "Park Paper &lt;park@example.org&gt;" in body and "Someone Else" not in body
     assert 'value="55"' in body  # the slip typed before searching stays
+    # A search for someone else never leaves the last person ticked (its one match is).
+    other = client.post(
+        f"/voting/paper?ballot_id={ballot_id}",
+        data={**form, "action": "search", "voter_query": "Someone", "voter_id": str(voter_id)},
+    ).get_data(as_text=True)
+    assert "Someone Else" in other and "Park Paper" not in other
+    tags = re.findall(r'<input[^>]*name="voter_id"[^>]*>', other)
+    ticked = [re.search(r'value="(\d+)"', tag).group(1) for tag in tags if "checked" in tag]
+    assert ticked == [str(else_id)]
     entered = client.post(
         f"/voting/paper?ballot_id={ballot_id}",
         data={
