@@ -4,6 +4,8 @@ slips UNIQUE per ballot, every entry audited, and the online/paper split in tall
 import csv
 import io
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -538,3 +540,58 @@ def test_the_database_keeps_the_first_vote_when_a_cast_raced_past_the_check(app_
     db.session.commit()
     assert queries.vote_counts(ballot.id) == {"yes": 2}
     assert queries.paper_votes(ballot.id) == 1
+
+
+def _race_one(app, barrier, ballot_id, voter_id, staff_id, slip):
+    """One request in its own app context and connection: online when staff_id is None."""
+    barrier.wait()
+    with app.app_context():
+        try:
+            voter = db.session.get(User, voter_id)
+            paper = None if staff_id is None else _paper(db.session.get(User, staff_id), slip)
+            result = services.cast_vote(
+                ballot_id, voter, "yes" if paper else "no", f"race-{voter_id}-{slip}", paper=paper
+            )
+            db.session.commit()
+            return ("paper" if paper else "online", result)
+        except DomainError as error:
+            db.session.rollback()
+            return ("paper" if staff_id else "online", error)
+        finally:
+            db.session.remove()
+
+
+def test_an_online_cast_and_a_paper_entry_at_the_same_moment_leave_one_vote(app):
+    """Real threads, each on its own connection: for every person exactly one of the two wins,
+    the other is refused with a clear code, and the vote that stands is the winner's."""
+    with app.app_context():
+        ballot_id = make_ballot().id
+        staff_id = make_user(Role.FIELD_OFFICE).id
+        people = make_crowd(12)
+    jobs = []
+    for n, voter_id in enumerate(people):
+        jobs += [(voter_id, None, f"o{n}"), (voter_id, staff_id, f"{n + 1}")]
+    barrier = threading.Barrier(len(jobs))
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        futures = [pool.submit(_race_one, app, barrier, ballot_id, *job) for job in jobs]
+        results = [future.result(timeout=120) for future in futures]
+    winners: dict[int, str] = {}
+    for (voter_id, _staff, _slip), (channel, outcome) in zip(jobs, results, strict=True):
+        if isinstance(outcome, DomainError):
+            assert outcome.code in {"voted_online", "voted_on_paper"}, outcome.message
+        else:
+            assert outcome.status == "cast"
+            assert voter_id not in winners, "both channels won for one person"
+            winners[voter_id] = channel
+    assert set(winners) == set(people)
+    with app.app_context():
+        stored = dict(
+            db.session.execute(
+                select(Vote.voter_id, Vote.channel).where(Vote.ballot_id == ballot_id)
+            ).all()
+        )
+        assert {uid: channel.value for uid, channel in stored.items()} == winners
+        paper_won = sum(1 for channel in winners.values() if channel == "paper")
+        assert queries.vote_counts(ballot_id) == {
+            key: n for key, n in (("yes", paper_won), ("no", len(people) - paper_won)) if n
+        }
