@@ -61,12 +61,23 @@ def test_field_office_enters_paper_ballots_and_results_show_the_split(app, live_
     assert_accessible(desk)
     save_screenshot(desk, "paper-ballots-ko-1-empty-390")
 
+    # An online voter watches the ballot's live turnout while the paper ballots go in.
+    watcher = new_page(PHONE)
+    browser_login(watcher, live_server.url, "online0@example.org", PASSWORD)
+    watcher.goto(f"{live_server.url}/voting/{ballot_id}")
+    watcher.wait_for_function("() => window.madangVoting && window.madangVoting.joined")
+    assert watcher.locator("#turnout-paper").inner_text() == "0"
+
     entries = [("박종이", "yes", "101", "id_card"), ("이서면", "yes", "102", "known_in_person")]
     entries.append(("최투표", "abstain", "103", "council_card"))
     for (name, choice, slip, check), voter_id in zip(entries, paper, strict=False):
         _enter(desk, name, voter_id, choice, slip, check)
         flash = desk.locator(".flash-success").inner_text()
         assert f"종이 투표지 {slip}" in flash and name in flash
+    watcher.wait_for_function(
+        "() => document.getElementById('turnout-paper').textContent === '3'", timeout=5000
+    )
+    assert watcher.locator("#turnout-online").inner_text() == "2"
     recent = desk.locator("#recent-paper tbody tr")
     assert recent.count() == 3
     assert "103" in recent.first.inner_text() and "최투표" in recent.first.inner_text()
@@ -101,4 +112,4 @@ def test_field_office_enters_paper_ballots_and_results_show_the_split(app, live_
     assert table.locator("td[data-channel=paper]").inner_text() == "3"
     assert_accessible(desk)
     save_screenshot(desk, "paper-ballots-ko-4-results-split-390")
-    assert desk.script_errors == []
+    assert desk.script_errors == [] and watcher.script_errors == []
