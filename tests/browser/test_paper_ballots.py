@@ -34,7 +34,9 @@ def _seed(app) -> dict:
         return {"ballot_id": ballot.id, "paper": paper}
 
 
-def _enter(page, name: str, voter_id: int, choice: str, slip: str, check: str) -> None:
+def _enter(
+    page, name: str, voter_id: int, choice: str, slip: str, check: str, press_enter=False
+) -> None:
     page.fill("#voter_query", name)
     page.click("button[name=action][value=search]")
     page.wait_for_selector(f"input[name=voter_id][value='{voter_id}']")
@@ -42,7 +44,10 @@ def _enter(page, name: str, voter_id: int, choice: str, slip: str, check: str) -
     page.check(f"input[name=choice][value={choice}]")
     page.fill("#slip_number", slip)
     page.check(f"input[name=identity_check][value={check}]")
-    page.click("button[name=action][value=enter]")
+    if press_enter:
+        page.press("#slip_number", "Enter")  # Enter in a field enters the ballot, not a search
+    else:
+        page.click("button[name=action][value=enter]")
     page.wait_for_load_state()
 
 
@@ -70,8 +75,10 @@ def test_field_office_enters_paper_ballots_and_results_show_the_split(app, live_
 
     entries = [("박종이", "yes", "101", "id_card"), ("이서면", "yes", "102", "known_in_person")]
     entries.append(("최투표", "abstain", "103", "council_card"))
-    for (name, choice, slip, check), voter_id in zip(entries, paper, strict=False):
-        _enter(desk, name, voter_id, choice, slip, check)
+    for n, ((name, choice, slip, check), voter_id) in enumerate(
+        zip(entries, paper[:3], strict=True)
+    ):
+        _enter(desk, name, voter_id, choice, slip, check, press_enter=n == 2)
         flash = desk.locator(".flash-success").inner_text()
         assert f"종이 투표지 {slip}" in flash and name in flash
     watcher.wait_for_function(
