@@ -5,7 +5,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -410,7 +410,7 @@ def cast_vote(
     return CastResult(receipt, status)
 
 
-def _refuse_paper_conflict(ballot_id: int, voter: User, paper: PaperEntry) -> None:
+def _refuse_paper_conflict(ballot_id: int, voter: User, paper: PaperEntry) -> NoReturn:
     """The paper INSERT did nothing: say whether the person voted meanwhile or the slip is in."""
     channel = db.session.scalar(
         select(Vote.channel).where(Vote.ballot_id == ballot_id, Vote.voter_id == voter.id)
