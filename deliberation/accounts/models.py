@@ -169,6 +169,11 @@ class User(UserMixin, db.Model):
         return Role.COORDINATOR in self.roles and not self.is_admin
 
     @property
+    def is_field_office(self) -> bool:
+        """Field-office staff (or an admin): enters paper ballots."""
+        return self.has_role(Role.FIELD_OFFICE, Role.ADMIN)
+
+    @property
     def is_official(self) -> bool:
         return self.has_role(Role.OFFICIAL, Role.ADMIN)
 

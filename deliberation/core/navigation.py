@@ -11,6 +11,7 @@ MAIN_MENU = [
     ("voting.index", _l("Ballots"), None),
     ("roundtables.index", _l("Roundtables"), None),
     ("proposals.index", _l("Proposals"), None),
+    ("voting.paper_ballots", _l("Paper ballots"), "is_field_office"),
     ("admin.index", _l("Administration"), "is_admin"),
     # Admins reach it from Administration; a coordinator has only this page there.
     ("admin.category_requests", _l("Category requests"), "is_coordinator_only"),

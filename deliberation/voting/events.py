@@ -31,6 +31,7 @@ def ballot_snapshot(ballot_id: int) -> dict[str, Any]:
         "turnout": turnout,
         "accepting": ballot.accepts_votes_at(utcnow()),
         "my_receipt": queries.current_receipt(ballot.id, current_user.id),
+        "my_channel": queries.current_channel(ballot.id, current_user.id),
     }
 
 

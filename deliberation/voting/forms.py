@@ -71,3 +71,45 @@ class ReceiptLookupForm(CleanTextForm):
         csrf = False  # a read-only GET lookup
 
     receipt = StringField(_l("Receipt code"), validators=[DataRequired(), Length(max=40)])
+
+
+class PaperBallotForm(CleanTextForm):
+    """Field-office staff enter one paper ballot of one ballot (the ballot is in the URL)."""
+
+    voter_query = StringField(
+        _l("Find the voter (name or email)"),
+        validators=[Optional(), Length(max=120)],
+        description=_l("Type part of the name or email, then press Search."),
+    )
+    #: The choices are the search's matches; the service re-checks the person's eligibility.
+    voter_id = RadioField(
+        _l("Voter"),
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        validators=[InputRequired(message=_l("Search for the voter and select them."))],
+    )
+    choice = RadioField(
+        _l("Choice on the paper ballot"),
+        choices=[],
+        validators=[InputRequired(message=_l("Choose the option marked on the paper ballot."))],
+    )
+    slip_number = StringField(
+        _l("Paper ballot number"),
+        validators=[
+            InputRequired(message=_l("Type the number printed on the paper ballot.")),
+            Length(max=40),
+        ],
+        description=_l("The number printed on the paper ballot."),
+    )
+    identity_check = RadioField(
+        _l("How you checked the voter's identity"),
+        choices=[],
+        validators=[InputRequired(message=_l("Choose how you checked the voter's identity."))],
+    )
+    identity_note = StringField(
+        _l("Note"),
+        validators=[Optional(), Length(max=200)],
+        description=_l("Required when you checked another way: say how."),
+    )
+    client_id = HiddenField(validators=[DataRequired(), Length(min=8, max=64)])

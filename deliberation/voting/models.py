@@ -129,15 +129,60 @@ class Ballot(db.Model):
             )
 
 
+class VoteChannel(enum.StrEnum):
+    """How a vote reached the ballot box: cast by the person online, or a paper ballot entered
+    by field-office staff."""
+
+    ONLINE = "online"
+    PAPER = "paper"
+
+    @property
+    def label(self) -> str:
+        return str(VOTE_CHANNEL_LABELS[self])
+
+
+VOTE_CHANNEL_LABELS = {VoteChannel.ONLINE: _l("Online"), VoteChannel.PAPER: _l("Paper")}
+
+
+class IdentityCheck(enum.StrEnum):
+    """How field-office staff made sure a paper ballot's voter is who the account says."""
+
+    ID_CARD = "id_card"
+    KNOWN_IN_PERSON = "known_in_person"
+    COUNCIL_CARD = "council_card"
+    #: Anything else; the staff member's note says what.
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(IDENTITY_CHECK_LABELS[self])
+
+
+IDENTITY_CHECK_LABELS = {
+    IdentityCheck.ID_CARD: _l("ID card"),
+    IdentityCheck.KNOWN_IN_PERSON: _l("Known in person"),
+    IdentityCheck.COUNCIL_CARD: _l("Council member card"),
+    IdentityCheck.OTHER: _l("Other (say how in the note)"),
+}
+
+
 class Vote(db.Model):
-    """A person's current vote. No timestamp: nothing may link the moment of voting to a choice."""
+    """A person's current vote. No timestamp: nothing may link the moment of voting to a choice.
+
+    A paper ballot is a vote like any other (same row, same UNIQUE voter), with its slip number
+    and the identity check of the staff member who entered it.
+    """
 
     __tablename__ = "votes"
     __table_args__ = (
         UniqueConstraint("ballot_id", "voter_id"),
         UniqueConstraint("ballot_id", "receipt"),
+        #: The same paper slip cannot be entered twice (NULL for online votes never clashes).
+        UniqueConstraint("ballot_id", "slip_number"),
         #: Covers the tally: counts by option and category, and the join to divisions.
         Index("ix_votes_tally", "ballot_id", "choice", "voter_category", "voter_id"),
+        #: Counts paper votes without reading the online ones.
+        Index("ix_votes_channel", "ballot_id", "channel"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -150,6 +195,21 @@ class Vote(db.Model):
     voter_category: Mapped[MemberCategory] = mapped_column(
         Enum(MemberCategory, native_enum=False, length=30)
     )
+    channel: Mapped[VoteChannel] = mapped_column(
+        Enum(VoteChannel, native_enum=False, length=10),
+        default=VoteChannel.ONLINE,
+        server_default=VoteChannel.ONLINE.name,  # enums are stored by name
+    )
+    #: Paper only: the number printed on the paper ballot, as normalised on entry.
+    slip_number: Mapped[str | None] = mapped_column(String(20))
+    #: Paper only: the staff member who checked the voter's identity and entered the ballot.
+    checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: Paper only: how the identity was checked.
+    identity_check: Mapped[IdentityCheck | None] = mapped_column(
+        Enum(IdentityCheck, native_enum=False, length=20)
+    )
+    #: Paper only: the staff member's note (required for IdentityCheck.OTHER).
+    identity_note: Mapped[str | None] = mapped_column(String(200))
 
 
 class VoteCast(db.Model):

@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, select
 
 from deliberation.accounts.models import Division, MemberCategory, User, division_memberships
+from deliberation.agendas.models import AgendaItem
 from deliberation.core.errors import NotFound
 from deliberation.core.small_groups import MIN_GROUP, groups_to_combine
 from deliberation.extensions import db
-from deliberation.voting.models import Ballot, BallotState, Vote, ballot_divisions
+from deliberation.voting.models import Ballot, BallotState, Vote, VoteChannel, ballot_divisions
 
 #: A group (category or division) with fewer voters than this shows turnout but no choices,
 #: so a breakdown never reveals how one or two identifiable people voted. The same minimum as
@@ -87,6 +88,56 @@ def current_receipt(ballot_id: int, voter_id: int) -> str | None:
     """The receipt of this person's current vote (shown only to them)."""
     return db.session.scalar(
         select(Vote.receipt).where(Vote.ballot_id == ballot_id, Vote.voter_id == voter_id)
+    )
+
+
+def current_channel(ballot_id: int, voter_id: int) -> VoteChannel | None:
+    """How this person's current vote came in (online or paper), or None before they vote."""
+    return db.session.scalar(
+        select(Vote.channel).where(Vote.ballot_id == ballot_id, Vote.voter_id == voter_id)
+    )
+
+
+def paper_votes(ballot_id: int) -> int:
+    """How many of the ballot's votes are paper ballots (an index count, apart from the tally)."""
+    return (
+        db.session.scalar(
+            select(func.count()).where(
+                Vote.ballot_id == ballot_id, Vote.channel == VoteChannel.PAPER
+            )
+        )
+        or 0
+    )
+
+
+def channel_split(voted: int, paper: int) -> dict[str, int]:
+    """Votes by how they came in: {"online": n, "paper": n}."""
+    return {VoteChannel.ONLINE.value: voted - paper, VoteChannel.PAPER.value: paper}
+
+
+def recent_paper_entries(limit: int = 10) -> list[Any]:
+    """The latest paper ballots entered, newest first, for the field-office page: the ballot,
+    voter, slip, check and who entered it, never the choice or the receipt."""
+    voter = User.__table__.alias("voter")
+    staff = User.__table__.alias("staff")
+    return list(
+        db.session.execute(
+            select(
+                Vote.ballot_id,
+                AgendaItem.title,
+                Vote.slip_number,
+                Vote.identity_check,
+                voter.c.display_name.label("voter_name"),
+                staff.c.display_name.label("staff_name"),
+            )
+            .join(Ballot, Ballot.id == Vote.ballot_id)
+            .join(AgendaItem, AgendaItem.id == Ballot.item_id)
+            .join(voter, voter.c.id == Vote.voter_id)
+            .outerjoin(staff, staff.c.id == Vote.checked_by_id)
+            .where(Vote.channel == VoteChannel.PAPER)
+            .order_by(Vote.id.desc())
+            .limit(limit)
+        )
     )
 
 
@@ -236,20 +287,35 @@ def tally(ballot: Ballot) -> dict[str, Any]:
         slug, name_en, name_ko = names.get(row["key"], ("", "", ""))
         row.update(slug=slug, name_en=name_en, name_ko=name_ko)
 
+    # Paper ballots by category: turnout only (how many came in on paper), never choices.
+    paper_by_category = {
+        MemberCategory(category).value: count
+        for category, count in db.session.execute(
+            select(Vote.voter_category, func.count())
+            .where(Vote.ballot_id == ballot.id, Vote.channel == VoteChannel.PAPER)
+            .group_by(Vote.voter_category)
+        )
+    }
+    category_rows = _group_rows(
+        by_category,
+        eligible_by_category,
+        hidden=groups_to_combine({k: sum(c.values()) for k, c in by_category.items()}),
+    )
+    for row in category_rows:
+        row["paper"] = paper_by_category.get(row["key"], 0)
+
     return {
         "options": ballot.option_keys,
         "counts": {key: counts.get(key, 0) for key in ballot.option_keys},
+        "by_channel": channel_split(voted, sum(paper_by_category.values())),
         "voted": voted,
         "eligible": eligible,
         "turnout_percent": _percent(voted, eligible),
         **outcome(ballot, counts, voted, eligible),
         # Categories split the voters: the exact total minus the categories shown would give a
         # small one away, so the next smallest hides its choices too (core.small_groups).
-        "by_category": _group_rows(
-            by_category,
-            eligible_by_category,
-            hidden=groups_to_combine({k: sum(c.values()) for k, c in by_category.items()}),
-        ),
+        # Paper ballots are in these counts like any vote.
+        "by_category": category_rows,
         "by_division": division_rows,
     }
 
@@ -260,14 +326,18 @@ def turnout(ballot: Ballot) -> dict[str, Any]:
         result = ballot.result
         voted, eligible = result["voted"], result["eligible"]
         counts: dict[str, int] | None = result["counts"]
+        # A result frozen before paper ballots existed has online votes only.
+        by_channel = result.get("by_channel") or channel_split(voted, 0)
     else:
         counts = vote_counts(ballot.id)
         voted = sum(counts.values())
         eligible = eligible_count(ballot)
         counts = {key: counts.get(key, 0) for key in ballot.option_keys}
+        by_channel = channel_split(voted, paper_votes(ballot.id))
     return {
         "ballot_id": ballot.id,
         "state": ballot.state.value,
+        "by_channel": by_channel,
         "voted": voted,
         "eligible": eligible,
         "turnout_percent": _percent(voted, eligible),
@@ -306,10 +376,11 @@ class RowsPage:
 
 
 def published_receipts(ballot: Ballot, page: int = 1, per_page: int = 100) -> RowsPage:
-    """After close: receipts with their choices, in receipt order (no voter, no time), paginated."""
+    """After close: receipts with their choices and channels, in receipt order (no voter, no
+    time), paginated."""
     page = max(1, page)
     rows = db.session.execute(
-        select(Vote.receipt, Vote.choice)
+        select(Vote.receipt, Vote.choice, Vote.channel)
         .where(Vote.ballot_id == ballot.id)
         .order_by(Vote.receipt)
         .limit(per_page)
@@ -318,33 +389,39 @@ def published_receipts(ballot: Ballot, page: int = 1, per_page: int = 100) -> Ro
     return RowsPage([tuple(row) for row in rows], page, per_page, votes_cast(ballot.id))
 
 
-def iter_published_receipts(ballot: Ballot, batch: int = 5000) -> Iterator[tuple[str, str]]:
-    """Every (receipt, choice) of a ballot in receipt order, streamed in batches."""
+def iter_published_receipts(
+    ballot: Ballot, batch: int = 5000
+) -> Iterator[tuple[str, str, VoteChannel]]:
+    """Every (receipt, choice, channel) of a ballot in receipt order, streamed in batches."""
     rows = (
         db.session.connection()
         .execution_options(yield_per=batch)
         .execute(
-            select(Vote.receipt, Vote.choice)
+            select(Vote.receipt, Vote.choice, Vote.channel)
             .where(Vote.ballot_id == ballot.id)
             .order_by(Vote.receipt)
         )
     )
-    yield from ((receipt, choice) for receipt, choice in rows)
+    yield from ((receipt, choice, channel) for receipt, choice, channel in rows)
 
 
 def recount_from_receipts(ballot: Ballot) -> dict[str, int]:
     """Recompute the counts by option from the published receipts list alone."""
-    counted = Counter(choice for _receipt, choice in iter_published_receipts(ballot))
+    counted = Counter(choice for _receipt, choice, _channel in iter_published_receipts(ballot))
     return {key: counted.get(key, 0) for key in ballot.option_keys} | {
         key: n for key, n in counted.items() if key not in ballot.option_keys
     }
 
 
-def choice_for_receipt(ballot: Ballot, receipt: str) -> str | None:
-    """The choice recorded under a receipt of a closed ballot (None if no such current receipt)."""
-    return db.session.scalar(
-        select(Vote.choice).where(Vote.ballot_id == ballot.id, Vote.receipt == receipt)
-    )
+def vote_for_receipt(ballot: Ballot, receipt: str) -> tuple[str, VoteChannel] | None:
+    """The choice and channel recorded under a receipt of a closed ballot (None if no such
+    current receipt)."""
+    row = db.session.execute(
+        select(Vote.choice, Vote.channel).where(
+            Vote.ballot_id == ballot.id, Vote.receipt == receipt
+        )
+    ).first()
+    return (row.choice, row.channel) if row else None
 
 
 def voter_ids_for_item(item_id: int) -> set[int]:

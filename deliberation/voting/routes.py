@@ -23,8 +23,8 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from deliberation.accounts.models import CATEGORY_LABELS, Division
-from deliberation.accounts.permissions import facilitator_required
+from deliberation.accounts.models import CATEGORY_LABELS, Division, Role, User
+from deliberation.accounts.permissions import facilitator_required, role_required
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core.errors import DomainError
 from deliberation.core.forms import commit_or_flash
@@ -33,8 +33,14 @@ from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.proposals.queries import proposal_for_item
 from deliberation.voting import queries, services
-from deliberation.voting.forms import BallotForm, ReceiptLookupForm, VoteForm, new_client_id
-from deliberation.voting.models import Ballot, BallotState
+from deliberation.voting.forms import (
+    BallotForm,
+    PaperBallotForm,
+    ReceiptLookupForm,
+    VoteForm,
+    new_client_id,
+)
+from deliberation.voting.models import IDENTITY_CHECK_LABELS, Ballot, BallotState, VoteChannel
 
 bp = Blueprint("voting", __name__, url_prefix="/voting")
 
@@ -70,9 +76,11 @@ def _vote_form(ballot: Ballot) -> VoteForm:
 
 def _ballot_page(ballot: Ballot, form: VoteForm | None = None, status: int = 200):
     receipt = None
+    channel = None
     eligible = False
     if current_user.is_authenticated:
         receipt = queries.current_receipt(ballot.id, current_user.id)
+        channel = queries.current_channel(ballot.id, current_user.id)
         eligible = queries.is_eligible(ballot, current_user)
     return (
         render_template(
@@ -81,6 +89,7 @@ def _ballot_page(ballot: Ballot, form: VoteForm | None = None, status: int = 200
             item=ballot.item,
             form=form or _vote_form(ballot),
             my_receipt=receipt,
+            my_vote_on_paper=channel == VoteChannel.PAPER,
             eligible=eligible,
             accepting=ballot.accepts_votes_at(utcnow()),
             live=queries.turnout(ballot),
@@ -200,11 +209,11 @@ def receipts(ballot_id: int):
     ballot = _closed_ballot(ballot_id)
     page = request.args.get("page", 1, type=int)
     lookup = ReceiptLookupForm(request.args)
-    found: str | None = None
+    found: tuple[str, VoteChannel] | None = None
     searched = None
     if "receipt" in request.args and lookup.validate():
         searched = services.normalise_receipt(lookup.receipt.data)
-        found = queries.choice_for_receipt(ballot, searched)
+        found = queries.vote_for_receipt(ballot, searched)
     recount = queries.recount_from_receipts(ballot)
     displayed = (ballot.result or {}).get("counts", {})
     return render_template(
@@ -232,11 +241,11 @@ def receipts_csv(ballot_id: int):
     ballot = _closed_ballot(ballot_id)
 
     def rows():
-        yield "receipt,choice\r\n"
+        yield "receipt,choice,channel\r\n"
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        for receipt, choice in queries.iter_published_receipts(ballot):
-            writer.writerow([receipt, choice])
+        for receipt, choice, channel in queries.iter_published_receipts(ballot):
+            writer.writerow([receipt, choice, channel.value])
             if buffer.tell() > 64 * 1024:
                 yield buffer.getvalue()
                 buffer.seek(0)
@@ -259,8 +268,157 @@ def receipts_json(ballot_id: int):
         "options": [{"key": k, "label": label} for k, label in ballot.labelled_options()],
         "tally": (ballot.result or {}).get("counts", {}),
         "receipts": [
-            {"receipt": receipt, "choice": choice}
-            for receipt, choice in queries.iter_published_receipts(ballot)
+            {"receipt": receipt, "choice": choice, "channel": channel.value}
+            for receipt, choice, channel in queries.iter_published_receipts(ballot)
         ],
     }
     return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+
+
+#: Which field of the paper-ballot form a service refusal is about, by its code.
+PAPER_ERROR_FIELDS = {
+    "duplicate_slip": "slip_number",
+    "bad_slip": "slip_number",
+    "voted_online": "voter_id",
+    "voted_on_paper": "voter_id",
+    "not_eligible": "voter_id",
+    "unknown_option": "choice",
+    "bad_identity_check": "identity_check",
+    "identity_note": "identity_note",
+}
+
+#: How many people a voter search lists at most; a longer list means a more precise search.
+VOTER_MATCHES = 10
+
+
+def _open_ballots() -> list[Ballot]:
+    """Ballots taking votes now, for the paper-ballot page's picker."""
+    now = utcnow()
+    return [
+        ballot
+        for ballot in db.session.scalars(
+            select(Ballot)
+            .where(Ballot.state == BallotState.OPEN, Ballot.closes_at > now)
+            .order_by(Ballot.closes_at)
+        )
+        if ballot.accepts_votes_at(now)
+    ]
+
+
+def _voter_matches(text: str) -> list[User]:
+    """Active members whose name or email contains `text` (case-insensitive)."""
+    text = (text or "").strip()
+    if len(text) < 2:
+        return []
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(
+                User.is_active_account.is_(True),
+                User.display_name.ilike(pattern, escape="\\")
+                | User.email.ilike(pattern, escape="\\"),
+            )
+            .order_by(User.display_name, User.id)
+            .limit(VOTER_MATCHES)
+        )
+    )
+
+
+def _paper_form(ballot: Ballot | None) -> tuple[PaperBallotForm, list[User]]:
+    """The entry form with its choices: the ballot's options, the check methods, and the people
+    the typed search finds (plus the one already selected, so a re-rendered form keeps them)."""
+    form = PaperBallotForm()
+    if not form.client_id.data:
+        form.client_id.data = new_client_id()
+    if ballot is not None:
+        form.choice.choices = [SelectChoice(k, label) for k, label in ballot.labelled_options()]
+    form.identity_check.choices = [
+        SelectChoice(method.value, str(label)) for method, label in IDENTITY_CHECK_LABELS.items()
+    ]
+    matches = _voter_matches(form.voter_query.data or "")
+    selected = db.session.get(User, form.voter_id.data) if form.voter_id.data else None
+    if selected is not None and selected not in matches:
+        if request.form.get("action") == "search":
+            # A new search is for someone else: never leave the last person silently ticked.
+            form.voter_id.data = None
+        else:
+            matches.insert(0, selected)
+    if len(matches) == 1 and not form.voter_id.data:
+        form.voter_id.data = matches[0].id
+    form.voter_id.choices = [
+        SelectChoice(user.id, f"{user.display_name} <{user.email}>") for user in matches
+    ]
+    return form, matches
+
+
+def _paper_page(ballot: Ballot | None, form: PaperBallotForm, matches: list[User], status=200):
+    return (
+        render_template(
+            "voting/paper.html",
+            ballots=_open_ballots(),
+            ballot=ballot,
+            accepting=ballot is not None and ballot.accepts_votes_at(utcnow()),
+            form=form,
+            matches=matches,
+            searched=bool((form.voter_query.data or "").strip()),
+            recent=queries.recent_paper_entries(),
+            check_labels={
+                method.value: str(label) for method, label in IDENTITY_CHECK_LABELS.items()
+            },
+        ),
+        status,
+    )
+
+
+@bp.route("/paper", methods=["GET", "POST"])
+@role_required(Role.FIELD_OFFICE)
+def paper_ballots():
+    """Field-office staff enter paper ballots: pick an open ballot, find the voter, type the
+    choice, the slip number and how the voter's identity was checked."""
+    ballot_id = request.args.get("ballot_id", type=int)
+    ballot = db.session.get(Ballot, ballot_id) if ballot_id else None
+    if ballot_id and ballot is None:
+        abort(404)
+    form, matches = _paper_form(ballot)
+    if request.method == "GET" or ballot is None:
+        return _paper_page(ballot, form, matches)
+    if request.form.get("action") == "search":
+        # Searching keeps everything typed so far; nothing is checked or written yet.
+        return _paper_page(ballot, form, matches)
+    if not form.validate_on_submit():
+        return _paper_page(ballot, form, matches, 400)
+    voter = db.session.get(User, form.voter_id.data)
+    if voter is None:
+        form.voter_id.errors = [_("Search for the voter and select them.")]
+        return _paper_page(ballot, form, matches, 400)
+    entry = services.PaperEntry(
+        slip_number=form.slip_number.data,
+        checked_by=current_user,
+        identity_check=form.identity_check.data,
+        identity_note=form.identity_note.data or "",
+    )
+    try:
+        result = services.cast_vote(
+            ballot.id, voter, form.choice.data, form.client_id.data, paper=entry
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        # The refusal goes next to the field it is about; the rest (a closed ballot) on top.
+        field = PAPER_ERROR_FIELDS.get(error.code)
+        if field:
+            form[field].errors = [*form[field].errors, error.message]
+        else:
+            flash(error.message, "error")
+        return _paper_page(ballot, form, matches, error.status_code)
+    flash(
+        _(
+            "Paper ballot %(slip)s of %(name)s is counted. Their receipt: %(receipt)s",
+            slip=services.normalise_slip(form.slip_number.data),
+            name=voter.display_name,
+            receipt=result.receipt,
+        ),
+        "success",
+    )
+    return redirect(url_for("voting.paper_ballots", ballot_id=ballot.id))

@@ -5,7 +5,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -13,7 +13,7 @@ from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from deliberation.accounts.models import Division, MemberCategory, User
+from deliberation.accounts.models import Division, MemberCategory, Role, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.agendas.queries import discussion_statistics
 from deliberation.core import audit, throttle
@@ -31,8 +31,10 @@ from deliberation.voting.models import (
     DEFAULT_OPTION_KEYS,
     Ballot,
     BallotState,
+    IdentityCheck,
     Vote,
     VoteCast,
+    VoteChannel,
 )
 from deliberation.voting.rooms import NAMESPACE, ballot_room
 
@@ -44,6 +46,9 @@ MAX_OPTION_LENGTH = 120
 #: Casting is rare for a person; this only stops scripted hammering. The app config may
 #: override it under the same name.
 VOTE_LIMIT = "30/minute"
+#: A paper ballot's printed number: letters, digits and dashes, at most this long once tidied.
+SLIP_RE = re.compile(r"^[0-9A-Z][0-9A-Z-]{0,19}$")
+MAX_IDENTITY_NOTE = 200
 
 
 def new_receipt() -> str:
@@ -62,6 +67,57 @@ def normalise_receipt(text: str) -> str:
     return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 
+def normalise_slip(text: str) -> str:
+    """A paper ballot's number as stored: spaces gone, upper case, and a number without its
+    leading zeros (`007` and `7` are the same printed slip, so it cannot go in twice)."""
+    compact = re.sub(r"\s+", "", text or "").upper()
+    if compact.isdigit():
+        compact = str(int(compact))
+    if not SLIP_RE.match(compact):
+        raise DomainError(
+            _("Type the number printed on the paper ballot (letters, digits and dashes)."),
+            code="bad_slip",
+        )
+    return compact
+
+
+@dataclass(frozen=True)
+class PaperEntry:
+    """What field-office staff record with a paper ballot, besides the voter and the choice."""
+
+    slip_number: str
+    #: The staff member who checked the voter's identity and types the entry: the witness.
+    checked_by: User
+    identity_check: IdentityCheck | str
+    identity_note: str = ""
+
+
+def _checked_paper_entry(entry: PaperEntry) -> PaperEntry:
+    """The entry tidied, or a refusal: only field-office staff (and admins) enter paper ballots,
+    with a known check method and a note when the method is "other"."""
+    if not entry.checked_by.has_role(Role.FIELD_OFFICE, Role.ADMIN):
+        raise PermissionDenied(
+            _("Only field-office staff can enter paper ballots."), code="not_field_office"
+        )
+    try:
+        method = IdentityCheck(entry.identity_check)
+    except ValueError:
+        raise DomainError(
+            _("Choose how you checked the voter's identity."), code="bad_identity_check"
+        ) from None
+    note = (entry.identity_note or "").strip()
+    if method == IdentityCheck.OTHER and not note:
+        raise DomainError(
+            _("Say in the note how you checked the voter's identity."), code="identity_note"
+        )
+    if len(note) > MAX_IDENTITY_NOTE:
+        raise DomainError(
+            _("The note can be at most %(n)d characters.", n=MAX_IDENTITY_NOTE),
+            code="identity_note",
+        )
+    return PaperEntry(normalise_slip(entry.slip_number), entry.checked_by, method, note)
+
+
 @dataclass(frozen=True)
 class CastResult:
     receipt: str
@@ -73,12 +129,15 @@ class CastResult:
 
 
 @functools.cache
-def _cast_statements(dialect_name: str) -> tuple[Any, Any, Any]:
-    """The three statements of a cast, built once per database kind (compiled-cache friendly).
+def _cast_statements(dialect_name: str) -> tuple[Any, Any, Any, Any]:
+    """The four statements of a cast, built once per database kind (compiled-cache friendly).
 
     claim: INSERT the request's client id, doing nothing if it exists already.
     current: the ballot's state and the person's current vote, with a share lock on the ballot.
-    upsert: INSERT the vote, or UPDATE choice and receipt if the person has voted already.
+    upsert: INSERT an online vote, or UPDATE choice and receipt if the person has voted online
+    already; a paper vote is never updated (no row returned).
+    paper: INSERT a paper vote, doing nothing (no row returned) if the person has voted or the
+    slip is in already.
     """
     insert = (postgresql if dialect_name == "postgresql" else sqlite).insert
     # RETURNING says whether the row went in: with it implied, rowcount is -1 on PostgreSQL.
@@ -86,7 +145,7 @@ def _cast_statements(dialect_name: str) -> tuple[Any, Any, Any]:
         insert(VoteCast).on_conflict_do_nothing(index_elements=["client_id"]).returning(VoteCast.id)
     )
     current = (
-        select(Ballot.state, Vote.choice, Vote.receipt)
+        select(Ballot.state, Vote.choice, Vote.receipt, Vote.channel)
         .outerjoin(Vote, and_(Vote.ballot_id == Ballot.id, Vote.voter_id == bindparam("voter_id")))
         .where(Ballot.id == bindparam("ballot_id"))
         .with_for_update(read=True, of=Ballot)
@@ -99,8 +158,12 @@ def _cast_statements(dialect_name: str) -> tuple[Any, Any, Any]:
             "receipt": vote.excluded.receipt,
             "voter_category": vote.excluded.voter_category,
         },
-    )
-    return claim, current, upsert
+        # The first vote stands: a paper ballot cannot be replaced online, even by a cast
+        # that read "no vote yet" just before the paper one committed.
+        where=Vote.channel == VoteChannel.ONLINE,
+    ).returning(Vote.id)
+    paper = insert(Vote).on_conflict_do_nothing().returning(Vote.id)
+    return claim, current, upsert, paper
 
 
 def _options_from(custom_options: list[str] | None) -> list[dict[str, str]]:
@@ -203,7 +266,9 @@ def _find_cast(client_id: str) -> VoteCast | None:
     return db.session.scalar(select(VoteCast).where(VoteCast.client_id == client_id))
 
 
-def _check_can_vote(ballot: Ballot | None, voter: User, choice: str) -> Ballot:
+def _check_can_vote(
+    ballot: Ballot | None, voter: User, choice: str, *, on_paper: bool = False
+) -> Ballot:
     if ballot is None:
         raise DomainError(_("There is no such ballot."), code="not_found")
     now = utcnow()
@@ -213,25 +278,66 @@ def _check_can_vote(ballot: Ballot | None, voter: User, choice: str) -> Ballot:
         raise DomainError(_("Voting on this ballot has not opened yet."), code="not_open")
     if not queries.is_eligible(ballot, voter):
         raise PermissionDenied(
-            _("You are not eligible to vote on this ballot."), code="not_eligible"
+            _("This person is not eligible to vote on this ballot.")
+            if on_paper
+            else _("You are not eligible to vote on this ballot."),
+            code="not_eligible",
         )
     if choice not in ballot.option_keys:
         raise DomainError(_("That is not one of the ballot's options."), code="unknown_option")
     return ballot
 
 
-def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastResult:
+def _already_voted(channel: VoteChannel, paper: PaperEntry | None) -> DomainError:
+    """The refusal when a person's first vote stands: which way they voted decides the words."""
+    if paper is None:
+        return DomainError(
+            _("Your vote was entered from a paper ballot. It stands and cannot be changed online."),
+            code="voted_on_paper",
+        )
+    if channel == VoteChannel.ONLINE:
+        return DomainError(
+            _(
+                "This person has already voted online. Their first vote stands; this paper "
+                "ballot cannot be counted."
+            ),
+            code="voted_online",
+        )
+    return DomainError(
+        _(
+            "A paper ballot of this person is already entered. Their first vote stands; this "
+            "paper ballot cannot be counted."
+        ),
+        code="voted_on_paper",
+    )
+
+
+def cast_vote(
+    ballot_id: int,
+    voter: User,
+    choice: str,
+    client_id: str,
+    *,
+    paper: PaperEntry | None = None,
+) -> CastResult:
     """Record or change a person's single vote; a retry with the same client id changes nothing.
 
     One vote per person is the UNIQUE (ballot, voter) constraint, applied by an atomic upsert;
     one answer per request is the UNIQUE client id. The caller commits, then acknowledges.
     The per-person rate limit is applied here, so the form and the socket share it.
+    With `paper`, field-office staff enter the person's paper ballot: the same rules (open,
+    eligible, one vote), its slip UNIQUE per ballot, and the first vote stands whichever way it
+    came: a paper ballot after an online vote is refused, and so is any online change after it.
     """
+    if paper is not None:
+        paper = _checked_paper_entry(paper)
     throttle.enforce("vote", voter.id, current_app.config.get("VOTE_LIMIT", VOTE_LIMIT))
     if not isinstance(client_id, str) or not 8 <= len(client_id) <= 64:
         raise DomainError(_("The request id is missing or malformed."), code="bad_client_id")
     try:
-        ballot = _check_can_vote(db.session.get(Ballot, ballot_id), voter, choice)
+        ballot = _check_can_vote(
+            db.session.get(Ballot, ballot_id), voter, choice, on_paper=paper is not None
+        )
     except DomainError:
         existing = _find_cast(client_id)  # a retry of a vote made before the close: same answer
         if existing is not None:
@@ -239,7 +345,7 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
         raise
 
     receipt = new_receipt()
-    claim, current_vote, upsert = _cast_statements(db.session.get_bind().dialect.name)
+    claim, current_vote, upsert, paper_insert = _cast_statements(db.session.get_bind().dialect.name)
     connection = db.session.connection()
     params = {"ballot_id": ballot.id, "voter_id": voter.id}
     claimed = connection.execute(claim, {**params, "client_id": client_id, "receipt": receipt})
@@ -251,27 +357,73 @@ def cast_vote(ballot_id: int, voter: User, choice: str, client_id: str) -> CastR
     current = connection.execute(current_vote, params).one()
     if current.state == BallotState.CLOSED:
         raise DomainError(_("Voting on this ballot has closed."), code="closed")
-    if current.choice == choice:
+    if current.choice is not None and (paper is not None or current.channel == VoteChannel.PAPER):
+        raise _already_voted(current.channel, paper)
+    row = {
+        **params,
+        "choice": choice,
+        "receipt": receipt,
+        "voter_category": MemberCategory(voter.member_category),
+    }
+    if paper is not None:
+        inserted = connection.execute(
+            paper_insert,
+            {
+                **row,
+                "channel": VoteChannel.PAPER,
+                "slip_number": paper.slip_number,
+                "checked_by_id": paper.checked_by.id,
+                "identity_check": paper.identity_check,
+                "identity_note": paper.identity_note or None,
+            },
+        ).first()
+        if inserted is None:
+            _refuse_paper_conflict(ballot.id, voter, paper)
+        status = "cast"
+        # The staff member is the witness; the entry names the voter and the slip, never the
+        # choice or the receipt.
+        audit.record(
+            "vote.paper",
+            "ballot",
+            ballot.id,
+            actor_id=paper.checked_by.id,
+            voter_id=voter.id,
+            witness_id=paper.checked_by.id,
+            slip_number=paper.slip_number,
+            identity_check=str(paper.identity_check),
+            identity_note=paper.identity_note,
+        )
+    elif current.choice == choice:
         connection.execute(
             update(VoteCast).where(VoteCast.client_id == client_id).values(receipt=current.receipt)
         )
         status, receipt = "unchanged", current.receipt
     else:
-        connection.execute(
-            upsert,
-            {
-                **params,
-                "choice": choice,
-                "receipt": receipt,
-                "voter_category": MemberCategory(voter.member_category),
-            },
-        )
+        if connection.execute(upsert, row).first() is None:
+            raise _already_voted(VoteChannel.PAPER, None)  # a paper ballot committed first
         status = "changed" if current.choice is not None else "cast"
-    # The audit entry says that someone voted, never the choice or the receipt.
-    audit.record("vote.cast", "ballot", ballot.id, actor_id=voter.id)
+    if paper is None:
+        # The audit entry says that someone voted, never the choice or the receipt.
+        audit.record("vote.cast", "ballot", ballot.id, actor_id=voter.id)
     if status != "unchanged":
         turnout_changed_after_commit(ballot.id)
     return CastResult(receipt, status)
+
+
+def _refuse_paper_conflict(ballot_id: int, voter: User, paper: PaperEntry) -> NoReturn:
+    """The paper INSERT did nothing: say whether the person voted meanwhile or the slip is in."""
+    channel = db.session.scalar(
+        select(Vote.channel).where(Vote.ballot_id == ballot_id, Vote.voter_id == voter.id)
+    )
+    if channel is not None:
+        raise _already_voted(channel, paper)
+    raise DomainError(
+        _(
+            "Paper ballot number %(slip)s has already been entered for this ballot.",
+            slip=paper.slip_number,
+        ),
+        code="duplicate_slip",
+    )
 
 
 def _claim_state(ballot: Ballot, target: BallotState, **values: Any) -> None:

@@ -13,6 +13,10 @@
     document.getElementById("turnout-voted").textContent = data.voted;
     document.getElementById("turnout-eligible").textContent = data.eligible;
     document.getElementById("turnout-percent").textContent = data.turnout_percent;
+    if (data.by_channel) {
+      document.getElementById("turnout-online").textContent = data.by_channel.online;
+      document.getElementById("turnout-paper").textContent = data.by_channel.paper;
+    }
     if (data.counts) {
       Object.keys(data.counts).forEach(function (key) {
         var cell = document.querySelector('#live-results td[data-option="' + key + '"]');

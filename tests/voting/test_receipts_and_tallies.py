@@ -60,6 +60,7 @@ def test_tally_by_category_and_division_with_turnout_of_each_groups_eligible(app
         "voted": 3,
         "turnout_percent": 37.5,
         "counts": None,  # fewer than five voters: choices hidden
+        "paper": 0,  # how many of them voted on paper (turnout, not choices)
     }
     # five voters, but the total minus citizens and welfare organisations would be the three
     # experts' choices: the smallest category shown hides its choices too
@@ -102,7 +103,7 @@ def test_receipts_list_recounts_the_tally_and_holds_no_identities(app, client):
 
     exported = client.get(f"/voting/{ballot_id}/receipts.csv").get_data(as_text=True)
     rows = list(csv.DictReader(io.StringIO(exported)))
-    assert set(rows[0]) == {"receipt", "choice"}
+    assert set(rows[0]) == {"receipt", "choice", "channel"}
     assert len(rows) == 13
     assert [r["receipt"] for r in rows] == sorted(r["receipt"] for r in rows)
     recount = {}
@@ -110,7 +111,7 @@ def test_receipts_list_recounts_the_tally_and_holds_no_identities(app, client):
         recount[row["choice"]] = recount.get(row["choice"], 0) + 1
     body = json.loads(client.get(f"/voting/{ballot_id}/receipts.json").get_data(as_text=True))
     assert {k: v for k, v in body["tally"].items() if v} == recount
-    assert set(body["receipts"][0]) == {"receipt", "choice"}
+    assert set(body["receipts"][0]) == {"receipt", "choice", "channel"}
     assert set(receipts.values()) | {changed} == {r["receipt"] for r in rows}
 
 
