@@ -401,36 +401,10 @@ def takes_part_counts(session_id: int) -> dict[str, int]:
     return counts
 
 
-def votes_by_takes_part(poll_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Each poll's votes by how the voter took part (online, hall, paper)."""
-    split = {pid: dict.fromkeys((t.value for t in TakesPart), 0) for pid in poll_ids}
-    if not poll_ids:
-        return split
-    for poll_id, how, count in db.session.execute(
-        select(PollVote.poll_id, Participant.takes_part, func.count(PollVote.id))
-        .join(Participant, Participant.id == PollVote.participant_id)
-        .where(PollVote.poll_id.in_(poll_ids))
-        .group_by(PollVote.poll_id, Participant.takes_part)
-    ):
-        split[poll_id][TakesPart(how).value] = count
-    return split
-
-
-def participation(session_id: int, poll_ids: list[int]) -> dict[str, Any]:
-    """Who took part how, for the console, the projector and the results page."""
+def participation(session_id: int) -> dict[str, Any]:
+    """Who took part how, for the console, the projector and the results page (each poll's
+    votes by how people took part are in its tally: `by_takes_part`)."""
     return {
         "participants": takes_part_counts(session_id),
-        "votes": {str(k): v for k, v in votes_by_takes_part(poll_ids).items()},
         "labels": {t.value: t.label for t in TakesPart},
     }
-
-
-def seated_paper_ids(session_id: int) -> set[int]:
-    """Paper participants keep the table they were entered at when the room is reseated."""
-    return set(
-        db.session.scalars(
-            select(Participant.id).where(
-                Participant.session_id == session_id, Participant.takes_part == TakesPart.PAPER
-            )
-        )
-    )

@@ -35,6 +35,7 @@ from deliberation.extensions import db
 from deliberation.roundtables import permissions
 from deliberation.roundtables.models import (
     STANCES,
+    Participant,
     Phase,
     Poll,
     PollKind,
@@ -43,6 +44,7 @@ from deliberation.roundtables.models import (
     PollVote,
     RoundtableSession,
     SessionState,
+    TakesPart,
     insert_ignoring_duplicates,
     row_of_session,
     rows_inserted,
@@ -406,6 +408,8 @@ def _empty_tally(poll: Poll) -> dict[str, Any]:
         "counts": counts,
         "by_category": {},
         "small_groups": {"minimum": MIN_GROUP, "combined": [], "withheld": False},
+        #: votes by how the voter took part: online, in the hall, on paper
+        "by_takes_part": dict.fromkeys((t.value for t in TakesPart), 0),
         "state": poll.state.value,
     }
 
@@ -474,6 +478,13 @@ def poll_tallies(polls: list[Poll]) -> dict[int, dict[str, Any]]:
             options[str(option)] += count
             by_category = tally["by_category"].setdefault(str(category), dict.fromkeys(options, 0))
             by_category[str(option)] += count
+    for poll_id, how, count in db.session.execute(
+        select(PollVote.poll_id, Participant.takes_part, func.count())
+        .join(Participant, Participant.id == PollVote.participant_id)
+        .where(PollVote.poll_id.in_(list(tallies)))
+        .group_by(PollVote.poll_id, Participant.takes_part)
+    ):
+        tallies[poll_id]["by_takes_part"][TakesPart(how).value] = count
     for poll_id, tally in tallies.items():
         publish_breakdown(tally, voters[poll_id])
     for poll in polls:
