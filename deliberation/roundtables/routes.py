@@ -294,7 +294,14 @@ def room(session_id: int):
     session = _session_or_404(session_id)
     if session.state == SessionState.CLOSED:
         return redirect(url_for("roundtables.results", session_id=session.id))
-    return render_template("roundtables/room.html", **_page_context(session))
+    return render_template(
+        "roundtables/room.html",
+        **_page_context(session),
+        # the paper participants' panel (shown to the table facilitator)
+        member_categories=list(MemberCategory),
+        divisions=all_divisions(True),
+        locale=_locale(),
+    )
 
 
 def _console_labels() -> dict:
