@@ -33,6 +33,7 @@ from deliberation.roundtables.models import (
     PollKind,
     RoundtableSession,
     SessionState,
+    TakesPart,
     ThemeDestination,
 )
 from deliberation.roundtables.rooms import NAMESPACE
@@ -201,6 +202,7 @@ def create():
                 pass_rule=PassRule(form.pass_rule.data or PassRule.AT_LEAST.value),
                 agenda_item_ids=form.agenda_item_ids.data or [],
                 theme_destination=ThemeDestination(form.theme_destination.data),
+                hall_tables=form.hall_tables.data or 0,
             )
             db.session.commit()
         except DomainError as error:
@@ -263,7 +265,7 @@ def register(session_id: int):
         else ParticipantRole.PARTICIPANT
     )
     try:
-        sessions.register(session, current_user, role)
+        sessions.register(session, current_user, role, TakesPart(form.takes_part.data))
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
