@@ -47,8 +47,8 @@ class SessionForm(CleanTextForm):
     hall_tables = IntegerField(
         _l("Tables in the hall (0: everyone online)"),
         default=0,
-        # InputRequired, not DataRequired: 0 is a real answer (no hall).
-        validators=[InputRequired(), NumberRange(0, 500)],
+        # left empty (or not on an older form): no hall tables
+        validators=[Optional(), NumberRange(0, 500)],
     )
     ideas_per_round = IntegerField(
         _l("Ideas per table per round"), default=5, validators=[DataRequired(), NumberRange(1, 20)]
