@@ -330,7 +330,7 @@
     var p = (data.participation || {}).participants || {};
     setText($("rt-participation"), R.fmt(hybridLabels.participants, { online: p.online || 0, hall: p.hall || 0, paper: p.paper || 0 }));
     var hall = data.tables.filter(function (t) { return t.kind !== "online"; }).map(function (t) {
-      return t.number + " (" + hybridLabels.kinds[t.kind] + ")";
+      return R.fmt(hybridLabels.table, { n: t.number }) + ": " + hybridLabels.kinds[t.kind];
     });
     setText($("rt-hall-tables"), hall.length ? R.fmt(hybridLabels.hall_tables, { tables: hall.join(", ") }) : hybridLabels.no_hall_tables);
     var select = $("rt-kind-table");
@@ -343,11 +343,18 @@
       });
       if (chosen) select.value = chosen;
       select.dataset.tables = wanted;
+      showKindOf(select.value);
     }
     var split = tally && tally.by_takes_part;
     setText($("rt-poll-split"), split ? R.fmt(hybridLabels.votes, split) : "");
   }
+  /* The kind list shows the chosen table's kind, so "Set" changes what is there. */
+  function showKindOf(tableId) {
+    var table = (data ? data.tables : []).filter(function (t) { return String(t.id) === String(tableId); })[0];
+    if (table) $("rt-kind-kind").value = table.kind;
+  }
   if (hybridBox) {
+    $("rt-kind-table").addEventListener("change", function (event) { showKindOf(event.target.value); });
     $("rt-table-kind-form").addEventListener("submit", function (event) {
       event.preventDefault();
       var kind = $("rt-kind-kind").value;

@@ -141,15 +141,20 @@
     list.textContent = "";
     document.getElementById("rt-paper-count").textContent = R.fmt(L.count, { n: people.length });
     if (!people.length) list.appendChild(R.el("li", { class: "hint" }, L.none));
-    people.forEach(function (person) {
+    people.forEach(function (person, index) {
       var d = draft(person.id);
       var item = R.el("li", { class: "rt-paper-person" });
+      /* Numbered: two people of the same name stay apart. */
+      item.appendChild(R.el("span", { class: "rt-paper-no" }, (index + 1) + ". "));
       item.appendChild(R.el("strong", {}, person.name));
       var facts = [person.category_label];
       if (person.division) facts.push(person.division);
       item.appendChild(R.el("span", { class: "hint" }, " · " + facts.join(" · ")));
-      var state = R.el("p", { class: "rt-paper-state" }, R.fmt(L.ideas_n, { n: person.ideas }) + " · " +
-        (!poll ? L.no_poll : person.voted ? R.fmt(L.voted, { slip: person.slip_no }) : L.not_voted));
+      var state = R.el("p", { class: "rt-paper-state" });
+      state.appendChild(R.el("span", {}, R.fmt(L.ideas_n, { n: person.ideas })));
+      state.appendChild(document.createTextNode(" · "));
+      state.appendChild(R.el("span", { class: "rt-paper-vote" },
+        !poll ? L.no_poll : person.voted ? R.fmt(L.voted, { slip: person.slip_no }) : L.not_voted));
       item.appendChild(state);
       var row = R.el("div", { class: "rt-paper-actions" });
       var ideaButton = R.el("button", { type: "button", class: "button-small button-secondary", id: "rt-paper-idea-toggle-" + person.id, "aria-expanded": String(d.open === "idea") }, L.record_idea);
