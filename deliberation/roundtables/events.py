@@ -348,7 +348,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             name=payload_str(data, "name", max_length=hybrid.NAME_MAX_CHARS * 2) or "",
             member_category=payload_str(data, "member_category", max_length=30) or "",
             division_id=payload_int(data, "division_id", required=False),
-            member=member,
+            member=member, client_id=client_id_from(data),
         )  # fmt: skip
         return {"participant_id": person.id, "name": person.name}
 

@@ -140,11 +140,15 @@ def register_paper_participant(
     member_category: MemberCategory | str,
     division_id: int | None = None,
     member: User | None = None,
+    client_id: str | None = None,
 ) -> Participant:
     """A facilitator enters a person at the table who has no device: a paper participant
     with no login; or a member's account (no device with them), who then cannot also take
     part online: one entry per person."""
     require_paper_clerk(actor, session, clerk, table.id)
+    earlier = _registered_as(session, client_id)
+    if earlier is not None:  # a resend after a reconnect: the same answer, nothing new
+        return earlier
     if session.state == SessionState.CLOSED:
         raise IllegalTransition(_("This session has closed."), code="session_closed")
     if not TakesPart.PAPER.seats_at(table.kind):
@@ -177,6 +181,7 @@ def register_paper_participant(
             takes_part=TakesPart.PAPER,
             display_name=written,
             entered_by_id=actor.id,
+            client_id=client_id,
             role=ParticipantRole.PARTICIPANT,
             table_id=table.id,
             member_category=category,
@@ -185,7 +190,10 @@ def register_paper_participant(
         )
     )
     ids = [row[0] for row in result]
-    if not ids:  # the member registered online at this very moment: UNIQUE decided
+    if not ids:  # UNIQUE decided: the same resend at this very moment, or the member
+        earlier = _registered_as(session, client_id)  # registered online just now
+        if earlier is not None:
+            return earlier
         _refuse_second_entry(session, member)  # type: ignore[arg-type]  # only members collide
     person = db.session.get(Participant, ids[0])
     audit.record(
@@ -195,6 +203,16 @@ def register_paper_participant(
     )  # fmt: skip
     _paper_changed(session, table.id)
     return person
+
+
+def _registered_as(session: RoundtableSession, client_id: str | None) -> Participant | None:
+    if not client_id:
+        return None
+    return db.session.scalar(
+        select(Participant).where(
+            Participant.session_id == session.id, Participant.client_id == client_id
+        )
+    )
 
 
 def _refuse_second_entry(session: RoundtableSession, member: User) -> None:

@@ -410,6 +410,7 @@ class Participant(db.Model):
     __tablename__ = "roundtable_participants"
     __table_args__ = (
         UniqueConstraint("session_id", "user_id"),
+        UniqueConstraint("session_id", "client_id"),
         # One table facilitator a table: the services say so in words, the database decides.
         Index(
             "uq_roundtable_participants_one_facilitator_a_table",
@@ -436,6 +437,8 @@ class Participant(db.Model):
     display_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
     #: Who entered a paper participant (the witness of their entries).
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The client id of a paper registration: a resend (after a reconnect) gets the same answer.
+    client_id: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[ParticipantRole] = mapped_column(
         Enum(ParticipantRole, native_enum=False, length=20), default=ParticipantRole.PARTICIPANT
     )

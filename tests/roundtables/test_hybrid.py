@@ -33,6 +33,41 @@ def _paper_table(app, people=6):
     return info, sid, lead, poll, fac, table_id, ack["seat"]["table_number"]
 
 
+def test_a_resent_registration_enters_the_person_once(app):
+    _info, sid, _lead, _poll, fac, table_id, _number = _paper_table(app)
+    data = {"session_id": sid, "table_id": table_id, "name": "Yoon Geum-ja",
+            "member_category": "citizen", "client_id": cid()}  # fmt: skip
+    first, again = emit(fac, "paper_register", data), emit(fac, "paper_register", data)
+    assert first["ok"] and again["ok"]
+    assert first["participant_id"] == again["participant_id"]
+    with app.app_context():
+        named = select(func.count(Participant.id)).where(Participant.display_name == "Yoon Geum-ja")
+        assert db.session.scalar(named) == 1
+
+
+def test_registration_asks_hall_or_online(app, client, auth):
+    with app.app_context():
+        divisions = make_division()
+        lead = make_user(Role.FACILITATOR)
+        session = sessions.create_session(lead, division=divisions, title="Hall", hall_tables=1)
+        session.open_lobby()
+        citizen = make_user()
+        db.session.commit()
+        sid, email = session.id, citizen.email
+    auth.login(email)
+    token = auth.csrf(f"/roundtables/{sid}")
+    response = client.post(
+        f"/roundtables/{sid}/register", data={"takes_part": "hall", "csrf_token": token}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        person = db.session.scalar(select(Participant).where(Participant.session_id == sid))
+        assert person.takes_part == TakesPart.HALL
+        tables = db.session.scalars(select(RoundtableTable).where(
+            RoundtableTable.session_id == sid)).all()  # fmt: skip
+        assert [t.kind for t in tables] == [TableKind.HALL]
+
+
 def _register(fac, sid, table_id, name, category="citizen", **extra):
     data = {"session_id": sid, "table_id": table_id, "name": name, "member_category": category}
     return emit(fac, "paper_register", {**data, "client_id": cid(), **extra})
