@@ -329,3 +329,14 @@ def test_seating_keeps_hall_people_at_hall_tables_and_balances_them(app):
             [seating.Seatable(p.id, p.member_category.value, p.division_id) for p in hall_people],
         )
         assert report["category"] <= 1 and report["division"] <= 1
+
+
+def test_a_session_with_paper_participants_closes_and_shows_the_split(app, client):
+    _info, sid, lead, poll, fac, table_id, number = _paper_table(app)
+    person = _register(fac, sid, table_id, "Seo Gap-soon")["participant_id"]
+    assert _vote(fac, sid, poll, person, f"T{number:02d}-001")["ok"]
+    closed = emit(lead, "session_close", {"session_id": sid})
+    assert closed["ok"], closed
+    page = client.get(f"/roundtables/{sid}/results").get_data(as_text=True)
+    assert "Participants: 6 online · 0 in the hall · 1 on paper" in page
+    assert "Votes in this poll: 0 online · 0 in the hall · 1 on paper" in page
