@@ -90,15 +90,11 @@ def set_table_kind(
 ) -> dict[str, Any]:
     """The lead says whether a table is online, in the hall, or mixed."""
     permissions.require_lead(actor, session)
-    if kind != TableKind.MIXED:
-        wrong = TakesPart.ONLINE if kind == TableKind.HALL else TakesPart.PAPER
-        if wrong == TakesPart.PAPER:
-            seated_wrong = [TakesPart.HALL, TakesPart.PAPER]
-        else:
-            seated_wrong = [TakesPart.ONLINE]
+    elsewhere = [how for how in TakesPart if not how.seats_at(kind)]
+    if elsewhere:
         crowd = db.session.scalar(
             select(func.count(Participant.id)).where(
-                Participant.table_id == table.id, Participant.takes_part.in_(seated_wrong)
+                Participant.table_id == table.id, Participant.takes_part.in_(elsewhere)
             )
         )
         if crowd:
