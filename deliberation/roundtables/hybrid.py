@@ -176,7 +176,6 @@ def register_paper_participant(
             user_id=member.id if member else None,
             takes_part=TakesPart.PAPER,
             display_name=written,
-            entered_by_id=actor.id,
             client_id=client_id,
             role=ParticipantRole.PARTICIPANT,
             table_id=table.id,

@@ -435,8 +435,8 @@ class Participant(db.Model):
     )
     #: A paper participant's name as the facilitator wrote it ("" for people with a login).
     display_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
-    #: Who entered a paper participant (the witness of their entries).
-    entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who entered a paper participant is in the audit log (roundtable.paper_register): a
+    # second foreign key to users here would make every join(User) from this table ambiguous.
     #: The client id of a paper registration: a resend (after a reconnect) gets the same answer.
     client_id: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[ParticipantRole] = mapped_column(
@@ -453,7 +453,7 @@ class Participant(db.Model):
     division_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"))
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    user: Mapped[User | None] = relationship()
     table: Mapped[RoundtableTable | None] = relationship(lazy="joined")
 
     @property

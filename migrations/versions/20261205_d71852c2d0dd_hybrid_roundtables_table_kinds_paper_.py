@@ -25,13 +25,11 @@ def upgrade():
     with op.batch_alter_table('roundtable_participants', schema=None) as batch_op:
         batch_op.add_column(sa.Column('takes_part', sa.Enum('ONLINE', 'HALL', 'PAPER', name='takespart', native_enum=False, length=10), server_default='ONLINE', nullable=False))
         batch_op.add_column(sa.Column('display_name', sa.String(length=120), server_default='', nullable=False))
-        batch_op.add_column(sa.Column('entered_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('client_id', sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f('uq_roundtable_participants_session_id_client_id'), ['session_id', 'client_id'])
         batch_op.alter_column('user_id',
                existing_type=sa.INTEGER(),
                nullable=True)
-        batch_op.create_foreign_key(batch_op.f('fk_roundtable_participants_entered_by_id_users'), 'users', ['entered_by_id'], ['id'])
 
     with op.batch_alter_table('roundtable_poll_votes', schema=None) as batch_op:
         batch_op.add_column(sa.Column('slip_no', sa.String(length=16), nullable=True))
@@ -59,13 +57,11 @@ def downgrade():
     # Paper participants without an account cannot survive a NOT NULL user_id.
     op.execute("DELETE FROM roundtable_participants WHERE user_id IS NULL")
     with op.batch_alter_table('roundtable_participants', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('fk_roundtable_participants_entered_by_id_users'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_roundtable_participants_session_id_client_id'), type_='unique')
         batch_op.drop_column('client_id')
         batch_op.alter_column('user_id',
                existing_type=sa.INTEGER(),
                nullable=False)
-        batch_op.drop_column('entered_by_id')
         batch_op.drop_column('display_name')
         batch_op.drop_column('takes_part')
 
