@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from deliberation.accounts.models import MemberCategory
+from deliberation.accounts.models import MemberCategory, Role
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
 from deliberation.core.errors import DomainError
@@ -33,6 +33,7 @@ from deliberation.roundtables.models import (
     PollKind,
     RoundtableSession,
     SessionState,
+    TableKind,
     TakesPart,
     ThemeDestination,
 )
@@ -303,6 +304,10 @@ def room(session_id: int):
         member_categories=list(MemberCategory),
         divisions=all_divisions(True),
         locale=_locale(),
+        # field-office staff choose the hall table they enter paper for
+        paper_tables=[t for t in session_tables(session.id) if t.kind != TableKind.ONLINE]
+        if current_user.has_role(Role.FIELD_OFFICE)
+        else None,
     )
 
 

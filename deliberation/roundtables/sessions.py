@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from deliberation.accounts.models import Division, User
+from deliberation.accounts.models import Division, Role, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core import audit, memory
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
@@ -484,6 +484,11 @@ def join_session(user: User, session: RoundtableSession, wanted_table: int | Non
     staff = permissions.is_staff(user, session, participant)
     if not staff:
         hybrid.refuse_online_if_on_paper(participant)
+        if participant is None and user.has_role(Role.FIELD_OFFICE):
+            # field-office staff enter paper at any hall table: no seat, no vote of their own
+            if not session.is_open_for_joining:
+                raise DomainError(_("The lobby is not open yet."), code="not_open")
+            return Joined(None, False, (session_room(session.id),))
         if session.state == SessionState.SCHEDULED:
             raise DomainError(_("The lobby is not open yet."), code="not_open")
         if session.state == SessionState.CLOSED:

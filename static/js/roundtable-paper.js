@@ -21,19 +21,29 @@
   function say(text) { statusNode.textContent = text; errorNode.textContent = ""; }
   function refuse(ack) { errorNode.textContent = ack && ack.message ? ack.message : ""; statusNode.textContent = ""; }
   function draft(id) { return drafts[id] || (drafts[id] = { open: null, idea: "", slip: "", option: null, stances: {} }); }
-  function tableId() { var seat = room.seat(); return seat ? seat.table_id : null; }
+  /* Field-office staff choose a hall table; a table facilitator enters for their own. */
+  var picker = document.getElementById("rt-paper-table");
+  function facilitating() { var seat = room.seat(); return !!(seat && seat.role === "table_facilitator" && seat.table_id); }
+  function tableId() {
+    if (facilitating()) return room.seat().table_id;
+    return picker && picker.value ? Number(picker.value) : null;
+  }
+  function tableNumber() {
+    if (facilitating()) return room.seat().table_number;
+    var chosen = picker ? picker.options[picker.selectedIndex] : null;
+    return chosen ? Number(chosen.dataset.number) : null;
+  }
   function tableCode() {
-    var seat = room.seat();
-    return seat && seat.table_number ? "T" + String(seat.table_number).padStart(2, "0") + "-013" : "T01-013";
+    var n = tableNumber() || 1;
+    return "T" + String(n).padStart(2, "0") + "-013";
   }
 
-  /* Shown to the table's facilitator only; the server checks again on every entry. */
+  /* Shown to the table's facilitator and field-office staff; the server checks every entry. */
   function refresh() {
-    var seat = room.seat();
-    var mine = !!(seat && seat.role === "table_facilitator" && seat.table_id);
+    var mine = facilitating() || (box.dataset.fieldOffice === "1" && !!tableId());
     box.hidden = !mine || room.closed();
     if (box.hidden) return;
-    room.live().send("paper_list", { table_id: seat.table_id }, function (ack) {
+    room.live().send("paper_list", { table_id: tableId() }, function (ack) {
       if (!ack.ok) return;
       people = ack.people;
       render();
@@ -204,6 +214,7 @@
     });
   });
 
+  if (picker) picker.addEventListener("change", function () { drafts = {}; refresh(); });
   room.onSnapshot(function (snap) { poll = snap.poll && snap.poll.state === "open" ? snap.poll : null; refresh(); });
   room.on("paper_changed", refresh);
   room.on("poll_opened", function (p) { poll = p; refresh(); });

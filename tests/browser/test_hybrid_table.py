@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from deliberation.accounts.models import User
+from deliberation.accounts.models import Role, User
 from deliberation.extensions import db
 from deliberation.roundtables import polls, sessions
 from deliberation.roundtables.models import (
@@ -15,9 +15,11 @@ from deliberation.roundtables.models import (
     Phase,
     PollKind,
     RoundtableSession,
+    RoundtableTable,
 )
 from tests.browser.conftest import ARTIFACTS, assert_accessible, save_screenshot
 from tests.browser.test_staffing import PHONE, open_as
+from tests.factories import make_user
 from tests.roundtables.helpers import build_session
 
 pytestmark = pytest.mark.browser
@@ -179,3 +181,23 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
     # the panel alone, whole, as the phone shows it
     korean.locator("#rt-paper").screenshot(path=str(ARTIFACTS / "hybrid-paper-panel-390-ko.png"))
     assert korean.script_errors == []
+
+    # Field-office staff have no seat: they choose the hall table and see its paper people.
+    with app.app_context():
+        clerk = make_user(Role.FIELD_OFFICE, name="Field office")
+        clerk_email = clerk.email
+    office = open_as(new_page, base, clerk_email, f"/roundtables/{sid}/room", PHONE)
+    expect(office.locator("#rt-paper-table")).to_have_value(str(table_id_of(app, sid)))
+    expect(office.locator("#rt-paper-count")).to_have_text("6 paper participants at this table")
+    office.fill("#rt-paper-name", "Oh Soon-rye")
+    office.click("#rt-paper-register")
+    expect(office.locator("#rt-paper-status")).to_have_text("Oh Soon-rye is registered on paper.")
+    expect(office.locator("#rt-paper-count")).to_have_text("7 paper participants at this table")
+    assert office.script_errors == []
+
+
+def table_id_of(app, sid: int) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(RoundtableTable.id).where(RoundtableTable.session_id == sid)
+        )

@@ -266,13 +266,19 @@ def test_only_this_tables_facilitator_lead_or_field_office_enter_paper(app):
     assert not refused["ok"] and refused["error"] == "not_table_facilitator"
     assert _register(lead, sid, table_id, "Entered by the lead")["ok"]
     with app.app_context():
-        clerk = make_user(Role.FIELD_OFFICE, name="Field office")
-        clerk_id = clerk.id
-        # a field-office clerk comes into the session like staff of the hall
-        sessions.register(session_of(sid), db.session.get(User, clerk_id))
-        db.session.commit()
-    field, _ = joined(app, clerk_id, sid)
+        clerk_id = make_user(Role.FIELD_OFFICE, name="Field office").id
+    # field-office staff join without a seat (they do not vote) and enter paper at any table
+    field, ack = joined(app, clerk_id, sid)
+    assert ack["seat"] is None
     assert _register(field, sid, table_id, "Entered by the field office")["ok"]
+    listed = emit(field, "paper_list", {"session_id": sid, "table_id": table_id})
+    assert [p["name"] for p in listed["people"]] == [
+        "Entered by the lead",
+        "Entered by the field office",
+    ]
+    with app.app_context():
+        seats = select(func.count(Participant.id)).where(Participant.user_id == clerk_id)
+        assert db.session.scalar(seats) == 0
 
 
 def test_an_online_table_takes_no_paper_participants(app):
