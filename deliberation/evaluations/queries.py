@@ -323,7 +323,10 @@ def participants_to_invite(survey: Survey) -> list[int]:
     """Who should be offered the survey (by notification or mail at the close): the
     session's participants or the ballot's voters who have not answered yet."""
     if survey.session_id is not None:
-        people = select(Participant.user_id).where(Participant.session_id == survey.session_id)
+        # paper participants (no login) cannot be offered a survey online
+        people = select(Participant.user_id).where(
+            Participant.session_id == survey.session_id, Participant.user_id.is_not(None)
+        )
     else:
         people = select(Vote.voter_id).where(Vote.ballot_id == survey.ballot_id)
     answered = select(SurveyRespondent.user_id).where(SurveyRespondent.survey_id == survey.id)

@@ -159,7 +159,9 @@ def _people_at_tables(session_id: int, table_ids: set[int]) -> set[int]:
     return set(
         db.session.scalars(
             select(Participant.user_id).where(
-                Participant.session_id == session_id, Participant.table_id.in_(table_ids)
+                Participant.session_id == session_id,
+                Participant.table_id.in_(table_ids),
+                Participant.user_id.is_not(None),  # paper participants have no login
             )
         )
     )

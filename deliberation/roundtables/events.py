@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_socketio import SocketIO, join_room
 
 from deliberation.accounts.models import MemberCategory
+from deliberation.accounts.services import find_user_by_email
 from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
@@ -28,6 +29,7 @@ from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import (
     ballotbox,
+    hybrid,
     payloads,
     permissions,
     polls,
@@ -46,6 +48,7 @@ from deliberation.roundtables.models import (
     Phase,
     PollKind,
     RoundtableSession,
+    TableKind,
 )
 from deliberation.roundtables.rooms import (
     NAMESPACE,
@@ -328,6 +331,70 @@ class RoundtableNamespace(AuthenticatedNamespace):
         """The table facilitator sends the round's ideas to the theme team."""
         data, session, participant, _seat = self._context(data)
         return tables.submit_ideas(session, participant, payload_int(data, "table_id"))
+
+    # --- paper participants (hybrid) ---------------------------------------------------
+
+    @socket_action
+    def on_paper_register(self, data: Any = None) -> dict[str, Any]:
+        """A table's facilitator enters a person without a device as a paper participant."""
+        data, session, clerk, _seat = self._context(data)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        email = payload_str(data, "member_email", max_length=254, required=False)
+        member = find_user_by_email(email) if email and email.strip() else None
+        if email and email.strip() and member is None:
+            raise DomainError(_("No member has that email address."), code="no_such_member")
+        person = hybrid.register_paper_participant(
+            current_user, session, clerk, table,
+            name=payload_str(data, "name", max_length=hybrid.NAME_MAX_CHARS * 2) or "",
+            member_category=payload_str(data, "member_category", max_length=30) or "",
+            division_id=payload_int(data, "division_id", required=False),
+            member=member, client_id=client_id_from(data),
+        )  # fmt: skip
+        return {"participant_id": person.id, "name": person.name}
+
+    @socket_query
+    def on_paper_list(self, data: Any = None) -> dict[str, Any]:
+        """A table's paper participants, for its facilitator's panel."""
+        data, session, clerk, _seat = self._context(data)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        hybrid.require_paper_clerk(current_user, session, clerk, table.id)
+        return {"table_id": table.id, "people": hybrid.paper_participants(session, table.id)}
+
+    @socket_action
+    def on_paper_idea(self, data: Any = None) -> dict[str, Any]:
+        """The facilitator writes down a paper participant's idea."""
+        data, session, clerk, _seat = self._context(data)
+        person = hybrid.get_paper_participant(session, payload_int(data, "participant_id"))
+        text = payload_str(data, "text", max_length=tables.IDEA_MAX_CHARS * 2) or ""
+        idea = hybrid.record_paper_idea(
+            current_user, session, clerk, person, text, client_id_from(data)
+        )
+        return {"idea": idea}
+
+    @socket_action
+    def on_paper_vote(self, data: Any = None) -> dict[str, Any]:
+        """The facilitator enters one paper participant's vote from their slip (never a
+        count for the table)."""
+        data, session, clerk, _seat = self._context(data)
+        hybrid.refuse_table_count(data)
+        person = hybrid.get_paper_participant(session, payload_int(data, "participant_id"))
+        stances = data.get("stances")
+        if stances is not None and not isinstance(stances, dict):
+            raise DomainError(_("'stances' must be an object."), code="bad_payload")
+        vote = hybrid.enter_paper_vote(
+            current_user, session, clerk, person, payload_int(data, "poll_id"),
+            payload_str(data, "slip_no", max_length=20) or "", client_id_from(data),
+            option_id=payload_int(data, "option_id", required=False), stances=stances,
+        )  # fmt: skip
+        return {"vote": vote}
+
+    @socket_action
+    def on_table_kind(self, data: Any = None) -> dict[str, Any]:
+        """The lead says whether a table is online, in the hall, or mixed."""
+        data, session, _participant, _seat = self._context(data)
+        table = tables.get_table(session, payload_int(data, "table_id"))
+        kind = _enum(TableKind, payload_str(data, "kind", max_length=10))
+        return hybrid.set_table_kind(current_user, session, table, kind)
 
     # --- lead facilitator console ------------------------------------------------------
 

@@ -21,6 +21,7 @@ from deliberation.roundtables.models import (
     PASS_RULE_LABELS,
     THEME_DESTINATION_LABELS,
     PassRule,
+    TakesPart,
     ThemeDestination,
 )
 from deliberation.roundtables.staffing import ROSTER_MAX_BYTES
@@ -42,6 +43,12 @@ class SessionForm(CleanTextForm):
     )
     table_size = IntegerField(
         _l("People per table"), default=10, validators=[DataRequired(), NumberRange(6, 12)]
+    )
+    hall_tables = IntegerField(
+        _l("Tables in the hall (0: everyone online)"),
+        default=0,
+        # left empty (or not on an older form): no hall tables
+        validators=[Optional(), NumberRange(0, 500)],
     )
     ideas_per_round = IntegerField(
         _l("Ideas per table per round"), default=5, validators=[DataRequired(), NumberRange(1, 20)]
@@ -77,6 +84,15 @@ class SessionForm(CleanTextForm):
 
 class RegisterForm(CleanTextForm):
     as_table_facilitator = BooleanField(_l("I will facilitate a table"))
+    takes_part = RadioField(
+        _l("Will you take part in the hall or online?"),
+        choices=[
+            SelectChoice(TakesPart.ONLINE.value, _l("Online, on my own device")),
+            SelectChoice(TakesPart.HALL.value, _l("In the hall, at a table there")),
+        ],
+        # a form posted without the question (older pages, tests) registers online
+        default=TakesPart.ONLINE.value,
+    )
 
 
 class BulkStaffingForm(CleanTextForm):

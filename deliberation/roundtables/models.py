@@ -99,6 +99,52 @@ PARTICIPANT_ROLE_LABELS = {
 }
 
 
+class TableKind(enum.StrEnum):
+    """Where a table sits: online, in the hall, or a mix (a hall table with people online)."""
+
+    ONLINE = "online"
+    HALL = "hall"
+    MIXED = "mixed"
+
+    @property
+    def label(self) -> str:
+        return str(TABLE_KIND_LABELS[self])
+
+
+TABLE_KIND_LABELS = {
+    TableKind.ONLINE: _l("Online"),
+    TableKind.HALL: _l("In the hall"),
+    TableKind.MIXED: _l("Mixed (hall and online)"),
+}
+
+
+class TakesPart(enum.StrEnum):
+    """How a participant takes part: on their own device online, in the hall, or on paper
+    (entered by a table facilitator; no login)."""
+
+    ONLINE = "online"
+    HALL = "hall"
+    PAPER = "paper"
+
+    @property
+    def label(self) -> str:
+        return str(TAKES_PART_LABELS[self])
+
+    def seats_at(self, kind: "TableKind") -> bool:
+        """Hall and paper people sit at hall or mixed tables, online people at online or
+        mixed ones."""
+        if kind == TableKind.MIXED:
+            return True
+        return (kind == TableKind.ONLINE) == (self == TakesPart.ONLINE)
+
+
+TAKES_PART_LABELS = {
+    TakesPart.ONLINE: _l("Online"),
+    TakesPart.HALL: _l("In the hall"),
+    TakesPart.PAPER: _l("Paper"),
+}
+
+
 class PollKind(enum.StrEnum):
     CHOOSE_ONE = "choose_one"
     AGREE = "agree"
@@ -339,6 +385,12 @@ class RoundtableTable(db.Model):
         ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
     )
     number: Mapped[int] = mapped_column()
+    #: Online, in the hall or mixed: seating keeps hall people at hall (or mixed) tables.
+    kind: Mapped[TableKind] = mapped_column(
+        Enum(TableKind, native_enum=False, length=10),
+        default=TableKind.ONLINE,
+        server_default=TableKind.ONLINE.name,
+    )
     #: Set when someone at the table asks for help; the lead clears it.
     help_requested_at: Mapped[datetime | None] = mapped_column()
 
@@ -348,11 +400,17 @@ ONE_FACILITATOR_WHERE = "role = 'TABLE_FACILITATOR' AND table_id IS NOT NULL"
 
 
 class Participant(db.Model):
-    """A person registered for a session; seated at a table once the room is seated."""
+    """A person registered for a session; seated at a table once the room is seated.
+
+    A paper participant (`takes_part` paper) was entered by a table facilitator: no login
+    (`user_id` null, `display_name` as written), or a member's account without a device.
+    UNIQUE(session, user) still holds one entry per account: NULLs never collide.
+    """
 
     __tablename__ = "roundtable_participants"
     __table_args__ = (
         UniqueConstraint("session_id", "user_id"),
+        UniqueConstraint("session_id", "client_id"),
         # One table facilitator a table: the services say so in words, the database decides.
         Index(
             "uq_roundtable_participants_one_facilitator_a_table",
@@ -367,7 +425,20 @@ class Participant(db.Model):
     session_id: Mapped[int] = mapped_column(
         ForeignKey("roundtable_sessions.id", ondelete="CASCADE"), index=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: Null for a paper participant entered without an account.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: How they take part: online, in the hall (own device) or on paper (entered for them).
+    takes_part: Mapped[TakesPart] = mapped_column(
+        Enum(TakesPart, native_enum=False, length=10),
+        default=TakesPart.ONLINE,
+        server_default=TakesPart.ONLINE.name,
+    )
+    #: A paper participant's name as the facilitator wrote it ("" for people with a login).
+    display_name: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    # Who entered a paper participant is in the audit log (roundtable.paper_register): a
+    # second foreign key to users here would make every join(User) from this table ambiguous.
+    #: The client id of a paper registration: a resend (after a reconnect) gets the same answer.
+    client_id: Mapped[str | None] = mapped_column(String(64))
     role: Mapped[ParticipantRole] = mapped_column(
         Enum(ParticipantRole, native_enum=False, length=20), default=ParticipantRole.PARTICIPANT
     )
@@ -382,8 +453,13 @@ class Participant(db.Model):
     division_id: Mapped[int | None] = mapped_column(ForeignKey("divisions.id"))
     registered_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
     table: Mapped[RoundtableTable | None] = relationship(lazy="joined")
+
+    @property
+    def name(self) -> str:
+        """The name shown for this person: their account's, or the one written on paper."""
+        return self.user.display_name if self.user is not None else self.display_name
 
     @property
     def may_vote(self) -> bool:
@@ -469,6 +545,10 @@ class Idea(db.Model):
     )
     round_no: Mapped[int] = mapped_column(default=1)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: A paper participant's idea: whose it is (the author is the facilitator, its witness).
+    for_participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("roundtable_participants.id", ondelete="SET NULL")
+    )
     client_id: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(String(500))
     submitted_at: Mapped[datetime | None] = mapped_column()
@@ -521,10 +601,14 @@ class PollOption(db.Model):
 
 
 class PollVote(db.Model):
-    """One row per participant per poll (UNIQUE): changing a vote updates the row."""
+    """One row per participant per poll (UNIQUE): changing a vote updates the row. A paper
+    vote carries its slip's number, once per poll (UNIQUE; online votes have none)."""
 
     __tablename__ = "roundtable_poll_votes"
-    __table_args__ = (UniqueConstraint("poll_id", "participant_id"),)
+    __table_args__ = (
+        UniqueConstraint("poll_id", "participant_id"),
+        UniqueConstraint("poll_id", "slip_no"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("roundtable_polls.id", ondelete="CASCADE"))
@@ -541,6 +625,10 @@ class PollVote(db.Model):
     member_category: Mapped[MemberCategory] = mapped_column(
         Enum(MemberCategory, native_enum=False, length=30)
     )
+    #: A paper vote's slip number as printed (`T07-013`); null for votes cast online.
+    slip_no: Mapped[str | None] = mapped_column(String(16))
+    #: Who entered a paper vote (the table facilitator, lead or field-office staff).
+    witness_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 

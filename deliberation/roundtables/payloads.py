@@ -78,6 +78,8 @@ def idea_payload(idea: Idea) -> dict[str, Any]:
         "client_id": idea.client_id,
         "submitted": idea.submitted_at is not None,
         "theme_id": idea.theme_id,
+        #: a paper participant's idea, written down by the facilitator
+        "for_participant_id": idea.for_participant_id,
     }
 
 

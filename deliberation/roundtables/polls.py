@@ -35,6 +35,7 @@ from deliberation.extensions import db
 from deliberation.roundtables import permissions
 from deliberation.roundtables.models import (
     STANCES,
+    Participant,
     Phase,
     Poll,
     PollKind,
@@ -43,6 +44,7 @@ from deliberation.roundtables.models import (
     PollVote,
     RoundtableSession,
     SessionState,
+    TakesPart,
     insert_ignoring_duplicates,
     row_of_session,
     rows_inserted,
@@ -273,8 +275,13 @@ def cast_poll_vote(
     option_id: int | None = None,
     stances: dict[str, str] | None = None,
     change: bool = False,
+    slip_no: str | None = None,
+    witness_id: int | None = None,
 ) -> dict[str, Any]:
     """One vote per participant per poll, equal weight; `change` replaces it until the close.
+
+    A paper vote (entered by a facilitator for a paper participant, see `hybrid`) carries its
+    `slip_no` and the `witness_id` who entered it: UNIQUE(poll, slip) stops a slip twice.
 
     `participant` is a Participant or the socket's cached seat (id, user_id, may_vote,
     table_id, member_category). The database decides, in one statement: the row goes in only
@@ -296,18 +303,20 @@ def cast_poll_vote(
             literal(category, PollVote.__table__.c.member_category.type),
             literal(now, DateTime),
             literal(now, DateTime),
+            literal(slip_no, PollVote.__table__.c.slip_no.type),
+            literal(witness_id, Integer),
         ).where(_poll_is_open_clause(poll.id, now))
         inserted = rows_inserted(db.session.execute(
             insert_ignoring_duplicates().from_select(
                 [
                     "poll_id", "participant_id", "client_id", "option_id", "stances",
-                    "member_category", "created_at", "updated_at",
+                    "member_category", "created_at", "updated_at", "slip_no", "witness_id",
                 ],
                 values,
             )
         ))  # fmt: skip
         if inserted != 1:
-            return _repeat_or_refuse(poll, participant, client_id, now)
+            return _repeat_or_refuse(poll, participant, client_id, now, slip_no)
     else:
         existing = _vote_of(poll.id, participant.id)
         if existing is None:
@@ -323,13 +332,20 @@ def cast_poll_vote(
         ).rowcount
         if changed != 1:
             _refuse_if_closed(poll.id, now)
+    paper = {} if slip_no is None else {"paper": True, "slip_no": slip_no, "witness": witness_id}
     audit.record(
         "roundtable.vote_change" if change else "roundtable.vote",
         "roundtable_poll",
         poll.id,
-        actor_id=participant.user_id,
+        # a paper vote's actor is its witness: the person has no login
+        actor_id=witness_id if slip_no is not None else participant.user_id,
+        participant=participant.id,
+        **paper,
     )
-    return vote_answer(poll.id, option, clean, client_id)
+    answer = vote_answer(poll.id, option, clean, client_id)
+    if slip_no is not None:
+        answer.update(slip_no=slip_no, paper=True)
+    return answer
 
 
 def _refuse_if_closed(poll_id: int, now: datetime) -> None:
@@ -346,17 +362,25 @@ def _vote_of(poll_id: int, participant_id: int | None) -> PollVote | None:
 
 
 def _answer_of(vote: PollVote, *, repeat: bool) -> dict[str, Any]:
-    return vote_answer(vote.poll_id, vote.option_id, vote.stances, vote.client_id, repeat=repeat)
+    answer = vote_answer(vote.poll_id, vote.option_id, vote.stances, vote.client_id, repeat=repeat)
+    if vote.slip_no is not None:
+        answer.update(slip_no=vote.slip_no, paper=True)
+    return answer
 
 
 def _repeat_or_refuse(
-    poll: PollInfo, participant: Any, client_id: str, now: datetime
+    poll: PollInfo, participant: Any, client_id: str, now: datetime, slip_no: str | None = None
 ) -> dict[str, Any]:
     existing = _vote_of(poll.id, participant.id)
     counted = existing.client_id if existing is not None else None
     if existing is not None and repeat_or_refusal(counted, client_id) == "repeat":
         return _answer_of(existing, repeat=True)
     _refuse_if_closed(poll.id, now)
+    if existing is None and slip_no is not None:
+        # the insert hit UNIQUE(poll, slip): this slip was entered for someone else
+        raise DomainError(
+            _("Slip %(slip)s was already entered in this poll.", slip=slip_no), code="slip_used"
+        )
     raise refusal("already_voted")
 
 
@@ -384,6 +408,8 @@ def _empty_tally(poll: Poll) -> dict[str, Any]:
         "counts": counts,
         "by_category": {},
         "small_groups": {"minimum": MIN_GROUP, "combined": [], "withheld": False},
+        #: votes by how the voter took part: online, in the hall, on paper
+        "by_takes_part": dict.fromkeys((t.value for t in TakesPart), 0),
         "state": poll.state.value,
     }
 
@@ -452,6 +478,13 @@ def poll_tallies(polls: list[Poll]) -> dict[int, dict[str, Any]]:
             options[str(option)] += count
             by_category = tally["by_category"].setdefault(str(category), dict.fromkeys(options, 0))
             by_category[str(option)] += count
+    for poll_id, how, count in db.session.execute(
+        select(PollVote.poll_id, Participant.takes_part, func.count())
+        .join(Participant, Participant.id == PollVote.participant_id)
+        .where(PollVote.poll_id.in_(list(tallies)))
+        .group_by(PollVote.poll_id, Participant.takes_part)
+    ):
+        tallies[poll_id]["by_takes_part"][TakesPart(how).value] = count
     for poll_id, tally in tallies.items():
         publish_breakdown(tally, voters[poll_id])
     for poll in polls:

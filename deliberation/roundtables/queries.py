@@ -9,7 +9,7 @@ from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.agendas.models import AgendaItem
 from deliberation.db import as_utc, utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import payloads, polls, results, sessions
+from deliberation.roundtables import hybrid, payloads, polls, results, sessions
 from deliberation.roundtables.models import (
     Broadcast,
     ChatMessage,
@@ -116,6 +116,8 @@ def snapshot(
             "tally": polls.poll_tally(poll),
             "my_vote": polls.my_vote(poll, participant),
         }
+    if staff or participant is None:  # the console and the projector
+        data["participation"] = hybrid.participation(session.id)
     if staff:
         data["console"] = console_overview(session)
     return data
@@ -187,6 +189,8 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
             {
                 "id": t.id,
                 "number": t.number,
+                "kind": t.kind.value,
+                "kind_label": t.kind.label,
                 "seated": seated.get(t.id, 0),
                 # everyone who sits there: the console compares it with who is connected
                 "people": seated.get(t.id, 0) + len(facilitators.get(t.id, [])),
@@ -215,6 +219,7 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
             "tables": len(tables),
             "tables_without_facilitator": sum(1 for row in rows if row["no_facilitator"]),
         },
+        "participation": hybrid.participation(session.id),
         "server_now": as_utc(now).isoformat(),
         "rule_text": session.rule_text(),
         "submitted_ideas": submitted_ideas(session),
@@ -275,6 +280,7 @@ def session_record(session: RoundtableSession) -> dict[str, Any]:
     return {
         "tables": len(tables),
         "participants": participant_counts(session.id).get("participant", 0),
+        "participation": hybrid.participation(session.id),
         "ideas": ideas,
         "themes": [(t, support.get(t.id), t.id in passing) for t in themes],
         "rule_text": session.rule_text(),

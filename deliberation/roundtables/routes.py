@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from deliberation.accounts.models import MemberCategory
+from deliberation.accounts.models import MemberCategory, Role
 from deliberation.accounts.permissions import facilitator_required
 from deliberation.accounts.queries import all_divisions
 from deliberation.core.errors import DomainError
@@ -33,6 +33,8 @@ from deliberation.roundtables.models import (
     PollKind,
     RoundtableSession,
     SessionState,
+    TableKind,
+    TakesPart,
     ThemeDestination,
 )
 from deliberation.roundtables.printing import register_print_views
@@ -203,6 +205,7 @@ def create():
                 pass_rule=PassRule(form.pass_rule.data or PassRule.AT_LEAST.value),
                 agenda_item_ids=form.agenda_item_ids.data or [],
                 theme_destination=ThemeDestination(form.theme_destination.data),
+                hall_tables=form.hall_tables.data or 0,
             )
             db.session.commit()
         except DomainError as error:
@@ -265,7 +268,7 @@ def register(session_id: int):
         else ParticipantRole.PARTICIPANT
     )
     try:
-        sessions.register(session, current_user, role)
+        sessions.register(session, current_user, role, TakesPart(form.takes_part.data))
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
@@ -296,7 +299,18 @@ def room(session_id: int):
     session = _session_or_404(session_id)
     if session.state == SessionState.CLOSED:
         return redirect(url_for("roundtables.results", session_id=session.id))
-    return render_template("roundtables/room.html", **_page_context(session))
+    return render_template(
+        "roundtables/room.html",
+        **_page_context(session),
+        # the paper participants' panel (shown to the table facilitator)
+        member_categories=list(MemberCategory),
+        divisions=all_divisions(True),
+        locale=_locale(),
+        # field-office staff choose the hall table they enter paper for
+        paper_tables=[t for t in session_tables(session.id) if t.kind != TableKind.ONLINE]
+        if current_user.has_role(Role.FIELD_OFFICE)
+        else None,
+    )
 
 
 def _console_labels() -> dict:

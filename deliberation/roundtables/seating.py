@@ -73,6 +73,29 @@ def assign_tables(people: Sequence[Seatable], table_size: int) -> list[list[int]
     return [sorted(table) for table in tables]
 
 
+#: Table kinds a group of people may sit at, best first ("hall" people: hall, then mixed).
+SEATS_FOR = {"hall": ("hall", "mixed"), "online": ("online", "mixed")}
+
+
+def place_groups(table_kinds: Sequence[str], needed: dict[str, int]) -> dict[str, list[int | None]]:
+    """Which existing tables (by index into `table_kinds`) each group's tables go to: tables
+    of the group's own kind first, then mixed ones, lowest index first; None where a new
+    table of the group's kind is needed. Hall groups choose first (hall tables are fewer).
+    The same input always gives the same answer."""
+    free = list(range(len(table_kinds)))
+    placed: dict[str, list[int | None]] = {}
+    for group in sorted(needed, key=lambda g: (g != "hall", g)):
+        chosen: list[int | None] = []
+        for kind in SEATS_FOR[group]:
+            for index in [i for i in free if table_kinds[i] == kind]:
+                if len(chosen) < needed[group]:
+                    chosen.append(index)
+                    free.remove(index)
+        chosen.extend([None] * (needed[group] - len(chosen)))
+        placed[group] = chosen
+    return placed
+
+
 def assign_facilitators(facilitator_ids: Sequence[int], n_tables: int) -> list[int | None]:
     """One facilitator per table in turn (sorted ids); tables left without one get None.
 

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select
 
-from deliberation.accounts.models import Division, User
+from deliberation.accounts.models import Division, Role, User
 from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.core import audit, memory
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
@@ -20,7 +20,7 @@ from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
 from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
-from deliberation.roundtables import adoption, permissions, polls, seating
+from deliberation.roundtables import adoption, hybrid, permissions, polls, seating
 from deliberation.roundtables.models import (
     MAX_PHASE_SECONDS,
     Broadcast,
@@ -33,6 +33,8 @@ from deliberation.roundtables.models import (
     RoundtableSession,
     RoundtableTable,
     SessionState,
+    TableKind,
+    TakesPart,
     ThemeDestination,
     insert_ignoring_duplicates,
     rows_inserted,
@@ -105,9 +107,11 @@ def create_session(
     lead: User | None = None,
     agenda_item_ids: Iterable[int] = (),
     theme_destination: ThemeDestination = ThemeDestination.AGENDA_ITEM,
+    hall_tables: int = 0,
 ) -> RoundtableSession:
     """Schedule a roundtable session in a division, led by `lead` (default: its creator),
-    about some open agenda items; passing themes go to `theme_destination` at close."""
+    about some open agenda items; passing themes go to `theme_destination` at close; the
+    first `hall_tables` tables stand in the hall."""
     if not permissions.can_create_sessions(actor):
         raise DomainError(_("Only facilitators and admins create sessions."), code="forbidden")
     if not 6 <= table_size <= 12:
@@ -135,12 +139,14 @@ def create_session(
     session.agenda_items = linkable_agenda_items(agenda_item_ids)
     db.session.add(session)
     db.session.flush()
+    hybrid.create_hall_tables(session, hall_tables)
     audit.record(
         "roundtable.create",
         "roundtable",
         session.id,
         actor_id=actor.id,
         agenda_items=[item.id for item in session.agenda_items],
+        hall_tables=hall_tables,
     )
     return session
 
@@ -177,16 +183,23 @@ def linkable_agenda_items(item_ids: Iterable[int]) -> list[AgendaItem]:
 
 
 def register(
-    session: RoundtableSession, user: User, role: ParticipantRole = ParticipantRole.PARTICIPANT
+    session: RoundtableSession,
+    user: User,
+    role: ParticipantRole = ParticipantRole.PARTICIPANT,
+    takes_part: TakesPart = TakesPart.ONLINE,
 ) -> Participant:
-    """Take a seat in a session (idempotent); facilitators may register to lead a table."""
+    """Take a seat in a session (idempotent), online or in the hall; facilitators may
+    register to lead a table. Someone a facilitator entered on paper is refused."""
     if session.state == SessionState.CLOSED:
         raise IllegalTransition(_("This session has closed."), code="session_closed")
     if role == ParticipantRole.TABLE_FACILITATOR and not user.is_facilitator:
         raise DomainError(_("Only facilitators can lead a table."), code="forbidden")
     if role == ParticipantRole.THEME_TEAM:
         raise DomainError(_("The lead facilitator names the theme team."), code="forbidden")
+    if takes_part == TakesPart.PAPER:
+        raise DomainError(_("Only a facilitator enters people on paper."), code="forbidden")
     existing = find_participant(session.id, user.id)
+    hybrid.refuse_online_if_on_paper(existing)
     if existing is not None:
         return existing
     if role == ParticipantRole.PARTICIPANT:
@@ -204,6 +217,7 @@ def register(
                 session_id=session.id,
                 user_id=user.id,
                 role=role,
+                takes_part=TakesPart(takes_part),
                 member_category=user.member_category,
                 division_id=min((d.id for d in user.divisions), default=None),
                 registered_at=utcnow(),
@@ -213,8 +227,11 @@ def register(
     participant = find_participant(session.id, user.id)
     if inserted == 1:  # not a second tab registering at the same moment (UNIQUE decided)
         audit.record(
-            "roundtable.register", "roundtable", session.id, actor_id=user.id, role=role.value
-        )
+            "roundtable.register", "roundtable", session.id, actor_id=user.id, role=role.value,
+            takes_part=TakesPart(takes_part).value,
+        )  # fmt: skip
+    else:  # a facilitator entered them on paper at this very moment
+        hybrid.refuse_online_if_on_paper(participant)
     return participant
 
 
@@ -223,7 +240,9 @@ def set_participant_role(
 ) -> None:
     """The lead names theme-team members and table facilitators (or makes them participants)."""
     permissions.require_lead(actor, session)
-    if role == ParticipantRole.TABLE_FACILITATOR and not participant.user.is_facilitator:
+    if role == ParticipantRole.TABLE_FACILITATOR and (
+        participant.user is None or not participant.user.is_facilitator
+    ):
         raise DomainError(_("Only facilitators can lead a table."), code="forbidden")
     if role == ParticipantRole.TABLE_FACILITATOR:
         require_free_facilitator_seat(session, participant, participant.table_id)
@@ -255,7 +274,7 @@ def require_free_facilitator_seat(
         number = db.session.get(RoundtableTable, table_id).number
         raise DomainError(
             _("Table %(n)d already has a facilitator (%(name)s).", n=number,
-              name=holder.user.display_name),
+              name=holder.name),
             code="table_has_facilitator",
         )  # fmt: skip
 
@@ -282,9 +301,10 @@ def _seat_changed(
         "role": participant.role.value,
         "table_number": table.number if table else None,
     }
-    emit_after_commit(
-        "seat_changed", payload, to=user_room(participant.user_id), namespace=NAMESPACE
-    )
+    if participant.user_id is not None:  # a paper participant has no sockets
+        emit_after_commit(
+            "seat_changed", payload, to=user_room(participant.user_id), namespace=NAMESPACE
+        )
     for table_id in {t for t in (*left, participant.table_id) if t is not None}:
         changed = db.session.get(RoundtableTable, table_id)
         emit_after_commit(
@@ -364,39 +384,64 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     permissions.require_lead(actor, session)
     if session.state not in (SessionState.LOBBY, SessionState.RUNNING):
         raise IllegalTransition(_("Open the lobby before seating the room."), code="not_open")
-    people = _participants(session.id, ParticipantRole.PARTICIPANT)
+    everyone = _participants(session.id, ParticipantRole.PARTICIPANT)
+    # paper participants keep the table they were entered at; the others are seated by how
+    # they take part: hall people at hall (or mixed) tables, online people at online ones
+    people = [p for p in everyone if p.takes_part != TakesPart.PAPER]
     facilitators = _participants(session.id, ParticipantRole.TABLE_FACILITATOR)
-    seatables = [seating.Seatable(p.id, p.member_category.value, p.division_id) for p in people]
-    layout = seating.assign_tables(seatables, session.table_size) or [[]]
+    groups = {
+        group: [seating.Seatable(p.id, p.member_category.value, p.division_id)
+                for p in people if (p.takes_part == TakesPart.HALL) == (group == "hall")]
+        for group in ("hall", "online")
+    }  # fmt: skip
+    layouts = {
+        group: seating.assign_tables(members, session.table_size)
+        for group, members in groups.items()
+        if members
+    } or {"online": [[]]}
     tables = session_tables(session.id)
+    placement = seating.place_groups(
+        [t.kind.value for t in tables], {group: len(layout) for group, layout in layouts.items()}
+    )
     # New tables take the next free numbers (a merged table leaves a gap in the numbers).
     last = max((t.number for t in tables), default=0)
-    for extra in range(1, len(layout) - len(tables) + 1):
-        table = RoundtableTable(session_id=session.id, number=last + extra)
-        db.session.add(table)
-        tables.append(table)
-    db.session.flush()
-    table_of_person = {pid: tables[t].id for t, ids in enumerate(layout) for pid in ids}
     by_id = {p.id: p for p in people}
-    for pid, table_id in table_of_person.items():
-        by_id[pid].table_id = table_id
-    assigned = seating.assign_facilitators([f.id for f in facilitators], len(layout))
+    used: dict[int, RoundtableTable] = {}
+    for group, layout in layouts.items():
+        for ids, index in zip(layout, placement[group], strict=True):
+            if index is None:
+                last += 1
+                kind = TableKind.HALL if group == "hall" else TableKind.ONLINE
+                table = RoundtableTable(session_id=session.id, number=last, kind=kind)
+                db.session.add(table)
+                db.session.flush()
+            else:
+                table = tables[index]
+            used[table.id] = table
+            for pid in ids:
+                by_id[pid].table_id = table.id
+    for person in everyone:
+        if person.takes_part == TakesPart.PAPER and person.table is not None:
+            used[person.table.id] = person.table
+    seated_tables = sorted(used.values(), key=lambda t: t.number)
+    db.session.flush()
+    assigned = seating.assign_facilitators([f.id for f in facilitators], len(seated_tables))
     facilitator_by_id = {f.id: f for f in facilitators}
     for facilitator in facilitators:
         facilitator.table_id = None
     db.session.flush()  # off every table first: a reseat may swap two (one a table, UNIQUE)
     for t, fid in enumerate(assigned):
         if fid is not None:
-            facilitator_by_id[fid].table_id = tables[t].id
+            facilitator_by_id[fid].table_id = seated_tables[t].id
     session.seated = True
     session.advance_seq()
-    without = [tables[t].number for t, fid in enumerate(assigned) if fid is None]
+    without = [seated_tables[t].number for t, fid in enumerate(assigned) if fid is None]
     audit.record(
         "roundtable.seat",
         "roundtable",
         session.id,
         actor_id=actor.id,
-        tables=len(layout),
+        tables=len(seated_tables),
         people=len(people),
         tables_without_facilitator=without,
     )
@@ -414,7 +459,7 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
     else:
         message = _("Every table has a facilitator.")
     return {
-        "tables": len(layout),
+        "tables": len(seated_tables),
         "people": len(people),
         "without_facilitator": without,
         "message": message,
@@ -438,6 +483,12 @@ def join_session(user: User, session: RoundtableSession, wanted_table: int | Non
     participant = find_participant(session.id, user.id)
     staff = permissions.is_staff(user, session, participant)
     if not staff:
+        hybrid.refuse_online_if_on_paper(participant)
+        if participant is None and user.has_role(Role.FIELD_OFFICE):
+            # field-office staff enter paper at any hall table: no seat, no vote of their own
+            if not session.is_open_for_joining:
+                raise DomainError(_("The lobby is not open yet."), code="not_open")
+            return Joined(None, False, (session_room(session.id),))
         if session.state == SessionState.SCHEDULED:
             raise DomainError(_("The lobby is not open yet."), code="not_open")
         if session.state == SessionState.CLOSED:
@@ -463,7 +514,8 @@ def join_session(user: User, session: RoundtableSession, wanted_table: int | Non
 
 
 def seat_late_arrival(session: RoundtableSession, participant: Participant) -> RoundtableTable:
-    """Put someone who arrives after seating at the emptiest table (a new one if all are full)."""
+    """Put someone who arrives after seating at the emptiest table of their kind (hall or
+    online; mixed tables take both), a new one if all are full."""
     counts = dict(
         db.session.execute(
             select(RoundtableTable.id, func.count(Participant.id))
@@ -472,7 +524,12 @@ def seat_late_arrival(session: RoundtableSession, participant: Participant) -> R
                 (Participant.table_id == RoundtableTable.id)
                 & (Participant.role == ParticipantRole.PARTICIPANT),
             )
-            .where(RoundtableTable.session_id == session.id)
+            .where(
+                RoundtableTable.session_id == session.id,
+                RoundtableTable.kind.in_(
+                    [k for k in TableKind if participant.takes_part.seats_at(k)]
+                ),
+            )
             .group_by(RoundtableTable.id)
         ).all()
     )
@@ -486,7 +543,8 @@ def seat_late_arrival(session: RoundtableSession, participant: Participant) -> R
             )
             or 0
         ) + 1
-        table = RoundtableTable(session_id=session.id, number=number)
+        kind = TableKind.ONLINE if participant.takes_part == TakesPart.ONLINE else TableKind.HALL
+        table = RoundtableTable(session_id=session.id, number=number, kind=kind)
         db.session.add(table)
         db.session.flush()
     else:

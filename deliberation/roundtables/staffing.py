@@ -71,12 +71,16 @@ def _place(
         # table) is ever flushed.
         with db.session.no_autoflush:
             if new_role:
-                if role == ParticipantRole.TABLE_FACILITATOR and not person.user.is_facilitator:
+                if role == ParticipantRole.TABLE_FACILITATOR and not _is_facilitator(person):
                     raise DomainError(_("Only facilitators can lead a table."), code="forbidden")
                 person.role = role
             sessions.move_participant(actor, session, person, table)
     if new_role and role is not None:
         sessions.set_participant_role(actor, session, person, role)
+
+
+def _is_facilitator(person: Participant) -> bool:
+    return person.user is not None and person.user.is_facilitator
 
 
 def apply_to_people(
@@ -111,9 +115,7 @@ def apply_to_people(
             else:
                 _place(actor, session, person, ParticipantRole(action), None)
         except DomainError as error:
-            raise DomainError(
-                f"{person.user.display_name}: {error.message}", code=error.code
-            ) from error
+            raise DomainError(f"{person.name}: {error.message}", code=error.code) from error
     audit.record(
         "roundtable.bulk_staffing",
         "roundtable",
@@ -369,6 +371,8 @@ def _tell_moved(
     session: RoundtableSession, people: Iterable[Participant], table: RoundtableTable
 ) -> None:
     for person in people:
+        if person.user_id is None:  # a paper participant has no sockets to tell
+            continue
         payload = {
             "session_id": session.id,
             "change": "move",

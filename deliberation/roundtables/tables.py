@@ -165,6 +165,20 @@ def add_idea(
     permissions.require_table_facilitator(participant, table_id)
     if participant is None:  # for the type checker: the check above raised already
         raise DomainError(code="forbidden")
+    return store_idea(session, table_id, participant.user_id, text, client_id)
+
+
+def store_idea(
+    session: RoundtableSession,
+    table_id: int,
+    author_id: int | None,
+    text: str,
+    client_id: str,
+    for_participant_id: int | None = None,
+) -> dict[str, Any]:
+    """Store one of a table's ideas for this round (the rules of every idea: the phase, the
+    text, the round's limit, a repeat's same answer); `for_participant_id` names the paper
+    participant whose idea the facilitator wrote down. The caller has checked who may."""
     if session.phase not in (Phase.DISCUSSION, Phase.SUBMISSIONS):
         raise IllegalTransition(
             _("Ideas are recorded during table discussion and submissions."), code="wrong_phase"
@@ -196,7 +210,8 @@ def add_idea(
                 session_id=session.id,
                 table_id=table_id,
                 round_no=session.round_no,
-                author_id=participant.user_id,
+                author_id=author_id,
+                for_participant_id=for_participant_id,
                 client_id=client_id,
                 body=body,
                 created_at=utcnow(),
@@ -341,4 +356,4 @@ def table_facilitator_name(session_id: int, table_id: int) -> str | None:
         .order_by(Participant.id)
         .limit(1)
     )
-    return facilitator.user.display_name if facilitator else None
+    return facilitator.name if facilitator else None

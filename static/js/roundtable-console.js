@@ -159,6 +159,8 @@
       list.textContent = "";
       items.forEach(function (i) { list.appendChild(R.el("li", { class: i.passes ? "rt-passed" : "rt-failed", "data-option": i.id }, i.text)); });
     }
+    var split = tally && tally.by_takes_part;
+    if (split && hybridLabels) setText($("rt-poll-split"), R.fmt(hybridLabels.votes, split));
   }
 
   function renderPollCountdown() {
@@ -320,6 +322,50 @@
     lines.forEach(function (text) { list.appendChild(R.el("li", {}, text)); });
   }
 
+  /* Who takes part how, the poll's votes split the same way, and each table's kind. */
+  var hybridBox = $("rt-hybrid");
+  var hybridLabels = hybridBox ? JSON.parse(hybridBox.dataset.labels) : null;
+  function renderHybrid() {
+    if (!hybridBox || !data) return;
+    var p = (data.participation || {}).participants || {};
+    setText($("rt-participation"), R.fmt(hybridLabels.participants, { online: p.online || 0, hall: p.hall || 0, paper: p.paper || 0 }));
+    var hall = data.tables.filter(function (t) { return t.kind !== "online"; }).map(function (t) {
+      return R.fmt(hybridLabels.table, { n: t.number }) + ": " + hybridLabels.kinds[t.kind];
+    });
+    setText($("rt-hall-tables"), hall.length ? R.fmt(hybridLabels.hall_tables, { tables: hall.join(", ") }) : hybridLabels.no_hall_tables);
+    var select = $("rt-kind-table");
+    var wanted = data.tables.map(function (t) { return String(t.id); }).join(",");
+    if (select.dataset.tables !== wanted) {
+      var chosen = select.value;
+      select.textContent = "";
+      data.tables.forEach(function (t) {
+        select.appendChild(R.el("option", { value: String(t.id) }, R.fmt(hybridLabels.table, { n: t.number })));
+      });
+      if (chosen) select.value = chosen;
+      select.dataset.tables = wanted;
+      showKindOf(select.value);
+    }
+    var split = tally && tally.by_takes_part;
+    setText($("rt-poll-split"), split ? R.fmt(hybridLabels.votes, split) : "");
+  }
+  /* The kind list shows the chosen table's kind, so "Set" changes what is there. */
+  function showKindOf(tableId) {
+    var table = (data ? data.tables : []).filter(function (t) { return String(t.id) === String(tableId); })[0];
+    if (table) $("rt-kind-kind").value = table.kind;
+  }
+  if (hybridBox) {
+    $("rt-kind-table").addEventListener("change", function (event) { showKindOf(event.target.value); });
+    $("rt-table-kind-form").addEventListener("submit", function (event) {
+      event.preventDefault();
+      var kind = $("rt-kind-kind").value;
+      live.send("table_kind", { table_id: Number($("rt-kind-table").value), kind: kind }, function (ack) {
+        if (!ack.ok) return;
+        announce(R.fmt(hybridLabels.kind_set, { n: ack.number, kind: hybridLabels.kinds[ack.kind] }));
+        refreshSoon();
+      });
+    });
+  }
+
   function renderConsole(overview) {
     data = overview;
     /* The stored history, oldest first so the newest ends on top (a reload keeps it). */
@@ -327,6 +373,7 @@
     renderTables();
     renderThemes();
     renderPollPanel();
+    renderHybrid();
   }
 
   /* --- refreshing: batched ------------------------------------------------------------- */

@@ -69,6 +69,8 @@
     threshold.hidden = !hasThreshold;
     if (hasThreshold) threshold.textContent = R.fmt(tally.rule === "more_than" ? labels.poll_threshold_more_than : labels.poll_threshold, { p: tally.threshold_percent });
     root.dataset.total = String((tally && tally.total) || 0);
+    var split = tally && tally.by_takes_part;
+    document.getElementById("rt-split").textContent = split ? R.fmt(hybrid.votes, split) : "";
     renderPollState();
   }
 
@@ -105,9 +107,14 @@
     document.getElementById("rt-projector-themes").hidden = list.length === 0;
   }
 
+  /* Who takes part how (online, in the hall, on paper), in the words the page carries. */
+  var hybrid = JSON.parse(document.getElementById("rt-projector-participation").dataset.labels);
+
   live = new R.Live({
     projectorToken: root.dataset.token,
     onSnapshot: function (snap) {
+      var p = (snap.participation || {}).participants || { online: 0, hall: 0, paper: 0 };
+      document.getElementById("rt-participation").textContent = R.fmt(hybrid.participants, p);
       showPoll(snap.poll, snap.poll ? snap.poll.tally : null);
       showThemes(snap.themes || []);
     },

@@ -17,6 +17,17 @@
   var live;
   var pollView;
 
+  /* Other scripts of the page (the paper participants' panel) follow the same socket. */
+  var hooks = { snapshot: [], events: {} };
+  function fire(name, data) { (hooks.events[name] || []).forEach(function (f) { f(data); }); }
+  R.room = {
+    seat: function () { return seat; },
+    closed: function () { return closed; },
+    live: function () { return live; },
+    onSnapshot: function (f) { hooks.snapshot.push(f); },
+    on: function (name, f) { (hooks.events[name] = hooks.events[name] || []).push(f); }
+  };
+
   function panel(name) { return document.getElementById("rt-panel-" + name); }
 
   /* Which panels make the task of a phase (or session state), most important first. */
@@ -189,6 +200,7 @@
       applyState(snap);
       var poll = snap.poll;
       pollView.show(poll, poll ? poll.tally : null, poll ? poll.my_vote : null);
+      hooks.snapshot.forEach(function (f) { f(snap); });
     },
     on: {
       phase: applyState,
@@ -197,8 +209,9 @@
       idea_deleted: removeIdea,
       ideas_submitted: function (data) { data.ideas.forEach(upsertIdea); },
       themes: function (data) { renderThemes(data.themes); },
-      poll_opened: pollOpened,
-      poll_closed: function (data) { pollView.close(data); },
+      poll_opened: function (poll) { pollOpened(poll); fire("poll_opened", poll); },
+      poll_closed: function (data) { pollView.close(data); fire("poll_closed", data); },
+      paper_changed: function (data) { fire("paper_changed", data); },
       poll_tally: function (tally) { pollView.updateTally(tally); },
       broadcast: function (data) {
         document.getElementById("rt-broadcasts").hidden = false;

@@ -10,6 +10,7 @@ from deliberation.roundtables.seating import (
     assign_tables,
     balance_report,
     emptiest_table,
+    place_groups,
 )
 
 CATEGORIES = ["citizen"] * 5 + ["welfare_organisation"] * 2 + ["expert", "civil_servant"]
@@ -60,3 +61,14 @@ def test_late_arrival_goes_to_the_emptiest_table():
     assert emptiest_table({10: 9, 11: 7, 12: 7}, 10) == 11
     assert emptiest_table({10: 10, 11: 10}, 10) is None
     assert assign_tables([], 10) == []
+
+
+def test_hall_groups_take_hall_tables_then_mixed_and_online_groups_the_rest():
+    kinds = ["online", "hall", "mixed", "hall", "online"]
+    placed = place_groups(kinds, {"hall": 3, "online": 3})
+    # hall people: both hall tables, then the mixed one; never an online table
+    assert placed["hall"] == [1, 3, 2]
+    # online people: both online tables, and a new one (the mixed table is taken)
+    assert placed["online"] == [0, 4, None]
+    assert place_groups(kinds, {"online": 1}) == {"online": [0]}
+    assert place_groups([], {"hall": 2}) == {"hall": [None, None]}

@@ -1,0 +1,203 @@
+"""A hall table in Chromium: its facilitator registers five people without a phone, records
+their ideas and enters their votes from paper slips; the console and the projector show who
+took part online, in the hall and on paper."""
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from deliberation.accounts.models import Role, User
+from deliberation.extensions import db
+from deliberation.roundtables import polls, sessions
+from deliberation.roundtables.models import (
+    Participant,
+    ParticipantRole,
+    Phase,
+    PollKind,
+    RoundtableSession,
+    RoundtableTable,
+)
+from tests.browser.conftest import ARTIFACTS, assert_accessible, save_screenshot
+from tests.browser.test_staffing import PHONE, open_as
+from tests.factories import make_user
+from tests.roundtables.helpers import build_session
+
+pytestmark = pytest.mark.browser
+
+NAMES = ["Kim Sun-ja", "Lee Young-ho", "Choi Mal-soon", "Han Bok-nam", "Jung Ok-hee"]
+CATEGORIES = ["citizen", "expert", "welfare_organisation", "citizen", "civil_servant"]
+
+
+def seed(app) -> dict:
+    """Six online citizens and a facilitator at table 1, in table discussion."""
+    with app.app_context():
+        info = build_session(participants=6, facilitators=1, table_size=10)
+        session = db.session.get(RoundtableSession, info["session_id"])
+        session.ideas_per_round = 10
+        lead = db.session.get(User, info["lead_id"])
+        sessions.start_session(lead, session)
+        sessions.set_phase(lead, session, Phase.DISCUSSION)
+        db.session.commit()
+        facilitator = db.session.scalar(
+            select(Participant).where(
+                Participant.session_id == session.id,
+                Participant.role == ParticipantRole.TABLE_FACILITATOR,
+            )
+        )
+        return {
+            "sid": session.id,
+            "lead": lead.email,
+            "facilitator": facilitator.user.email,
+            "token": session.projector_token,
+        }
+
+
+def open_the_poll(app, sid: int) -> None:
+    """Straight to the room poll (the console's buttons have tests of their own)."""
+    with app.app_context():
+        session = db.session.get(RoundtableSession, sid)
+        lead = session.lead
+        for phase in (Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
+            sessions.set_phase(lead, session, phase)
+        polls.open_poll(lead, session, PollKind.QUESTION, "More benches?", ["Yes", "No"])
+        db.session.commit()
+
+
+def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
+    app, live_server, new_page
+):
+    info = seed(app)
+    base, sid = live_server.url, info["sid"]
+
+    # The lead makes table 1 a mixed table (online people already sit there).
+    lead = open_as(new_page, base, info["lead"], f"/roundtables/{sid}/console")
+    expect(lead.locator("#rt-kind-table option")).to_have_count(1)
+    lead.select_option("#rt-kind-kind", "mixed")
+    lead.click("#rt-table-kind-form button[type=submit]")
+    expect(lead.locator("#rt-hall-tables")).to_have_text(
+        "Hall or mixed tables: Table 1: Mixed (hall and online)"
+    )
+
+    room = open_as(new_page, base, info["facilitator"], f"/roundtables/{sid}/room", PHONE)
+    panel = room.locator("#rt-paper")
+    expect(panel).to_be_visible()
+    expect(room.locator("#rt-paper-count")).to_have_text("0 paper participants at this table")
+
+    # A refusal keeps what was typed: an empty name is refused, the category stays chosen.
+    room.select_option("#rt-paper-category", "expert")
+    room.click("#rt-paper-register")
+    expect(room.locator("#rt-paper-error")).to_have_text("Write the person's name.")
+    expect(room.locator("#rt-paper-category")).to_have_value("expert")
+
+    for name, category in zip(NAMES, CATEGORIES, strict=True):
+        room.fill("#rt-paper-name", name)
+        room.select_option("#rt-paper-category", category)
+        room.press("#rt-paper-name", "Enter")  # the keyboard submits the form
+        expect(room.locator("#rt-paper-status")).to_have_text(f"{name} is registered on paper.")
+    expect(room.locator("#rt-paper-count")).to_have_text("5 paper participants at this table")
+    people = room.locator(".rt-paper-person")
+    expect(people).to_have_count(5)
+
+    for n, name in enumerate(NAMES):
+        room.get_by_role("button", name=f"Record idea: {name}").click()
+        field = room.get_by_label(f"Idea of {name}")
+        expect(field).to_be_focused()
+        field.fill(f"Idea {n + 1} from {name}")
+        field.press("Enter")
+        expect(room.locator("#rt-paper-status")).to_have_text(f"Idea of {name} recorded.")
+        expect(people.nth(n)).to_contain_text("Ideas written down: 1")
+    # the ideas are the table's, like any other (the room's own list shows them)
+    expect(room.locator("#rt-ideas li")).to_have_count(5)
+    assert_accessible(room)
+
+    open_the_poll(app, sid)
+    room.reload()
+    expect(room.get_by_role("button", name=f"Enter vote (slip no.): {NAMES[0]}")).to_be_visible()
+    for n, name in enumerate(NAMES):
+        room.get_by_role("button", name=f"Enter vote (slip no.): {name}").click()
+        entry = room.locator(f".rt-paper-person:has-text('{name}') form")
+        entry.get_by_label("Yes" if n < 3 else "No").check()
+        slip = entry.get_by_label("Slip number, as printed (like T01-013)")
+        if n == 0:
+            # a slip printed for another table is refused; the choice and slip stay typed
+            slip.fill("T02-001")
+            entry.get_by_role("button", name="Enter vote").click()
+            expect(room.locator("#rt-paper-error")).to_have_text(
+                "Slip T02-001 was printed for table 2, not table 1."
+            )
+            expect(slip).to_have_value("T02-001")
+            expect(entry.get_by_label("Yes")).to_be_checked()
+        slip.fill(f"t1-{n + 1}")
+        entry.get_by_role("button", name="Enter vote").click()
+        expect(room.locator("#rt-paper-status")).to_have_text(
+            f"Vote of {name} entered with slip T01-00{n + 1}."
+        )
+        expect(people.nth(n)).to_contain_text(f"Vote entered (slip T01-00{n + 1})")
+    assert_accessible(room)
+    assert room.evaluate("document.documentElement.scrollWidth") <= 390
+    save_screenshot(room, "hybrid-paper-panel-390-en")
+
+    # The console and the projector show the split: six online, five on paper.
+    lead.reload()
+    expect(lead.locator("#rt-participation")).to_have_text(
+        "Participants: 6 online · 0 in the hall · 5 on paper"
+    )
+    expect(lead.locator("#rt-kind-kind")).to_have_value("mixed")
+    expect(lead.locator("#rt-poll-split")).to_have_text(
+        "Votes in this poll: 0 online · 0 in the hall · 5 on paper"
+    )
+    assert_accessible(lead)
+    save_screenshot(lead, "hybrid-console-en")
+    projector = new_page()
+    projector.goto(f"{base}/roundtables/projector/{info['token']}")
+    expect(projector.locator("#rt-participation")).to_have_text(
+        "6 online · 0 in the hall · 5 on paper"
+    )
+    expect(projector.locator("#rt-split")).to_have_text(
+        "Votes: 0 online · 0 in the hall · 5 on paper"
+    )
+    expect(projector.locator("#rt-total")).to_contain_text("5")
+    for page in (room, lead, projector):
+        assert page.script_errors == []
+
+    # The same panel for a Korean-speaking facilitator on a phone.
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == info["facilitator"]))
+        user.preferred_language = "ko"
+        db.session.commit()
+    korean = open_as(new_page, base, info["facilitator"], f"/roundtables/{sid}/room", PHONE)
+    expect(korean.locator("#paper-heading")).to_have_text("종이 참여자")
+    expect(korean.locator("#rt-paper-count")).to_have_text("이 테이블의 종이 참여자 5명")
+    expect(korean.locator(".rt-paper-person").first).to_contain_text("투표 입력됨 (용지 T01-001)")
+    korean.fill("#rt-paper-name", "Kim Sun-ja")
+    korean.press("#rt-paper-name", "Enter")
+    expect(korean.locator("#rt-paper-status")).to_have_text(
+        "Kim Sun-ja 님을 종이 참여자로 등록했습니다."
+    )
+    korean.get_by_role("button", name="투표 입력 (용지 번호): Kim Sun-ja").last.click()
+    assert korean.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_accessible(korean)
+    save_screenshot(korean, "hybrid-room-390-ko")
+    # the panel alone, whole, as the phone shows it
+    korean.locator("#rt-paper").screenshot(path=str(ARTIFACTS / "hybrid-paper-panel-390-ko.png"))
+    assert korean.script_errors == []
+
+    # Field-office staff have no seat: they choose the hall table and see its paper people.
+    with app.app_context():
+        clerk = make_user(Role.FIELD_OFFICE, name="Field office")
+        clerk_email = clerk.email
+    office = open_as(new_page, base, clerk_email, f"/roundtables/{sid}/room", PHONE)
+    expect(office.locator("#rt-paper-table")).to_have_value(str(table_id_of(app, sid)))
+    expect(office.locator("#rt-paper-count")).to_have_text("6 paper participants at this table")
+    office.fill("#rt-paper-name", "Oh Soon-rye")
+    office.click("#rt-paper-register")
+    expect(office.locator("#rt-paper-status")).to_have_text("Oh Soon-rye is registered on paper.")
+    expect(office.locator("#rt-paper-count")).to_have_text("7 paper participants at this table")
+    assert office.script_errors == []
+
+
+def table_id_of(app, sid: int) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(RoundtableTable.id).where(RoundtableTable.session_id == sid)
+        )
