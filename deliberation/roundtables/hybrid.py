@@ -13,7 +13,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
-from deliberation.accounts.models import Division, MemberCategory, Role, User
+from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.core import audit
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
 from deliberation.core.realtime import emit_after_commit
@@ -45,24 +45,10 @@ COUNT_KEYS = frozenset({"count", "counts", "tally", "total", "votes", "agree", "
 # --- who may enter for paper participants ---------------------------------------------------
 
 
-def may_enter_paper(
-    user: User, session: RoundtableSession, clerk: Participant | None, table_id: int | None
-) -> bool:
-    """The table's own facilitator, the lead, or field-office staff."""
-    if permissions.is_lead(user, session) or user.has_role(Role.FIELD_OFFICE):
-        return True
-    return (
-        clerk is not None
-        and clerk.role == ParticipantRole.TABLE_FACILITATOR
-        and clerk.table_id is not None
-        and clerk.table_id == table_id
-    )
-
-
 def require_paper_clerk(
     user: User, session: RoundtableSession, clerk: Participant | None, table_id: int | None
 ) -> None:
-    if not may_enter_paper(user, session, clerk, table_id):
+    if not permissions.serves_table(user, session, clerk, table_id):
         raise PermissionDenied(
             _("Only this table's facilitator, the lead or field-office staff enter paper."),
             code="not_table_facilitator",

@@ -29,6 +29,21 @@ def is_lead(user: User, session: RoundtableSession) -> bool:
     return user.id == session.lead_id or user.is_admin
 
 
+def serves_table(
+    user: User, session: RoundtableSession, participant: Participant | None, table_id: int | None
+) -> bool:
+    """Who works for a hall table's paper people (enters their paper, prints the table's
+    sheets): the table's own facilitator, the lead, or field-office staff."""
+    if is_lead(user, session) or user.is_field_office:
+        return True
+    return (
+        participant is not None
+        and participant.role == ParticipantRole.TABLE_FACILITATOR
+        and participant.table_id is not None
+        and participant.table_id == table_id
+    )
+
+
 def is_theme_team(user: User, session: RoundtableSession, participant: Participant | None) -> bool:
     if is_lead(user, session):
         return True

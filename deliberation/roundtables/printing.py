@@ -19,8 +19,7 @@ from wtforms import IntegerField, SelectChoice, SelectField, SelectMultipleField
 from wtforms.validators import NumberRange
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from deliberation.accounts.models import Division, MemberCategory, Role, User
-from deliberation.core.errors import PermissionDenied
+from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.core.forms import CleanTextForm
 from deliberation.db import as_utc
 from deliberation.extensions import db
@@ -30,6 +29,7 @@ from deliberation.roundtables.models import (
     ParticipantRole,
     RoundtableSession,
     RoundtableTable,
+    TableKind,
 )
 from deliberation.roundtables.slips import slip_number, table_code
 from deliberation.roundtables.tables import session_tables
@@ -117,18 +117,20 @@ def tables_sheets(
 ) -> list[TableSheets]:
     """The sheets of these tables, read in two queries whatever the number of tables."""
     tables = list(tables)
-    by_table: dict[int, list[tuple[Participant, User]]] = defaultdict(list)
+    by_table: dict[int, list[tuple[Participant, str]]] = defaultdict(list)
     if tables:
+        # Outer join: a paper participant has no account, only the name written down.
         rows = db.session.execute(
             select(Participant, User)
-            .join(User, User.id == Participant.user_id)
+            .outerjoin(User, User.id == Participant.user_id)
             .where(
                 Participant.session_id == session.id,
                 Participant.table_id.in_([t.id for t in tables]),
             )
         ).all()
         for participant, user in rows:
-            by_table[participant.table_id].append((participant, user))
+            name = user.display_name if user is not None else participant.display_name
+            by_table[participant.table_id].append((participant, name))
     division_ids = {p.division_id for people in by_table.values() for p, _u in people}
     divisions = {
         d.id: d
@@ -139,16 +141,14 @@ def tables_sheets(
         people = by_table.get(table.id, [])
         seated = sorted(
             (
-                SignInRow(user.display_name, p.member_category, divisions.get(p.division_id))
-                for p, user in people
+                SignInRow(name, p.member_category, divisions.get(p.division_id))
+                for p, name in people
                 if p.role == ParticipantRole.PARTICIPANT
             ),
             key=lambda row: row.name,
         )
         facilitators = sorted(
-            (p.id, user.display_name)
-            for p, user in people
-            if p.role == ParticipantRole.TABLE_FACILITATOR
+            (p.id, name) for p, name in people if p.role == ParticipantRole.TABLE_FACILITATOR
         )
         seats = seats_of(session, len(seated))
         result.append(
@@ -168,15 +168,9 @@ def tables_sheets(
 
 
 def may_print_table(user: User, session: RoundtableSession, table: RoundtableTable) -> bool:
-    """The lead (and admins), field-office staff, and this table's own facilitator."""
-    if permissions.is_lead(user, session) or user.has_role(Role.FIELD_OFFICE):
-        return True
+    """Whoever serves the table's paper people (`permissions.serves_table`) prints its sheets."""
     participant = sessions.find_participant(session.id, user.id)
-    try:
-        permissions.require_table_facilitator(participant, table.id)
-    except PermissionDenied:
-        return False
-    return True
+    return permissions.serves_table(user, session, participant, table.id)
 
 
 def facilitated_table(user: User, session: RoundtableSession) -> RoundtableTable | None:
@@ -241,13 +235,21 @@ def _render(session: RoundtableSession, tables: list[RoundtableTable], *, one_ta
     ), (200 if valid else 400)
 
 
+def hall_tables(session_id: int) -> list[RoundtableTable]:
+    """The tables paper is printed for: hall and mixed ones; every table while the lead has
+    marked none as in the hall (the kinds are optional)."""
+    tables = session_tables(session_id)
+    in_hall = [table for table in tables if table.kind != TableKind.ONLINE]
+    return in_hall or tables
+
+
 @login_required
 def print_all(session_id: int):
     """Every table's sheets in one printout (the lead facilitator)."""
     session = _session_or_404(session_id)
     if not permissions.is_lead(current_user, session):
         abort(403)
-    return _render(session, session_tables(session.id), one_table=False)
+    return _render(session, hall_tables(session.id), one_table=False)
 
 
 @login_required

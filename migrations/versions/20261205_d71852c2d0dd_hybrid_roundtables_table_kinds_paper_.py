@@ -1,7 +1,7 @@
 """hybrid roundtables: table kinds, paper participants, slip numbers
 
 Revision ID: d71852c2d0dd
-Revises: 67a3e69d7b9d
+Revises: b26c2baabe73
 Create Date: 2026-12-05 04:31:38.259150
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd71852c2d0dd'
-down_revision = '67a3e69d7b9d'
+down_revision = 'b26c2baabe73'
 branch_labels = None
 depends_on = None
 

@@ -218,3 +218,32 @@ def test_every_table_page_before_seating_says_there_is_nothing_to_print(app):
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and "The room is not seated yet" in html
     assert "sheet-slips" not in html
+
+
+def test_paper_participants_sign_in_and_every_table_page_prints_the_hall_tables(app):
+    from deliberation.accounts.models import MemberCategory
+    from deliberation.roundtables import hybrid
+    from deliberation.roundtables.models import RoundtableSession, TableKind
+
+    info = seed(app)
+    with app.app_context():
+        lead = db.session.get(User, info["lead"])
+        session = db.session.get(RoundtableSession, info["sid"])
+        table_one = db.session.scalar(select(RoundtableTable).where(RoundtableTable.number == 1))
+        hybrid.set_table_kind(lead, session, table_one, TableKind.MIXED)
+        hybrid.register_paper_participant(
+            lead, session, None, table_one, name="Paper Park",
+            member_category=MemberCategory.CITIZEN,
+        )  # fmt: skip
+        db.session.commit()
+    html = (
+        client_as(app, info["facilitator_of"][1])
+        .get(f"/roundtables/{info['sid']}/print/tables/1?sheets=signin")
+        .get_data(as_text=True)
+    )
+    signin = html[html.index('class="sheet sheet-signin"') :]
+    assert "Paper Park" in signin  # no account: the name written down
+    assert len(BLANK_ROW_RE.findall(signin)) == 10 - 8
+    every = client_as(app, info["lead"]).get(f"/roundtables/{info['sid']}/print?sheets=slips")
+    slips = SLIP_RE.findall(every.get_data(as_text=True))
+    assert slips and all(slip.startswith("T01-") for slip in slips)  # the online table is left out
