@@ -39,6 +39,8 @@ DEMO_USERS = {
                     MemberCategory.WELFARE_ORGANISATION, ["disability"]),
     "official": ("박공무 Official", "official@madang.example", (Role.OFFICIAL,),
                  MemberCategory.CIVIL_SERVANT, ["elderly", "health"]),
+    "field_office": ("한현장 Field office", "field@madang.example", (Role.FIELD_OFFICE,),
+                     MemberCategory.CIVIL_SERVANT, ["welfare-workers"]),
     "citizen": ("최시민 Citizen", "citizen@madang.example", (), MemberCategory.CITIZEN,
                 ["elderly", "families"]),
     "expert": ("정전문 Expert", "expert@madang.example", (), MemberCategory.EXPERT,

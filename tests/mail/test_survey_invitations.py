@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from deliberation.accounts.models import Role
 from deliberation.db import utcnow
-from deliberation.demo import seed_demo
+from deliberation.demo import CROWD_SIZE, DEMO_USERS, seed_demo
 from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
 from deliberation.mail import services as mail
@@ -164,4 +164,6 @@ def test_the_demo_accounts_have_confirmed_addresses(app_ctx):
     context = seed_demo()
     db.session.commit()
     people = [*context.users.values(), *context.crowd]
-    assert len(people) == 46 and all(mail.is_address_confirmed(user) for user in people)
+    assert len(people) == len(DEMO_USERS) + CROWD_SIZE and all(
+        mail.is_address_confirmed(user) for user in people
+    )

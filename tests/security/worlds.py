@@ -235,6 +235,10 @@ def roundtables_world(app: Flask, world: World) -> None:
     world.add(
         "table_id", seat.table_id, read={"admin"}, write=set(), label="another table of the session"
     )
+    # Print sheets name a table by its number: another table's are the lead's (admin's) only.
+    world.add(
+        "number", seat.table.number, read={"admin"}, write=set(), label="another table's number"
+    )
     world.add(
         "token",
         "forged-projector-token",
