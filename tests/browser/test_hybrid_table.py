@@ -195,6 +195,15 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
     expect(office.locator("#rt-paper-count")).to_have_text("7 paper participants at this table")
     assert office.script_errors == []
 
+    # The facilitator prints the table's sheets: the sign-in sheet names the paper people.
+    room.click("#rt-print-link")
+    signin = room.locator("section.sheet-signin")
+    expect(signin).to_have_count(1)
+    for name in (*NAMES, "Kim Sun-ja", "Oh Soon-rye"):
+        expect(signin).to_contain_text(name)
+    expect(room.locator("section.sheet-slips").first).to_contain_text("T01-001")
+    assert room.script_errors == []
+
 
 def table_id_of(app, sid: int) -> int:
     with app.app_context():
