@@ -182,7 +182,7 @@ def test_live_sessions_show_and_the_query_count_does_not_grow(app):
         db.session.commit()
         found = roundtable_results(item_id)
         assert len(found) == 3 and sum(len(s["polls"]) for s in found) == 6
-        assert queries_for(item_id) == one_session == 4
+        assert queries_for(item_id) == one_session == 5
 
 
 def test_many_poll_tallies_match_the_live_tally(app):
