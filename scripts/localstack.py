@@ -462,7 +462,7 @@ class AppWorker:
                 "-c",
                 str(DEPLOY_DIR / "gunicorn.conf.py"),
                 "wsgi:app",
-            ],  # fmt: skip
+            ],
             env=env,
         )
         if wait:
