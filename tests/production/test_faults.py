@@ -10,6 +10,7 @@ equals the rows, and everyone is back in their own seat.
 
 import asyncio
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -292,3 +293,28 @@ def test_socket_events_answer_database_unavailable_while_postgres_is_down(stack,
         )
         db.session.remove()
     assert stored == 1
+
+
+def test_a_restarted_process_refuses_connections_until_it_can_serve(stack):
+    """gunicorn loads the app before it binds (preload_app, deploy/gunicorn.conf.py): while a
+    restarted process loads, its port refuses connections, so nginx sends its people to the
+    other process instead of into a backlog nobody answers. Most of the start (loading the app)
+    must come before the port accepts, only the worker's fork after."""
+    worker = stack.workers[1]
+    worker.kill_hard()
+    started = time.monotonic()
+    worker.start(wait=False)
+    accepted_at = None
+    while accepted_at is None and time.monotonic() - started < 60:
+        try:
+            socket.create_connection(("127.0.0.1", worker.port), timeout=0.2).close()
+            accepted_at = time.monotonic()
+        except OSError:
+            time.sleep(0.02)
+    assert accepted_at is not None, "the restarted process never opened its port"
+    worker.wait_ready(timeout=30)
+    serving_at = time.monotonic()
+    assert serving_at - accepted_at < accepted_at - started, (
+        f"port open after {accepted_at - started:.2f} s, serving "
+        f"{serving_at - accepted_at:.2f} s later: the app loads after binding"
+    )
