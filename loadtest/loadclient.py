@@ -5,7 +5,7 @@ rehearsal needs only: connect to one namespace with a cookie, emit with an ackno
 receive events, answer pings. Text packets only (no binary attachments).
 
 Reconnecting is the browser's (static/js/live.js): `reconnect()` waits a random time between 0
-and min(10 s, 1 s * 2^attempt) before each attempt (exponential backoff with full jitter) and
+and min(10 s, 0.5 s * 2^attempt) before each attempt (exponential backoff with full jitter) and
 keeps nginx's `madang_route` cookie, as a browser keeps it, so a client comes back to its
 worker once that worker is back. The caller rejoins and resends what was never acknowledged.
 """
@@ -24,7 +24,7 @@ import websockets
 
 EventHandler = Callable[[Any, float], None]
 #: Backoff of `reconnect`: the first wait is at most BASE, doubling up to CAP (live.js's).
-RECONNECT_BASE_S = 1.0
+RECONNECT_BASE_S = 0.5
 RECONNECT_CAP_S = 10.0
 
 

@@ -22,7 +22,7 @@
  *
  * Connecting: WebSocket only (several server processes sit behind sticky sessions; the load
  * tool speaks WebSocket too). Reconnecting is ours, not Socket.IO's: exponential backoff with
- * full jitter (a random wait between 0 and min(10 s, 1 s * 2^attempt)), so the hundreds of
+ * full jitter (a random wait between 0 and min(10 s, 0.5 s * 2^attempt)), so the hundreds of
  * people of a dead worker do not all knock on the surviving one at the same moment
  * (loadtest/loadclient.py reconnects the same way). A socket the page closed itself
  * (socket.disconnect()) stays closed.
@@ -247,7 +247,7 @@
     entry.send();
   };
 
-  var RECONNECT_BASE_MS = 1000;
+  var RECONNECT_BASE_MS = 500;
   var RECONNECT_CAP_MS = 10000;
   var ACK_TIMEOUT_MS = 10000;
   var RESYNC_SPREAD_MS = 2000;
