@@ -6,6 +6,7 @@ from flask import Flask, g, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import joinedload, lazyload
 
 # Each feature package: routes.bp, events.register_namespaces, commands.register_commands.
 from deliberation.accounts import routes as accounts_routes
@@ -154,7 +155,11 @@ def _load_user(cookie_id: str):
     if identity is None:
         return None
     user_id, token = identity
-    user = db.session.get(User, user_id)
+    # Every request and every socket event loads the person: one query with their roles
+    # (which most permission checks read); divisions, which few read, load when read.
+    user = db.session.get(
+        User, user_id, options=(joinedload(User.role_rows), lazyload(User.divisions))
+    )
     if user is None or not user.is_active_account or user.session_token != token:
         return None
     return user

@@ -1,4 +1,6 @@
-"""gunicorn settings for one Madang app process: `gunicorn -c deploy/gunicorn.conf.py wsgi:app`.
+"""gunicorn settings for one Madang app process:
+`python -m deliberation.gunicorn_entry -c deploy/gunicorn.conf.py wsgi:app` (gunicorn with gevent
+patching the standard library first, which `preload_app` needs: see that module).
 
 Flask-SocketIO's deployment guide: the gevent worker (WebSockets through simple-websocket,
 no gevent-websocket needed) and exactly ONE worker per gunicorn, because gunicorn cannot
@@ -12,6 +14,10 @@ import os
 bind = os.environ.get("MADANG_BIND", "127.0.0.1:8001")
 worker_class = "gevent"
 workers = 1
+#: Load the app before binding the port: a restarted process refuses connections (and nginx
+#: sends its people to another process) until it can serve them, instead of accepting them
+#: into its backlog and holding them there for the seconds the app takes to load.
+preload_app = True
 #: Concurrent clients one worker holds (every open Socket.IO connection is one); the default
 #: of 1,000 is too few for a roundtable. Raise `ulimit -n` (LimitNOFILE) to match.
 worker_connections = int(os.environ.get("GUNICORN_WORKER_CONNECTIONS", "10000"))
@@ -41,9 +47,19 @@ def post_worker_init(worker):
     from deliberation.core.memory import tune_collector
 
     tune_collector()  # no long collector pauses while sockets are live
+    worker.log.info("app loaded, serving (pid %s)", worker.pid)
     app = worker.wsgi
     if getattr(app, "config", {}).get("RUN_SCHEDULER"):
         from deliberation.core.scheduler import start_scheduler
 
         start_scheduler(app)
         worker.log.info("periodic jobs run in this process (RUN_SCHEDULER=1)")
+
+
+def when_ready(server):
+    """The master loaded the app and bound its port; before it forks the worker, let the
+    greenlets the app started while loading (the in-memory rate limiter's 10 ms expiry timer)
+    run out here, so the worker does not inherit them half-run."""
+    import gevent
+
+    gevent.sleep(0.05)

@@ -53,7 +53,13 @@ from deliberation.roundtables.rooms import NAMESPACE
 from loadtest import payloads
 from loadtest.consolewatch import ConsoleWatch
 from loadtest.liveserver import LiveServer
-from loadtest.loadclient import LightClient, SocketIOError, loopback_only
+from loadtest.loadclient import (
+    RECONNECT_BASE_S,
+    RECONNECT_CAP_S,
+    LightClient,
+    SocketIOError,
+    loopback_only,
+)
 
 CATEGORIES = [
     MemberCategory.CITIZEN,
@@ -66,8 +72,10 @@ CATEGORIES = [
 HANDSHAKES_IN_FLIGHT = 50
 #: How long a vote waits for its acknowledgement before it is sent again (live.js's timeout).
 ACK_WAIT_S = 10.0
-#: Refusals that mean "not written, try again" (the server could not reach its database).
-RETRYABLE_REFUSALS = frozenset({"not_recorded", "server_error", "timeout"})
+#: Refusals that mean "not written, try again" (the server could not reach its database):
+#: live.js's RETRY_CODES, retried as often (MAX_REFUSALS) with the same backoff.
+RETRYABLE_REFUSALS = frozenset({"database_unavailable", "not_recorded", "timeout"})
+MAX_REFUSALS = 8
 Say = Callable[[str], None]
 
 
@@ -578,10 +586,11 @@ class Rehearsal:
                     unacked_then_settled += went_unacked
                     return
                 code = (answer or {}).get("error")
-                if code in RETRYABLE_REFUSALS and refusals < 8:
-                    refusals += 1  # not written: the person presses Vote again a moment later
+                if code in RETRYABLE_REFUSALS and refusals < MAX_REFUSALS:
+                    refusals += 1  # not written: live.js sends it again after a backoff
                     self.retried(f"vote_refused_{code}_resent")
-                    await asyncio.sleep(random.uniform(0, min(10.0, 0.5 * 2**refusals)))  # noqa: S311
+                    backoff = min(RECONNECT_CAP_S, RECONNECT_BASE_S * 2**refusals)
+                    await asyncio.sleep(random.uniform(0, backoff))  # noqa: S311
                     continue
                 self.error(f"vote_refused_{code}")
                 return

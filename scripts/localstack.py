@@ -455,7 +455,14 @@ class AppWorker:
             "MADANG_WORKER_NAME": self.name,
         }
         self.process.start(
-            [str(VENV_BIN / "gunicorn"), "-c", str(DEPLOY_DIR / "gunicorn.conf.py"), "wsgi:app"],
+            [
+                str(VENV_BIN / "python"),
+                "-m",
+                "deliberation.gunicorn_entry",
+                "-c",
+                str(DEPLOY_DIR / "gunicorn.conf.py"),
+                "wsgi:app",
+            ],
             env=env,
         )
         if wait:
@@ -562,7 +569,7 @@ class Nginx:
                 path.mkdir(exist_ok=True)
                 os.chown(path, www.pw_uid, www.pw_gid)
         servers = "\n".join(
-            f"        server {LOOPBACK}:{p} max_fails=1 fail_timeout=5s;"
+            f"        server {LOOPBACK}:{p} max_fails=1 fail_timeout=1s;"
             for p in self.upstream_ports
         )
         conf = self.directory / "nginx.conf"
@@ -879,7 +886,8 @@ def rehearse_production(args: argparse.Namespace) -> int:
     stack = LocalStack(settings)
 
     def say(message: str) -> None:
-        print(f"[stack] {message}", file=sys.stderr, flush=True)
+        stamp = time.strftime("%H:%M:%S", time.gmtime()) + f"{time.time() % 1:.1f}"[1:]
+        print(f"[stack {stamp}] {message}", file=sys.stderr, flush=True)
 
     command = [
         str(VENV_BIN / "flask"), "--app", "wsgi", "rehearse",

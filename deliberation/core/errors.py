@@ -4,7 +4,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from deliberation.extensions import db
@@ -41,6 +41,31 @@ class IllegalTransition(DomainError):
 class RateLimited(DomainError):
     status_code = 429
     code = "rate_limited"
+
+
+class DatabaseUnavailable(DomainError):
+    """The database could not be reached (PostgreSQL restarting, a failover): nothing was
+    written, and the same request sent again in a moment will be."""
+
+    status_code = 503
+    code = "database_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "The server could not reach its database, so this was not saved. "
+                "It will be sent again in a moment."
+            )
+        )
+
+
+def is_database_outage(error: BaseException) -> bool:
+    """The database went away (connection refused, dropped, or the server shutting down or
+    starting up), as opposed to a bug or bad data: the one test, for sockets and the batch
+    vote writer alike."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
 def _wants_json() -> bool:

@@ -9,6 +9,7 @@ from flask import current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
+from deliberation.core.errors import is_database_outage
 from deliberation.db import as_utc
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -24,9 +25,15 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if not has_request_context():  # CLI commands and background jobs
         return current_app.config["BABEL_DEFAULT_LOCALE"]
-    if getattr(current_user, "is_authenticated", False):
-        if current_user.preferred_language in languages:
-            return current_user.preferred_language
+    try:
+        if getattr(current_user, "is_authenticated", False):
+            if current_user.preferred_language in languages:
+                return current_user.preferred_language
+    except Exception as error:
+        # Loading the person needs the database; while it is away, the message saying so is
+        # in the language the browser asks for.
+        if not is_database_outage(error):
+            raise
     chosen = session.get("lang")
     if chosen in languages:
         return chosen

@@ -1,6 +1,7 @@
 """Socket.IO plumbing shared by every feature: rooms, after-commit callbacks and broadcasts,
 authenticated handlers, the per-socket event budget."""
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +16,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from deliberation.core import queue_watch
-from deliberation.core.errors import DomainError, PermissionDenied
+from deliberation.core.errors import (
+    DatabaseUnavailable,
+    DomainError,
+    PermissionDenied,
+    is_database_outage,
+)
 from deliberation.core.redis_clients import message_queue_redis
 from deliberation.core.sanitize import clean_text
 from deliberation.extensions import db, socketio
@@ -126,15 +132,18 @@ def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[...
 
     @wraps(handler)
     def wrapper(*args: Any) -> dict[str, Any]:
-        if not current_user.is_authenticated:
-            return _refuse_logged_out()
         try:
+            # Inside the try: loading the person reads the database, which may be away.
+            if not current_user.is_authenticated:
+                return _refuse_logged_out()
             result = handler(*args) or {}
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
             return _refuse(handler, error)
-        except Exception:
+        except Exception as error:
+            if is_database_outage(error):
+                return _refuse_database_away(handler, error)
             db.session.rollback()
             log.exception("socket handler %s failed", handler.__name__)
             payload = {"ok": False, "error": "server_error", "message": "Something went wrong."}
@@ -145,19 +154,41 @@ def socket_action(handler: Callable[..., dict[str, Any] | None]) -> Callable[...
     return wrapper
 
 
+def refuse_database_away(event_name: str, error: Exception) -> dict[str, Any]:
+    """The answer of every socket handler that found the database away (`is_database_outage`):
+    this session's connection is invalidated (never handed out again; the pool's pre-ping
+    checks the next one) and the client is told `database_unavailable`, so it sends the same
+    request again in a moment. Sent as an `error` event and returned as the ack."""
+    log.warning("socket event %s: the database is away (%s)", event_name, error)
+    with contextlib.suppress(Exception):  # the connection is gone already
+        db.session.invalidate()
+    payload = error_payload(DatabaseUnavailable())
+    emit("error", {**payload, "event": event_name})
+    return payload
+
+
+def _refuse_database_away(handler: Callable[..., Any], error: Exception) -> dict[str, Any]:
+    return refuse_database_away(handler.__name__.removeprefix("on_"), error)
+
+
 def socket_query(handler: Callable[..., dict[str, Any] | None]) -> Callable[..., dict[str, Any]]:
     """Wrap a read-only socket handler (snapshots): re-check login, turn DomainErrors into acks."""
 
     @wraps(handler)
     def wrapper(*args: Any) -> dict[str, Any]:
-        if not current_user.is_authenticated:
-            return _refuse_logged_out()
         try:
+            if not current_user.is_authenticated:
+                return _refuse_logged_out()
             return {"ok": True, **(handler(*args) or {})}
         except DomainError as error:
             return _refuse(handler, error)
+        except Exception as error:
+            if is_database_outage(error):
+                return _refuse_database_away(handler, error)
+            raise
         finally:
-            db.session.rollback()
+            with contextlib.suppress(Exception):  # after an outage the connection is gone
+                db.session.rollback()
 
     return wrapper
 

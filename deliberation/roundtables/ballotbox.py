@@ -19,11 +19,10 @@ from typing import Any
 from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.core import audit
-from deliberation.core.errors import DomainError
+from deliberation.core.errors import DomainError, is_database_outage
 from deliberation.db import utcnow
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import polls, tallies
@@ -131,7 +130,7 @@ def _write_batches(app: Flask, writer: _Writer) -> None:
                 with contextlib.suppress(Exception):  # the connection may be gone too
                     db.session.rollback()
                 polls = set()
-                unreachable = isinstance(error, OperationalError | InterfaceError)
+                unreachable = is_database_outage(error)
                 for request in batch:
                     request.answer = None
                     request.refusal = "not_recorded" if unreachable else "server_error"

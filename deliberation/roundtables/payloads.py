@@ -83,15 +83,21 @@ def idea_payload(idea: Idea) -> dict[str, Any]:
     }
 
 
-def theme_payload(theme: Theme) -> dict[str, Any]:
+def theme_payload(
+    theme: Theme, ideas: list[tuple[int, int | None]] | None = None
+) -> dict[str, Any]:
+    """A theme; `ideas` (idea id, its table's number), in idea order, when the caller read
+    them without loading each idea (snapshots)."""
+    if ideas is None:
+        ideas = [(idea.id, idea.table.number if idea.table else None) for idea in theme.ideas]
     return {
         "id": theme.id,
         "name": theme.name,
         "description": theme.description,
         "published": theme.published,
         "round": theme.round_no,
-        "idea_ids": [idea.id for idea in theme.ideas],
-        "tables": sorted({idea.table.number for idea in theme.ideas if idea.table}),
+        "idea_ids": [idea_id for idea_id, _number in ideas],
+        "tables": sorted({number for _id, number in ideas if number is not None}),
     }
 
 

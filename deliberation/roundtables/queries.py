@@ -24,7 +24,11 @@ from deliberation.roundtables.models import (
     session_agenda_items,
 )
 from deliberation.roundtables.tables import session_tables, table_facilitator_name
-from deliberation.roundtables.themes import current_themes, team_theme_payload
+from deliberation.roundtables.themes import (
+    current_themes,
+    published_theme_payloads,
+    team_theme_payload,
+)
 
 RECENT_CHAT = 50
 
@@ -107,7 +111,7 @@ def snapshot(
         "seat": seat_payload(participant),
         "chat": recent_chat(session.id, table_id) if table_id else [],
         "ideas": table_ideas(session, table_id) if table_id else [],
-        "themes": [payloads.theme_payload(t) for t in current_themes(session, published_only=True)],
+        "themes": published_theme_payloads(session),
         "poll": None,
     }
     if poll is not None:

@@ -11,8 +11,8 @@ from typing import Any
 from flask_socketio import disconnect, emit
 
 from deliberation.accounts.models import MemberCategory
-from deliberation.core.errors import DomainError
-from deliberation.core.realtime import error_payload
+from deliberation.core.errors import DomainError, is_database_outage
+from deliberation.core.realtime import error_payload, refuse_database_away
 from deliberation.extensions import db
 from deliberation.roundtables import ballotbox, polls
 from deliberation.roundtables.models import ParticipantRole
@@ -68,7 +68,9 @@ def vote_action(handler: Callable[..., dict[str, Any]]) -> Callable[..., dict[st
             payload = error_payload(error)
             emit("error", {**payload, "event": "poll_vote"})
             return payload
-        except Exception:
+        except Exception as error:
+            if is_database_outage(error):
+                return refuse_database_away("poll_vote", error)
             db.session.rollback()
             log.exception("poll_vote failed")
             payload = {"ok": False, "error": "server_error", "message": "Something went wrong."}

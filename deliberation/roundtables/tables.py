@@ -346,8 +346,11 @@ def submit_ideas(
 
 def table_facilitator_name(session_id: int, table_id: int) -> str | None:
     """The name the room shows as its table's facilitator (the first, if several)."""
-    facilitator = db.session.scalar(
-        select(Participant)
+    # One query for the name alone: every join's snapshot asks (hundreds at once after a
+    # worker restart), and loading the person would load their roles and divisions too.
+    return db.session.scalar(
+        select(User.display_name)
+        .join(Participant, Participant.user_id == User.id)
         .where(
             Participant.session_id == session_id,
             Participant.table_id == table_id,
@@ -356,4 +359,3 @@ def table_facilitator_name(session_id: int, table_id: int) -> str | None:
         .order_by(Participant.id)
         .limit(1)
     )
-    return facilitator.name if facilitator else None

@@ -5,7 +5,8 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, select
+from sqlalchemy.orm import lazyload
 
 from deliberation.accounts.models import User
 from deliberation.core import audit
@@ -18,6 +19,7 @@ from deliberation.roundtables.models import (
     Idea,
     Participant,
     RoundtableSession,
+    RoundtableTable,
     SessionState,
     Theme,
 )
@@ -267,7 +269,32 @@ def publish_themes(
     return payload
 
 
+def published_theme_payloads(session: RoundtableSession) -> list[dict[str, Any]]:
+    """The published themes as every snapshot shows them, in two queries: after a worker
+    restart hundreds of people rejoin at once, and loading each theme's ideas (and each idea's
+    table) as objects was an eighth of the surviving worker's work."""
+    themes = list(
+        db.session.scalars(
+            _current_themes_query(session, published_only=True).options(lazyload(Theme.ideas))
+        )
+    )
+    ideas: dict[int, list[tuple[int, int | None]]] = {theme.id: [] for theme in themes}
+    if themes:
+        for theme_id, idea_id, number in db.session.execute(
+            select(Idea.theme_id, Idea.id, RoundtableTable.number)
+            .join(RoundtableTable, RoundtableTable.id == Idea.table_id)
+            .where(Idea.theme_id.in_(ideas))
+            .order_by(Idea.id)
+        ):
+            ideas[theme_id].append((idea_id, number))
+    return [theme_payload(theme, ideas[theme.id]) for theme in themes]
+
+
 def current_themes(session: RoundtableSession, published_only: bool = False) -> list[Theme]:
+    return list(db.session.scalars(_current_themes_query(session, published_only)))
+
+
+def _current_themes_query(session: RoundtableSession, published_only: bool) -> Select:
     query = select(Theme).where(
         Theme.session_id == session.id,
         Theme.round_no == session.round_no,
@@ -275,4 +302,4 @@ def current_themes(session: RoundtableSession, published_only: bool = False) -> 
     )
     if published_only:
         query = query.where(Theme.published.is_(True))
-    return list(db.session.scalars(query.order_by(Theme.id)))
+    return query.order_by(Theme.id)

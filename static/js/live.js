@@ -14,7 +14,8 @@
  *     snapshotSeq: function (ack) { return ack.seq; },   // where an ack keeps its seq
  *     onSnapshot: function (ack) { ... },         // apply a join or snapshot acknowledgement
  *     on: {comment_created: function (data) { ... }},    // broadcasts
- *     onState: function (state, ack) { ... }      // "live" | "offline" | "refused"
+ *     onState: function (state, ack) { ... },     // "live" | "offline" | "refused"
+ *     onRetry: function (ack) { ... }             // a write refused as not saved, resent soon
  *   });
  *   live.request("post_comment", payload, done, {timeoutMs: 5000});
  *   live.connected();  live.clientId();  live.socket (the Socket.IO socket)
@@ -27,7 +28,10 @@
  * (socket.disconnect()) stays closed.
  * Unacknowledged writes: a request whose payload carries a `client_id` is kept until its
  * acknowledgement arrives; after a reconnect and the rejoin's snapshot it is sent again with the
- * same client id (the server answers a repeat with the same answer, `repeat: true`).
+ * same client id (the server answers a repeat with the same answer, `repeat: true`). One
+ * refused because it was not written (`database_unavailable`, `not_recorded`, `timeout`: the
+ * server's database was away) is sent again after a backoff with full jitter, up to 8 times;
+ * options.onRetry(ack) lets the page say so meanwhile (ack.message).
  * `resync` from the server (its message queue was away, broadcasts may be lost): a snapshot is
  * asked for within 2 s.
  * Catching up (docs/realtime.md): on every (re)connect the client sends `join` with the seq it
@@ -219,10 +223,20 @@
       self.unacked = self.unacked.filter(function (e) { return e !== entry; });
       if (done) done(ack);
     }
+    entry.refusals = 0;
     entry.send = function () {
       if (entry.settled || !socket.connected) return; /* sent after the rejoin */
       entry.sent += 1;
       socket.timeout(timeoutMs).emit(event, payload, function (err, ack) {
+        if (!err && ack && !ack.ok && RETRY_CODES.indexOf(ack.error) >= 0 &&
+            entry.refusals < MAX_REFUSALS) {
+          /* Not written (the server's database was away): say so, and send it again after a
+           * backoff with full jitter, as a reconnect waits (same client id). */
+          entry.refusals += 1;
+          if (self.options.onRetry) self.options.onRetry(ack);
+          window.setTimeout(function () { entry.send(); }, self.backoffMs(entry.refusals));
+          return;
+        }
         if (!err) { settle(ack); return; }
         /* No answer while still connected: ask again (same client id), a few times at most. */
         if (socket.connected && entry.sent < MAX_SENDS_CONNECTED) entry.send();
@@ -238,6 +252,9 @@
   var ACK_TIMEOUT_MS = 10000;
   var RESYNC_SPREAD_MS = 2000;
   var MAX_SENDS_CONNECTED = 3;
+  /* Refusals that mean "not written, send it again" (docs/realtime.md), and how many times. */
+  var RETRY_CODES = ["database_unavailable", "not_recorded", "timeout"];
+  var MAX_REFUSALS = 8;
   var clients = [];
 
   function connect(options) {

@@ -89,6 +89,11 @@
         if (state === "live") self.status(self.labels.connected);
         else if (state === "offline") self.status(self.labels.reconnecting);
         else if (state === "refused" && !projector) self.status(ack ? ack.message : "");
+      },
+      /* Not saved (the database was away) and sent again soon: say so until it is answered. */
+      onRetry: function (ack) {
+        var box = document.getElementById("rt-error");
+        if (box && ack.message) box.textContent = ack.message;
       }
     });
   }

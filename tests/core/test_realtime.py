@@ -5,6 +5,7 @@ import socketio as socketio_client
 from sqlalchemy import func, select
 
 from deliberation.core.audit import AuditEntry, record
+from deliberation.core.errors import DatabaseUnavailable
 from deliberation.core.realtime import call_after_commit, emit_after_commit
 from deliberation.extensions import db, socketio
 from tests.conftest import login_session
@@ -146,3 +147,13 @@ def test_the_features_queue_through_the_core_mechanism():
     from deliberation.roundtables import rooms
 
     assert rooms.call_after_commit is call_after_commit
+
+
+def test_database_unavailable_says_so_in_korean_and_english(app):
+    """What a socket event answers while the database is away (tests/production/test_faults.py
+    provokes it with PostgreSQL really stopped): worded in the browser's language."""
+    for language, words in (("en", "could not reach its database"), ("ko", "데이터베이스")):
+        with app.test_request_context(headers={"Accept-Language": language}):
+            refusal = DatabaseUnavailable()
+        assert refusal.code == "database_unavailable"
+        assert words in refusal.message

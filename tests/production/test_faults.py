@@ -8,7 +8,9 @@ restarted. Afterwards every acknowledged vote is in the database, none twice, th
 equals the rows, and everyone is back in their own seat.
 """
 
+import asyncio
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,15 +25,20 @@ from deliberation.core.errors import DomainError
 from deliberation.extensions import db
 from deliberation.roundtables import ballotbox, polls, sessions
 from deliberation.roundtables.models import (
+    ChatMessage,
     Participant,
     Phase,
     PollKind,
     PollVote,
     RoundtableSession,
 )
+from deliberation.roundtables.rooms import NAMESPACE
 from deliberation.voting.live import next_sequence
+from loadtest import payloads
+from loadtest.loadclient import LightClient
 from loadtest.rehearsal import rehearse
 from scripts.localstack import LocalStack, StackSettings
+from tests.production.conftest import session_cookie
 from tests.roundtables.helpers import build_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -191,3 +198,123 @@ def test_batch_vote_writer_refuses_while_postgres_is_down_and_recovers(stack, st
     assert answer["client_id"] == "f" * 32 and not answer.get("repeat")
     assert again.get("repeat") is True
     assert stored() == 1
+
+
+def running_session(app, phase: Phase = Phase.DISCUSSION) -> dict:
+    """A seated, running session in `phase`; the people's and the lead's cookies."""
+    with app.app_context():
+        info = build_session(participants=5, facilitators=1, table_size=6)
+        session = db.session.get(RoundtableSession, info["session_id"])
+        lead = db.session.get(User, info["lead_id"])
+        sessions.seat_room(lead, session)
+        sessions.start_session(lead, session)
+        sessions.set_phase(lead, session, phase)
+        db.session.commit()
+        people = [db.session.get(User, uid) for uid in info["people"]]
+        info["cookies"] = [session_cookie(app, person) for person in people]
+        info["lead_cookie"] = session_cookie(app, lead)
+        db.session.remove()
+    return info
+
+
+def test_a_client_that_missed_a_broadcast_while_redis_was_away_converges_through_resync(
+    stack, stack_app
+):
+    """Deterministic: nothing in flight. Redis stops; the lead moves the room to the next
+    phase (written, acknowledged, but its broadcast is lost with Redis); Redis comes back. The
+    participant never hears the phase broadcast, gets `resync` from its process's queue
+    watcher (deliberation.core.queue_watch), and the snapshot it then asks for (what live.js
+    does on `resync`) shows the new phase."""
+    info = running_session(stack_app)
+    sid = info["session_id"]
+    heard: dict[str, list] = {"phase": [], "resync": []}
+
+    async def scenario() -> tuple[dict, dict]:
+        person = LightClient(stack.url, NAMESPACE, info["cookies"][0])
+        lead = LightClient(stack.url, NAMESPACE, info["lead_cookie"])
+        person.on("phase", lambda data, _at: heard["phase"].append(data.get("phase")))
+        person.on("resync", lambda _data, at: heard["resync"].append(at))
+        for client in (person, lead):
+            await client.connect(timeout=20)
+            assert (await client.call("join", payloads.join(sid), 20))["ok"]
+        stack.redis.stop()
+        try:
+            moved = await lead.call("phase_set", payloads.phase_set(sid, "submissions"), 20)
+            await asyncio.sleep(1.0)  # a broadcast, had it gone anywhere, would be here by now
+            assert heard["phase"] == []
+        finally:
+            stack.redis.start()
+        # python-socketio's listener retries after 1, 2, 4 ... s; then the watcher sends resync.
+        deadline = time.monotonic() + 30
+        while not heard["resync"] and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert heard["resync"], "no resync after Redis came back"
+        caught_up = await person.call("snapshot", payloads.snapshot(sid), 20)
+        await asyncio.gather(person.close(), lead.close())
+        return moved, caught_up
+
+    moved, caught_up = asyncio.run(scenario())
+    assert moved["ok"], moved
+    assert heard["phase"] == []  # the lost broadcast never came: only the resync caught it up
+    assert caught_up["ok"] and caught_up["snapshot"]["phase"] == "submissions", caught_up
+
+
+def test_socket_events_answer_database_unavailable_while_postgres_is_down(stack, stack_app):
+    """A socket event that needs the database while PostgreSQL is stopped is refused with
+    `database_unavailable` and a message saying it was not saved (not a bare server_error);
+    PostgreSQL back, the same message with the same client id is written, once, without
+    restarting anything."""
+    info = running_session(stack_app)
+    sid = info["session_id"]
+    chat = payloads.chat_send(sid, "Is anyone there?", "d" * 32)
+
+    async def scenario() -> tuple[dict, dict, dict]:
+        person = LightClient(stack.url, NAMESPACE, info["cookies"][0])
+        await person.connect(timeout=20)
+        assert (await person.call("join", payloads.join(sid), 20))["ok"]
+        stack.postgres.stop()
+        try:
+            refused_write = await person.call("chat_send", chat, 20)
+            refused_read = await person.call("snapshot", payloads.snapshot(sid), 20)
+        finally:
+            stack.postgres.start()
+        written = await person.call("chat_send", chat, 20)
+        await person.close()
+        return refused_write, refused_read, written
+
+    refused_write, refused_read, written = asyncio.run(scenario())
+    for refused in (refused_write, refused_read):
+        assert refused["ok"] is False and refused["error"] == "database_unavailable", refused
+        assert "could not reach its database" in refused["message"]
+    assert written["ok"], written
+    with stack_app.app_context():
+        stored = db.session.scalar(
+            select(func.count()).select_from(ChatMessage).where(ChatMessage.client_id == "d" * 32)
+        )
+        db.session.remove()
+    assert stored == 1
+
+
+def test_a_restarted_process_refuses_connections_until_it_can_serve(stack):
+    """gunicorn loads the app before it binds (preload_app, deploy/gunicorn.conf.py): while a
+    restarted process loads, its port refuses connections, so nginx sends its people to the
+    other process instead of into a backlog nobody answers. Most of the start (loading the app)
+    must come before the port accepts, only the worker's fork after."""
+    worker = stack.workers[1]
+    worker.kill_hard()
+    started = time.monotonic()
+    worker.start(wait=False)
+    accepted_at = None
+    while accepted_at is None and time.monotonic() - started < 60:
+        try:
+            socket.create_connection(("127.0.0.1", worker.port), timeout=0.2).close()
+            accepted_at = time.monotonic()
+        except OSError:
+            time.sleep(0.02)
+    assert accepted_at is not None, "the restarted process never opened its port"
+    worker.wait_ready(timeout=30)
+    serving_at = time.monotonic()
+    assert serving_at - accepted_at < accepted_at - started, (
+        f"port open after {accepted_at - started:.2f} s, serving "
+        f"{serving_at - accepted_at:.2f} s later: the app loads after binding"
+    )
