@@ -12,6 +12,7 @@ from flask_login import current_user
 from flask_socketio import SocketIO, join_room
 
 from deliberation.accounts.models import MemberCategory
+from deliberation.core import memory
 from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
@@ -217,6 +218,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
             session_token=_cookie_token(user.id),
         )
         self._seat_changed(old, seat)
+        if seat.table_id is not None:
+            memory.settle_after_seated_join(current_app._get_current_object(), session.id)
         server = socketio.server
 
         def move_rooms() -> None:
