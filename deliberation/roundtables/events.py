@@ -219,7 +219,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         )
         self._seat_changed(old, seat)
         if seat.table_id is not None:
-            memory.settle_after_seated_join(current_app._get_current_object(), session.id)
+            memory.settle_after_seated_join()
         server = socketio.server
 
         def move_rooms() -> None:
