@@ -210,11 +210,11 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
             accepted[key].refusal = polls.repeat_or_refusal(
                 existing.get(key), accepted[key].client_id
             )
-    for key in inserted:
-        request = accepted[key]
-        audit.record(
-            "roundtable.vote", "roundtable_poll", request.poll_id, actor_id=request.user_id
-        )
+    audit.record_many(
+        "roundtable.vote",
+        "roundtable_poll",
+        [(accepted[key].poll_id, accepted[key].user_id) for key in inserted],
+    )
     db.session.commit()
     for key in inserted:
         request = accepted[key]

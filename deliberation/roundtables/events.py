@@ -13,6 +13,7 @@ from flask_socketio import SocketIO, join_room
 
 from deliberation.accounts.models import MemberCategory
 from deliberation.accounts.services import find_user_by_email
+from deliberation.core import memory
 from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.realtime import (
     AuthenticatedNamespace,
@@ -220,6 +221,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
             session_token=_cookie_token(user.id),
         )
         self._seat_changed(old, seat)
+        if seat.table_id is not None:
+            memory.settle_after_seated_join()
         server = socketio.server
 
         def move_rooms() -> None:

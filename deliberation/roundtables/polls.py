@@ -3,6 +3,7 @@ answer a voter gets, and the tally. Every path that records a vote (the socket h
 batch writer in `ballotbox`, the load rehearsal) calls these rules; none repeats them."""
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -162,18 +163,29 @@ class PollInfo:
 _POLL_INFO: dict[tuple[str, int], PollInfo] = {}
 
 
+#: One lookup at a time fills the cache. On a process that did not open the poll, its first
+#: votes arrive together (hundreds within milliseconds); unguarded, each missed the cache and
+#: checked out a database connection of its own: a storm of new connections (the pool
+#: overflows and discards them) that kept the batch writer waiting for one.
+_POLL_INFO_FILL = threading.Lock()
+
+
 def get_poll_for_vote(session_id: int, poll_id: int) -> PollInfo:
     """The poll a vote names, which must belong to the session the voter joined."""
     key = (str(db.engine.url), poll_id)
     info = _POLL_INFO.get(key)
     if info is None:
-        poll = db.session.get(Poll, poll_id)
-        if poll is None:
-            raise NotFound(_("No such poll."), code="no_such_poll")
-        info = PollInfo(poll.id, poll.session_id, poll.kind, frozenset(o.id for o in poll.options))
-        if len(_POLL_INFO) > 10_000:
-            _POLL_INFO.clear()
-        _POLL_INFO[key] = info
+        with _POLL_INFO_FILL:
+            info = _POLL_INFO.get(key)  # filled while this vote waited
+            if info is None:
+                poll = db.session.get(Poll, poll_id)
+                if poll is None:
+                    raise NotFound(_("No such poll."), code="no_such_poll")
+                options = frozenset(o.id for o in poll.options)
+                info = PollInfo(poll.id, poll.session_id, poll.kind, options)
+                if len(_POLL_INFO) > 10_000:
+                    _POLL_INFO.clear()
+                _POLL_INFO[key] = info
     if info.session_id != session_id:
         raise NotFound(_("No such poll."), code="no_such_poll")
     return info

@@ -6,12 +6,14 @@ meanwhile into one broadcast. The tally is read from the database at send time, 
 right with several server processes.
 """
 
+import time
 from collections.abc import Hashable
 
 from flask import Flask
 
 from deliberation.core.coalesce import Coalescer
 from deliberation.extensions import db, socketio
+from deliberation.roundtables import presence
 from deliberation.roundtables.models import Poll
 from deliberation.roundtables.polls import poll_tally
 from deliberation.roundtables.rooms import NAMESPACE, session_room
@@ -40,9 +42,28 @@ def _recipients(session_id: int) -> int:
         return 0
 
 
+#: How often a process re-reads how many processes serve a session (presence, in Redis).
+PROCESSES_REFRESH_S = 5.0
+#: session id -> (processes serving it, when read).
+_processes: dict[int, tuple[int, float]] = {}
+
+
+def _serving_processes(app: Flask, session_id: int) -> int:
+    known = _processes.get(session_id)
+    if known is None or time.monotonic() - known[1] > PROCESSES_REFRESH_S:
+        known = (presence.serving_processes(app, session_id), time.monotonic())
+        _processes[session_id] = known
+    return known[0]
+
+
 def _gap_for(key: Hashable) -> float:
+    # Every process with voters broadcasts the whole room's tally, and each broadcast reaches
+    # every process's sockets through Redis: with K processes a process sends K times the
+    # broadcasts of its own coalescer. The gap counts them all (local sockets x K), so a
+    # process still spends about a quarter of its time on broadcasts, not K quarters.
     _poll_id, session_id = key  # type: ignore[misc]
-    return broadcast_gap(_recipients(session_id))
+    processes = _processes.get(session_id, (1, 0.0))[0]
+    return broadcast_gap(_recipients(session_id) * processes)
 
 
 def _broadcast_tally(app: Flask, key: Hashable) -> None:
@@ -70,6 +91,7 @@ tally_broadcasts = Coalescer(
 
 def mark_dirty(app: Flask, poll_id: int, session_id: int) -> None:
     """A vote on `poll_id` committed: make sure a tally broadcast follows soon."""
+    _serving_processes(app, session_id)
     tally_broadcasts.touch(app, (poll_id, session_id))
 
 
