@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -110,6 +111,12 @@ def _child_setup(run_as: pwd.struct_passwd | None, death_signal: int) -> Callabl
     return setup
 
 
+#: The one thread every service process is started from. Linux sends the parent-death signal
+#: when the *thread* that forked a child ends, not the process: a service (re)started from a
+#: short-lived thread (a fault injected from a test's worker thread) would be stopped with it.
+_SPAWNER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="localstack-spawner")
+
+
 def service_user() -> pwd.struct_passwd | None:
     """PostgreSQL refuses to run as root: as root, run it as the `postgres` system user."""
     if os.geteuid() != 0:
@@ -154,15 +161,16 @@ class Process:
     ) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
-            self.popen = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+            self.popen = _SPAWNER.submit(
+                subprocess.Popen,  # our own argv, no shell
                 argv,
                 cwd=cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_child_setup(run_as, death_signal),  # noqa: PLW1509
-            )
+                preexec_fn=_child_setup(run_as, death_signal),
+            ).result()
 
     @property
     def pid(self) -> int | None:

@@ -39,6 +39,7 @@ from loadtest.loadclient import LightClient
 from loadtest.rehearsal import rehearse
 from scripts.localstack import LocalStack, StackSettings
 from tests.production.conftest import session_cookie
+from tests.production.helpers import run_async
 from tests.roundtables.helpers import build_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -253,7 +254,7 @@ def test_a_client_that_missed_a_broadcast_while_redis_was_away_converges_through
         await asyncio.gather(person.close(), lead.close())
         return moved, caught_up
 
-    moved, caught_up = asyncio.run(scenario())
+    moved, caught_up = run_async(scenario())
     assert moved["ok"], moved
     assert heard["phase"] == []  # the lost broadcast never came: only the resync caught it up
     assert caught_up["ok"] and caught_up["snapshot"]["phase"] == "submissions", caught_up
@@ -282,7 +283,7 @@ def test_socket_events_answer_database_unavailable_while_postgres_is_down(stack,
         await person.close()
         return refused_write, refused_read, written
 
-    refused_write, refused_read, written = asyncio.run(scenario())
+    refused_write, refused_read, written = run_async(scenario())
     for refused in (refused_write, refused_read):
         assert refused["ok"] is False and refused["error"] == "database_unavailable", refused
         assert "could not reach its database" in refused["message"]
