@@ -186,13 +186,6 @@ def facilitated_table(user: User, session: RoundtableSession) -> RoundtableTable
 # --- pages --------------------------------------------------------------------------------
 
 
-def _session_or_404(session_id: int) -> RoundtableSession:
-    session = db.session.get(RoundtableSession, session_id)
-    if session is None:
-        abort(404)
-    return session
-
-
 def _options() -> PrintOptionsForm:
     """The print options as asked for in the query string (defaults for what is left out)."""
     form = PrintOptionsForm(request.args or None)
@@ -246,7 +239,7 @@ def hall_tables(session_id: int) -> list[RoundtableTable]:
 @login_required
 def print_all(session_id: int):
     """Every table's sheets in one printout (the lead facilitator)."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     if not permissions.is_lead(current_user, session):
         abort(403)
     return _render(session, hall_tables(session.id), one_table=False)
@@ -255,7 +248,7 @@ def print_all(session_id: int):
 @login_required
 def print_table(session_id: int, number: int):
     """One table's sheets (the lead, field-office staff and the table's facilitator)."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     table = db.session.scalar(
         select(RoundtableTable).where(
             RoundtableTable.session_id == session.id, RoundtableTable.number == number

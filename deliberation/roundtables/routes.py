@@ -46,13 +46,6 @@ bp = Blueprint("roundtables", __name__, url_prefix="/roundtables")
 register_print_views(bp)  # the printable hall-table sheets (printing.py)
 
 
-def _session_or_404(session_id: int) -> RoundtableSession:
-    session = db.session.get(RoundtableSession, session_id)
-    if session is None:
-        abort(404)
-    return session
-
-
 def _client_labels() -> dict:
     """Words the page scripts show, translated here (scripts carry no strings of their own)."""
     return {
@@ -234,7 +227,7 @@ def _locale() -> str:
 @bp.get("/<int:session_id>")
 def detail(session_id: int):
     """A session: its briefing, state, how many have registered, and how to take part."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     participant = (
         sessions.find_participant(session.id, current_user.id)
         if current_user.is_authenticated
@@ -257,7 +250,7 @@ def detail(session_id: int):
 @login_required
 def register(session_id: int):
     """Take a seat in the session (or offer to facilitate a table)."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     form = RegisterForm()
     if not form.validate_on_submit():
         flash(_("The form expired. Please try again."), "error")
@@ -296,7 +289,7 @@ def _page_context(session: RoundtableSession) -> dict:
 @login_required
 def room(session_id: int):
     """The participant's table: phase and countdown, table chat, ideas, help and the poll."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     if session.state == SessionState.CLOSED:
         return redirect(url_for("roundtables.results", session_id=session.id))
     return render_template(
@@ -412,7 +405,7 @@ def _console_labels() -> dict:
 @login_required
 def console(session_id: int):
     """The lead facilitator's console: every table at a glance, phases, broadcast, polls."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     if not permissions.is_lead(current_user, session):
         abort(403)
     projector_url = url_for("roundtables.projector", token=session.projector_token, _external=True)
@@ -425,7 +418,7 @@ def console(session_id: int):
 @login_required
 def themes(session_id: int):
     """The theme team's view: incoming ideas from every table, grouped into themes."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     participant = sessions.find_participant(session.id, current_user.id)
     if not permissions.is_theme_team(current_user, session, participant):
         abort(403)
@@ -444,7 +437,7 @@ def projector(token: str):
 @bp.get("/<int:session_id>/results")
 def results(session_id: int):
     """The public record of a closed session: tables, ideas, themes, polls and tallies."""
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     if session.state != SessionState.CLOSED:
         flash(_("Results are public once the session closes."), "info")
         return redirect(url_for("roundtables.detail", session_id=session.id))
@@ -466,7 +459,7 @@ def roundtables_for_item_global(item_id: int) -> list[tuple[RoundtableSession, b
 
 
 def _lead_session_or_403(session_id: int) -> RoundtableSession:
-    session = _session_or_404(session_id)
+    session = db.get_or_404(RoundtableSession, session_id)
     if not permissions.is_lead(current_user, session):
         abort(403)
     return session
