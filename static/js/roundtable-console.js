@@ -576,7 +576,8 @@
     event.preventDefault();
     var input = $("rt-lead-chat-text");
     if (chatTable === null) return;
-    live.send("lead_chat_send", { table_id: chatTable, text: input.value, client_id: R.cid() }, afterAction("lead_chat_send", function () { input.value = ""; }));
+    var text = input.value;
+    live.send("lead_chat_send", { table_id: chatTable, text: text, client_id: R.cid() }, afterAction("lead_chat_send", function () { if (input.value === text) { input.value = ""; } }));
   });
   $("rt-lead-chat-hide").addEventListener("click", function () {
     $("rt-lead-chat").hidden = true;

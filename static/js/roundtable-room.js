@@ -247,8 +247,11 @@
     event.preventDefault();
     var input = document.getElementById("rt-chat-text");
     if (closed || !input.value.trim()) return;
-    live.send("chat_send", { text: input.value, client_id: R.cid() }, function (ack) {
-      if (ack.ok) { input.value = ""; addMessage(ack.message); }
+    var text = input.value;
+    live.send("chat_send", { text: text, client_id: R.cid() }, function (ack) {
+      // Clear only what was sent: the table's broadcast can come before this ack, and the
+      // person may already be typing the next line.
+      if (ack.ok) { if (input.value === text) { input.value = ""; } addMessage(ack.message); }
     });
   });
   document.getElementById("rt-help-form").addEventListener("submit", function (event) {
@@ -258,8 +261,9 @@
   ideaForm.addEventListener("submit", function (event) {
     event.preventDefault();
     var input = document.getElementById("rt-idea-text");
-    live.send("idea_add", { table_id: seat.table_id, text: input.value, client_id: R.cid() }, function (ack) {
-      if (ack.ok) { input.value = ""; upsertIdea(ack.idea); }
+    var text = input.value;
+    live.send("idea_add", { table_id: seat.table_id, text: text, client_id: R.cid() }, function (ack) {
+      if (ack.ok) { if (input.value === text) { input.value = ""; } upsertIdea(ack.idea); }
     });
   });
   document.getElementById("rt-ideas-submit").addEventListener("click", function () {

@@ -231,27 +231,32 @@ def test_a_client_that_missed_a_broadcast_while_redis_was_away_converges_through
     heard: dict[str, list] = {"phase": [], "resync": []}
 
     async def scenario() -> tuple[dict, dict]:
-        person = LightClient(stack.url, NAMESPACE, info["cookies"][0])
-        lead = LightClient(stack.url, NAMESPACE, info["lead_cookie"])
+        # On different processes, straight to each: python-socketio hands an emit to the
+        # sockets of its own process before publishing it, so a participant sharing the
+        # lead's process would hear the phase without Redis.
+        person = LightClient(stack.workers[1].url, NAMESPACE, info["cookies"][0])
+        lead = LightClient(stack.workers[0].url, NAMESPACE, info["lead_cookie"])
         person.on("phase", lambda data, _at: heard["phase"].append(data.get("phase")))
         person.on("resync", lambda _data, at: heard["resync"].append(at))
-        for client in (person, lead):
-            await client.connect(timeout=20)
-            assert (await client.call("join", payloads.join(sid), 20))["ok"]
-        stack.redis.stop()
         try:
-            moved = await lead.call("phase_set", payloads.phase_set(sid, "submissions"), 20)
-            await asyncio.sleep(1.0)  # a broadcast, had it gone anywhere, would be here by now
-            assert heard["phase"] == []
-        finally:
-            stack.redis.start()
-        # python-socketio's listener retries after 1, 2, 4 ... s; then the watcher sends resync.
-        deadline = time.monotonic() + 30
-        while not heard["resync"] and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        assert heard["resync"], "no resync after Redis came back"
-        caught_up = await person.call("snapshot", payloads.snapshot(sid), 20)
-        await asyncio.gather(person.close(), lead.close())
+            for client in (person, lead):
+                await client.connect(timeout=20)
+                assert (await client.call("join", payloads.join(sid), 20))["ok"]
+            stack.redis.stop()
+            try:
+                moved = await lead.call("phase_set", payloads.phase_set(sid, "submissions"), 20)
+                await asyncio.sleep(1.0)  # a broadcast, had it gone anywhere, would be here
+                assert heard["phase"] == []
+            finally:
+                stack.redis.start()
+            # python-socketio's listener retries after 1, 2, 4 ... s; then the watcher resyncs.
+            deadline = time.monotonic() + 30
+            while not heard["resync"] and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            assert heard["resync"], "no resync after Redis came back"
+            caught_up = await person.call("snapshot", payloads.snapshot(sid), 20)
+        finally:  # a failed step must not leave sockets for the next test to trip on
+            await asyncio.gather(person.close(), lead.close(), return_exceptions=True)
         return moved, caught_up
 
     moved, caught_up = run_async(scenario())
@@ -271,16 +276,18 @@ def test_socket_events_answer_database_unavailable_while_postgres_is_down(stack,
 
     async def scenario() -> tuple[dict, dict, dict]:
         person = LightClient(stack.url, NAMESPACE, info["cookies"][0])
-        await person.connect(timeout=20)
-        assert (await person.call("join", payloads.join(sid), 20))["ok"]
-        stack.postgres.stop()
         try:
-            refused_write = await person.call("chat_send", chat, 20)
-            refused_read = await person.call("snapshot", payloads.snapshot(sid), 20)
+            await person.connect(timeout=20)
+            assert (await person.call("join", payloads.join(sid), 20))["ok"]
+            stack.postgres.stop()
+            try:
+                refused_write = await person.call("chat_send", chat, 20)
+                refused_read = await person.call("snapshot", payloads.snapshot(sid), 20)
+            finally:
+                stack.postgres.start()
+            written = await person.call("chat_send", chat, 20)
         finally:
-            stack.postgres.start()
-        written = await person.call("chat_send", chat, 20)
-        await person.close()
+            await person.close()
         return refused_write, refused_read, written
 
     refused_write, refused_read, written = run_async(scenario())
