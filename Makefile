@@ -80,7 +80,7 @@ test: install chromium services
 # The features' database tests again, on a throwaway PostgreSQL cluster (browser, security and
 # production tests, the last already on PostgreSQL, are not repeated, to keep CI under 10 min).
 test-postgres: install services
-	$(BIN)/pytest $(PYTEST_PARALLEL) --postgres -m "not browser" tests/voting tests/proposals tests/roundtables tests/mail
+	$(BIN)/pytest $(PYTEST_PARALLEL) --postgres -m "not browser" tests/voting tests/proposals tests/roundtables tests/mail tests/core/test_bulk.py
 
 # Strict dependency audit: also fails when the advisory services cannot be reached.
 audit: install

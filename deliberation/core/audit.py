@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, insert, select
+from sqlalchemy import JSON, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from deliberation.core import bulk
 from deliberation.db import utcnow
 from deliberation.extensions import db
 
@@ -50,14 +51,12 @@ def record_many(action: str, object_type: str, entries: list[tuple[object, int |
     For batch writers (the room-poll group commit): the ORM sends one INSERT with a VALUES
     row per entry and RETURNING, which psycopg rewrites in Python for every batch (500
     entries on PostgreSQL: 28-129 ms of CPU, and enough garbage to wake the collector, while
-    the event loop waits); this is one short statement sent as an executemany (10 ms). The
-    entries are the same as `record`'s.
+    the event loop waits); `bulk.insert_rows` sends one short statement whatever the number.
+    The entries are the same as `record`'s.
     """
-    if not entries:
-        return
     now = utcnow()
-    db.session.execute(
-        insert(AuditEntry),
+    bulk.insert_rows(
+        AuditEntry.__table__,
         [
             {
                 "created_at": now,

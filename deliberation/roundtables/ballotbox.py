@@ -21,12 +21,12 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from deliberation.accounts.models import MemberCategory, User
-from deliberation.core import audit
+from deliberation.core import audit, bulk
 from deliberation.core.errors import DomainError, is_database_outage
 from deliberation.db import utcnow
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import polls, tallies
-from deliberation.roundtables.models import Poll, PollVote, insert_ignoring_duplicates
+from deliberation.roundtables.models import Poll, PollVote
 
 log = logging.getLogger(__name__)
 
@@ -177,25 +177,24 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
             request.refusal = polls.repeat_or_refusal(accepted_first.client_id, request.client_id)
         else:
             accepted[(request.poll_id, request.participant_id)] = request
-    inserted: set[tuple[int, int]] = set()
-    if accepted:
-        rows = db.session.execute(
-            insert_ignoring_duplicates().returning(PollVote.poll_id, PollVote.participant_id),
-            [
-                {
-                    "poll_id": r.poll_id,
-                    "participant_id": r.participant_id,
-                    "client_id": r.client_id,
-                    "option_id": r.option_id,
-                    "stances": None,
-                    "member_category": r.member_category,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for r in accepted.values()
-            ],
-        )
-        inserted = {(row.poll_id, row.participant_id) for row in rows}
+    rows = bulk.insert_rows(
+        PollVote.__table__,
+        [
+            {
+                "poll_id": r.poll_id,
+                "participant_id": r.participant_id,
+                "client_id": r.client_id,
+                "option_id": r.option_id,
+                "member_category": r.member_category,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in accepted.values()
+        ],
+        skip_duplicates=True,  # UNIQUE(poll, participant): a second vote is not written
+        returning=(PollVote.poll_id, PollVote.participant_id),
+    )
+    inserted = {(row.poll_id, row.participant_id) for row in rows}
     missing = [key for key in accepted if key not in inserted]
     if missing:
         existing = {

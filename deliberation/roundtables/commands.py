@@ -71,6 +71,13 @@ def load_rehearse() -> Callable[..., dict[str, Any]]:
 )
 @click.option("--fault", help="The fault's name, for the figures.")
 @click.option(
+    "--watch",
+    multiple=True,
+    metavar="NAME=PID",
+    help="Add this process's (and its children's) CPU during the poll to the figures; "
+    "scripts/localstack.py passes each service of its stack.",
+)
+@click.option(
     "--console",
     is_flag=True,
     help="Keep the lead's console open in Chromium and measure it (needs Playwright).",
@@ -85,6 +92,7 @@ def rehearse_command(
     fault_command: str | None,
     fault: str | None,
     console: bool,
+    watch: tuple[str, ...],
 ) -> None:
     """Rehearse a live roundtable with N real Socket.IO clients; last line is JSON.
 
@@ -94,6 +102,12 @@ def rehearse_command(
     in that database and signs their session cookies with that key.
     """
     rehearse = load_rehearse()
+    watched: dict[str, int] = {}
+    for item in watch:
+        name, _, pid = item.partition("=")
+        if not name or not pid.isdigit():
+            raise click.BadParameter(f"{item!r} is not NAME=PID", param_hint="--watch")
+        watched[name] = int(pid)
     result = rehearse(
         current_app._get_current_object(),
         participants,
@@ -106,6 +120,7 @@ def rehearse_command(
         console=console,
         fault=fault or (fault_command and "custom"),
         fault_command=fault_command,
+        watched=watched,
     )
     click.echo(
         f"\n{result['connected']}/{participants} participants connected and joined in "
