@@ -221,6 +221,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             session_token=_cookie_token(user.id),
         )
         self._seat_changed(old, seat)
+        tallies.listen_to_other_processes(current_app._get_current_object())
         if seat.table_id is not None:
             memory.settle_after_seated_join()
         server = socketio.server

@@ -94,17 +94,6 @@ def read_totals(client: redis.Redis, session_id: int, skip: str | None = None) -
     return totals
 
 
-def serving_processes(app: Flask, session_id: int) -> int:
-    """How many processes hold seated sockets of the session (1 without Redis or on error)."""
-    client = message_queue_redis(app.config.get("REDIS_URL"))
-    if client is None:
-        return 1
-    try:
-        return max(1, client.zcount(_processes_key(session_id), time.time(), "+inf"))
-    except redis.RedisError:
-        return 1
-
-
 class ConnectedCounts:
     """One process's side: publishes its own counts and adds up everyone's for the console.
 

@@ -10,6 +10,13 @@ from typing import Any
 
 import socketio
 
+from deliberation.accounts.models import User
+from deliberation.extensions import db
+from deliberation.roundtables import sessions
+from deliberation.roundtables.models import Phase, RoundtableSession
+from tests.production.conftest import session_cookie
+from tests.roundtables.helpers import build_session
+
 
 class Watcher:
     """A python-socketio client that records when each event arrives."""
@@ -59,3 +66,23 @@ def run_async(scenario: Coroutine[Any, Any, Any]) -> Any:
     session) keeps an event loop running in the main thread."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, scenario).result()
+
+
+def running_session(
+    app, phases: tuple[Phase, ...] = (Phase.DISCUSSION,), participants: int = 5
+) -> dict:
+    """A seated, running session moved through `phases`; the people's and the lead's cookies."""
+    with app.app_context():
+        info = build_session(participants=participants, facilitators=1, table_size=6)
+        session = db.session.get(RoundtableSession, info["session_id"])
+        lead = db.session.get(User, info["lead_id"])
+        sessions.seat_room(lead, session)
+        sessions.start_session(lead, session)
+        for phase in phases:
+            sessions.set_phase(lead, session, phase)
+        db.session.commit()
+        people = [db.session.get(User, uid) for uid in info["people"]]
+        info["cookies"] = [session_cookie(app, person) for person in people]
+        info["lead_cookie"] = session_cookie(app, lead)
+        db.session.remove()
+    return info

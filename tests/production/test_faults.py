@@ -38,8 +38,7 @@ from loadtest import payloads
 from loadtest.loadclient import LightClient
 from loadtest.rehearsal import rehearse
 from scripts.localstack import LocalStack, StackSettings
-from tests.production.conftest import session_cookie
-from tests.production.helpers import run_async
+from tests.production.helpers import run_async, running_session
 from tests.roundtables.helpers import build_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -199,23 +198,6 @@ def test_batch_vote_writer_refuses_while_postgres_is_down_and_recovers(stack, st
     assert answer["client_id"] == "f" * 32 and not answer.get("repeat")
     assert again.get("repeat") is True
     assert stored() == 1
-
-
-def running_session(app, phase: Phase = Phase.DISCUSSION) -> dict:
-    """A seated, running session in `phase`; the people's and the lead's cookies."""
-    with app.app_context():
-        info = build_session(participants=5, facilitators=1, table_size=6)
-        session = db.session.get(RoundtableSession, info["session_id"])
-        lead = db.session.get(User, info["lead_id"])
-        sessions.seat_room(lead, session)
-        sessions.start_session(lead, session)
-        sessions.set_phase(lead, session, phase)
-        db.session.commit()
-        people = [db.session.get(User, uid) for uid in info["people"]]
-        info["cookies"] = [session_cookie(app, person) for person in people]
-        info["lead_cookie"] = session_cookie(app, lead)
-        db.session.remove()
-    return info
 
 
 def test_a_client_that_missed_a_broadcast_while_redis_was_away_converges_through_resync(
