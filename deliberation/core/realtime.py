@@ -53,8 +53,11 @@ def call_after_commit(callback: Callable[[], object]) -> None:
     db.session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
 
 
-def emit_after_commit(event_name: str, payload: dict[str, Any], *, to: str, namespace: str) -> None:
-    """Queue a broadcast that is sent only if, and after, the current transaction commits."""
+def emit_after_commit(
+    event_name: str, payload: dict[str, Any], *, to: str | list[str], namespace: str
+) -> None:
+    """Queue a broadcast that is sent only if, and after, the current transaction commits
+    (to one room, or to several: a socket in more than one gets it once)."""
     call_after_commit(partial(socketio.emit, event_name, payload, to=to, namespace=namespace))
 
 

@@ -1,6 +1,7 @@
 """What clients are sent about a roundtable: the session's state, chat messages, ideas, themes
 and polls, as JSON-ready dicts (the socket events, snapshots and pages share them)."""
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_request_context, url_for
@@ -46,14 +47,25 @@ def results_path(session_id: int, anchor: str | None = None) -> str:
 
 
 def chat_payload(message: ChatMessage) -> dict[str, Any]:
+    return chat_fields(
+        message.id, message.table_id, message.client_id, message.author.display_name,
+        message.author_id, message.body, message.created_at,
+    )  # fmt: skip
+
+
+def chat_fields(
+    message_id: int, table_id: int, client_id: str, author: str, author_id: int, body: str,
+    created_at: datetime,
+) -> dict[str, Any]:  # fmt: skip
+    """A chat message as clients get it (also built straight from what was just written)."""
     return {
-        "id": message.id,
-        "table_id": message.table_id,
-        "client_id": message.client_id,
-        "author": message.author.display_name,
-        "author_id": message.author_id,
-        "body": message.body,
-        "created_at": as_utc(message.created_at).isoformat(),
+        "id": message_id,
+        "table_id": table_id,
+        "client_id": client_id,
+        "author": author,
+        "author_id": author_id,
+        "body": body,
+        "created_at": as_utc(created_at).isoformat(),
     }
 
 

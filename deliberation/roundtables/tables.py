@@ -27,7 +27,7 @@ from deliberation.roundtables.models import (
     row_of_session,
     rows_inserted,
 )
-from deliberation.roundtables.payloads import chat_payload, idea_payload
+from deliberation.roundtables.payloads import chat_fields, chat_payload, idea_payload
 from deliberation.roundtables.rooms import NAMESPACE, staff_room, table_room
 
 CHAT_MAX_CHARS = 500
@@ -94,31 +94,38 @@ def _post_chat(
         empty=_("Write a message first."),
         too_long=_("A chat message holds at most %(n)d characters.", n=CHAT_MAX_CHARS),
     )
-    inserted = rows_inserted(
-        db.session.execute(
-            insert_ignoring_duplicates(ChatMessage).values(
-                session_id=session.id,
-                table_id=table_id,
-                author_id=author_id,
-                client_id=client_id,
-                body=body,
-                is_broadcast=False,
-                created_at=utcnow(),
-            )
+    created_at = utcnow()
+    inserted = db.session.execute(
+        insert_ignoring_duplicates(ChatMessage).values(
+            session_id=session.id,
+            table_id=table_id,
+            author_id=author_id,
+            client_id=client_id,
+            body=body,
+            is_broadcast=False,
+            created_at=created_at,
         )
-    )
-    message = db.session.scalar(
-        select(ChatMessage).where(
-            ChatMessage.author_id == author_id, ChatMessage.client_id == client_id
+    ).all()
+    if not inserted:  # a repeat of a message already posted (UNIQUE decided): same answer
+        return chat_payload(
+            db.session.scalars(
+                select(ChatMessage).where(
+                    ChatMessage.author_id == author_id, ChatMessage.client_id == client_id
+                )
+            ).one()
         )
+    # Built from what was just written, not read back: one query less per message.
+    author = db.session.get(User, author_id)  # the sender, already loaded with the login
+    payload = chat_fields(
+        inserted[0].id, table_id, client_id, author.display_name, author_id, body, created_at
     )
-    if inserted != 1:  # a repeat of a message already posted (UNIQUE decided): same answer
-        return chat_payload(message)
-    payload = chat_payload(message)
+    # One broadcast to both rooms (a socket in both gets it once): one message through Redis.
     emit_after_commit(
-        "chat_message", payload, to=table_room(session.id, table_id), namespace=NAMESPACE
+        "chat_message",
+        payload,
+        to=[table_room(session.id, table_id), staff_room(session.id)],
+        namespace=NAMESPACE,
     )
-    emit_after_commit("chat_message", payload, to=staff_room(session.id), namespace=NAMESPACE)
     return payload
 
 
