@@ -48,6 +48,10 @@ class StackError(RuntimeError):
 #: Faults `rehearse --fault` injects in the middle of the room poll (docs/deploy.md).
 FAULTS = ("worker-kill", "redis-restart", "postgres-restart")
 REDIS_OUTAGE_S = 5.0
+#: PostgreSQL stays away this long between its fast shutdown and its start (a failover or a
+#: crash recovery is not instantaneous); without it a quick restart could fall between two
+#: votes of a small test room, and the fault was not tested at all.
+POSTGRES_OUTAGE_S = 1.0
 
 
 # --- small helpers ---------------------------------------------------------------------------
@@ -820,8 +824,9 @@ class LocalStack:
             self.redis.start()
             say("fault: Redis is back")
         elif fault == "postgres-restart":
-            say("fault: PostgreSQL restarts (fast shutdown, start)")
+            say(f"fault: PostgreSQL restarts (fast shutdown, {POSTGRES_OUTAGE_S:g} s away, start)")
             self.postgres.stop()
+            time.sleep(POSTGRES_OUTAGE_S)
             self.postgres.start()
             say("fault: PostgreSQL is back")
         else:

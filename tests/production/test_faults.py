@@ -9,6 +9,7 @@ equals the rows, and everyone is back in their own seat.
 """
 
 import asyncio
+import json
 import shutil
 import socket
 import tempfile
@@ -112,7 +113,7 @@ def test_postgres_restart_mid_poll_refuses_then_records_every_vote(stack, stack_
     # Votes the batch writer could not write were refused (never acknowledged), sent again
     # and written once PostgreSQL was back, without restarting the server.
     refused = {k: n for k, n in result["recovered"].items() if k.startswith("vote_refused_")}
-    assert sum(refused.values()) > 0, result
+    assert sum(refused.values()) > 0, json.dumps(result)
 
 
 def test_redis_restart_mid_poll_loses_nothing_and_every_client_converges(
