@@ -157,3 +157,32 @@ def test_database_unavailable_says_so_in_korean_and_english(app):
             refusal = DatabaseUnavailable()
         assert refusal.code == "database_unavailable"
         assert words in refusal.message
+
+
+def test_a_socket_event_leaves_no_reference_cycle_behind(app):
+    """Each event runs in a request context whose URL matches no route; the NotFound it stored
+    kept the event's whole call stack and the context in a cycle for the collector (~90
+    objects an event: 100-300 ms collector pauses at 5,000 people). Reference counting must
+    free them: no request context may be left for the cycle collector to find."""
+    import gc
+
+    from flask.ctx import RequestContext
+
+    from deliberation.roundtables.rooms import NAMESPACE
+    from tests.roundtables.helpers import build_session, emit, joined
+
+    with app.app_context():
+        info = build_session(participants=1, facilitators=0)
+    client, _ack = joined(app, info["people"][0], info["session_id"])
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage
+    try:
+        for _ in range(20):
+            assert emit(client, "snapshot", {"session_id": info["session_id"]})["ok"]
+        gc.collect()
+        contexts = sum(isinstance(found, RequestContext) for found in gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        client.disconnect(namespace=NAMESPACE)
+    assert contexts == 0
