@@ -559,9 +559,10 @@ class Nginx:
     directory: Path
     port: int
     upstream_ports: list[int]
-    #: nginx worker processes: one is quickest on this 2-core machine, but where the
-    #: descriptor limit cannot be raised (a container's hard limit of 20,000 here) one process
-    #: stopped accepting at about 9,900 sockets; `for_sockets` picks enough.
+    #: nginx worker processes: one (every figure in docs/ was measured so), unless one
+    #: process's descriptors cannot hold the sockets: where the limit cannot be raised (a
+    #: container's hard limit of 20,000 here) one process stopped accepting at about 9,900
+    #: sockets; `processes_for` picks enough.
     processes: int = 1
     process: Process = field(init=False)
 
