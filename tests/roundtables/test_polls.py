@@ -149,3 +149,26 @@ def test_agree_poll_results_become_agenda_items(app):
         assert "Tables:" in item.body
         theme = db.session.scalar(select(Theme).where(Theme.name == "Green parks"))
         assert theme.agenda_item_id == item.id
+
+
+def test_the_snapshot_shows_the_open_poll_even_when_a_later_one_closed(app_ctx):
+    """`queries.current_poll` (one query per join): the open poll first, else the latest."""
+    from deliberation.roundtables.models import Poll, PollKind, PollState
+    from deliberation.roundtables.queries import current_poll
+
+    session_id = build_session(participants=0, facilitators=0)["session_id"]
+    assert current_poll(session_id) is None
+
+    def poll(state: PollState) -> Poll:
+        made = Poll(session_id=session_id, kind=PollKind.QUESTION, question="Q?", state=state)
+        db.session.add(made)
+        db.session.flush()
+        return made
+
+    poll(PollState.CLOSED)
+    still_open = poll(PollState.OPEN)
+    poll(PollState.CLOSED)
+    assert current_poll(session_id) is still_open
+    still_open.state = PollState.CLOSED
+    latest = poll(PollState.CLOSED)
+    assert current_poll(session_id) is latest
