@@ -15,6 +15,7 @@ from deliberation.config import config_for_environment  # noqa: E402
 from deliberation.core.memory import tune_collector  # noqa: E402
 from deliberation.core.scheduler import start_scheduler  # noqa: E402
 from deliberation.extensions import socketio  # noqa: E402
+from deliberation.roundtables.tallies import listen_to_other_processes  # noqa: E402
 
 
 class WSGIHandler(pywsgi.WSGIHandler):
@@ -47,6 +48,8 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     tune_collector()
+    if app.config.get("REDIS_URL"):  # one of several processes: hear of their votes
+        listen_to_other_processes(app)
     print(f"Madang is serving on http://{host}:{port}/", flush=True)  # noqa: T201
     socketio.run(
         app,

@@ -49,6 +49,12 @@ def post_worker_init(worker):
     tune_collector()  # no long collector pauses while sockets are live
     worker.log.info("app loaded, serving (pid %s)", worker.pid)
     app = worker.wsgi
+    if getattr(app, "config", {}).get("REDIS_URL"):
+        from deliberation.roundtables.tallies import listen_to_other_processes
+
+        # From the start, not at a first `join`: a projector may be the only socket this
+        # process holds of a session, and it must hear of votes committed elsewhere.
+        listen_to_other_processes(app)
     if getattr(app, "config", {}).get("RUN_SCHEDULER"):
         from deliberation.core.scheduler import start_scheduler
 

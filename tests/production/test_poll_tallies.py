@@ -6,7 +6,9 @@ import asyncio
 import time
 
 import pytest
+import redis
 
+from deliberation.core import notices
 from deliberation.roundtables.models import Phase
 from deliberation.roundtables.rooms import NAMESPACE
 from loadtest import payloads
@@ -17,6 +19,23 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 VOTERS = 6
 TO_THE_POLL = (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL)
+
+
+def test_every_worker_listens_for_other_workers_votes_from_the_start(stack):
+    """Before anyone joins a session there (first in this module): a projector may be the only
+    socket a worker holds of a session, and it must still get the tallies of votes that
+    commit on another worker."""
+    client = redis.Redis.from_url(stack.redis.url, socket_timeout=5)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            listening = dict(client.pubsub_numsub(notices.CHANNEL))[notices.CHANNEL.encode()]
+            if listening >= len(stack.workers):
+                break
+            time.sleep(0.1)
+    finally:
+        client.close()
+    assert listening == len(stack.workers)
 
 
 def test_votes_on_one_worker_reach_the_other_workers_room_once(stack, stack_app):
