@@ -240,7 +240,7 @@ def _forgetting_routing_error(handler: Callable[..., Any]) -> Callable[..., Any]
 
     Flask-SocketIO runs each event in a request context for the socket's URL, which matches
     no Flask route: the context stores a NotFound whose traceback holds every frame of the
-    event's call stack, and those frames hold the context. That cycle (about 80 objects an
+    event's call stack, and those frames hold the context. That cycle (about 90 objects an
     event: frames, the request, `g`, the limiter's context, the loaded user) was freed only by
     the cycle collector, in pauses of 100-300 ms at 5,000 people (`gc.callbacks`, 2 workers).
     Without the reference, reference counting frees it all when the event ends.
@@ -286,17 +286,15 @@ class AuthenticatedNamespace(Namespace):
         return len(self._indexed)
 
     def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
-            if event == "disconnect" and args:
-                self._budgets.pop(args[0], None)
-                indexed = self._indexed.pop(args[0], None)
-                if indexed is not None:
-                    _unindex_socket(indexed[1], indexed[0], self.namespace, args[0])
-            if not hasattr(self, "on_" + event):
-                return None
-            return self.dispatch(event, *args)
+        if event == "disconnect" and args:
+            self._budgets.pop(args[0], None)
+            indexed = self._indexed.pop(args[0], None)
+            if indexed is not None:
+                _unindex_socket(indexed[1], indexed[0], self.namespace, args[0])
         if not hasattr(self, "on_" + (event or "")):
             return None
+        if event in ("connect", "disconnect"):
+            return self.dispatch(event, *args)
         sid = args[0] if args else ""
         rate, burst = _event_budget["rate"], _event_budget["burst"]
         budget = self._budgets.setdefault(sid, _EventBudget(burst))
