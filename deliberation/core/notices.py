@@ -109,9 +109,3 @@ def _handle(app: Flask, data: bytes | str) -> None:
         handler(app, body)
     except Exception:  # the listener must outlive any one handler
         log.exception("notice %s %s failed", kind, body)
-
-
-def stop_listening() -> None:
-    """Stop every listener of this process (tests)."""
-    with _lock:
-        _listening.clear()
