@@ -74,6 +74,7 @@
     this.socket = window.io(options.namespace, {
       transports: ["websocket"], auth: options.auth, reconnection: false
     });
+    this.watchOpening();
     this.socket.on("connect", function () {
       self.attempts = 0;
       self.catchingUp = false;
@@ -117,8 +118,29 @@
     this.attempts += 1;
     this.retryTimer = window.setTimeout(function () {
       self.retryTimer = null;
-      if (!self.socket.connected) self.socket.connect();
+      if (self.socket.connected) return;
+      self.socket.connect();
+      self.watchOpening();
     }, delay);
+  };
+
+  /* A connection closed before the handshake (a worker dying as it accepts, a proxy dropping
+   * the upgrade) raises no error in socket.io-client: its manager would sit "opening" until
+   * its 20 s timeout. Count it as a refused attempt at once and keep backing off. */
+  LiveClient.prototype.watchOpening = function () {
+    var self = this;
+    var engine = this.socket.io.engine;
+    if (!engine || this.socket.connected) return;
+    function opened() { engine.off("close", closedEarly); }
+    function closedEarly() {
+      engine.off("open", opened);
+      if (self.socket.connected) return;
+      self.socket.disconnect(); /* resets the manager so that the next connect() opens anew */
+      self.setState("offline");
+      self.reconnectLater();
+    }
+    engine.once("open", opened);
+    engine.once("close", closedEarly);
   };
 
   LiveClient.prototype.connected = function () {

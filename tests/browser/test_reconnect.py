@@ -5,6 +5,7 @@ snapshot, her vote whose acknowledgement was lost sent again with the same clien
 counted once, the lead's console and the projector showing "reconnecting" while away."""
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -139,8 +140,13 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
 
     # The worker is back: every page reconnects by itself, rejoins and takes a fresh snapshot.
     fault.restore()
+    restored = time.monotonic()
     for page in (lead, alice):
         expect(page.locator("#rt-connection")).to_have_text("Connected.", timeout=20_000)
+    # The attempts refused while away closed before the handshake: each counts as refused at
+    # once, so the next try comes within the backoff's cap (10 s), not socket.io-client's 20 s
+    # opening timeout (18-20 s here before live.js watched for it).
+    assert time.monotonic() - restored < 12
     expect(alice.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
     # Sent again with the same client id; the server answered "repeat" and counted it once.
     assert len(fault.frames_to_server) == 2
