@@ -9,6 +9,10 @@ fails the moment a page and this module differ.
 
 from typing import Any
 
+#: After the room is seated, a participant's page waits this long (up to twice it, at random)
+#: for its pushed seat before asking with a join: `SEAT_PUSH_WAIT_MS` in roundtable-common.js.
+SEAT_PUSH_WAIT_S = 10.0
+
 
 def join(session_id: int) -> dict[str, Any]:
     """Every page after (re)connecting: take one's seat and get the snapshot."""

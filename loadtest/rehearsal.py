@@ -253,6 +253,8 @@ class Person:
     chat_seen: list[tuple[str, int, float]] = field(default_factory=list)
     converged_at: float | None = None
     seating_seen: asyncio.Event = field(default_factory=asyncio.Event)
+    #: The server pushed this person's seat after the room was seated.
+    seat_pushed: asyncio.Event = field(default_factory=asyncio.Event)
     #: Set while the person is connected and joined; cleared while reconnecting.
     rejoined: asyncio.Event = field(default_factory=asyncio.Event)
     #: (lost at, back in the same seat with a fresh snapshot at) per reconnection.
@@ -409,6 +411,13 @@ class Rehearsal:
         person.client.on("resync", lambda _data, _now: self.resync(person))
         person.client.on("seating", lambda _data, _now: person.seating_seen.set())
 
+        def on_seat(data: Any, _now: float) -> None:
+            person.table_id = data["seat"]["table_id"]
+            person.table_number = data["seat"].get("table_number")
+            person.seat_pushed.set()
+
+        person.client.on("seat", on_seat)
+
     async def connect_all(self) -> None:
         gate = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
         cookies = [(c, True) for c in self.cast.participant_cookies]
@@ -444,11 +453,23 @@ class Rehearsal:
         gc.freeze()
 
     async def seat(self) -> None:
+        """The lead seats the room; each page waits for its pushed seat, as the room page
+        does, and asks with a join only if none came (counted: the push should not fail)."""
         started = time.perf_counter()
+        for person in self.people:
+            person.seat_pushed.clear()
         await self.call(self.lead, "seat_room", payloads.console_action(self.sid))
         waits = [asyncio.wait_for(p.seating_seen.wait(), self.timeout) for p in self.people]
         results = await asyncio.gather(*waits, return_exceptions=True)
         self.error("seating_not_delivered", sum(isinstance(r, Exception) for r in results))
+
+        async def seated(person: Person) -> None:
+            wait = payloads.SEAT_PUSH_WAIT_S * (1 + random.random())  # noqa: S311 - the page's spread
+            try:
+                await asyncio.wait_for(person.seat_pushed.wait(), wait)
+            except TimeoutError:
+                self.error("seat_not_pushed")
+                await rejoin(person)
 
         async def rejoin(person: Person) -> None:
             try:
@@ -458,7 +479,7 @@ class Rehearsal:
             except Exception:  # noqa: BLE001
                 self.error("rejoin")
 
-        await asyncio.gather(*(rejoin(p) for p in self.people))
+        await asyncio.gather(*(seated(p) for p in self.people))
         self.figures["seat_s"] = round(time.perf_counter() - started, 2)
         self.error("unseated", sum(p.table_id is None for p in self.people))
 

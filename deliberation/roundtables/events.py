@@ -3,6 +3,7 @@ team and live polls. Every handler re-checks who may act; see docs/realtime.md."
 
 import logging
 from collections import Counter
+from functools import partial
 from typing import Any
 
 from flask import current_app, request
@@ -37,6 +38,7 @@ from deliberation.roundtables import (
     presence,
     queries,
     results,
+    seat_push,
     sessions,
     staffing,
     tables,
@@ -91,6 +93,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         self.seats: dict[str, Seat] = {}
         #: Connected sockets per table over every server process (the lead's console).
         self.connected = presence.ConnectedCounts(self._connected_here, self._sessions_here)
+        seat_push.serve(self)
 
     def dispatch(self, event: str, *args: Any) -> Any:
         if event == "poll_vote":
@@ -162,6 +165,25 @@ class RoundtableNamespace(AuthenticatedNamespace):
         for session_id in {seat[0] for seat in (before, after) if seat is not None}:
             self.connected.changed(app, session_id)
 
+    def move_rooms(self, sid: str, old: Seat | None, new: Seat) -> None:
+        """Leave the rooms of the old seat that the new one has not; enter the new one's."""
+        server = socketio.server
+        for room in old.rooms if old else ():
+            if room not in new.rooms:
+                server.leave_room(sid, room, namespace=NAMESPACE)
+        for room in new.rooms:
+            server.enter_room(sid, room, namespace=NAMESPACE)
+
+    def take_seat(self, sid: str, old: Seat, new: Seat) -> bool:
+        """Seat a socket as the room's seating placed it (seat_push): False if the socket left
+        or joined anew meanwhile, whose own join then holds."""
+        if self.seats.get(sid) is not old:
+            return False
+        self.seats[sid] = new
+        self._seat_changed(old, new)
+        self.move_rooms(sid, old, new)
+        return True
+
     def _connected_here(self, session_id: int) -> Counter[int]:
         """Sockets per table of the session on this server process."""
         return Counter(
@@ -224,16 +246,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         tallies.listen_to_other_processes(current_app._get_current_object())
         if seat.table_id is not None:
             memory.settle_after_seated_join()
-        server = socketio.server
-
-        def move_rooms() -> None:
-            for room in old.rooms if old else ():
-                if room not in rooms:
-                    server.leave_room(sid, room, namespace=NAMESPACE)
-            for room in rooms:
-                server.enter_room(sid, room, namespace=NAMESPACE)
-
-        call_after_commit(move_rooms)
+        call_after_commit(partial(self.move_rooms, sid, old, seat))
         snapshot = queries.snapshot(session, participant, staff=staff)
         if staff:
             self._with_connected(snapshot["console"], session.id)

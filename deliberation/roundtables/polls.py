@@ -4,6 +4,7 @@ batch writer in `ballotbox`, the load rehearsal) calls these rules; none repeats
 
 import json
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -402,6 +403,16 @@ def my_vote(poll: Poll, participant: Any) -> dict[str, Any] | None:
         return None
     vote = _vote_of(poll.id, participant.id)
     return None if vote is None else _answer_of(vote, repeat=False)
+
+
+def my_votes(poll: Poll, participant_ids: Collection[int]) -> dict[int, dict[str, Any]]:
+    """`my_vote` for many participants in one query (the room's seating pushes snapshots)."""
+    votes = db.session.scalars(
+        select(PollVote).where(
+            PollVote.poll_id == poll.id, PollVote.participant_id.in_(list(participant_ids))
+        )
+    )
+    return {vote.participant_id: _answer_of(vote, repeat=False) for vote in votes}
 
 
 # --- the tally ------------------------------------------------------------------------------

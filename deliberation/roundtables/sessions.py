@@ -4,6 +4,7 @@ lobby, seating, phases and timers, broadcasts, closing (passing themes are adopt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,7 +21,7 @@ from deliberation.core.scheduler import periodic
 from deliberation.db import as_utc, utcnow
 from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
-from deliberation.roundtables import adoption, hybrid, permissions, polls, seating
+from deliberation.roundtables import adoption, hybrid, permissions, polls, seat_push, seating
 from deliberation.roundtables.models import (
     MAX_PHASE_SECONDS,
     Broadcast,
@@ -449,6 +450,8 @@ def seat_room(actor: User, session: RoundtableSession) -> dict[str, Any]:
         "seating", {"session_id": session.id, "seq": session.seq},
         to=session_room(session.id), namespace=NAMESPACE,
     )  # fmt: skip
+    # participants' pages get their seat pushed rather than all asking at once
+    call_after_commit(partial(seat_push.room_seated, session.id))
     call_after_commit(memory.settle_live_state_soon)
     if without:
         message = ngettext(

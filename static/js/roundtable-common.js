@@ -14,6 +14,9 @@
     return node;
   }
 
+  /* How long a participant's page waits for its pushed seat before asking (up to twice this). */
+  var SEAT_PUSH_WAIT_MS = 10000;
+
   function fmt(template, values) {
     return template.replace(/\{(\w+)\}/g, function (_m, key) { return values[key]; });
   }
@@ -67,9 +70,20 @@
       self.showPhase(data);
       if (options.on && options.on.phase) options.on.phase(data);
     };
+    this.projector = projector;
+    this.staff = false; /* the last join said this page watches every table (lead, theme team) */
+    this.pushedSeq = -1; /* the seq of the last seat the server pushed */
+    this.seatTimer = null;
     on.seating = function (data) {
       if (options.on && options.on.seating) options.on.seating(data);
-      self.join();
+      self.awaitSeat(data);
+    };
+    /* The room was seated and the server sent this page its seat, shaped as a join's answer. */
+    on.seat = function (ack) {
+      window.clearTimeout(self.seatTimer);
+      self.seatTimer = null;
+      self.pushedSeq = ack.snapshot.seq;
+      self.client.applySnapshot(ack);
     };
     on.seat_changed = function (data) {
       if (options.on && options.on.seat_changed) options.on.seat_changed(data);
@@ -83,7 +97,10 @@
       },
       snapshot: projector ? null : function () { return ["snapshot", { session_id: self.sessionId }]; },
       snapshotSeq: function (ack) { return ack.snapshot.seq; },
-      onSnapshot: function (ack) { self.apply(ack.snapshot); },
+      onSnapshot: function (ack) {
+        if ("staff" in ack) self.staff = !!ack.staff;
+        self.apply(ack.snapshot);
+      },
       on: on,
       onState: function (state, ack) {
         if (state === "live") self.status(self.labels.connected);
@@ -103,6 +120,19 @@
   };
   Live.prototype.join = function () {
     this.client.join();
+  };
+  /* After the room is seated, the server pushes each participant's seat (`seat`): ten
+   * thousand pages asking at once took the servers 41 s. Staff and projectors ask at once, as
+   * they are few; a participant asks only if no push came, at a random moment. */
+  Live.prototype.awaitSeat = function (data) {
+    var self = this;
+    if (this.projector || this.staff) { this.join(); return; }
+    if (data && typeof data.seq === "number" && data.seq <= this.pushedSeq) return; /* it came first */
+    window.clearTimeout(this.seatTimer);
+    this.seatTimer = window.setTimeout(function () {
+      self.seatTimer = null;
+      self.join();
+    }, SEAT_PUSH_WAIT_MS * (1 + Math.random()));
   };
   Live.prototype.apply = function (snap) {
     this.showPhase(snap);
