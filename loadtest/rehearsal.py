@@ -74,6 +74,8 @@ CATEGORIES = [
 HANDSHAKES_IN_FLIGHT = 50
 #: How long a vote waits for its acknowledgement before it is sent again (live.js's timeout).
 ACK_WAIT_S = 10.0
+#: Ideas one theme_create may carry (the server refuses longer lists of ids).
+THEME_IDEAS_MAX = 500
 #: Refusals that mean "not written, try again" (the server could not reach its database):
 #: live.js's RETRY_CODES, retried as often (MAX_REFUSALS) with the same backoff.
 RETRYABLE_REFUSALS = frozenset({"database_unavailable", "not_recorded", "timeout"})
@@ -566,8 +568,15 @@ class Rehearsal:
 
         await asyncio.gather(*(submit(p) for p in facilitators))
         await self.phase("synthesis")
-        names = ("Green public space", "Opening hours", "Everything else")
-        groups = [idea_ids[i :: len(names)] for i in range(len(names))]
+        # Three themes, or more (numbered) where one request would carry over the server's
+        # 500 ideas: 1,000 tables write 2,000.
+        topics = ("Green public space", "Opening hours", "Everything else")
+        count = max(len(topics), -(-len(idea_ids) // THEME_IDEAS_MAX))
+        names = [
+            topics[i % len(topics)] + (f" {i // len(topics) + 1}" if count > len(topics) else "")
+            for i in range(count)
+        ]
+        groups = [idea_ids[i::count] for i in range(count)]
         for name, ids in zip(names, groups, strict=True):
             await self.call(self.lead, "theme_create", payloads.theme_create(self.sid, name, ids))
         await self.call(self.lead, "themes_publish", payloads.themes_publish(self.sid))
