@@ -95,6 +95,11 @@ def clean_text(text: str | None) -> str:
     return text
 
 
+def is_typable(text: str) -> bool:
+    """Whether `clean_text` would take `text` as it is (for hot paths that must not raise)."""
+    return not _UNTYPABLE.search(text)
+
+
 def plain_text(text: str | None) -> str:
     """Text shown as text, stored exactly as typed: `1 < 2 & "R&D" <3` and `<b>` stay.
 

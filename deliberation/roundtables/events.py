@@ -31,6 +31,7 @@ from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import (
     ballotbox,
+    fast_chat,
     hybrid,
     payloads,
     permissions,
@@ -67,7 +68,6 @@ from deliberation.roundtables.seats import (
 
 log = logging.getLogger(__name__)
 
-CHAT_LIMIT = "8 per 10 seconds"
 HELP_LIMIT = "3 per minute"
 
 
@@ -98,6 +98,10 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def dispatch(self, event: str, *args: Any) -> Any:
         if event == "poll_vote":
             answer = self._fast_vote(*args)
+            if answer is not None:
+                return answer
+        if event == "chat_send":
+            answer = fast_chat.serve(self, *args)
             if answer is not None:
                 return answer
         return super().dispatch(event, *args)
@@ -241,6 +245,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             staff=staff,
             rooms=rooms,
             session_token=_cookie_token(user.id),
+            display_name=user.display_name,
         )
         self._seat_changed(old, seat)
         tallies.listen_to_other_processes(current_app._get_current_object())
@@ -281,7 +286,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         """Post to one's own table (throttled per person)."""
         data, session, participant, _seat = self._context(data)
         text = payload_str(data, "text", max_length=tables.CHAT_MAX_CHARS) or ""
-        enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
+        enforce("roundtable.chat", current_user.id, fast_chat.CHAT_LIMIT)
         if participant is None:
             raise PermissionDenied(_("You do not have a seat in this session."), code="no_seat")
         return {"message": tables.send_chat(session, participant, text, client_id_from(data))}
@@ -308,7 +313,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         data, session, _participant, _seat = self._context(data)
         table = tables.get_table(session, payload_int(data, "table_id"))
         text = payload_str(data, "text", max_length=tables.CHAT_MAX_CHARS) or ""
-        enforce("roundtable.chat", current_user.id, CHAT_LIMIT)
+        enforce("roundtable.chat", current_user.id, fast_chat.CHAT_LIMIT)
         return {
             "message": tables.lead_chat(current_user, session, table, text, client_id_from(data))
         }

@@ -95,6 +95,8 @@ class Seat:
     rooms: tuple[str, ...]
     #: The login token the socket's cookie carried at join (re-checked in each vote's batch).
     session_token: str | None = None
+    #: The name the table's chat shows for this person (read at join).
+    display_name: str = ""
 
     # The attributes a vote needs from a Participant.
     @property

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from deliberation.extensions import db
-from deliberation.roundtables import seats
+from deliberation.roundtables import fast_chat, seats
 from deliberation.roundtables.models import Participant
 from loadtest import payloads
 from tests.browser.conftest import browser_login
@@ -153,3 +153,7 @@ def test_every_event_the_rehearsal_drives_is_sent_as_the_browser_sends_it(
     assert seats.is_plain_new_vote(seat, vote)
     rehearsal_vote = payloads.poll_vote(sid, vote["poll_id"], vote["option_id"], "c" * 32)
     assert seats.is_plain_new_vote(seat, rehearsal_vote)
+    # The same for a chat line: the browser's and the rehearsal's take the chat's fast path.
+    line = next(frame for name, frame in citizen_sent if name == "chat_send")
+    assert fast_chat.is_plain_chat(seat, line)
+    assert fast_chat.is_plain_chat(seat, payloads.chat_send(sid, "Hello table", "c" * 32))
