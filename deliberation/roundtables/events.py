@@ -57,6 +57,7 @@ from deliberation.roundtables.models import (
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
+    projector_room,
     session_room,
 )
 from deliberation.roundtables.seats import (
@@ -148,11 +149,12 @@ class RoundtableNamespace(AuthenticatedNamespace):
             db.session.rollback()
             if session is None:
                 raise ConnectionRefusedError("unknown projector link")
-            join_room(session_room(session.id))
+            rooms = (session_room(session.id), projector_room(session.id))
+            for room in rooms:
+                join_room(room)
             self.seats[request.sid] = Seat(
-                session.id, None, None, None, None, MemberCategory.CITIZEN, False,
-                (session_room(session.id),),
-            )  # fmt: skip
+                session.id, None, None, None, None, MemberCategory.CITIZEN, False, rooms
+            )
             return
         super().on_connect(auth)
 

@@ -6,19 +6,22 @@ Paper votes go through `polls.cast_poll_vote`, the one home of the vote rules; t
 adds only what paper needs: who may enter for whom, and the slip's number.
 """
 
+from collections.abc import Hashable
+from functools import partial
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from deliberation.accounts.models import Division, MemberCategory, User
 from deliberation.core import audit
+from deliberation.core.coalesce import Coalescer
 from deliberation.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
 from deliberation.core.realtime import emit_after_commit
 from deliberation.db import utcnow
-from deliberation.extensions import db
+from deliberation.extensions import db, socketio
 from deliberation.roundtables import permissions, polls, slips, tallies
 from deliberation.roundtables.models import (
     Idea,
@@ -34,7 +37,13 @@ from deliberation.roundtables.models import (
     TakesPart,
     insert_ignoring_duplicates,
 )
-from deliberation.roundtables.rooms import NAMESPACE, call_after_commit, staff_room, table_room
+from deliberation.roundtables.rooms import (
+    NAMESPACE,
+    call_after_commit,
+    projector_room,
+    staff_room,
+    table_room,
+)
 from deliberation.roundtables.tables import get_table, store_idea, written_text
 
 NAME_MAX_CHARS = 120
@@ -183,6 +192,7 @@ def register_paper_participant(
         member=member.id if member else None,
     )  # fmt: skip
     _paper_changed(session, table.id)
+    participation_changed(session.id)
     return person
 
 
@@ -398,6 +408,33 @@ def takes_part_counts(session_id: int) -> dict[str, int]:
     ):
         counts[TakesPart(how).value] = count
     return counts
+
+
+def _broadcast_participation(app: Flask, session_id: Hashable) -> None:
+    sid = int(session_id)  # type: ignore[call-overload]
+    with app.app_context():
+        try:
+            counts = takes_part_counts(sid)
+        finally:
+            db.session.remove()
+    socketio.emit(
+        "participation",
+        {"session_id": sid, "participants": counts},
+        to=[staff_room(sid), projector_room(sid)],
+        namespace=NAMESPACE,
+    )
+
+
+#: Who takes part how, to the console and the projectors: at most once a second per session
+#: (a lobby filling with 5,000 people registers hundreds a second).
+participation_broadcasts = Coalescer(1.0, _broadcast_participation, quiet_s=0.2)
+
+
+def participation_changed(session_id: int) -> None:
+    """Someone was registered (online, in the hall, on paper): tell the console and the
+    projectors the new split once the registration commits."""
+    app = current_app._get_current_object()
+    call_after_commit(partial(participation_broadcasts.touch, app, session_id))
 
 
 def participation(session_id: int) -> dict[str, Any]:

@@ -3,7 +3,14 @@
 # Re-exported: the roundtables modules queue their post-commit work through core's one rule.
 from deliberation.core.realtime import call_after_commit
 
-__all__ = ["NAMESPACE", "call_after_commit", "session_room", "staff_room", "table_room"]
+__all__ = [
+    "NAMESPACE",
+    "call_after_commit",
+    "projector_room",
+    "session_room",
+    "staff_room",
+    "table_room",
+]
 
 NAMESPACE = "/roundtable"
 
@@ -21,3 +28,8 @@ def table_room(session_id: int, table_id: int) -> str:
 def staff_room(session_id: int) -> str:
     """The lead facilitator and the theme team: every table's chat, ideas and help flags."""
     return f"session:{session_id}:staff"
+
+
+def projector_room(session_id: int) -> str:
+    """The session's projectors (by secret link): what the hall's screen shows beyond polls."""
+    return f"session:{session_id}:projector"

@@ -231,6 +231,7 @@ def register(
             "roundtable.register", "roundtable", session.id, actor_id=user.id, role=role.value,
             takes_part=TakesPart(takes_part).value,
         )  # fmt: skip
+        hybrid.participation_changed(session.id)
     else:  # a facilitator entered them on paper at this very moment
         hybrid.refuse_online_if_on_paper(participant)
     return participant

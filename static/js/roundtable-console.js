@@ -484,6 +484,11 @@
       seating: refreshSoon,
       table_merged: refreshSoon,
       people_changed: refreshSoon,
+      participation: function (d) {
+        if (!data) return;
+        data.participation = Object.assign({}, data.participation, { participants: d.participants });
+        renderHybrid();
+      },
       broadcast: function (b) { addBroadcast(b); },
       poll_opened: function (p) { showPoll(p, null); pollView.show(p, null, null); },
       poll_closed: function (d) {

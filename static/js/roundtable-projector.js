@@ -110,16 +110,23 @@
   /* Who takes part how (online, in the hall, on paper), in the words the page carries. */
   var hybrid = JSON.parse(document.getElementById("rt-projector-participation").dataset.labels);
 
+  function showParticipation(p) {
+    p = p || {};
+    document.getElementById("rt-participation").textContent =
+      R.fmt(hybrid.participants, { online: p.online || 0, hall: p.hall || 0, paper: p.paper || 0 });
+  }
+
   live = new R.Live({
     projectorToken: root.dataset.token,
     onSnapshot: function (snap) {
-      var p = (snap.participation || {}).participants || { online: 0, hall: 0, paper: 0 };
-      document.getElementById("rt-participation").textContent = R.fmt(hybrid.participants, p);
+      showParticipation((snap.participation || {}).participants);
       showPoll(snap.poll, snap.poll ? snap.poll.tally : null);
       showThemes(snap.themes || []);
     },
     on: {
       poll_opened: function (p) { showPoll(p, null); },
+      /* someone registered (online, in the hall, on paper): the split, live */
+      participation: function (data) { showParticipation(data.participants); },
       poll_tally: function (t) { if (poll && t.poll_id === poll.id) { tally = t; draw(); } },
       poll_closed: function (data) {
         if (poll && data.poll_id === poll.id) { poll = Object.assign({}, poll, { state: "closed" }); tally = data.tally; draw(); }

@@ -78,6 +78,16 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
         "Hall or mixed tables: Table 1: Mixed (hall and online)"
     )
 
+    # The hall's screen is already up: it follows the split live, as the console does.
+    projector = new_page()
+    projector.goto(f"{base}/roundtables/projector/{info['token']}")
+    expect(projector.locator("#rt-participation")).to_have_text(
+        "6 online · 0 in the hall · 0 on paper"
+    )
+    expect(lead.locator("#rt-participation")).to_have_text(
+        "Participants: 6 online · 0 in the hall · 0 on paper"
+    )
+
     room = open_as(new_page, base, info["facilitator"], f"/roundtables/{sid}/room", PHONE)
     panel = room.locator("#rt-paper")
     expect(panel).to_be_visible()
@@ -95,6 +105,13 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
         room.press("#rt-paper-name", "Enter")  # the keyboard submits the form
         expect(room.locator("#rt-paper-status")).to_have_text(f"{name} is registered on paper.")
     expect(room.locator("#rt-paper-count")).to_have_text("5 paper participants at this table")
+    # The projector and the console never asked again: the server pushed the new split.
+    expect(projector.locator("#rt-participation")).to_have_text(
+        "6 online · 0 in the hall · 5 on paper"
+    )
+    expect(lead.locator("#rt-participation")).to_have_text(
+        "Participants: 6 online · 0 in the hall · 5 on paper"
+    )
     people = room.locator(".rt-paper-person")
     expect(people).to_have_count(5)
 
@@ -112,6 +129,7 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
 
     open_the_poll(app, sid)
     room.reload()
+    projector.reload()  # the poll was opened behind the pages' backs, by the test
     expect(room.get_by_role("button", name=f"Enter vote (slip no.): {NAMES[0]}")).to_be_visible()
     for n, name in enumerate(NAMES):
         room.get_by_role("button", name=f"Enter vote (slip no.): {name}").click()
@@ -142,17 +160,15 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
     expect(lead.locator("#rt-participation")).to_have_text(
         "Participants: 6 online · 0 in the hall · 5 on paper"
     )
+    expect(projector.locator("#rt-participation")).to_have_text(
+        "6 online · 0 in the hall · 5 on paper"
+    )
     expect(lead.locator("#rt-kind-kind")).to_have_value("mixed")
     expect(lead.locator("#rt-poll-split")).to_have_text(
         "Votes in this poll: 0 online · 0 in the hall · 5 on paper"
     )
     assert_accessible(lead)
     save_screenshot(lead, "hybrid-console-en")
-    projector = new_page()
-    projector.goto(f"{base}/roundtables/projector/{info['token']}")
-    expect(projector.locator("#rt-participation")).to_have_text(
-        "6 online · 0 in the hall · 5 on paper"
-    )
     expect(projector.locator("#rt-split")).to_have_text(
         "Votes: 0 online · 0 in the hall · 5 on paper"
     )

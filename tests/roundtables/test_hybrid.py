@@ -1,6 +1,8 @@
 """Hybrid roundtables: hall tables, paper participants entered by their table's facilitator,
 their ideas and slip-numbered votes, the audit trail, and no counts for a whole table."""
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -346,3 +348,40 @@ def test_a_session_with_paper_participants_closes_and_shows_the_split(app, clien
     page = client.get(f"/roundtables/{sid}/results").get_data(as_text=True)
     assert "Participants: 6 online · 0 in the hall · 1 on paper" in page
     assert "Votes in this poll: 0 online · 0 in the hall · 1 on paper" in page
+
+
+def test_the_projector_and_console_hear_the_split_change_once_per_burst(app):
+    """Who takes part how travels live: three paper registrations and a newcomer online in
+    quick succession reach the projector and the lead's console as one coalesced update."""
+    from deliberation.extensions import socketio
+    from deliberation.roundtables.rooms import NAMESPACE
+
+    info, sid, lead, _poll, fac, table_id, _number = _paper_table(app)
+    with app.app_context():
+        token = session_of(sid).projector_token
+    projector = socketio.test_client(app, namespace=NAMESPACE, auth={"projector": token})
+    for client in (projector, lead):
+        client.get_received(NAMESPACE)
+    for name in ("Yoon Geum-ja", "Park Mal-sun", "Kim Bok-nam"):
+        assert _register(fac, sid, table_id, name)["ok"]
+    with app.app_context():
+        newcomer = make_user().id
+    joined(app, newcomer, sid)  # registers online at the first join
+    deadline = time.monotonic() + 5
+    updates: dict[str, list] = {"projector": [], "lead": []}
+    while time.monotonic() < deadline and not all(updates.values()):
+        time.sleep(0.05)
+        for name, client in (("projector", projector), ("lead", lead)):
+            updates[name] += [
+                e["args"][0] for e in client.get_received(NAMESPACE) if e["name"] == "participation"
+            ]
+    time.sleep(1.5)  # a second, uncoalesced update would be here by now
+    for name, client in (("projector", projector), ("lead", lead)):
+        updates[name] += [
+            e["args"][0] for e in client.get_received(NAMESPACE) if e["name"] == "participation"
+        ]
+    for name, got in updates.items():
+        assert [u["participants"] for u in got] == [
+            {"online": len(info["people"]) + 1, "hall": 0, "paper": 3}
+        ], name
+    projector.disconnect(NAMESPACE)
