@@ -457,15 +457,17 @@ def people_page(
     user_ids: set[int] | None = None,
     page: int = 1,
 ):
-    """The people page: everyone registered, found by name and filtered by table (0: no
-    table), role, member category or a set of people (those connected), 50 a page."""
+    """The people page: everyone registered (paper participants too, by the name their
+    facilitator wrote down), found by name and filtered by table (0: no table), role, member
+    category or a set of people (those connected), 50 a page."""
+    shown_name = func.coalesce(User.display_name, Participant.display_name)
     query = (
         select(Participant)
-        .join(User, User.id == Participant.user_id)
+        .outerjoin(User, User.id == Participant.user_id)
         .where(Participant.session_id == session.id)
     )
     if name.strip():
-        query = query.where(User.display_name.icontains(name.strip(), autoescape=True))
+        query = query.where(shown_name.icontains(name.strip(), autoescape=True))
     if table_id == 0:
         query = query.where(Participant.table_id.is_(None))
     elif table_id is not None:
@@ -476,5 +478,5 @@ def people_page(
         query = query.where(Participant.member_category == category)
     if user_ids is not None:
         query = query.where(Participant.user_id.in_(user_ids))
-    query = query.order_by(User.display_name, Participant.id)
+    query = query.order_by(shown_name, Participant.id)
     return db.paginate(query, page=page, per_page=PEOPLE_PER_PAGE, error_out=False)

@@ -283,9 +283,21 @@ def tally(ballot: Ballot) -> dict[str, Any]:
             select(Division).where(Division.id.in_([row["key"] for row in division_rows]))
         )
     }
+    # Paper ballots by division: turnout only, as by category below.
+    paper_by_division = dict(
+        db.session.execute(
+            select(division_memberships.c.division_id, func.count())
+            .select_from(Vote)
+            .join(division_memberships, division_memberships.c.user_id == Vote.voter_id)
+            .where(Vote.ballot_id == ballot.id, Vote.channel == VoteChannel.PAPER)
+            .group_by(division_memberships.c.division_id)
+        ).all()
+    )
     for row in division_rows:
         slug, name_en, name_ko = names.get(row["key"], ("", "", ""))
-        row.update(slug=slug, name_en=name_en, name_ko=name_ko)
+        row.update(
+            slug=slug, name_en=name_en, name_ko=name_ko, paper=paper_by_division.get(row["key"], 0)
+        )
 
     # Paper ballots by category: turnout only (how many came in on paper), never choices.
     paper_by_category = {

@@ -385,3 +385,24 @@ def test_the_projector_and_console_hear_the_split_change_once_per_burst(app):
             {"online": len(info["people"]) + 1, "hall": 0, "paper": 3}
         ], name
     projector.disconnect(NAMESPACE)
+
+
+def test_the_people_page_lists_paper_participants_too(app, client, auth):
+    """Found by the name their facilitator wrote down, marked as on paper, and not offered
+    for the page's bulk actions (they have no login and keep the table they were entered at)."""
+    info, sid, _lead, _poll, fac, table_id, number = _paper_table(app)
+    assert _register(fac, sid, table_id, "Yoon Geum-ja")["ok"]
+    assert _register(fac, sid, table_id, "Park Mal-sun", "expert")["ok"]
+    with app.app_context():
+        lead_email = db.session.get(User, info["lead_id"]).email
+    auth.login(lead_email)
+    everyone = client.get(f"/roundtables/{sid}/people").text
+    registered = len(info["people"]) + len(info["facilitators"]) + 2
+    assert f"{registered} people found." in everyone
+    found = client.get(f"/roundtables/{sid}/people", query_string={"q": "Geum"}).text
+    assert "1 person found." in found
+    row = found[found.index("Yoon Geum-ja") - 400 : found.index("</tr>", found.index("Yoon"))]
+    assert 'name="participant_ids"' not in row  # no bulk action on a paper participant
+    assert f"<td>{number}</td>" in row and "<td>Paper</td>" in row
+    experts = client.get(f"/roundtables/{sid}/people", query_string={"category": "expert"}).text
+    assert "Park Mal-sun" in experts

@@ -595,3 +595,31 @@ def test_an_online_cast_and_a_paper_entry_at_the_same_moment_leave_one_vote(app)
         assert queries.vote_counts(ballot_id) == {
             key: n for key, n in (("yes", paper_won), ("no", len(people) - paper_won)) if n
         }
+
+
+def test_division_rows_count_paper_ballots_too(app, client):
+    """The ballot's division table has an "On paper" column, as its category table does."""
+    with app.app_context():
+        parks, roads = make_division(), make_division()
+        ballot = make_ballot()
+        ballot_id = ballot.id
+        staff = make_user(Role.FIELD_OFFICE)
+        online = make_crowd(5, division=parks)
+        on_paper = make_crowd(3, division=roads) + make_crowd(1, division=parks)
+        for uid in online:
+            services.cast_vote(ballot_id, db.session.get(User, uid), "yes", f"online-{uid}")
+            db.session.commit()
+        for n, uid in enumerate(on_paper):
+            _enter(ballot_id, db.session.get(User, uid), "no", f"D{n}", staff)
+        rows = {row["key"]: row for row in queries.tally(ballot)["by_division"]}
+        assert (rows[parks.id]["voted"], rows[parks.id]["paper"]) == (6, 1)
+        assert (rows[roads.id]["voted"], rows[roads.id]["paper"]) == (3, 3)
+        services.close_ballot(db.session.get(Ballot, ballot_id))
+        db.session.commit()
+        parks_name = parks.name_en
+    page = client.get(f"/voting/{ballot_id}").get_data(as_text=True)
+    division_table = page[page.index("By division") :]
+    assert '<th scope="col">On paper</th>' in division_table[: division_table.index("</thead>")]
+    row = division_table[division_table.index(parks_name) :]
+    cells = re.findall(r"<td>([^<]*)</td>", row[: row.index("</tr>")])
+    assert (cells[1], cells[3]) == ("6", "1")  # voted, of whom on paper
