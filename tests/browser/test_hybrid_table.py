@@ -176,6 +176,16 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
     for page in (room, lead, projector):
         assert page.script_errors == []
 
+    # The people page lists them too, by the name written down, marked as on paper.
+    lead.goto(f"{base}/roundtables/{sid}/people?q=Young-ho")
+    expect(lead.locator("#people-found")).to_have_text("1 person found.")
+    paper_row = lead.locator("table.rt-people tbody tr")
+    expect(paper_row.locator("th")).to_have_text(NAMES[1])
+    expect(paper_row.locator("td").nth(4)).to_have_text("Paper")
+    expect(paper_row.locator("input[type=checkbox]")).to_have_count(0)
+    assert_accessible(lead)
+    save_screenshot(lead, "hybrid-people-paper-en")
+
     # The same panel for a Korean-speaking facilitator on a phone.
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == info["facilitator"]))
