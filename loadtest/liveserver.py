@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,9 @@ from pathlib import Path
 from typing import IO
 
 from deliberation.config import PROJECT_ROOT
+from scripts.ports import free_port
+
+__all__ = ["LiveServer", "PortTaken", "free_port"]
 
 #: Flask-SocketIO's threading mode (Werkzeug + simple-websocket), only to compare async modes.
 THREADING_SERVER = """
@@ -37,13 +39,6 @@ PORT_ATTEMPTS = 3
 
 #: No proxy for the health check: the server is on loopback whatever http_proxy says.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now (another process may still take it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PortTaken(RuntimeError):
