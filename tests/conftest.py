@@ -79,6 +79,16 @@ def _empty_every_table() -> None:
             time.sleep(0.5)
 
 
+def wait_for_background_work() -> None:
+    """Before a test's app goes: mail jobs (run_due_jobs_once, a close) and coalesced live
+    broadcasts (a cast's turnout, a registration's participation split) run in background
+    tasks that read the database. Unfinished, they deadlock with TRUNCATE on PostgreSQL, or
+    open a connection after the engine's dispose that nobody closes (a ResourceWarning in
+    whichever later test the collector runs)."""
+    mail_background.wait_until_idle()
+    coalesce.wait_until_idle()
+
+
 @pytest.fixture
 def app(tmp_path: Path, postgres_url: str | None):
     overrides = config_overrides(tmp_path / "test.sqlite3")
@@ -93,11 +103,7 @@ def app(tmp_path: Path, postgres_url: str | None):
     with app.app_context():
         db.create_all()
     yield app
-    # Mail jobs (run_due_jobs_once, a close) and coalesced live broadcasts (a cast's turnout)
-    # run in background tasks that read the database: let them finish before the tables are
-    # emptied, or TRUNCATE and they deadlock on PostgreSQL.
-    mail_background.wait_until_idle()
-    coalesce.wait_until_idle()
+    wait_for_background_work()
     with app.app_context():
         db.session.remove()
         if postgres_url:

@@ -22,7 +22,7 @@ from deliberation.accounts.models import User
 from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.extensions import db
 from scripts.localstack import AppWorker, LocalStack, StackSettings
-from tests.conftest import FAST_ARGON2
+from tests.conftest import FAST_ARGON2, wait_for_background_work
 
 
 @pytest.fixture(scope="session")
@@ -59,6 +59,7 @@ def stack_app(stack: LocalStack) -> Iterator[Flask]:
         },
     )
     yield app
+    wait_for_background_work()  # seeding schedules broadcasts here too (registrations)
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -25,7 +25,7 @@ from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.core.forms import CleanTextForm, clean_field_text
 from deliberation.extensions import db, socketio
 from tests.agendas.helpers import client_id, make_item
-from tests.conftest import FAST_ARGON2, AuthActions, csrf_token_from
+from tests.conftest import FAST_ARGON2, AuthActions, csrf_token_from, wait_for_background_work
 from tests.factories import make_division, make_user
 
 MESSAGE = (
@@ -101,6 +101,7 @@ def app_on(database_url: str, name: str) -> Iterator[Flask]:
     try:
         yield app
     finally:
+        wait_for_background_work()
         with app.app_context():
             db.session.remove()
             db.drop_all()
