@@ -10,10 +10,7 @@ holds one vote, so nothing waits for company. The rules (who votes, is the poll 
 or refusal, the answer's shape) are those of `polls`; this module only batches them.
 """
 
-import contextlib
-import logging
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -23,12 +20,11 @@ from sqlalchemy import select
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.core import audit, bulk
 from deliberation.core.errors import DomainError, is_database_outage
+from deliberation.core.group_commit import Batcher
 from deliberation.db import utcnow
-from deliberation.extensions import db, socketio
+from deliberation.extensions import db
 from deliberation.roundtables import polls, tallies
 from deliberation.roundtables.models import Poll, PollVote
-
-log = logging.getLogger(__name__)
 
 #: Largest batch written in one transaction.
 MAX_BATCH = 500
@@ -55,16 +51,6 @@ class VoteRequest:
     refusal: str | None = None
 
 
-@dataclass
-class _Writer:
-    queue: list[VoteRequest] = field(default_factory=list)
-    running: bool = False
-
-
-_writers: dict[int, _Writer] = {}
-_lock = threading.Lock()
-
-
 class Unauthenticated(DomainError):
     code = "unauthenticated"
 
@@ -82,15 +68,7 @@ def wait_for_batch(app: Flask, request: VoteRequest) -> None:
     Needs no request context (the vote's fast path has none); a vote not written in time is
     marked `timeout`.
     """
-    request.done = socketio.server.eio.create_event()
-    with _lock:
-        writer = _writers.setdefault(id(app), _Writer())
-        writer.queue.append(request)
-        start = not writer.running
-        writer.running = True
-    if start:
-        socketio.start_background_task(_write_batches, app, writer)
-    if not request.done.wait(WAIT_S):
+    if not _batches.wait_for_batch(app, request):
         request.answer, request.refusal = None, "timeout"
 
 
@@ -111,36 +89,20 @@ def raise_refusal(request: VoteRequest) -> None:
         raise polls.refusal(request.refusal or "server_error")
 
 
-def _write_batches(app: Flask, writer: _Writer) -> None:
-    while True:
-        with _lock:
-            batch, writer.queue = writer.queue[:MAX_BATCH], writer.queue[MAX_BATCH:]
-            if not batch:
-                writer.running = False
-                return
-        with app.app_context():
-            try:
-                polls = _write(batch)
-            except Exception as error:
-                # Nothing of the batch was committed, so every vote in it is refused (never
-                # acknowledged) and the person votes again. The database being unreachable
-                # (PostgreSQL restarting) says so; the pool's pre-ping gives the next batch a
-                # fresh connection, no restart needed. Anything else is a bug: server_error.
-                log.exception("writing %d votes failed", len(batch))
-                with contextlib.suppress(Exception):  # the connection may be gone too
-                    db.session.rollback()
-                polls = set()
-                unreachable = is_database_outage(error)
-                for request in batch:
-                    request.answer = None
-                    request.refusal = "not_recorded" if unreachable else "server_error"
-            finally:
-                db.session.remove()
-        for request in batch:
-            request.done.set()
-        for poll_id, session_id in polls:
-            tallies.mark_dirty(app, poll_id, session_id)
-        socketio.sleep(0)  # let the woken handlers send their acks
+def _refuse_batch(batch: list[VoteRequest], error: Exception) -> None:
+    # Nothing of the batch was committed, so every vote in it is refused (never acknowledged)
+    # and the person votes again. The database being unreachable (PostgreSQL restarting) says
+    # so; the pool's pre-ping gives the next batch a fresh connection, no restart needed.
+    # Anything else is a bug: server_error.
+    unreachable = is_database_outage(error)
+    for request in batch:
+        request.answer = None
+        request.refusal = "not_recorded" if unreachable else "server_error"
+
+
+def _tallies_changed(app: Flask, polls_written: set[tuple[int, int]]) -> None:
+    for poll_id, session_id in polls_written:
+        tallies.mark_dirty(app, poll_id, session_id)
 
 
 def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
@@ -223,6 +185,11 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
             request.refusal = None
             request.answer = _answer(request, repeat=True)
     return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}
+
+
+_batches: Batcher[VoteRequest] = Batcher(
+    "votes", _write, _refuse_batch, after=_tallies_changed, max_batch=MAX_BATCH, wait_s=WAIT_S
+)
 
 
 def _answer(request: VoteRequest, repeat: bool) -> dict[str, Any]:

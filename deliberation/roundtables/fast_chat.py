@@ -1,23 +1,28 @@
 """The table chat's hot path: a seated person's plain chat line, written without a Flask
-request context, as the vote's fast path is (`seats.py`).
+request context and in batches, as the vote's fast path is (`seats.py`, `ballotbox.py`).
 
 The ordinary `chat_send` builds a request context, loads the login with its roles, reads the
-session and the person's seat again, then writes: four queries. When 500 tables speak within
-a second, that was most of a worker's time. The seat kept at `join` says who and where; one
-INSERT … SELECT writes the line only if, in the same statement, the login still holds, the
-person still sits at that table and the session runs. Anything else (a repeat of a client id,
-a refusal, an empty or long text, bad input) returns None and goes the ordinary way
-(`events.on_chat_send`), which words every answer in the person's language.
+session and the person's seat again, then writes and commits: four queries and a pooled
+connection per line. When 500 tables speak within a second, the lines queued for the pool's
+20 connections (p99 0.9 s). Here the seat kept at `join` says who and where, and the lines go
+to one writer per process (`core.group_commit`), which checks every line's login, seat and
+session in three queries for the whole batch, inserts them in one statement and commits once.
+Anything else (a repeat of a client id, a refusal, an empty or long text, bad input, the
+database away) returns None and goes the ordinary way (`events.on_chat_send`), which words
+every answer in the person's language.
 """
 
-import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import exists, literal, select
+from sqlalchemy import select
 
 from deliberation.accounts.models import User
+from deliberation.core import bulk
 from deliberation.core.errors import RateLimited
+from deliberation.core.group_commit import Batcher
 from deliberation.core.sanitize import is_typable, plain_text
 from deliberation.core.throttle import enforce
 from deliberation.db import utcnow
@@ -27,14 +32,11 @@ from deliberation.roundtables.models import (
     Participant,
     RoundtableSession,
     SessionState,
-    insert_ignoring_duplicates,
 )
 from deliberation.roundtables.payloads import chat_fields
 from deliberation.roundtables.rooms import NAMESPACE, staff_room, table_room
 from deliberation.roundtables.seats import Seat
 from deliberation.roundtables.tables import CHAT_MAX_CHARS
-
-log = logging.getLogger(__name__)
 
 #: The fields of a chat line as the browser sends it (`loadtest.payloads.chat_send`,
 #: `static/js/roundtable-room.js`): the only shape the fast path serves.
@@ -73,33 +75,45 @@ def serve(namespace: Any, sid: str, data: Any = None, *extra: Any) -> dict[str, 
     return post(app, seat, data)
 
 
+@dataclass
+class ChatLine:
+    """A plain line from a seat, waiting for its batch; `message_id` is set once written."""
+
+    session_id: int
+    table_id: int
+    participant_id: int
+    user_id: int
+    session_token: str
+    client_id: str
+    body: str
+    created_at: datetime
+    done: Any = None
+    message_id: int | None = None
+
+
 def post(app: Flask, seat: Seat, data: dict[str, Any]) -> dict[str, Any] | None:
     """Write and send the line; its acknowledgement, or None for the ordinary path."""
     body = plain_text(data["text"]).strip()
-    table_id, user_id = seat.table_id, seat.user_id
-    if not body or table_id is None or user_id is None:
+    table_id, user_id, participant_id = seat.table_id, seat.user_id, seat.participant_id
+    if not body or table_id is None or user_id is None or participant_id is None:
         return None
     with app.app_context():
         try:
             enforce("roundtable.chat", user_id, CHAT_LIMIT)
         except RateLimited:
             return None  # refused again, and worded, on the ordinary path
-        created_at = utcnow()
-        try:
-            inserted = db.session.execute(_insert(seat, data["client_id"], body, created_at))
-            message_id = inserted.scalar()
-            db.session.commit()
-        except Exception:  # the ordinary path meets the same fault and answers it
-            db.session.rollback()
-            log.debug("fast chat fell back", exc_info=True)
-            return None
-        finally:
-            db.session.remove()
-    if message_id is None:  # a repeat, or a check failed: the ordinary path says which
+    line = ChatLine(
+        seat.session_id, table_id, participant_id, user_id, seat.session_token or "",
+        data["client_id"], body, utcnow(),
+    )  # fmt: skip
+    if not _batches.wait_for_batch(app, line) or line.message_id is None:
+        # not written: a repeat, a check that failed, the database away or too slow; the
+        # ordinary path meets the same and answers it in the person's words
         return None
     payload = chat_fields(
-        message_id, table_id, data["client_id"], seat.display_name, user_id, body, created_at
-    )
+        line.message_id, table_id, line.client_id, seat.display_name, user_id, body,
+        line.created_at,
+    )  # fmt: skip
     socketio.emit(
         "chat_message",
         payload,
@@ -109,30 +123,69 @@ def post(app: Flask, seat: Seat, data: dict[str, Any]) -> dict[str, Any] | None:
     return {"ok": True, "message": payload}
 
 
-def _insert(seat: Seat, client_id: str, body: str, created_at: Any) -> Any:
-    """INSERT … SELECT that writes nothing unless the login, the seat and the session hold."""
-    login_holds = exists().where(
-        User.id == seat.user_id,
-        User.session_token == seat.session_token,
-        User.is_active_account.is_(True),
+def _write(batch: list[ChatLine]) -> None:
+    """One transaction for the batch: the lines whose login, seat and session hold are
+    inserted (a repeat of a client id is skipped by UNIQUE(author, client id)); the others
+    keep no `message_id` and take the ordinary path."""
+    logins = {
+        (user_id, token)
+        for user_id, token in db.session.execute(
+            select(User.id, User.session_token).where(
+                User.id.in_({line.user_id for line in batch}), User.is_active_account.is_(True)
+            )
+        )
+    }
+    seats = {
+        (participant_id, table_id)
+        for participant_id, table_id in db.session.execute(
+            select(Participant.id, Participant.table_id).where(
+                Participant.id.in_({line.participant_id for line in batch})
+            )
+        )
+    }
+    running = set(
+        db.session.scalars(
+            select(RoundtableSession.id).where(
+                RoundtableSession.id.in_({line.session_id for line in batch}),
+                RoundtableSession.state == SessionState.RUNNING,
+            )
+        )
     )
-    still_seated = exists().where(
-        Participant.id == seat.participant_id,
-        Participant.session_id == seat.session_id,
-        Participant.table_id == seat.table_id,
+    accepted = {
+        (line.user_id, line.client_id): line
+        for line in batch
+        if (line.user_id, line.session_token) in logins
+        and (line.participant_id, line.table_id) in seats
+        and line.session_id in running
+    }
+    written = bulk.insert_rows(
+        ChatMessage.__table__,
+        [
+            {
+                "session_id": line.session_id,
+                "table_id": line.table_id,
+                "author_id": line.user_id,
+                "client_id": line.client_id,
+                "body": line.body,
+                "is_broadcast": False,
+                "created_at": line.created_at,
+            }
+            for line in accepted.values()
+        ],
+        skip_duplicates=True,
+        returning=(ChatMessage.id, ChatMessage.author_id, ChatMessage.client_id),
     )
-    running = exists().where(
-        RoundtableSession.id == seat.session_id,
-        RoundtableSession.state == SessionState.RUNNING,
-    )
-    row = select(
-        literal(seat.session_id),
-        literal(seat.table_id),
-        literal(seat.user_id),
-        literal(client_id),
-        literal(body),
-        literal(False),
-        literal(created_at, type_=ChatMessage.__table__.c.created_at.type),
-    ).where(login_holds, still_seated, running)
-    columns = ["session_id", "table_id", "author_id", "client_id", "body", "is_broadcast"]
-    return insert_ignoring_duplicates(ChatMessage).from_select([*columns, "created_at"], row)
+    db.session.commit()
+    for message_id, author_id, client_id in written:
+        accepted[(author_id, client_id)].message_id = message_id
+
+
+def _leave_unwritten(batch: list[ChatLine], error: Exception) -> None:
+    """Nothing of the batch was committed: each line takes the ordinary path."""
+    for line in batch:
+        line.message_id = None
+
+
+#: One writer per process: at 500 lines a second, a transaction and a pooled connection each
+#: made the wait for a connection the line's largest delay (p50 39 ms, p99 0.9 s).
+_batches: Batcher[ChatLine] = Batcher("chat lines", _write, _leave_unwritten, wait_s=10.0)

@@ -1,0 +1,77 @@
+"""The group commit (core/group_commit.py): requests from many threads are written in a few
+batches, each waiter is woken with its own answer, a failed batch is refused as a whole, and
+a waiter gives up after `wait_s`."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from deliberation.core.group_commit import Batcher
+
+
+@dataclass
+class Item:
+    n: int
+    done: Any = None
+    answer: int | None = None
+    refused: str | None = None
+
+
+def test_many_requests_go_in_few_batches_and_each_gets_its_answer(app):
+    batches: list[int] = []
+
+    def write(batch: list[Item]) -> int:
+        batches.append(len(batch))
+        time.sleep(0.05)  # a transaction's round trips: the next batch gathers meanwhile
+        for item in batch:
+            item.answer = item.n * 10
+        return len(batch)
+
+    after: list[int] = []
+    batcher = Batcher("items", write, lambda b, e: None, after=lambda _app, r: after.append(r))
+    items = [Item(n) for n in range(40)]
+    with ThreadPoolExecutor(40) as pool:
+        woken = list(pool.map(lambda item: batcher.wait_for_batch(app, item), items))
+    assert all(woken)
+    assert [item.answer for item in items] == [n * 10 for n in range(40)]
+    assert sum(batches) == 40 and len(batches) < 10, batches
+    assert sorted(after) == sorted(batches)
+
+
+def test_a_failed_batch_is_refused_whole_and_the_next_one_is_written(app):
+    calls = {"n": 0}
+
+    def write(batch: list[Item]) -> None:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("the database went away")
+        for item in batch:
+            item.answer = item.n
+
+    def fail(batch: list[Item], error: Exception) -> None:
+        for item in batch:
+            item.refused = str(error)
+
+    batcher = Batcher("items", write, fail)
+    first, second = Item(1), Item(2)
+    assert batcher.wait_for_batch(app, first)
+    assert (first.answer, first.refused) == (None, "the database went away")
+    assert batcher.wait_for_batch(app, second)
+    assert (second.answer, second.refused) == (2, None)
+
+
+def test_a_waiter_gives_up_after_wait_s(app):
+    release = threading.Event()
+
+    def write(batch: list[Item]) -> None:
+        release.wait(5)
+
+    batcher = Batcher("items", write, lambda b, e: None, wait_s=0.2)
+    started = time.monotonic()
+    try:
+        assert batcher.wait_for_batch(app, Item(1)) is False
+        assert time.monotonic() - started < 2
+    finally:
+        release.set()
