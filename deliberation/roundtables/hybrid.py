@@ -427,7 +427,7 @@ def _broadcast_participation(app: Flask, session_id: Hashable) -> None:
 
 #: Who takes part how, to the console and the projectors: at most once a second per session
 #: (a lobby filling with 5,000 people registers hundreds a second).
-participation_broadcasts = Coalescer(1.0, _broadcast_participation, quiet_s=0.2)
+participation_broadcasts = Coalescer(1.0, _broadcast_participation, quiet_s=0.05)
 
 
 def participation_changed(session_id: int) -> None:
