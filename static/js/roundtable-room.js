@@ -19,12 +19,14 @@
 
   /* Other scripts of the page (the paper participants' panel) follow the same socket. */
   var hooks = { snapshot: [], events: {} };
+  var lastSnapshot = null;
   function fire(name, data) { (hooks.events[name] || []).forEach(function (f) { f(data); }); }
   R.room = {
     seat: function () { return seat; },
     closed: function () { return closed; },
     live: function () { return live; },
-    onSnapshot: function (f) { hooks.snapshot.push(f); },
+    /* A script that arrives after the first snapshot (a slow download) gets it at once. */
+    onSnapshot: function (f) { hooks.snapshot.push(f); if (lastSnapshot) f(lastSnapshot); },
     on: function (name, f) { (hooks.events[name] = hooks.events[name] || []).push(f); }
   };
 
@@ -200,6 +202,7 @@
       applyState(snap);
       var poll = snap.poll;
       pollView.show(poll, poll ? poll.tally : null, poll ? poll.my_vote : null);
+      lastSnapshot = snap;
       hooks.snapshot.forEach(function (f) { f(snap); });
     },
     on: {

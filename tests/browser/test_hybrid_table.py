@@ -2,6 +2,8 @@
 their ideas and enters their votes from paper slips; the console and the projector show who
 took part online, in the hall and on paper."""
 
+import time
+
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
@@ -17,9 +19,9 @@ from deliberation.roundtables.models import (
     RoundtableSession,
     RoundtableTable,
 )
-from tests.browser.conftest import ARTIFACTS, assert_accessible, save_screenshot
+from tests.browser.conftest import ARTIFACTS, assert_accessible, browser_login, save_screenshot
 from tests.browser.test_staffing import PHONE, open_as
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.roundtables.helpers import build_session
 
 pytestmark = pytest.mark.browser
@@ -236,3 +238,25 @@ def table_id_of(app, sid: int) -> int:
         return db.session.scalar(
             select(RoundtableTable.id).where(RoundtableTable.session_id == sid)
         )
+
+
+def test_the_paper_panel_shows_even_when_its_script_arrives_after_the_seat(
+    app, live_server, new_page
+):
+    """The room's first snapshot can come before the paper panel's script has downloaded (a
+    slow phone, a loaded server): the panel must still learn the seat and show."""
+    info = seed(app)
+    base, sid = live_server.url, info["sid"]
+    room = new_page(viewport=PHONE)
+    browser_login(room, base, info["facilitator"], PASSWORD)
+
+    def late(route) -> None:
+        time.sleep(1.5)  # the browser meanwhile connects and has the join's answer
+        route.continue_()
+
+    room.route("**/js/roundtable-paper.js", late)
+    room.goto(f"{base}/roundtables/{sid}/room")
+    expect(room.locator("#rt-facilitator")).to_have_text("You facilitate this table.")
+    expect(room.locator("#rt-paper")).to_be_visible(timeout=10_000)
+    expect(room.locator("#rt-paper-count")).to_have_text("0 paper participants at this table")
+    assert room.script_errors == []
