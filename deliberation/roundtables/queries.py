@@ -65,12 +65,27 @@ def recent_chat(session_id: int, table_id: int, limit: int = RECENT_CHAT) -> lis
 
 
 def table_ideas(session: RoundtableSession, table_id: int) -> list[dict[str, Any]]:
-    ideas = db.session.scalars(
+    return ideas_by_table(session, [table_id]).get(table_id, [])
+
+
+def ideas_by_table(
+    session: RoundtableSession, table_ids: Collection[int]
+) -> dict[int, list[dict[str, Any]]]:
+    """The ideas of this round at each of these tables, in one query."""
+    ideas: dict[int, list[dict[str, Any]]] = {}
+    if not table_ids:
+        return ideas
+    for idea in db.session.scalars(
         select(Idea)
-        .where(Idea.table_id == table_id, Idea.round_no == session.round_no)
+        .where(
+            Idea.session_id == session.id,
+            Idea.table_id.in_(list(table_ids)),
+            Idea.round_no == session.round_no,
+        )
         .order_by(Idea.id)
-    )
-    return [payloads.idea_payload(i) for i in ideas]
+    ):
+        ideas.setdefault(idea.table_id, []).append(payloads.idea_payload(idea))
+    return ideas
 
 
 def current_poll(session_id: int) -> Poll | None:
@@ -161,18 +176,7 @@ def seat_snapshots(
     table_ids = {p.table_id for p in people if p.table_id is not None}
     facilitators = table_facilitator_names(session.id)
     chat = recent_chat_by_table(session.id, table_ids)
-    ideas: dict[int, list[dict[str, Any]]] = {}
-    if table_ids:
-        for idea in db.session.scalars(
-            select(Idea)
-            .where(
-                Idea.session_id == session.id,
-                Idea.table_id.in_(table_ids),
-                Idea.round_no == session.round_no,
-            )
-            .order_by(Idea.id)
-        ):
-            ideas.setdefault(idea.table_id, []).append(payloads.idea_payload(idea))
+    ideas = ideas_by_table(session, table_ids)
     votes: dict[int, dict[str, Any]] = {}
     if poll is not None:
         for chunk in range(0, len(ids), IN_CHUNK):
