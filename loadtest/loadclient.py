@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import websockets
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
 
 EventHandler = Callable[[Any, float], None]
 #: Backoff of `reconnect`: the first wait is at most BASE, doubling up to CAP (live.js's).
@@ -35,6 +36,12 @@ class SocketIOError(RuntimeError):
 def websocket_url(base_url: str) -> str:
     parsed = urlparse(base_url)
     return f"ws://{parsed.hostname}:{parsed.port or 80}/socket.io/?EIO=4&transport=websocket"
+
+
+def browser_extensions() -> list[ClientPerMessageDeflateFactory]:
+    """The extension offer of a browser's handshake, `payloads.WEBSOCKET_EXTENSIONS`
+    (tests/loadtest/test_browser_timings.py checks the header this sends)."""
+    return [ClientPerMessageDeflateFactory(client_max_window_bits=True)]
 
 
 def loopback_only(base_url: str) -> None:
@@ -78,6 +85,7 @@ class LightClient:
             max_size=2**22,
             open_timeout=timeout,
             compression=None,
+            extensions=browser_extensions(),
             proxy=None,
             ping_interval=None,
         )

@@ -13,6 +13,12 @@ from typing import Any
 #: for its pushed seat before asking with a join: `SEAT_PUSH_WAIT_MS` in roundtable-common.js.
 SEAT_PUSH_WAIT_S = 10.0
 
+#: The WebSocket extensions a browser offers in its handshake (Chromium's
+#: Sec-WebSocket-Extensions header, checked by tests/browser/test_rehearsal_payloads.py): the
+#: server, not the client, decides whether messages are compressed, so the rehearsal offers
+#: what people's browsers offer.
+WEBSOCKET_EXTENSIONS = "permessage-deflate; client_max_window_bits"
+
 
 def join(session_id: int) -> dict[str, Any]:
     """Every page after (re)connecting: take one's seat and get the snapshot."""

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import requests
+import websockets
 from sqlalchemy.exc import OperationalError
 
 from deliberation import create_app
@@ -15,6 +16,7 @@ from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.core import coalesce
 from deliberation.extensions import db
 from deliberation.mail import background as mail_background
+from loadtest import loadclient
 from loadtest.liveserver import LiveServer
 from tests.factories import PASSWORD
 
@@ -187,3 +189,16 @@ def login_session(base_url: str, email: str, password: str = PASSWORD) -> reques
     )
     assert response.status_code == 302, response.text[:500]
     return session
+
+
+async def browser_handshake(base_url: str) -> tuple[str | None, list, str]:
+    """A WebSocket handshake offering what a browser offers: the server's extension answer,
+    the extensions in use and Engine.IO's open packet."""
+    async with websockets.connect(
+        loadclient.websocket_url(base_url),
+        compression=None,
+        extensions=loadclient.browser_extensions(),
+        proxy=None,
+    ) as ws:
+        opened = await ws.recv()
+        return ws.response.headers.get("Sec-WebSocket-Extensions"), ws.protocol.extensions, opened

@@ -38,6 +38,27 @@ def record_sent_events(page: Page) -> list[tuple[str, dict[str, Any]]]:
     return sent
 
 
+def record_websocket_handshakes(page: Page) -> dict[str, list[dict[str, str]]]:
+    """The headers of every WebSocket handshake this page makes from now on (lowercased
+    names): what Chromium sends, and what the server answers."""
+    seen: dict[str, list[dict[str, str]]] = {"sent": [], "answered": []}
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+
+    def lowercased(headers: dict[str, str]) -> dict[str, str]:
+        return {name.lower(): value for name, value in headers.items()}
+
+    cdp.on(
+        "Network.webSocketWillSendHandshakeRequest",
+        lambda event: seen["sent"].append(lowercased(event["request"]["headers"])),
+    )
+    cdp.on(
+        "Network.webSocketHandshakeResponseReceived",
+        lambda event: seen["answered"].append(lowercased(event["response"]["headers"])),
+    )
+    return seen
+
+
 def what_the_rehearsal_sends(name: str, f: dict[str, Any]) -> dict[str, Any]:
     """`loadtest.payloads`' payload for the same event and values as a captured frame."""
     sid = f["session_id"]
@@ -72,6 +93,7 @@ def test_every_event_the_rehearsal_drives_is_sent_as_the_browser_sends_it(
     facilitator_sent = record_sent_events(facilitator_page)
     citizen_page = new_page(viewport={"width": 390, "height": 844})
     citizen_sent = record_sent_events(citizen_page)
+    citizen_handshakes = record_websocket_handshakes(citizen_page)
     lead_sent = record_sent_events(lead)
     for page, email in ((facilitator_page, seed["facilitator"]), (citizen_page, seed["table1"][0])):
         browser_login(page, base, email, PASSWORD)
@@ -121,6 +143,13 @@ def test_every_event_the_rehearsal_drives_is_sent_as_the_browser_sends_it(
     lead.click("#rt-poll-close")
     lead.click("#rt-confirm-ok")  # closing a poll asks first
     expect(citizen_page.locator("#rt-poll button[type=submit]")).to_have_count(0)
+
+    # The handshake too: the rehearsal offers the extensions Chromium offers, and the server
+    # declines compression for both (core/websocket_compression.py).
+    assert citizen_handshakes["sent"] and citizen_handshakes["answered"]
+    offered = {h.get("sec-websocket-extensions") for h in citizen_handshakes["sent"]}
+    assert offered == {payloads.WEBSOCKET_EXTENSIONS}
+    assert not any(h.get("sec-websocket-extensions") for h in citizen_handshakes["answered"])
 
     sent = lead_sent + facilitator_sent + citizen_sent + team_sent
     checked = set()

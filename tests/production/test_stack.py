@@ -1,6 +1,7 @@
 """The production-shaped stack itself: sticky routing, shared rate limits, UTC on PostgreSQL,
 migrations on PostgreSQL, and the nginx site an operator installs."""
 
+import asyncio
 import re
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from deliberation.accounts.models import User
 from deliberation.config import postgres_engine_options
 from deliberation.extensions import db
 from scripts.localstack import DEPLOY_DIR, PROJECT_ROOT, VENV_BIN
-from tests.conftest import csrf_token_from
+from tests.conftest import browser_handshake, csrf_token_from
 from tests.factories import make_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -199,3 +200,10 @@ def test_the_systemd_units_name_the_files_that_exist():
     worker = (DEPLOY_DIR / "systemd" / "madang@.service").read_text()
     assert "-c /srv/madang/app/deploy/gunicorn.conf.py" in worker
     assert Path(DEPLOY_DIR / "gunicorn.conf.py").exists()
+
+
+def test_sockets_through_nginx_and_gunicorn_are_not_compressed(stack):
+    answer, in_use, opened = asyncio.run(browser_handshake(stack.url))
+    assert answer is None  # the browser's offer did not reach simple-websocket
+    assert in_use == []
+    assert opened.startswith('0{"sid":')
