@@ -20,6 +20,7 @@ from deliberation.core.i18n import select_locale, select_timezone, translation_d
 from deliberation.core.realtime import register_core_namespaces, socket_options
 from deliberation.core.security import bound_url_integers, register_security_headers
 from deliberation.core.sessions import SocketAwareSessionInterface, login_identity
+from deliberation.core.socket_writes import install_direct_writes
 from deliberation.core.websocket_compression import decline_websocket_compression
 from deliberation.evaluations import routes as evaluations_routes
 from deliberation.extensions import babel, csrf, db, limiter, login_manager, migrate, socketio
@@ -96,6 +97,7 @@ def create_app(config: type[Config] = Config, overrides: dict[str, Any] | None =
     limiter.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     login_manager.init_app(app)
+    install_direct_writes()
     socketio.init_app(app, **socket_options(app.config))
     app.wsgi_app = decline_websocket_compression(app.wsgi_app)  # type: ignore[method-assign]
     app.session_interface = SocketAwareSessionInterface()
