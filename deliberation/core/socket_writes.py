@@ -14,7 +14,10 @@ holds up whoever is sending (a broadcast goes on to the next socket):
   later, and the writer greenlet finishes it;
 - the writer's writes are whole (`sendall`): simple-websocket 1.1.0 writes with one `send`,
   which can cut a large message short on a full buffer (simple-websocket issue #45);
-- one lock per socket keeps the writer's writes and the direct ones from interleaving.
+- one lock per socket keeps the writer's writes and the direct ones from interleaving;
+- a broadcast's frame is built once and the same bytes go to every socket: a server's frames
+  are not masked, and no extension changes them since the server declines compression
+  (`websocket_compression`); a socket that did negotiate an extension is left to engine.io.
 """
 
 from collections import Counter
@@ -22,11 +25,49 @@ from typing import Any
 
 import engineio.socket
 from engineio import exceptions as engineio_exceptions
-from wsproto.events import Message, TextMessage
 
 #: How packets left (tests and benchmarks read it): "direct", "queued" (the WebSocket was
 #: busy) and "unsent_tail" (a direct write the kernel took only part of).
 writes: Counter[str] = Counter()
+
+
+#: FIN set, and the opcode of a text or a binary message (RFC 6455 5.2).
+_TEXT, _BINARY = 0x81, 0x82
+
+
+def websocket_frame(message: str | bytes) -> bytes:
+    """One unmasked, uncompressed WebSocket frame holding the whole message."""
+    if isinstance(message, str):
+        payload, first = message.encode(), _TEXT
+    else:
+        payload, first = message, _BINARY
+    length = len(payload)
+    if length < 126:
+        header = bytes((first, length))
+    elif length < 1 << 16:
+        header = bytes((first, 126)) + length.to_bytes(2, "big")
+    else:
+        header = bytes((first, 127)) + length.to_bytes(8, "big")
+    return header + payload
+
+
+#: The last packet framed and its frame: a broadcast hands the same packet to every socket.
+_last_framed: tuple[Any, bytes] | None = None
+
+
+def _frame_of(packet: Any) -> bytes:
+    global _last_framed
+    if _last_framed is None or _last_framed[0] is not packet:
+        _last_framed = (packet, websocket_frame(packet.encode()))
+    return _last_framed[1]
+
+
+def _plain(ws: Any) -> bool:
+    """Whether engine.io's WebSocket is simple-websocket's with no extension in use."""
+    frames = getattr(getattr(getattr(ws, "ws", None), "ws", None), "connection", None)
+    return getattr(getattr(frames, "_proto", None), "extensions", None) == [] and hasattr(
+        ws.ws, "sock"
+    )
 
 
 class _UnsentTail(bytes):
@@ -49,28 +90,25 @@ class _WebSocketWrites:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._ws, name)
 
-    def _frame(self, message: str | bytes) -> bytes:
-        websocket = self._ws.ws  # simple_websocket.Server
-        if not websocket.connected:
+    def _check_open(self) -> None:
+        if not self._ws.ws.connected:
             raise OSError("the WebSocket is closed")  # as engine.io's wrapper reports it
-        if isinstance(message, bytes):
-            return websocket.ws.send(Message(data=message))
-        return websocket.ws.send(TextMessage(data=message))
 
     def send(self, message: str | bytes) -> None:
         """The writer greenlet's write: whole, after any direct write in progress."""
         with self._lock:
-            frame = message if isinstance(message, _UnsentTail) else self._frame(message)
+            self._check_open()
+            frame = message if isinstance(message, _UnsentTail) else websocket_frame(message)
             self._ws.ws.sock.sendall(frame)
 
-    def send_now(self, message: str | bytes, queue_tail: Any) -> bool:
-        """Write `message` without waiting, if no other write is under way: False if one is
-        (or the socket failed), and the caller queues it. A tail the kernel did not take is
-        handed to `queue_tail` for the writer."""
+    def send_now(self, frame: bytes, queue_tail: Any) -> bool:
+        """Write `frame` without waiting, if no other write is under way: False if one is
+        (or the socket failed), and the caller queues the packet. A tail the kernel did not
+        take is handed to `queue_tail` for the writer."""
         if not self._lock.acquire(blocking=False):
             return False
         try:
-            frame = self._frame(message)
+            self._check_open()
             try:
                 sent = self._ws.ws.sock.send(frame, 0, 0.0)  # gevent: raise, never wait
             except BlockingIOError:
@@ -103,7 +141,7 @@ class DirectWriteSocket(engineio.socket.Socket):
             return super().send(pkt)
         if not self.check_ping_timeout():
             return None
-        if direct.send_now(pkt.encode(), self.queue.put):
+        if direct.send_now(_frame_of(pkt), self.queue.put):
             writes["direct"] += 1
         else:
             writes["queued"] += 1
@@ -123,8 +161,7 @@ class DirectWriteSocket(engineio.socket.Socket):
                     raise
 
     def _websocket_handler(self, ws: Any) -> Any:
-        websocket = getattr(ws, "ws", None)
-        if self.server.async_mode != "gevent" or not hasattr(websocket, "sock"):
+        if self.server.async_mode != "gevent" or not _plain(ws):
             return super()._websocket_handler(ws)  # not simple-websocket under gevent
         self._writes = _WebSocketWrites(ws)
         try:

@@ -1,6 +1,7 @@
 """A bare Engine.IO server on gevent with Madang's direct writes, for test_socket_writes.py:
 `python -m tests.core.direct_write_server PORT`. A message "burst N SIZE" makes it send N
-numbered messages of SIZE characters at once; "stats" answers with `socket_writes.writes`."""
+numbered messages of SIZE characters at once; "everyone TEXT" sends one packet to every
+socket, as python-socketio's broadcasts do; "stats" answers with `socket_writes.writes`."""
 
 from gevent import monkey
 
@@ -10,6 +11,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 
 import engineio  # noqa: E402
+from engineio import packet  # noqa: E402
 from gevent import pywsgi  # noqa: E402
 
 from deliberation.core import socket_writes  # noqa: E402
@@ -29,6 +31,10 @@ def on_message(sid: str, data: str) -> None:
         count, size = int(args[0]), int(args[1])
         for number in range(count):
             server.send(sid, f"{number}:" + "x" * size)
+    elif command == "everyone":
+        shared = packet.Packet(packet.MESSAGE, data=" ".join(args))
+        for each in list(server.sockets):
+            server.send_packet(each, shared)
     elif command == "stats":
         server.send(sid, "stats:" + json.dumps(dict(socket_writes.writes)))
 

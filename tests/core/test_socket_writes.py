@@ -11,7 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 import websockets
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+from wsproto import ConnectionType
+from wsproto.connection import Connection
+from wsproto.events import Message, TextMessage
 
+from deliberation.core.socket_writes import websocket_frame
 from scripts.ports import free_port
 
 pytestmark = pytest.mark.slow
@@ -113,3 +118,49 @@ def test_a_socket_whose_packets_all_go_directly_stays_open(engineio_server):
     assert asyncio.run(idle_then_burst(engineio_server, 4.5)) == [
         f"4{number}:" + "x" * 10 for number in range(3)
     ]
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
+def test_frames_are_the_ones_wsproto_builds(size):
+    server_side = Connection(ConnectionType.SERVER)  # no extensions: what the site negotiates
+    text, data = "가" * (size // 3) + "x" * (size % 3), bytes(range(256)) * (size // 256)
+    assert websocket_frame(text) == server_side.send(TextMessage(data=text))
+    assert websocket_frame(data) == server_side.send(Message(data=data))
+
+
+async def everyone_hears_one_packet(url: str) -> tuple[list[str], dict]:
+    """Three sockets; one asks for a packet sent to every socket, the same object each time."""
+    async with (
+        websockets.connect(url, proxy=None, compression=None) as first,
+        websockets.connect(url, proxy=None, compression=None) as second,
+        websockets.connect(url, proxy=None, compression=None) as third,
+    ):
+        for ws in (first, second, third):
+            assert (await ws.recv()).startswith("0{")
+        await first.send("4everyone 안녕하세요 everyone")
+        heard = [await receive(ws) for ws in (first, second, third)]
+        await first.send("4stats")
+        return heard, json.loads((await receive(first)).removeprefix("4stats:"))
+
+
+def test_a_packet_for_every_socket_is_framed_once_and_heard_by_all(engineio_server):
+    heard, stats = asyncio.run(everyone_hears_one_packet(engineio_server))
+    assert heard == ["4안녕하세요 everyone"] * 3
+    assert stats["direct"] >= 3
+
+
+async def compressed_burst(url: str) -> tuple[list[str], dict]:
+    extensions = [ClientPerMessageDeflateFactory(client_max_window_bits=True)]
+    async with websockets.connect(url, proxy=None, compression=None, extensions=extensions) as ws:
+        assert ws.protocol.extensions  # this bare server accepts the offer (the site declines)
+        assert (await ws.recv()).startswith("0{")
+        await ws.send("4burst 3 1000")
+        messages = [await receive(ws) for _ in range(3)]
+        await ws.send("4stats")
+        return messages, json.loads((await receive(ws)).removeprefix("4stats:"))
+
+
+def test_a_compressed_socket_is_left_to_engineio(engineio_server):
+    messages, stats = asyncio.run(compressed_burst(engineio_server))
+    assert messages == [f"4{number}:" + "x" * 1000 for number in range(3)]
+    assert stats.get("direct", 0) == 0  # our frames would be wrong there: engine.io writes
