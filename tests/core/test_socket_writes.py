@@ -18,6 +18,7 @@ from wsproto.events import Message, TextMessage
 
 from deliberation.core.socket_writes import websocket_frame
 from scripts.ports import free_port
+from tests.production.helpers import run_async
 
 pytestmark = pytest.mark.slow
 
@@ -36,7 +37,7 @@ def engineio_server(tmp_path) -> Iterator[str]:
         deadline = time.monotonic() + 20
         while True:
             try:
-                asyncio.run(_open_and_close(url))
+                run_async(_open_and_close(url))
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
@@ -81,7 +82,7 @@ async def burst_then_read(url: str, count: int, size: int, read_after_s: float) 
 
 
 def test_idle_sockets_are_written_at_once(engineio_server):
-    stats = asyncio.run(burst_then_read(engineio_server, 10, 100, 0))
+    stats = run_async(burst_then_read(engineio_server, 10, 100, 0))
     # The open packet is queued before the WebSocket handler starts; everything else is direct.
     assert stats.get("direct", 0) >= 15
     assert stats.get("unsent_tail", 0) == 0
@@ -90,7 +91,7 @@ def test_idle_sockets_are_written_at_once(engineio_server):
 def test_a_slow_reader_gets_every_message_whole_and_in_order(engineio_server):
     # 300 x 64 KB (19 MB) sent at once to a reader that waits: the kernel takes part of a frame
     # at some point, the writer finishes it, and the rest waits in the queue behind it.
-    stats = asyncio.run(burst_then_read(engineio_server, 300, 65536, 1.5))
+    stats = run_async(burst_then_read(engineio_server, 300, 65536, 1.5))
     assert stats["unsent_tail"] >= 1
     assert stats["queued"] >= 1
     assert stats["direct"] >= 5 + 1  # the first of the burst, and the later small ones
@@ -115,7 +116,7 @@ async def idle_then_burst(url: str, idle_s: float) -> list[str]:
 def test_a_socket_whose_packets_all_go_directly_stays_open(engineio_server):
     # engine.io's writer gives up after a ping interval and timeout (2 s here) with an empty
     # queue; the pings now bypass the queue, and the socket must stay open regardless.
-    assert asyncio.run(idle_then_burst(engineio_server, 4.5)) == [
+    assert run_async(idle_then_burst(engineio_server, 4.5)) == [
         f"4{number}:" + "x" * 10 for number in range(3)
     ]
 
@@ -144,7 +145,7 @@ async def everyone_hears_one_packet(url: str) -> tuple[list[str], dict]:
 
 
 def test_a_packet_for_every_socket_is_framed_once_and_heard_by_all(engineio_server):
-    heard, stats = asyncio.run(everyone_hears_one_packet(engineio_server))
+    heard, stats = run_async(everyone_hears_one_packet(engineio_server))
     assert heard == ["4안녕하세요 everyone"] * 3
     assert stats["direct"] >= 3
 
@@ -161,6 +162,6 @@ async def compressed_burst(url: str) -> tuple[list[str], dict]:
 
 
 def test_a_compressed_socket_is_left_to_engineio(engineio_server):
-    messages, stats = asyncio.run(compressed_burst(engineio_server))
+    messages, stats = run_async(compressed_burst(engineio_server))
     assert messages == [f"4{number}:" + "x" * 1000 for number in range(3)]
     assert stats.get("direct", 0) == 0  # our frames would be wrong there: engine.io writes

@@ -1,13 +1,12 @@
 """The server declines the browser's permessage-deflate offer (core/websocket_compression.py):
 the rehearsal's clients offer exactly what Chromium offers, and every socket stays plain."""
 
-import asyncio
-
 import pytest
 from websockets.headers import build_extension
 
 from loadtest import loadclient, payloads
 from tests.conftest import browser_handshake
+from tests.production.helpers import run_async
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +18,7 @@ def test_the_rehearsal_offers_the_browsers_extensions():
 
 
 def test_a_browsers_compression_offer_is_declined(live_server):
-    answer, in_use, opened = asyncio.run(browser_handshake(live_server.url))
+    answer, in_use, opened = run_async(browser_handshake(live_server.url))
     assert answer is None
     assert in_use == []
     assert opened.startswith('0{"sid":')

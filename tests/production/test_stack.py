@@ -1,7 +1,6 @@
 """The production-shaped stack itself: sticky routing, shared rate limits, UTC on PostgreSQL,
 migrations on PostgreSQL, and the nginx site an operator installs."""
 
-import asyncio
 import re
 import shutil
 import subprocess
@@ -21,6 +20,7 @@ from deliberation.extensions import db
 from scripts.localstack import DEPLOY_DIR, PROJECT_ROOT, VENV_BIN
 from tests.conftest import browser_handshake, csrf_token_from
 from tests.factories import make_user
+from tests.production.helpers import run_async
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -203,7 +203,7 @@ def test_the_systemd_units_name_the_files_that_exist():
 
 
 def test_sockets_through_nginx_and_gunicorn_are_not_compressed(stack):
-    answer, in_use, opened = asyncio.run(browser_handshake(stack.url))
+    answer, in_use, opened = run_async(browser_handshake(stack.url))
     assert answer is None  # the browser's offer did not reach simple-websocket
     assert in_use == []
     assert opened.startswith('0{"sid":')
