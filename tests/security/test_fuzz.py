@@ -7,6 +7,7 @@ Oracles: no 5xx, no server_error acknowledgement, the socket stays usable, and a
 
 import logging
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -109,26 +110,27 @@ def http_prober(app, client, token, filled, names, methods, errors, counter):
     return probe
 
 
-def test_fuzz_every_route(app, capsys):
+# One test per persona, so that the test run's workers can share the longest test (~1 min).
+@pytest.mark.parametrize("persona", ["citizen", "admin"])
+def test_fuzz_every_route(app, capsys, persona):
     world = support.build_world(app)
     app.config["RATELIMIT_ENABLED"] = False
     counter = [0]
     errors: list[str] = []
-    for persona in ("citizen", "admin"):
-        client, token = persona_client(app, world, persona)
-        for rule in routes(app):
-            if rule.endpoint in SKIP:
-                continue
-            methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
-            filled = fillings(rule, world)[0]
-            page = client.get(filled.url) if "GET" in methods else None
-            names = sorted(harvested_form(page.get_data(as_text=True))) if page else []
-            names += ["page", "q", "after", "action", "next"]
-            http_prober(app, client, token, filled, names, methods, errors, counter)()
+    client, token = persona_client(app, world, persona)
+    for rule in routes(app):
+        if rule.endpoint in SKIP:
+            continue
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        filled = fillings(rule, world)[0]
+        page = client.get(filled.url) if "GET" in methods else None
+        names = sorted(harvested_form(page.get_data(as_text=True))) if page else []
+        names += ["page", "q", "after", "action", "next"]
+        http_prober(app, client, token, filled, names, methods, errors, counter)()
     with capsys.disabled():
         print(
-            f"\n[fuzz http] inputs tried: {counter[0]}; server errors or partial writes: "
-            f"{len(errors)}"
+            f"\n[fuzz http, {persona}] inputs tried: {counter[0]}; server errors or partial "
+            f"writes: {len(errors)}"
         )
     assert errors == [], "\n".join(errors[:30])
 
