@@ -40,7 +40,7 @@ def websocket_url(base_url: str) -> str:
 
 def browser_extensions() -> list[ClientPerMessageDeflateFactory]:
     """The extension offer of a browser's handshake, `payloads.WEBSOCKET_EXTENSIONS`
-    (tests/loadtest/test_browser_timings.py checks the header this sends)."""
+    (tests/core/test_websocket_compression.py checks the header this sends)."""
     return [ClientPerMessageDeflateFactory(client_max_window_bits=True)]
 
 

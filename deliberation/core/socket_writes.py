@@ -25,6 +25,7 @@ from typing import Any
 
 import engineio.socket
 from engineio import exceptions as engineio_exceptions
+from gevent.lock import Semaphore
 
 #: How packets left (tests and benchmarks read it): "direct", "queued" (the WebSocket was
 #: busy) and "unsent_tail" (a direct write the kernel took only part of).
@@ -64,10 +65,10 @@ def _frame_of(packet: Any) -> bytes:
 
 def _plain(ws: Any) -> bool:
     """Whether engine.io's WebSocket is simple-websocket's with no extension in use."""
-    frames = getattr(getattr(getattr(ws, "ws", None), "ws", None), "connection", None)
-    return getattr(getattr(frames, "_proto", None), "extensions", None) == [] and hasattr(
-        ws.ws, "sock"
-    )
+    websocket = getattr(ws, "ws", None)  # simple_websocket.Server
+    connection = getattr(getattr(websocket, "ws", None), "connection", None)  # wsproto's
+    extensions = getattr(getattr(connection, "_proto", None), "extensions", None)
+    return hasattr(websocket, "sock") and extensions == []
 
 
 class _UnsentTail(bytes):
@@ -82,8 +83,6 @@ class _WebSocketWrites:
     under the socket's lock."""
 
     def __init__(self, ws: Any) -> None:
-        from gevent.lock import Semaphore
-
         self._ws = ws
         self._lock = Semaphore()
 
