@@ -254,6 +254,8 @@ class Person:
     phase_at: dict[str, float] = field(default_factory=dict)
     chat_seen: list[tuple[str, int, float]] = field(default_factory=list)
     converged_at: float | None = None
+    #: Live tallies received (what a phone has to handle during a poll).
+    tallies_received: int = 0
     seating_seen: asyncio.Event = field(default_factory=asyncio.Event)
     #: The server pushed this person's seat after the room was seated.
     seat_pushed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -405,6 +407,7 @@ class Rehearsal:
             person.chat_seen.append((data["client_id"], data["table_id"], now))
 
         def on_tally(data: Any, now: float) -> None:
+            person.tallies_received += 1
             self.saw_total(person, data["total"], now)
 
         person.client.on("phase", on_phase)
@@ -678,6 +681,12 @@ class Rehearsal:
             who: round(cpu_after[who] - cpu_before[who], 2) for who in cpu_before
         }
         latencies = [(acked[k] - sent[k]) * 1000 for k in acked]
+        tallies = sorted(p.tallies_received for p in voters)
+        if tallies:  # per voter, from the poll's opening until everyone converged
+            self.figures["poll_tallies_per_person"] = {
+                "median": tallies[len(tallies) // 2],
+                "max": tallies[-1],
+            }
         self.figures["votes"] = len(acked)
         self.figures["votes_unacked_then_settled"] = unacked_then_settled
         self.figures["ack_p50_ms"] = percentile(latencies, 0.50)
@@ -927,6 +936,7 @@ def rehearse(
             "error_kinds": rehearsal.errors,
             "server_rss_mb": peak_rss_mb(server_pid),
             "poll_cpu_s": figures.get("poll_cpu_s"),
+            "poll_tallies_per_person": figures.get("poll_tallies_per_person"),
         }
         if fault_command:
             result.update(fault_figures(app if url else target_app, rehearsal, fault, figures))

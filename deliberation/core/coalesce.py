@@ -21,6 +21,10 @@ class _KeyState:
     last_touch: float = 0.0
     last_flush: float = float("-inf")
     cost: float = 0.0
+    #: The last touch said more changes are already on their way (see `touch`).
+    more_coming: bool = False
+    #: Some touch since the last flush said so: a lull must be longer to end it.
+    in_burst: bool = False
 
 
 class Coalescer:
@@ -37,6 +41,14 @@ class Coalescer:
     (e.g. one that grows with the room a broadcast goes to) and `cost_factor` times the last
     flush's duration, capped at `max_interval_s`, so broadcasting never takes more than a
     share of the process while a thousand people vote.
+
+    A caller that writes its changes in batches knows when more are queued, and says so
+    (`touch(..., more_coming=True)`). The pause while one batch is written is then no reason
+    to flush: the key flushes at its interval. Once a batch leaves nothing queued, a lull
+    ends the burst if it lasts `burst_quiet_share` of the interval (a short gap in a
+    burst's arrivals does not), or `quiet_s` outside a burst. (At 5,000 people on two
+    processes every batch of votes was followed by a tally to 2,500 sockets: 19 per person
+    in one poll; with this, 2 or 3.)
     """
 
     def __init__(
@@ -47,9 +59,11 @@ class Coalescer:
         quiet_s: float = 0.03,
         interval_for_key: Callable[[Hashable], float] | None = None,
         cost_factor: float = 5.0,
+        burst_quiet_share: float = 0.0,
         max_interval_s: float = 2.0,
     ) -> None:
         self.interval_s = interval_s
+        self.burst_quiet_share = burst_quiet_share
         self.quiet_s = quiet_s
         self.cost_factor = cost_factor
         self.max_interval_s = max_interval_s
@@ -74,10 +88,15 @@ class Coalescer:
             floor = max(floor, self._interval_for_key(key))
         return min(self.max_interval_s, max(floor, cost * self.cost_factor))
 
-    def touch(self, app: Flask, key: Hashable) -> None:
+    def touch(self, app: Flask, key: Hashable, *, more_coming: bool = False) -> None:
+        """Mark `key` changed. `more_coming`: further changes are already queued (a group
+        commit's next batch), so the key flushes at its interval, not after `quiet_s`, until
+        a touch without it (the last batch) lets the final state go out promptly."""
         with self._lock:
             state = self._keys.setdefault(key, _KeyState())
             state.last_touch = time.monotonic()
+            state.more_coming = more_coming
+            state.in_burst = state.in_burst or more_coming
             if state.pending:
                 return
             state.pending = True
@@ -102,7 +121,11 @@ class Coalescer:
         interval = self.interval_for(key)
         with self._lock:
             state = self._keys[key]
-            settled = min(state.last_touch + self.quiet_s, state.last_flush + interval)
+            steady = state.last_flush + interval
+            quiet = self.quiet_s
+            if state.in_burst:
+                quiet = max(quiet, interval * self.burst_quiet_share)
+            settled = steady if state.more_coming else min(state.last_touch + quiet, steady)
             return max(state.last_flush + self.interval_s, settled)
 
     def _run(self, app: Flask, key: Hashable) -> None:
@@ -113,11 +136,14 @@ class Coalescer:
 
     def _wait_then_flush(self, app: Flask, key: Hashable) -> None:
         # Sleep until due; touches meanwhile may move the quiet deadline, so look again.
+        # While more changes are announced the due time is the interval's, and a touch
+        # without them (the last batch) brings it forward: look again every `quiet_s`.
         while (wait := self._due(key) - time.monotonic()) > 0:
-            socketio.sleep(wait)
+            socketio.sleep(min(wait, self.quiet_s) if self._keys[key].more_coming else wait)
         with self._lock:
             state = self._keys[key]
             state.pending = False  # changes from now on schedule the next flush
+            state.in_burst = state.more_coming
             started = time.monotonic()
             state.last_flush = started  # the gap counts from the start of a flush
         try:

@@ -60,6 +60,12 @@ class Batcher(Generic[Request]):
         #: One queue per app (tests create many apps in one process).
         self._queues: dict[int, _Queue[Request]] = {}
 
+    def has_queued(self, app: Flask) -> bool:
+        """Whether requests are waiting for a later batch (more writes are on their way)."""
+        with self._lock:
+            queue = self._queues.get(id(app))
+            return bool(queue and queue.items)
+
     def wait_for_batch(self, app: Flask, request: Request) -> bool:
         """Queue `request` and wait until its batch is written: False if not within wait_s.
 

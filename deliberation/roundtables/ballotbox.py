@@ -101,8 +101,11 @@ def _refuse_batch(batch: list[VoteRequest], error: Exception) -> None:
 
 
 def _tallies_changed(app: Flask, polls_written: set[tuple[int, int]]) -> None:
+    # Votes already queued for the next batch mean the burst goes on: the tally waits for
+    # its gap rather than going out in the lull while that batch is written.
+    more_coming = _batches.has_queued(app)
     for poll_id, session_id in polls_written:
-        tallies.mark_dirty(app, poll_id, session_id)
+        tallies.mark_dirty(app, poll_id, session_id, more_coming=more_coming)
 
 
 def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:

@@ -75,3 +75,36 @@ def test_a_waiter_gives_up_after_wait_s(app):
         assert time.monotonic() - started < 2
     finally:
         release.set()
+
+
+def test_has_queued_tells_whether_a_later_batch_is_waiting(app):
+    """The vote writer asks this after each batch (ballotbox._tallies_changed): requests that
+    came while it wrote mean the burst goes on, so the tally waits for its gap."""
+    writing, release = threading.Event(), threading.Event()
+    seen_after: list[bool] = []
+
+    def write(batch: list[Item]) -> None:
+        writing.set()
+        release.wait(5)
+        for item in batch:
+            item.answer = item.n
+
+    batcher = Batcher(
+        "items",
+        write,
+        lambda b, e: None,
+        after=lambda a, _r: seen_after.append(batcher.has_queued(a)),
+    )
+    assert not batcher.has_queued(app)
+    with ThreadPoolExecutor(3) as pool:
+        first = pool.submit(batcher.wait_for_batch, app, Item(1))
+        assert writing.wait(5)
+        later = [pool.submit(batcher.wait_for_batch, app, Item(n)) for n in (2, 3)]
+        deadline = time.monotonic() + 5
+        while not batcher.has_queued(app) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert batcher.has_queued(app)  # two requests wait while the first batch is written
+        release.set()
+        assert first.result(5) and all(f.result(5) for f in later)
+    assert seen_after == [True, False]  # after the first batch: more queued; after the last: none
+    assert not batcher.has_queued(app)
