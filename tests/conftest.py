@@ -2,6 +2,7 @@
 
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,8 +92,25 @@ def wait_for_background_work() -> None:
     coalesce.wait_until_idle()
 
 
+#: PostgreSQL databases of this test process whose tables exist (they are emptied, not
+#: dropped, after each test): `create_all` asks for every table in a round trip of its own.
+_SCHEMA_CREATED: set[str] = set()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty SQLite database with every table, copied for each test's `app`."""
+    path = tmp_path_factory.mktemp("template") / "empty.sqlite3"
+    app = create_app(TestConfig, config_overrides(path))
+    with app.app_context():
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture
-def app(tmp_path: Path, postgres_url: str | None):
+def app(tmp_path: Path, postgres_url: str | None, sqlite_template: Path):
     overrides = config_overrides(tmp_path / "test.sqlite3")
     if postgres_url:
         # A URL of its own per test, as each SQLite test has its own file: process-wide
@@ -101,9 +119,15 @@ def app(tmp_path: Path, postgres_url: str | None):
             "SQLALCHEMY_DATABASE_URI": f"{postgres_url}?application_name={tmp_path.name}",
             "SQLALCHEMY_ENGINE_OPTIONS": postgres_engine_options(),
         }
+    else:
+        # A copy of an empty database made once per test process: a millisecond, where
+        # `create_all` takes about 30 ms per test.
+        shutil.copyfile(sqlite_template, tmp_path / "test.sqlite3")
     app = create_app(TestConfig, overrides)
-    with app.app_context():
-        db.create_all()
+    if postgres_url and postgres_url not in _SCHEMA_CREATED:
+        with app.app_context():
+            db.create_all()
+        _SCHEMA_CREATED.add(postgres_url)
     yield app
     wait_for_background_work()
     with app.app_context():

@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import eigh
 
 #: Decimal places kept in map coordinates: floating-point noise below this never moves a group.
 COORDINATE_DECIMALS = 9
@@ -42,6 +41,10 @@ def _top_components(centred: np.ndarray, n_components: int) -> tuple[np.ndarray,
     scatter = centred.T @ centred if use_covariance else centred @ centred.T
     size = scatter.shape[0]
     wanted = min(n_components, size)
+    # Imported here: scipy.linalg takes 0.17 s to import, which every server process and
+    # test server paid at start-up for a page most of them never draw.
+    from scipy.linalg import eigh  # noqa: PLC0415
+
     eigenvalues, vectors = eigh(scatter, subset_by_index=[size - wanted, size - 1])
     eigenvalues, vectors = np.clip(eigenvalues[::-1], 0.0, None), vectors[:, ::-1]
     if use_covariance:

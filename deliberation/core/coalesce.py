@@ -46,7 +46,8 @@ class Coalescer:
     (`touch(..., more_coming=True)`). The pause while one batch is written is then no reason
     to flush: the key flushes at its interval. Once a batch leaves nothing queued, a lull
     ends the burst if it lasts `burst_quiet_share` of the interval (a short gap in a
-    burst's arrivals does not), or `quiet_s` outside a burst. (At 5,000 people on two
+    burst's arrivals does not), or `quiet_s` outside a burst (`in_burst=False` and nothing
+    said to be coming since the last flush). (At 5,000 people on two
     processes every batch of votes was followed by a tally to 2,500 sockets: 19 per person
     in one poll; with this, 2 or 3.)
     """
@@ -88,15 +89,19 @@ class Coalescer:
             floor = max(floor, self._interval_for_key(key))
         return min(self.max_interval_s, max(floor, cost * self.cost_factor))
 
-    def touch(self, app: Flask, key: Hashable, *, more_coming: bool = False) -> None:
+    def touch(
+        self, app: Flask, key: Hashable, *, more_coming: bool = False, in_burst: bool = False
+    ) -> None:
         """Mark `key` changed. `more_coming`: further changes are already queued (a group
         commit's next batch), so the key flushes at its interval, not after `quiet_s`, until
-        a touch without it (the last batch) lets the final state go out promptly."""
+        a touch without it (the last batch) lets the final state go out promptly.
+        `in_burst`: changes are pouring in (a large batch), so a lull must be longer to end
+        the burst; `more_coming` implies it."""
         with self._lock:
             state = self._keys.setdefault(key, _KeyState())
             state.last_touch = time.monotonic()
             state.more_coming = more_coming
-            state.in_burst = state.in_burst or more_coming
+            state.in_burst = state.in_burst or more_coming or in_burst
             if state.pending:
                 return
             state.pending = True

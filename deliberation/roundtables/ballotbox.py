@@ -31,6 +31,9 @@ from deliberation.roundtables.models import Poll, PollVote
 #: second, and written 500 at a time they took four transactions in a row, each waiting its
 #: turn on the busy worker for its round trips (the last commit 0.5 s after the last vote).
 MAX_BATCH = 2000
+#: A batch this large means votes are pouring in: a lull must be longer to end the burst.
+#: (1,000 people voting within a second make batches of 5–20; 5,000 of hundreds.)
+BURST_BATCH = 50
 #: Longest a handler waits for its batch to commit.
 WAIT_S = 30.0
 
@@ -103,15 +106,19 @@ def _refuse_batch(batch: list[VoteRequest], error: Exception) -> None:
         request.refusal = "not_recorded" if unreachable else "server_error"
 
 
-def _tallies_changed(app: Flask, polls_written: set[tuple[int, int]]) -> None:
+def _tallies_changed(app: Flask, written: tuple[set[tuple[int, int]], int]) -> None:
     # Votes already queued for the next batch mean the burst goes on: the tally waits for
-    # its gap rather than going out in the lull while that batch is written.
+    # its gap rather than going out in the lull while that batch is written. A large batch
+    # means a burst too, though nothing may be queued (SQLite's writes hold the whole
+    # process, so nothing can queue meanwhile): a lull must then be longer to end it.
+    polls_written, batch_size = written
     more_coming = _batches.has_queued(app)
+    in_burst = batch_size >= BURST_BATCH
     for poll_id, session_id in polls_written:
-        tallies.mark_dirty(app, poll_id, session_id, more_coming=more_coming)
+        tallies.mark_dirty(app, poll_id, session_id, more_coming=more_coming, in_burst=in_burst)
 
 
-def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
+def _write(batch: list[VoteRequest]) -> tuple[set[tuple[int, int]], int]:
     """One transaction for the whole batch; fills in each request's answer or refusal."""
     now = utcnow()
     users = {
@@ -190,7 +197,7 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
         if request.refusal == "repeat":
             request.refusal = None
             request.answer = _answer(request, repeat=True)
-    return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}
+    return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}, len(batch)
 
 
 _batches: Batcher[VoteRequest] = Batcher(

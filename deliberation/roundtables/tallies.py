@@ -107,19 +107,20 @@ tally_broadcasts = Coalescer(
 )
 
 
-#: (poll id, session id) -> whether this process still had votes queued when it last
-#: committed some: passed on with the notice, so the other processes wait for the gap too.
-_more_coming: dict[Hashable, bool] = {}
+#: (poll id, session id) -> how the votes came when this process last committed some
+#: ("queued": more were waiting; "burst": a large batch; "" neither): passed on with the
+#: notice, so the other processes wait for the gap too.
+_pace: dict[Hashable, str] = {}
 
 
 def _tell_other_processes(app: Flask, key: Hashable) -> None:
     poll_id, session_id = key  # type: ignore[misc]
-    more_coming = _more_coming.pop(key, False)
-    notices.send(app, TALLY_NOTICE, f"{poll_id} {session_id} {int(more_coming)}")
+    pace = _pace.pop(key, "")
+    notices.send(app, TALLY_NOTICE, f"{poll_id} {session_id} {pace}".rstrip())
 
 
-#: "Poll P of session S has new votes [and more are queued: 1]", sent to the other
-#: processes as votes commit here.
+#: "Poll P of session S has new votes [queued|burst]", sent to the other processes as votes
+#: commit here.
 TALLY_NOTICE = "poll-votes"
 #: The notice leaves almost at once (the receiving process waits its own QUIET_S), so the
 #: room's last tally reaches every process's sockets about as soon as the local ones.
@@ -128,8 +129,13 @@ news_for_others = Coalescer(COALESCE_S / 2, _tell_other_processes, quiet_s=NEWS_
 
 
 def _votes_elsewhere(app: Flask, body: str) -> None:
-    poll_id, session_id, *more = body.split()
-    tally_broadcasts.touch(app, (int(poll_id), int(session_id)), more_coming=more == ["1"])
+    poll_id, session_id, *pace = body.split()
+    tally_broadcasts.touch(
+        app,
+        (int(poll_id), int(session_id)),
+        more_coming=pace == ["queued"],
+        in_burst=pace == ["burst"],
+    )
 
 
 notices.on(TALLY_NOTICE, _votes_elsewhere)
@@ -140,14 +146,17 @@ def listen_to_other_processes(app: Flask) -> None:
     notices.ensure_listening(app)
 
 
-def mark_dirty(app: Flask, poll_id: int, session_id: int, *, more_coming: bool = False) -> None:
+def mark_dirty(
+    app: Flask, poll_id: int, session_id: int, *, more_coming: bool = False, in_burst: bool = False
+) -> None:
     """A vote on `poll_id` committed: make sure a tally broadcast follows soon, here and on
-    every other process. `more_coming`: votes are queued for a later batch, so the burst
-    goes on and the tally waits for its gap (`Coalescer.touch`)."""
+    every other process. `more_coming`: votes are queued for a later batch, so the burst goes
+    on and the tally waits for its gap; `in_burst`: the batch was large, so a lull must be
+    longer to end the burst (`Coalescer.touch`)."""
     key = (poll_id, session_id)
-    tally_broadcasts.touch(app, key, more_coming=more_coming)
+    tally_broadcasts.touch(app, key, more_coming=more_coming, in_burst=in_burst)
     if app.config.get("REDIS_URL"):
-        _more_coming[key] = more_coming
+        _pace[key] = "queued" if more_coming else "burst" if in_burst else ""
         news_for_others.touch(app, key)
 
 

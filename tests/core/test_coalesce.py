@@ -145,3 +145,27 @@ def test_without_more_coming_every_batch_of_a_burst_is_flushed(app):
     flushed, _last_touch, last_value = _batched_burst(False, app)
     assert len(flushed) >= 10
     assert flushed[-1][1] == last_value
+
+
+def test_after_a_large_batch_a_lull_must_be_longer_but_not_a_whole_gap(app):
+    """The SQLite writer holds the whole process while it writes, so nothing is ever queued
+    after a batch: a large batch says `in_burst` instead. The lull that ends the burst is
+    then `burst_quiet_share` of the gap (90 ms here), not `quiet_s` and not the whole gap."""
+    flushed: list[float] = []
+    coalescer = Coalescer(
+        0.05,
+        lambda _app, _key: flushed.append(time.monotonic()),
+        quiet_s=0.01,
+        interval_for_key=lambda _key: 0.6,
+        burst_quiet_share=0.15,
+    )
+    coalescer.touch(app, "poll")  # the first flush goes at once
+    time.sleep(0.1)
+    assert len(flushed) == 1
+    for _ in range(4):  # large batches 40 ms apart: each lull is longer than quiet_s
+        coalescer.touch(app, "poll", in_burst=True)
+        time.sleep(0.04)
+    last_touch = time.monotonic() - 0.04
+    time.sleep(0.4)
+    assert len(flushed) == 2, [round(at - last_touch, 3) for at in flushed]
+    assert 0.08 < flushed[-1] - last_touch < 0.3
