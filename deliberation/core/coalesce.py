@@ -47,9 +47,9 @@ class Coalescer:
     to flush: the key flushes at its interval. Once a batch leaves nothing queued, a lull
     ends the burst if it lasts `burst_quiet_share` of the interval (a short gap in a
     burst's arrivals does not), or `quiet_s` outside a burst (`in_burst=False` and nothing
-    said to be coming since the last flush). (At 5,000 people on two
-    processes every batch of votes was followed by a tally to 2,500 sockets: 19 per person
-    in one poll; with this, 2 or 3.)
+    said to be coming since the last flush). (At 5,000 people on two processes every batch
+    of votes was followed by a tally to 2,500 sockets: 19 per person in one poll; with
+    this, 2 to 4.)
     """
 
     def __init__(
