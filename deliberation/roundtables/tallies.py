@@ -39,7 +39,7 @@ QUIET_S = 0.015
 BROADCAST_COST_PER_RECIPIENT_S = 0.00005
 BROADCAST_SHARE = 0.1
 #: In a burst (votes were queued for the next batch, or a batch was large), a lull ends it
-#: only if it lasts this share of the gap (0.14 s for 2,750 sockets; for 500, QUIET_S).
+#: only if it lasts this share of the gap (0.14 s for 2,750 sockets, 25 ms for 500).
 #: With the quiet rule alone a tally followed every batch written: 19 tallies per person in
 #: one 5,000-person poll. At 5,000 on two workers a tenth gave 3 tallies per person,
 #: converge 621–1,058 ms and ack p99 803–1,034 ms in five runs; a twentieth 4–6, 555–782 ms
