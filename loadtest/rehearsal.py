@@ -681,11 +681,11 @@ class Rehearsal:
             who: round(cpu_after[who] - cpu_before[who], 2) for who in cpu_before
         }
         latencies = [(acked[k] - sent[k]) * 1000 for k in acked]
-        tallies = sorted(p.tallies_received for p in voters)
+        tallies = [p.tallies_received for p in voters]
         if tallies:  # per voter, from the poll's opening until everyone converged
             self.figures["poll_tallies_per_person"] = {
-                "median": tallies[len(tallies) // 2],
-                "max": tallies[-1],
+                "median": percentile(tallies, 0.50),
+                "max": max(tallies),
             }
         self.figures["votes"] = len(acked)
         self.figures["votes_unacked_then_settled"] = unacked_then_settled
