@@ -69,6 +69,8 @@ def new_page(browser):
 
 def axe_results(page: Page) -> dict:
     """Run axe-core's WCAG 2.1 A/AA rules on the page: its violations, passes, inapplicable."""
+    # A form post just clicked may still be replacing the page: audit the page that results.
+    page.wait_for_load_state("load")
     page.evaluate(AXE_SOURCE.read_text())
     return page.evaluate(
         """async () => await axe.run(document, {

@@ -202,7 +202,8 @@ def test_moderation_pages_are_accessible_and_a_hide_shows_live(app, live_server,
     viewer.wait_for_function(
         "() => document.getElementById('live-status').textContent.startsWith('Live')"
     )
-    viewer.click(".comment .action-flag")
+    with viewer.expect_navigation():
+        viewer.click(".comment .action-flag")
     assert_accessible(viewer)
     viewer.fill("#reason", "Personal attack")
     viewer.click("form.stack button[type=submit]")
@@ -214,7 +215,8 @@ def test_moderation_pages_are_accessible_and_a_hide_shows_live(app, live_server,
     facilitator.goto(f"{live_server.url}/agendas/moderation")
     assert facilitator.locator("text=Personal attack").is_visible()
     assert_accessible(facilitator)
-    facilitator.click("a.button:has-text('Hide')")
+    with facilitator.expect_navigation():
+        facilitator.click("a.button:has-text('Hide')")
     assert_accessible(facilitator)
     facilitator.fill("#reason", "Breaks rule 2")
     facilitator.click("form.stack button[type=submit]")

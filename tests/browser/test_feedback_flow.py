@@ -99,10 +99,12 @@ def test_citizens_judge_the_answer_and_participants_evaluate_the_session(
     cell = page.locator("td.satisfaction").first
     assert "Satisfied 4" in cell.inner_text() and "Not satisfied 5" in cell.inner_text()
     page.select_option("#satisfaction", "mostly_not")
-    page.click("form.filters button[type=submit]")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
     assert page.locator("text=No proposals match.").is_visible()
     page.select_option("#satisfaction", "")
-    page.click("form.filters button[type=submit]")
+    with page.expect_navigation():
+        page.click("form.filters button[type=submit]")
     assert_accessible(page)
 
     phone = new_page(viewport={"width": 390, "height": 844})
