@@ -215,6 +215,13 @@ def login_session(base_url: str, email: str, password: str = PASSWORD) -> reques
     return session
 
 
+def login_cookie(base_url: str, email: str, password: str = PASSWORD) -> str:
+    """The Cookie header of a fresh login. The session is closed here: a pooled keep-alive
+    socket left to the garbage collector warns (an error) in whichever test collects it."""
+    with login_session(base_url, email, password) as session:
+        return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+
+
 async def browser_handshake(base_url: str) -> tuple[str | None, list, str]:
     """A WebSocket handshake offering what a browser offers: the server's extension answer,
     the extensions in use and Engine.IO's open packet."""

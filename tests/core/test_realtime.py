@@ -8,7 +8,7 @@ from deliberation.core.audit import AuditEntry, record
 from deliberation.core.errors import DatabaseUnavailable
 from deliberation.core.realtime import call_after_commit, emit_after_commit
 from deliberation.extensions import db, socketio
-from tests.conftest import login_session
+from tests.conftest import login_cookie
 from tests.factories import make_user
 
 
@@ -50,8 +50,7 @@ def test_emit_after_commit_waits_for_commit_and_drops_on_rollback(app, client, a
 def test_cross_origin_handshake_with_a_victims_cookie_is_refused(app, live_server):
     with app.app_context():
         make_user(email="victim@example.org")
-    session = login_session(live_server.url, "victim@example.org")
-    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    cookie = login_cookie(live_server.url, "victim@example.org")
 
     evil = socketio_client.Client(reconnection=False)
     with pytest.raises(socketio_client.exceptions.ConnectionError):

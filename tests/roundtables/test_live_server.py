@@ -14,7 +14,7 @@ from deliberation.roundtables import models, sessions
 from deliberation.roundtables.models import ChatMessage, Participant, RoundtableSession
 from deliberation.roundtables.rooms import NAMESPACE
 from loadtest.loadclient import LightClient, SocketIOError
-from tests.conftest import login_session
+from tests.conftest import login_cookie
 from tests.production.helpers import run_async
 from tests.roundtables.helpers import build_session, cid
 
@@ -23,9 +23,7 @@ class Person:
     """A python-socketio client logged in through the real login form."""
 
     def __init__(self, base_url: str, email: str):
-        http = login_session(base_url, email)
-        self.cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-        http.close()
+        self.cookie = login_cookie(base_url, email)
         self.base_url = base_url
         self.events: list[tuple[str, dict]] = []
         self.lock = threading.Lock()
@@ -113,9 +111,7 @@ def test_message_over_the_size_limit_is_dropped(app, live_server):
     sid = info["session_id"]
     bob = Person(live_server.url, emails[info["people"][1]])
     bob.call("join", {"session_id": sid})
-    http = login_session(live_server.url, emails[info["people"][0]])
-    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
-    http.close()
+    cookie = login_cookie(live_server.url, emails[info["people"][0]])
 
     async def oversized() -> tuple[dict, bool]:
         alice = LightClient(live_server.url, NAMESPACE, cookie)

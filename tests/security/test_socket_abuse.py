@@ -13,7 +13,7 @@ import socketio as socketio_client
 from deliberation.accounts.models import Role
 from deliberation.agendas import services as agendas
 from deliberation.extensions import db
-from tests.conftest import csrf_token_from, login_session
+from tests.conftest import csrf_token_from, login_cookie, login_session
 from tests.factories import make_division, make_user
 from tests.security.support import registered_handlers
 
@@ -29,8 +29,26 @@ def cookie_header(session: requests.Session) -> str:
     return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
 
 
+_opened: list[socketio_client.Client] = []
+
+
+@pytest.fixture(autouse=True)
+def close_every_client():
+    """Close each client a test opened, also those the server dropped: python-engineio's client
+    leaves its WebSocket open when the server ends the connection, and the socket's
+    ResourceWarning (an error here) would fail whichever later test the collector runs in."""
+    yield
+    while _opened:
+        client = _opened.pop()
+        if client.connected:
+            client.disconnect()
+        if getattr(client.eio, "ws", None) is not None:
+            client.eio.ws.shutdown()  # close() does nothing once the peer has closed
+
+
 def connect(url: str, cookie: str | None, namespace: str, *, transport="websocket", origin=None):
     client = socketio_client.Client(reconnection=False)
+    _opened.append(client)
     headers = {}
     if cookie:
         headers["Cookie"] = cookie
@@ -66,8 +84,7 @@ def seeded(app):
 def test_cross_origin_and_anonymous_handshakes_are_refused_on_every_namespace(
     app, seeded, live_server
 ):
-    victim = login_session(live_server.url, seeded["emails"][0])
-    cookie = cookie_header(victim)
+    cookie = login_cookie(live_server.url, seeded["emails"][0])
     namespaces = sorted(registered_handlers())
     assert namespaces
     for namespace in namespaces:
@@ -89,7 +106,7 @@ def test_cross_origin_and_anonymous_handshakes_are_refused_on_every_namespace(
 
 
 def test_a_two_megabyte_message_is_dropped_and_the_server_carries_on(app, seeded, live_server):
-    cookie = cookie_header(login_session(live_server.url, seeded["emails"][1]))
+    cookie = login_cookie(live_server.url, seeded["emails"][1])
     big = connect(live_server.url, cookie, "/agendas")
     answers = []
     big.emit(
@@ -113,10 +130,10 @@ def test_a_flooding_client_is_throttled_while_others_keep_their_latency(
     app, seeded, live_server, capsys
 ):
     item_id = seeded["item_id"]
-    flooder_cookie = cookie_header(login_session(live_server.url, seeded["emails"][2]))
+    flooder_cookie = login_cookie(live_server.url, seeded["emails"][2])
     flooder = connect(live_server.url, flooder_cookie, "/agendas")
     observers = [
-        connect(live_server.url, cookie_header(login_session(live_server.url, e)), "/agendas")
+        connect(live_server.url, login_cookie(live_server.url, e), "/agendas")
         for e in seeded["emails"][3:6]
     ]
     for observer in observers:
@@ -196,31 +213,31 @@ def test_logout_and_deactivation_disconnect_open_sockets_within_seconds(
 ):
     namespaces = sorted(registered_handlers())
     # 1. Logging out (in another tab) drops every socket of that person, on every namespace.
-    session = login_session(live_server.url, seeded["emails"][4])
-    sockets = [connect(live_server.url, cookie_header(session), ns) for ns in namespaces]
-    token = csrf_token_from(session.get(live_server.url + "/profile").text)
-    session.post(live_server.url + "/logout", data={"csrf_token": token})
+    with login_session(live_server.url, seeded["emails"][4]) as session:
+        sockets = [connect(live_server.url, cookie_header(session), ns) for ns in namespaces]
+        token = csrf_token_from(session.get(live_server.url + "/profile").text)
+        session.post(live_server.url + "/logout", data={"csrf_token": token})
     logout_s = wait_until(lambda: not any(s.connected for s in sockets), 5)
     assert logout_s is not None, "a logged-out person's sockets stayed open"
 
     # 2. An admin deactivating an account drops its open sockets too.
-    victim = login_session(live_server.url, seeded["emails"][5])
-    victim_sockets = [connect(live_server.url, cookie_header(victim), ns) for ns in namespaces]
-    admin = login_session(live_server.url, seeded["admin"])
+    victim_cookie = login_cookie(live_server.url, seeded["emails"][5])
+    victim_sockets = [connect(live_server.url, victim_cookie, ns) for ns in namespaces]
     with app.app_context():
         from deliberation.accounts.services import find_user_by_email
 
         victim_id = find_user_by_email(seeded["emails"][5]).id
-    page = admin.get(f"{live_server.url}/admin/users/{victim_id}").text
-    admin.post(
-        f"{live_server.url}/admin/users/{victim_id}",
-        data={"csrf_token": csrf_token_from(page)},  # every box unticked: inactive
-    )
+    with login_session(live_server.url, seeded["admin"]) as admin:
+        page = admin.get(f"{live_server.url}/admin/users/{victim_id}").text
+        admin.post(
+            f"{live_server.url}/admin/users/{victim_id}",
+            data={"csrf_token": csrf_token_from(page)},  # every box unticked: inactive
+        )
     deactivate_s = wait_until(lambda: not any(s.connected for s in victim_sockets), 5)
     assert deactivate_s is not None, "a deactivated person's sockets stayed open"
     # And the old cookie cannot open a new one.
     with pytest.raises(socketio_client.exceptions.ConnectionError):
-        connect(live_server.url, cookie_header(victim), namespaces[-1])
+        connect(live_server.url, victim_cookie, namespaces[-1])
     with capsys.disabled():
         print(
             f"\n[disconnect] logout dropped sockets in {logout_s:.2f}s; deactivation in "
@@ -231,8 +248,7 @@ def test_logout_and_deactivation_disconnect_open_sockets_within_seconds(
 def test_socket_events_after_the_cookie_dies_are_refused(app, seeded, live_server):
     """Even without the push, a socket whose session was ended cannot act: every handler re-checks
     the login (the multi-worker fallback)."""
-    session = login_session(live_server.url, seeded["emails"][1])
-    sock = connect(live_server.url, cookie_header(session), "/agendas")
+    sock = connect(live_server.url, login_cookie(live_server.url, seeded["emails"][1]), "/agendas")
     with app.app_context():
         from deliberation.accounts.services import end_all_sessions, find_user_by_email
 

@@ -47,7 +47,7 @@ from deliberation.roundtables.models import (
 from deliberation.roundtables.rooms import NAMESPACE
 from deliberation.roundtables.tables import add_idea, send_chat, submit_ideas
 from tests.browser.conftest import browser_login
-from tests.conftest import login_session
+from tests.conftest import login_cookie
 from tests.factories import PASSWORD, make_division, make_user
 from tests.security.xss import HOOKS, PAYLOADS, check_page, marker, packed_payloads, problems_now
 
@@ -342,8 +342,7 @@ class Run:
 
 def lead_sockets(base: str, email: str, session_id: int, count: int) -> list:
     """The lead's own Socket.IO clients (each socket has its own event budget)."""
-    http = login_session(base, email)
-    cookie = "; ".join(f"{k}={v}" for k, v in http.cookies.items())
+    cookie = login_cookie(base, email)
     sockets = []
     for _ in range(count):
         client = socketio_client.Client(reconnection=False)
