@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from flask import Flask
 
+from deliberation.core.pool_ping import trusting_recent_pings
 from deliberation.extensions import db, socketio
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,8 @@ class Batcher(Generic[Request]):
                     queue.running = False
                     return
             result, written = None, False
-            with app.app_context():
+            # A batch that fails is refused and sent again, so it may skip the ping.
+            with app.app_context(), trusting_recent_pings():
                 try:
                     result, written = self._write(batch), True
                 except Exception as error:
