@@ -47,8 +47,7 @@ def postgres_engine_options() -> dict:
     not UTC (Asia/Seoul) would otherwise shift every aware datetime on the way in.
     """
     return {
-        # The app installs its own pings (deliberation.core.pool_ping).
-        "pool_pre_ping": False,
+        "pool_pre_ping": True,
         "pool_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
         "max_overflow": int(os.environ.get("DATABASE_MAX_OVERFLOW", "0")),
         "pool_timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),

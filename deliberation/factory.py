@@ -17,7 +17,6 @@ from deliberation.agendas import routes as agendas_routes
 from deliberation.config import PROJECT_ROOT, Config
 from deliberation.core.errors import register_error_handlers
 from deliberation.core.i18n import select_locale, select_timezone, translation_directories
-from deliberation.core.pool_ping import install_pings
 from deliberation.core.realtime import register_core_namespaces, socket_options
 from deliberation.core.security import bound_url_integers, register_security_headers
 from deliberation.core.sessions import SocketAwareSessionInterface, login_identity
@@ -93,9 +92,6 @@ def create_app(config: type[Config] = Config, overrides: dict[str, Any] | None =
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", translation_directories())
 
     db.init_app(app)
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        with app.app_context():
-            install_pings(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -18,7 +18,6 @@ from typing import Any, Generic, TypeVar
 
 from flask import Flask
 
-from deliberation.core.pool_ping import trusting_recent_pings
 from deliberation.extensions import db, socketio
 
 log = logging.getLogger(__name__)
@@ -89,8 +88,7 @@ class Batcher(Generic[Request]):
                     queue.running = False
                     return
             result, written = None, False
-            # A batch that fails is refused and sent again, so it may skip the ping.
-            with app.app_context(), trusting_recent_pings():
+            with app.app_context():
                 try:
                     result, written = self._write(batch), True
                 except Exception as error:
