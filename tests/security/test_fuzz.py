@@ -111,6 +111,7 @@ def http_prober(app, client, token, filled, names, methods, errors, counter):
 
 
 # One test per persona, so that the test run's workers can share the longest test (~1 min).
+@pytest.mark.slow
 @pytest.mark.parametrize("persona", ["citizen", "admin"])
 def test_fuzz_every_route(app, capsys, persona):
     world = support.build_world(app)

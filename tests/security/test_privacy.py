@@ -6,6 +6,8 @@ import csv
 import io
 import re
 
+import pytest
+
 from deliberation.accounts.models import MemberCategory
 from deliberation.roundtables.models import ThemeDestination
 from tests.agendas.helpers import make_item
@@ -30,6 +32,7 @@ def get_every_page(app, world):
                     yield persona, f"{filled.url}?{query}", response
 
 
+@pytest.mark.slow
 def test_no_response_leaks_a_secret_or_links_a_voter_to_a_choice(app, capsys):
     world = support.build_world(app)
     leaks: list[str] = []
