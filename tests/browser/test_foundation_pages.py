@@ -1,6 +1,7 @@
 """Register, log in, switch to Korean, log out, in real Chromium; axe-core on each page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
 from tests.factories import PASSWORD, make_user
@@ -47,7 +48,7 @@ def test_login_page_errors_are_announced_and_accessible(app, live_server, new_pa
     page.fill("#email", "known@example.org")
     page.fill("#password", "wrong password here")
     page.click("form.stack button[type=submit]")
-    assert page.locator("[role=alert]").is_visible()
+    expect(page.locator("[role=alert]")).to_be_visible()
     assert_accessible(page)
     browser_login(page, live_server.url, "known@example.org", PASSWORD)
     assert page.locator("button", has_text="Log out").is_visible()

@@ -3,6 +3,7 @@ appears on the admin Outbox page, whose link resets the password; mail settings 
 unsubscribe page; axe-core on each page."""
 
 import pytest
+from playwright.sync_api import expect
 
 from deliberation.accounts.models import Role
 from deliberation.evaluations import services as evaluations
@@ -79,7 +80,7 @@ def test_mail_settings_and_unsubscribe_pages_are_accessible(app, live_server, ne
     page.goto(live_server.url + f"/mail/unsubscribe/{token}")
     assert_accessible(page)
     page.click("main button[type=submit]")
-    assert page.locator("[role=status]").is_visible()
+    expect(page.locator("[role=status]")).to_be_visible()
     assert_accessible(page)
     _fits(page)
 

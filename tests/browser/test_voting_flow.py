@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import expect
 
 from deliberation.accounts.models import Role, User
 from deliberation.db import utcnow
@@ -88,7 +89,7 @@ def test_vote_verify_receipt_and_follow_the_official_response(app, live_server, 
     citizen.wait_for_load_state()
     assert citizen.locator(".outcome >> text=Adopted").is_visible()
     citizen.click("text=Check the receipts and recount the tally")
-    assert citizen.locator("#recount-verdict >> text=The recount matches").is_visible()
+    expect(citizen.locator("#recount-verdict >> text=The recount matches")).to_be_visible()
     citizen.fill("#receipt", receipt.lower().replace("-", " "))
     citizen.click(".lookup-form button[type=submit]")
     assert citizen.locator("#lookup-result").inner_text().strip() == (
@@ -111,7 +112,7 @@ def test_vote_verify_receipt_and_follow_the_official_response(app, live_server, 
     official.click("text=Start review")
     official.wait_for_selector("#response-text")
     official.click(".official-actions button[type=submit]")  # no text: refused, clear message
-    assert official.locator("text=Please write the public response.").first.is_visible()
+    expect(official.locator("text=Please write the public response.").first).to_be_visible()
     official.select_option("#response-decision", "accepted")
     official.fill("#response-text", "Accepted: centres open until 9 pm from March.")
     official.click(".official-actions button[type=submit]")
