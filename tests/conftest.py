@@ -215,11 +215,16 @@ def login_session(base_url: str, email: str, password: str = PASSWORD) -> reques
     return session
 
 
+def cookie_header(session: requests.Session) -> str:
+    """A requests session's cookies as one Cookie header (for socket clients)."""
+    return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+
+
 def login_cookie(base_url: str, email: str, password: str = PASSWORD) -> str:
     """The Cookie header of a fresh login. The session is closed here: a pooled keep-alive
     socket left to the garbage collector warns (an error) in whichever test collects it."""
     with login_session(base_url, email, password) as session:
-        return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+        return cookie_header(session)
 
 
 async def browser_handshake(base_url: str) -> tuple[str | None, list, str]:

@@ -35,7 +35,7 @@ class Batcher(Generic[Request]):
     """Write queued requests in batches, one transaction each (see the module's docstring).
 
     `write(batch)` runs in an app context and commits; what it returns goes to
-    `after(app, result)` once the waiters are woken. If it raises, nothing of the batch was
+    `after(app, result, batch)` once the waiters are woken. If it raises, nothing of the batch was
     committed and `fail(batch, error)` marks every request refused.
     Requests need a `done` attribute (set here to an event of the server's async mode).
     """
@@ -46,7 +46,7 @@ class Batcher(Generic[Request]):
         write: Callable[[list[Request]], Any],
         fail: Callable[[list[Request], Exception], None],
         *,
-        after: Callable[[Flask, Any], None] | None = None,
+        after: Callable[[Flask, Any, list[Request]], None] | None = None,
         max_batch: int = 500,
         wait_s: float = 30.0,
     ) -> None:
@@ -101,5 +101,5 @@ class Batcher(Generic[Request]):
             for request in batch:
                 request.done.set()  # type: ignore[attr-defined]
             if written and self._after is not None:
-                self._after(app, result)
+                self._after(app, result, batch)
             socketio.sleep(0)  # let the woken handlers send their answers

@@ -106,19 +106,20 @@ def _refuse_batch(batch: list[VoteRequest], error: Exception) -> None:
         request.refusal = "not_recorded" if unreachable else "server_error"
 
 
-def _tallies_changed(app: Flask, written: tuple[set[tuple[int, int]], int]) -> None:
+def _tallies_changed(
+    app: Flask, polls_written: set[tuple[int, int]], batch: list[VoteRequest]
+) -> None:
     # Votes already queued for the next batch mean the burst goes on: the tally waits for
     # its gap rather than going out in the lull while that batch is written. A large batch
     # means a burst too, though nothing may be queued (SQLite's writes hold the whole
     # process, so nothing can queue meanwhile): a lull must then be longer to end it.
-    polls_written, batch_size = written
     more_coming = _batches.has_queued(app)
-    in_burst = batch_size >= BURST_BATCH
+    in_burst = len(batch) >= BURST_BATCH
     for poll_id, session_id in polls_written:
         tallies.mark_dirty(app, poll_id, session_id, more_coming=more_coming, in_burst=in_burst)
 
 
-def _write(batch: list[VoteRequest]) -> tuple[set[tuple[int, int]], int]:
+def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
     """One transaction for the whole batch; fills in each request's answer or refusal."""
     now = utcnow()
     users = {
@@ -197,7 +198,7 @@ def _write(batch: list[VoteRequest]) -> tuple[set[tuple[int, int]], int]:
         if request.refusal == "repeat":
             request.refusal = None
             request.answer = _answer(request, repeat=True)
-    return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}, len(batch)
+    return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}
 
 
 _batches: Batcher[VoteRequest] = Batcher(

@@ -30,7 +30,9 @@ def test_many_requests_go_in_few_batches_and_each_gets_its_answer(app):
         return len(batch)
 
     after: list[int] = []
-    batcher = Batcher("items", write, lambda b, e: None, after=lambda _app, r: after.append(r))
+    batcher = Batcher(
+        "items", write, lambda b, e: None, after=lambda _app, r, _batch: after.append(r)
+    )
     items = [Item(n) for n in range(40)]
     with ThreadPoolExecutor(40) as pool:
         woken = list(pool.map(lambda item: batcher.wait_for_batch(app, item), items))
@@ -93,7 +95,7 @@ def test_has_queued_tells_whether_a_later_batch_is_waiting(app):
         "items",
         write,
         lambda b, e: None,
-        after=lambda a, _r: seen_after.append(batcher.has_queued(a)),
+        after=lambda a, _r, _batch: seen_after.append(batcher.has_queued(a)),
     )
     assert not batcher.has_queued(app)
     with ThreadPoolExecutor(3) as pool:

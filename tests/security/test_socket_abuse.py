@@ -13,7 +13,7 @@ import socketio as socketio_client
 from deliberation.accounts.models import Role
 from deliberation.agendas import services as agendas
 from deliberation.extensions import db
-from tests.conftest import csrf_token_from, login_cookie, login_session
+from tests.conftest import cookie_header, csrf_token_from, login_cookie, login_session
 from tests.factories import make_division, make_user
 from tests.security.support import registered_handlers
 
@@ -23,10 +23,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::ResourceWarning"),
     pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
 ]
-
-
-def cookie_header(session: requests.Session) -> str:
-    return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
 
 
 _opened: list[socketio_client.Client] = []
