@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_forgot_password_on_the_live_server_delivers_a_working_link(
-    app, smtp_server, tmp_path, capsys
+    app, smtp_server, tmp_path, capsys, server_forker
 ):
     with app.app_context():
         make_user(email="demo@example.org")
@@ -29,6 +29,7 @@ def test_forgot_password_on_the_live_server_delivers_a_working_link(
         secret_key=TestConfig.SECRET_KEY,
         env={"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port)},
         start_timeout=30,
+        forker=server_forker,
     )
     server.start()
     try:
