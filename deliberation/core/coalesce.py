@@ -77,6 +77,11 @@ class Coalescer:
         self._idle = threading.Condition(self._lock)
         #: Flushes run so far (tests check that changes are coalesced).
         self.flushes = 0
+        #: While set, every pending flush is due at once (`wait_until_idle(hurry=True)`).
+        self._hurry = False
+        #: Wakes the tasks waiting for their flushes' due time; made at the first wait, in
+        #: the server's async mode.
+        self._wake: Any = None
         _EVERY_COALESCER.add(self)
 
     def interval_for(self, key: Hashable) -> float:
@@ -112,10 +117,26 @@ class Coalescer:
             self._finished()
             raise
 
-    def wait_until_idle(self, timeout_s: float) -> bool:
-        """Wait until no flush is pending or running; returns whether that happened in time."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._in_flight == 0, timeout_s)
+    def wait_until_idle(self, timeout_s: float, *, hurry: bool = False) -> bool:
+        """Wait until no flush is pending or running; returns whether that happened in time.
+
+        `hurry`: run the pending flushes now rather than at their due time (a test is over:
+        a room's one-second gap would hold each test's teardown for up to a second)."""
+        if hurry:
+            with self._lock:
+                self._hurry = True
+                wake = self._wake
+            if wake is not None:
+                wake.set()
+        try:
+            with self._idle:
+                return self._idle.wait_for(lambda: self._in_flight == 0, timeout_s)
+        finally:
+            if hurry:
+                with self._lock:
+                    self._hurry = False
+                    if self._wake is not None:
+                        self._wake.clear()
 
     def _finished(self) -> None:
         with self._idle:
@@ -125,6 +146,8 @@ class Coalescer:
     def _due(self, key: Hashable) -> float:
         interval = self.interval_for(key)
         with self._lock:
+            if self._hurry:
+                return float("-inf")
             state = self._keys[key]
             steady = state.last_flush + interval
             quiet = self.quiet_s
@@ -132,6 +155,14 @@ class Coalescer:
                 quiet = max(quiet, interval * self.burst_quiet_share)
             settled = steady if state.more_coming else min(state.last_touch + quiet, steady)
             return max(state.last_flush + self.interval_s, settled)
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep, unless `wait_until_idle(hurry=True)` wakes every waiting flush."""
+        with self._lock:
+            if self._wake is None:
+                self._wake = socketio.server.eio.create_event()
+            wake = self._wake
+        wake.wait(seconds)
 
     def _run(self, app: Flask, key: Hashable) -> None:
         try:
@@ -144,7 +175,7 @@ class Coalescer:
         # While more changes are announced the due time is the interval's, and a touch
         # without them (the last batch) brings it forward: look again every `quiet_s`.
         while (wait := self._due(key) - time.monotonic()) > 0:
-            socketio.sleep(min(wait, self.quiet_s) if self._keys[key].more_coming else wait)
+            self._sleep(min(wait, self.quiet_s) if self._keys[key].more_coming else wait)
         with self._lock:
             state = self._keys[key]
             state.pending = False  # changes from now on schedule the next flush
@@ -160,10 +191,11 @@ class Coalescer:
             state.cost = time.monotonic() - started
 
 
-def wait_until_idle(timeout_s: float = 30.0) -> bool:
-    """Wait for every coalescer's pending flushes (tests, before they empty the tables)."""
+def wait_until_idle(timeout_s: float = 30.0, *, hurry: bool = False) -> bool:
+    """Wait for every coalescer's pending flushes (tests, before they empty the tables);
+    `hurry` runs them now rather than at their due time."""
     deadline = time.monotonic() + timeout_s
     return all(
-        coalescer.wait_until_idle(max(deadline - time.monotonic(), 0))
+        coalescer.wait_until_idle(max(deadline - time.monotonic(), 0), hurry=hurry)
         for coalescer in list(_EVERY_COALESCER)
     )

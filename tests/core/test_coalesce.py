@@ -169,3 +169,27 @@ def test_after_a_large_batch_a_lull_must_be_longer_but_not_a_whole_gap(app):
     time.sleep(0.4)
     assert len(flushed) == 2, [round(at - last_touch, 3) for at in flushed]
     assert 0.08 < flushed[-1] - last_touch < 0.3
+
+
+def test_a_hurried_wait_runs_pending_flushes_now_with_the_latest_state(app):
+    """Tests end by waiting for pending broadcasts: hurried, a room's one-second gap does not
+    hold the teardown, and the flush still sends the final state."""
+    flushed: list[int] = []
+    state = {"value": 0}
+    coalescer = Coalescer(1.0, lambda _app, _key: flushed.append(state["value"]), quiet_s=0.01)
+    for value in (1, 2):
+        state["value"] = value
+        coalescer.touch(app, "room")
+        time.sleep(0.1)
+    assert flushed == [1]  # the second waits for the one-second gap
+    started = time.monotonic()
+    assert coalescer.wait_until_idle(timeout_s=5, hurry=True)
+    assert time.monotonic() - started < 0.5
+    assert flushed == [1, 2]
+    # The hurry ends with the wait: the gap holds again.
+    state["value"] = 3
+    coalescer.touch(app, "room")
+    time.sleep(0.2)
+    assert flushed == [1, 2]
+    assert coalescer.wait_until_idle(timeout_s=5)
+    assert flushed == [1, 2, 3]
