@@ -15,6 +15,7 @@ from deliberation.extensions import db
 from deliberation.mail import services
 from deliberation.mail.background import in_background
 from deliberation.mail.models import MailKind, OutboxMessage
+from deliberation.mail.times import zone_of
 from deliberation.proposals.models import AWAITING_RESPONSE, Proposal
 from deliberation.roundtables.models import Participant, RoundtableSession, SessionState
 
@@ -80,7 +81,9 @@ def queue_official_reminders(now: datetime | None = None) -> int:
         )
     )
     wanted: list[tuple[str, MailKind, User, dict]] = []
-    today = now.date().isoformat()
+    # Overdue: one reminder a day of the site's calendar (Asia/Seoul unless set), so that
+    # officials are not told twice in one working day as UTC's midnight passes (09:00 KST).
+    today = as_utc(now).astimezone(zone_of()).date().isoformat()
     officials: dict[int | None, list[User]] = {}
     for proposal in awaiting:
         due_at = as_utc(proposal.due_at)

@@ -3,7 +3,7 @@ once a day), in the recipient's language, with a working one-click unsubscribe p
 
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -16,6 +16,7 @@ from deliberation.mail.background import wait_until_idle
 from deliberation.mail.delivery import deliver_due_mail
 from deliberation.mail.models import MailKind, MailOptOut, MailStatus, OutboxMessage
 from deliberation.mail.reminders import queue_official_reminders, queue_session_reminders
+from deliberation.mail.times import zone_of
 from deliberation.proposals.services import create_proposal
 from deliberation.roundtables.models import Participant, RoundtableSession
 from tests.factories import make_division, make_user
@@ -52,9 +53,14 @@ def test_officials_of_the_division_hear_of_new_due_soon_and_overdue_proposals(
         # Three days before the due date, then (after it) once each day.
         assert queue_official_reminders(now=due - timedelta(days=2)) == 1
         assert queue_official_reminders(now=due - timedelta(days=1)) == 0
-        assert queue_official_reminders(now=due + timedelta(hours=1)) == 1
-        assert queue_official_reminders(now=due + timedelta(hours=2)) == 0
-        assert queue_official_reminders(now=due + timedelta(days=1, hours=1)) == 1
+        # Days of the site's calendar (Seoul): 01:00 and 23:00 of one local day, which a
+        # UTC day would split at 09:00. The job's clock is UTC.
+        local_day = datetime.combine(
+            due.astimezone(zone_of()).date() + timedelta(days=1), datetime.min.time(), zone_of()
+        ).astimezone(UTC)
+        assert queue_official_reminders(now=local_day + timedelta(hours=1)) == 1
+        assert queue_official_reminders(now=local_day + timedelta(hours=23)) == 0
+        assert queue_official_reminders(now=local_day + timedelta(days=1, hours=1)) == 1
         assert deliver_due_mail().sent == 4
 
     assert _subjects(smtp_server.mailbox, "home@example.org") == [
