@@ -8,9 +8,10 @@ forks a child for each server asked for: the child takes its environment and log
 the configuration from that environment and runs `deliberation.serve.main()`.
 
 `deliberation/config.py` is the only module that reads the environment when it is imported
-(`tests/loadtest/test_serverfork.py` checks a forked server takes its own database, secret key and
-settings). The children are reaped by the kernel (SIGCHLD ignored in the forking process)
-and get SIGTERM when it ends (PR_SET_PDEATHSIG), so nothing outlives the test process.
+(`tests/loadtest/test_serverfork.py` checks that a forked server takes its own database,
+secret key and settings). The children are reaped by the kernel (SIGCHLD ignored in the
+forking process) and get SIGTERM when it ends (PR_SET_PDEATHSIG), so nothing outlives the
+test process.
 """
 
 from __future__ import annotations
