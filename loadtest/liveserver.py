@@ -52,7 +52,7 @@ class LiveServer:
     `env` is added last to the server's environment (e.g. a shorter ping interval for tests).
     The server's stderr goes to `log_path`, whose tail is in the error when it fails to start.
     With a `forker` (gevent mode only) the server is forked from an already imported one
-    (`loadtest/serverfork.py`): the tests' way, a tenth of the CPU of a fresh interpreter.
+    (`loadtest/serverfork.py`): the tests' way, without a fresh interpreter's imports.
     """
 
     def __init__(
