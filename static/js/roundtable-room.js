@@ -85,29 +85,38 @@
   var ideaLimit = Number(ideas.dataset.limit || 0);
   function isFacilitator() { return !!(seat && seat.role === "table_facilitator" && seat.table_id); }
   function ideaStatus(text) { document.getElementById("rt-idea-status").textContent = text; }
-  function editIdea(item, idea) {
+  /* The draft being reworded survives the list being drawn again (an idea arriving, the
+     add's echo, a reconnect's snapshot): its text, and the focus if it had it. */
+  var editing = null;
+  function editIdea(item, idea, text, focus) {
     item.textContent = "";
     var id = "rt-idea-edit-" + idea.id;
     item.appendChild(R.el("label", { for: id, class: "visually-hidden" }, live.labels.edit_idea));
     var input = R.el("input", { id: id, maxlength: "300", autocomplete: "off" });
-    input.value = idea.body;
+    input.value = text === undefined ? idea.body : text;
     var save = R.el("button", { type: "button", class: "button-small" }, live.labels.save);
     var cancel = R.el("button", { type: "button", class: "button-small button-secondary" }, live.labels.cancel);
     save.addEventListener("click", function () {
       live.send("idea_edit", { idea_id: idea.id, text: input.value }, function (ack) {
-        if (ack.ok) { upsertIdea(ack.idea); ideaStatus(live.labels.idea_saved); }
+        // The edit's echo may have come first and found the rewording still open: close it.
+        if (ack.ok) { editing = null; storeIdea(ack.idea); renderIdeas(ideaList); ideaStatus(live.labels.idea_saved); }
       });
     });
-    cancel.addEventListener("click", function () { renderIdeas(ideaList); });
+    cancel.addEventListener("click", function () { editing = null; renderIdeas(ideaList); });
     input.addEventListener("keydown", function (event) {
       if (event.key === "Enter") { event.preventDefault(); save.click(); }
       if (event.key === "Escape") cancel.click();
     });
     [input, save, cancel].forEach(function (n) { item.appendChild(n); });
-    input.focus();
+    editing = { id: idea.id, input: input };
+    if (focus !== false) input.focus();
   }
   var ideaList = [];
   function renderIdeas(list) {
+    var open = editing;
+    var openText = open ? open.input.value : undefined;
+    var openFocused = !!open && document.activeElement === open.input;
+    editing = null;
     ideas.textContent = "";
     list.forEach(function (idea) {
       var item = R.el("li", {}, idea.body + " ");
@@ -127,6 +136,9 @@
         item.appendChild(remove);
       }
       ideas.appendChild(item);
+      if (open && open.id === idea.id && !idea.submitted && isFacilitator()) {
+        editIdea(item, idea, openText, openFocused);
+      }
     });
     var count = document.getElementById("rt-idea-count");
     if (count && ideaLimit) count.textContent = R.fmt(live.labels.ideas_of, { n: list.length, max: ideaLimit });
@@ -134,11 +146,21 @@
     if (add && ideaLimit) add.disabled = list.length >= ideaLimit;
     document.getElementById("rt-ideas-empty").hidden = list.length > 0;
   }
-  function upsertIdea(idea) {
-    var found = false;
-    ideaList = ideaList.map(function (i) { if (i.id === idea.id) { found = true; return idea; } return i; });
+  /* Store an idea; whether that changed the list (the add's echo and its acknowledgement
+     bring the same idea twice, and drawing it again would only disturb a screen reader). */
+  function storeIdea(idea) {
+    var found = false, changed = true;
+    ideaList = ideaList.map(function (i) {
+      if (i.id !== idea.id) return i;
+      found = true;
+      changed = JSON.stringify(i) !== JSON.stringify(idea);
+      return idea;
+    });
     if (!found) ideaList.push(idea);
-    renderIdeas(ideaList);
+    return changed;
+  }
+  function upsertIdea(idea) {
+    if (storeIdea(idea)) renderIdeas(ideaList);
   }
   function removeIdea(data) {
     ideaList = ideaList.filter(function (i) { return i.id !== data.idea_id; });
