@@ -11,7 +11,8 @@ the configuration from that environment and runs `deliberation.serve.main()`.
 (`tests/loadtest/test_serverfork.py` checks that a forked server takes its own database,
 secret key and settings). The children are reaped by the kernel (SIGCHLD ignored in the
 forking process) and get SIGTERM when it ends (PR_SET_PDEATHSIG), so nothing outlives the
-test process.
+test process. `ps` shows a forked server with the forking process's command line
+(`... serve_forks()`), not `-m deliberation.serve`.
 """
 
 from __future__ import annotations
