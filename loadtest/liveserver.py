@@ -116,17 +116,14 @@ class LiveServer:
         env.pop("MADANG_ENV", None)  # the configuration is the one given here, not production's
         env.pop("FLASK_RUN_FROM_CLI", None)  # set by `flask`; Werkzeug's server then returns
         env |= self.env
-        command = (
-            [sys.executable, "-m", "deliberation.serve"]
-            if self.mode == "gevent"
-            else [sys.executable, "-c", THREADING_SERVER]
-        )
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
         if self.forker is not None:
             self.process = self.forker.spawn(env, self._log)
         else:
             self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                command,
+                [sys.executable, "-m", "deliberation.serve"]
+                if self.mode == "gevent"
+                else [sys.executable, "-c", THREADING_SERVER],
                 cwd=PROJECT_ROOT,
                 env=env,
                 stdout=subprocess.DEVNULL,

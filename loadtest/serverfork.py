@@ -17,15 +17,19 @@ test process. `ps` shows a forked server with the forking process's command line
 
 from __future__ import annotations
 
+import _signal  # the kernel's dispositions: gevent's `signal.signal` keeps SIGCHLD
 import contextlib
 import ctypes
+import importlib
 import json
 import os
+import random
 import signal
 import subprocess
 import sys
 import threading
 import time
+import traceback
 from typing import IO
 
 from deliberation.config import PROJECT_ROOT
@@ -98,7 +102,7 @@ class ServerForker:
 
     def spawn(self, env: dict[str, str], log: IO[bytes]) -> ForkedServer:
         """Fork a server with exactly this environment, its stderr appended to `log`'s file."""
-        request = json.dumps({"env": env, "log": log.name, "cwd": str(PROJECT_ROOT)})
+        request = json.dumps({"env": env, "log": log.name})
         with self._lock:
             forker = self._forker()
             try:
@@ -137,9 +141,8 @@ def serve_forks() -> None:
     """Import the server, then fork one per line read on stdin and answer its pid.
 
     Runs after `monkey.patch_all()` (FORKER_PROGRAM). Reading stdin blocks the whole
-    process, which has nothing else to do; no hub runs here before a fork."""
-    import _signal
-
+    process, which has nothing else to do; no hub runs here before a fork. The children
+    inherit its working directory, the project's."""
     import gevent.os
 
     import deliberation.factory  # noqa: F401 - everything `create_app` imports
@@ -158,18 +161,12 @@ def serve_forks() -> None:
 
 def _run_server(request: dict) -> None:
     """In the forked child: become the server the request describes, then exit."""
-    import _signal
-    import importlib
-    import random
-    import traceback
-
     code = 1
     try:
         _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
         with contextlib.suppress(OSError, AttributeError):
             ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         random.seed()  # not the forking process's sequence, shared by every child
-        os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
