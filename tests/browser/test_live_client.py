@@ -96,6 +96,11 @@ def test_a_broadcast_lost_in_transit_is_fetched_after_the_next_one(app, live_ser
     lead.fill("#rt-poll-options", "Yes\nNo")
     lead.click("#rt-poll-form-open button[type=submit]")
     expect(lead.locator("#rt-poll legend")).to_have_text("Meet again next month?")
+    # The broadcast reaches Alice's proxy a moment after the lead's page: wait for it (the
+    # proxy's handler runs only while Playwright waits, hence wait_for_timeout, not sleep).
+    deadline = time.monotonic() + 5
+    while not lost and time.monotonic() < deadline:
+        alice.wait_for_timeout(50)
     expect(alice.locator("#rt-poll")).to_contain_text("No poll is open.")
     assert len(lost) == 1  # the frame really was lost; Alice's page has not seen the poll
 
