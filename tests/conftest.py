@@ -21,9 +21,12 @@ from loadtest import loadclient
 from loadtest.liveserver import LiveServer
 from loadtest.serverfork import ServerForker
 from tests.factories import PASSWORD
+from tests.url_builders import reuse_compiled_url_builders
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+reuse_compiled_url_builders()
 
 FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
 
@@ -33,13 +36,50 @@ def config_overrides(db_path: Path) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{db_path}", **FAST_ARGON2}
 
 
+#: The features' database tests, which `--both-databases` runs on PostgreSQL too. Browser and
+#: security tests are not repeated (to keep `make test` under 10 minutes), and
+#: tests/production runs on PostgreSQL already.
+ON_BOTH_DATABASES = (
+    "tests/voting/",
+    "tests/proposals/",
+    "tests/roundtables/",
+    "tests/mail/",
+    "tests/core/test_bulk.py",
+)
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--postgres",
         action="store_true",
-        help="run the `app` fixture on PostgreSQL: a throwaway cluster, or a fresh database on "
-        "the server of MADANG_TEST_DATABASE_URL (which also turns this on)",
+        help="run every `app` fixture on PostgreSQL: a throwaway cluster, or a fresh database "
+        "on the server of MADANG_TEST_DATABASE_URL (which also turns this on)",
     )
+    parser.addoption(
+        "--both-databases",
+        action="store_true",
+        help="run the features' database tests (ON_BOTH_DATABASES, browser tests aside) twice, "
+        "as [sqlite] and [postgresql], in the same run (`make test`)",
+    )
+
+
+def all_on_postgres(config: pytest.Config) -> bool:
+    return bool(config.getoption("--postgres") or os.environ.get("MADANG_TEST_DATABASE_URL"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Under --both-databases a features' test that uses `app` runs once per database: one
+    pytest session instead of a second pass, so the test run's workers never wait for a
+    pass's last test or start twice."""
+    if not metafunc.config.getoption("--both-databases") or all_on_postgres(metafunc.config):
+        return
+    path = metafunc.definition.nodeid.split("::", 1)[0]
+    if (
+        "app" in metafunc.fixturenames
+        and path.startswith(ON_BOTH_DATABASES)
+        and metafunc.definition.get_closest_marker("browser") is None
+    ):
+        metafunc.parametrize("database", ["sqlite", "postgresql"], indirect=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,19 +88,27 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "stack" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("production-stack"))
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("database") == "postgresql":
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture(scope="session")
-def postgres_url(request) -> Iterator[str | None]:
-    """PostgreSQL mode: one fresh database for the session (emptied after each test)."""
-    server_url = os.environ.get("MADANG_TEST_DATABASE_URL")
-    if not (request.config.getoption("--postgres") or server_url):
-        yield None
-        return
+def postgres_url() -> Iterator[str]:
+    """One fresh PostgreSQL database for the test process, made when a test first asks
+    (its tables are emptied after each test)."""
     from scripts.localstack import throwaway_postgres_database
 
-    with throwaway_postgres_database(server_url) as url:
+    with throwaway_postgres_database(os.environ.get("MADANG_TEST_DATABASE_URL")) as url:
         yield url
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The PostgreSQL URL the test's `app` uses, or None for its own SQLite file."""
+    if all_on_postgres(request.config) or getattr(request, "param", None) == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return None
 
 
 def _empty_every_table() -> None:
@@ -113,13 +161,13 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def app(tmp_path: Path, postgres_url: str | None, sqlite_template: Path):
+def app(tmp_path: Path, database: str | None, sqlite_template: Path):
     overrides = config_overrides(tmp_path / "test.sqlite3")
-    if postgres_url:
+    if database:
         # A URL of its own per test, as each SQLite test has its own file: process-wide
         # caches keyed by the database URL and an id never mix two tests' rows.
         overrides |= {
-            "SQLALCHEMY_DATABASE_URI": f"{postgres_url}?application_name={tmp_path.name}",
+            "SQLALCHEMY_DATABASE_URI": f"{database}?application_name={tmp_path.name}",
             "SQLALCHEMY_ENGINE_OPTIONS": postgres_engine_options(),
         }
     else:
@@ -127,15 +175,15 @@ def app(tmp_path: Path, postgres_url: str | None, sqlite_template: Path):
         # `create_all` takes about 30 ms per test.
         shutil.copyfile(sqlite_template, tmp_path / "test.sqlite3")
     app = create_app(TestConfig, overrides)
-    if postgres_url and postgres_url not in _SCHEMA_CREATED:
+    if database and database not in _SCHEMA_CREATED:
         with app.app_context():
             db.create_all()
-        _SCHEMA_CREATED.add(postgres_url)
+        _SCHEMA_CREATED.add(database)
     yield app
     wait_for_background_work()
     with app.app_context():
         db.session.remove()
-        if postgres_url:
+        if database:
             _empty_every_table()
         db.engine.dispose()
 

@@ -5,6 +5,7 @@ from sqlalchemy import event, func, select
 from deliberation.core import audit, bulk
 from deliberation.extensions import db
 from deliberation.roundtables.models import RoundtableTable, TableKind
+from tests.conftest import all_on_postgres
 from tests.roundtables.helpers import build_session
 
 
@@ -71,3 +72,15 @@ def test_record_many_writes_one_audit_entry_per_object(app_ctx):
         ("8", "roundtable.vote", {}),
     ]
     assert bulk.insert_rows(audit.AuditEntry.__table__, []) == []
+
+
+def test_each_run_of_a_features_test_is_on_the_database_its_name_says(app, request):
+    """`make test` (--both-databases) names each run of these tests [sqlite] or [postgresql];
+    the app of each must be on that database, or the PostgreSQL run proves nothing."""
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None:
+        expected = callspec.params["database"]
+    else:
+        expected = "postgresql" if all_on_postgres(request.config) else "sqlite"
+    with app.app_context():
+        assert db.engine.dialect.name == expected

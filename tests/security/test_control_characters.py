@@ -6,6 +6,7 @@ in the request is out of range"; over the socket PostgreSQL answered "server_err
 """
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -74,15 +75,12 @@ def test_every_form_cleans_every_text_field_but_passwords(app):
 
 
 @pytest.fixture(scope="module")
-def postgres_database(request) -> Iterator[str]:
-    """A PostgreSQL database: the session's under --postgres, else a throwaway cluster."""
-    url = request.getfixturevalue("postgres_url")
-    if url:
-        yield url
-        return
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database of its own (`app_on` creates and drops every table in it, which
+    the session's database, shared by the `app` fixtures of this process, must not see)."""
     from scripts.localstack import throwaway_postgres_database
 
-    with throwaway_postgres_database() as url:
+    with throwaway_postgres_database(os.environ.get("MADANG_TEST_DATABASE_URL")) as url:
         yield url
 
 
