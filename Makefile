@@ -18,9 +18,7 @@ install: $(VENV)/.installed node_modules/.installed static/vendor/.installed tra
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# Without compiling every installed module (13 s of a fresh clone's install): Python
-	# compiles the few hundred that are imported, once, when first imported.
-	$(BIN)/pip install --quiet --no-compile -e '.[dev,loadtest]'
+	$(BIN)/pip install --quiet -e '.[dev,loadtest]'
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

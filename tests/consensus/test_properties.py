@@ -5,7 +5,6 @@ import os
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sklearn.metrics import adjusted_rand_score
 
 from deliberation.consensus import VoteMatrix, summarize
 from deliberation.consensus.synthetic import synthetic_matrix
@@ -83,6 +82,10 @@ def test_invariant_to_order_of_participants_and_comments(matrix, random):
 def test_two_planted_opposed_camps_are_the_two_groups(per_camp, comments, noise, fill, seed):
     """Camps that disagree on every divisive comment, with a little noise (a participant's
     flipped votes never come near half of theirs), must come out as exactly the two groups."""
+    # Imported here: scikit-learn's import (about a second) would cost every test process
+    # that collects this module, not just the one that runs this test.
+    from sklearn.metrics import adjusted_rand_score
+
     matrix, camps = opposed_camps(per_camp, comments, noise=noise, fill=fill, seed=seed)
     summary = summarize(matrix)
     assert len(summary.groups) == 2

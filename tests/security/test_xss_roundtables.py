@@ -18,6 +18,7 @@ as many marked payloads ("q12:") as fit and still show once stored; broadcasts g
 each. Every page is checked to show the markers it should, so an empty page cannot pass.
 """
 
+import functools
 import math
 import os
 import re
@@ -93,15 +94,13 @@ ADOPTED_DESCRIPTIONS = packed_payloads(
 )
 
 
+@functools.cache
 def option_sets() -> list[list[str]]:
     """Every payload as a poll option label, spread over the question polls (2–20 each)."""
     labels = [f"{marker('o', i)} {p}" for i, p in enumerate(PAYLOADS)]
     polls = max(len(QUESTIONS), math.ceil(N / MAX_OPTIONS))
     sets = [labels[j::polls] for j in range(polls)]
     return [s + [f"extra {j}"] if len(s) < 2 else s for j, s in enumerate(sets)]
-
-
-OPTIONS = option_sets()
 
 
 def briefing_of(j: int) -> str:
@@ -112,8 +111,8 @@ def briefing_of(j: int) -> str:
 
 def question_polls() -> list[tuple[str, list[str]]]:
     return [
-        (QUESTIONS[j][1] if j < len(QUESTIONS) else f"Question {j}", OPTIONS[j])
-        for j in range(len(OPTIONS))
+        (QUESTIONS[j][1] if j < len(QUESTIONS) else f"Question {j}", options)
+        for j, options in enumerate(option_sets())
     ]
 
 

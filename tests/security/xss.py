@@ -7,8 +7,9 @@ scripts, frames, objects, <base>, <meta http-equiv>, <style>), or a template exp
 evaluated server-side.
 """
 
+import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 PAYLOADS = [
@@ -97,6 +98,25 @@ def marker(prefix: str, i: int) -> str:
     return f"{prefix}{i}:"
 
 
+class Packed(Sequence[tuple[list[int], str]]):
+    """The texts of `packed_payloads`, packed when first used. The test modules keep them as
+    constants; packed at import, every test process that collects a module would pay for
+    them (about 3.5 s, mostly rendering Markdown), not just the one that runs its test."""
+
+    def __init__(self, pack: Callable[[], list[tuple[list[int], str]]]) -> None:
+        self._pack = pack
+
+    @functools.cached_property
+    def _texts(self) -> list[tuple[list[int], str]]:
+        return self._pack()
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self._texts[index]
+
+
 def packed_payloads(
     limit: int,
     stored: Callable[[str], str],
@@ -104,13 +124,24 @@ def packed_payloads(
     separator: str = " ",
     sent_limit: int | None = None,
     shown: Callable[[str], str] | None = None,
-) -> list[tuple[list[int], str]]:
+) -> Packed:
     """Every payload, packed in order into texts whose stored form (`stored`: what the service
     keeps) is at most `limit` long and still holds each payload's marker (`prefix` and its
     index): a payload whose unclosed tag would swallow the next one starts a new text.
     `sent_limit` bounds the text as sent too (a socket event refuses a longer one unread);
     `shown` (default `stored`) is what a reader sees of it, where the markers must be.
-    Returns (payload indexes, text) pairs."""
+    (payload indexes, text) pairs, packed at first use."""
+    return Packed(lambda: _pack(limit, stored, prefix, separator, sent_limit, shown))
+
+
+def _pack(
+    limit: int,
+    stored: Callable[[str], str],
+    prefix: str,
+    separator: str,
+    sent_limit: int | None,
+    shown: Callable[[str], str] | None,
+) -> list[tuple[list[int], str]]:
 
     def fits(text: str, indexes: list[int]) -> bool:
         if sent_limit is not None and len(text) > sent_limit:

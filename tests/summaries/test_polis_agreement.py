@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 import pytest
-from sklearn.metrics import adjusted_rand_score
 
 from deliberation.consensus import summarize
 from deliberation.summaries.polis_files import read_polis_export
@@ -22,6 +21,10 @@ class Agreement:
 
 
 def agreement(conversation: str) -> Agreement:
+    # Imported here: scikit-learn's import (about a second) would cost every test process
+    # that collects this module, not just the one that runs it.
+    from sklearn.metrics import adjusted_rand_score
+
     export = read_polis_export(polis_data_dir() / conversation)
     summary = summarize(export.vote_matrix(), export.moderated_out)
     ours, theirs = [], []
@@ -64,6 +67,8 @@ def test_reported_conversations_are_summarised(table, conversation):
 @pytest.mark.slow
 def test_every_conversation_imported_into_madang_agrees_with_polis(app):
     """End to end: import each export into the database, summarise the item, compare."""
+    from sklearn.metrics import adjusted_rand_score
+
     from deliberation.extensions import db
     from deliberation.summaries.queries import compute_summary_document
     from deliberation.summaries.services import import_polis_export
