@@ -23,6 +23,7 @@ from deliberation.core.errors import (
     is_database_outage,
 )
 from deliberation.core.redis_clients import message_queue_redis
+from deliberation.core.room_index import client_manager
 from deliberation.core.sanitize import clean_text
 from deliberation.extensions import db, socketio
 
@@ -454,6 +455,8 @@ def socket_options(app_config: dict[str, Any]) -> dict[str, Any]:
     }
     if app_config.get("REDIS_URL"):
         options["message_queue"] = app_config["REDIS_URL"]
+    # A manager that knows each socket's rooms: a disconnect does not search them all.
+    options["client_manager"] = client_manager(app_config.get("REDIS_URL"))
     return options
 
 
