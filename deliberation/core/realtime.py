@@ -453,9 +453,8 @@ def socket_options(app_config: dict[str, Any]) -> dict[str, Any]:
         "logger": False,
         "engineio_logger": False,
     }
-    if app_config.get("REDIS_URL"):
-        options["message_queue"] = app_config["REDIS_URL"]
-    # A manager that knows each socket's rooms: a disconnect does not search them all.
+    # Redis as the message queue when configured, through a manager that knows each socket's
+    # rooms: a disconnect does not search them all.
     options["client_manager"] = client_manager(app_config.get("REDIS_URL"))
     return options
 

@@ -50,8 +50,7 @@ class RoomIndex:
         if namespace not in self.rooms:
             return
         for room in list(self.rooms_of.get((namespace, sid), ())):
-            self.basic_leave_room(sid, namespace, room)
-        self.rooms_of.pop((namespace, sid), None)
+            self.basic_leave_room(sid, namespace, room)  # drops the socket's index entry
         self.callbacks.pop(sid, None)
         for pending in (self.pending_connect, self.pending_disconnect):
             if sid in pending.get(namespace, ()):
