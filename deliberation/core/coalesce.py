@@ -50,6 +50,12 @@ class Coalescer:
     said to be coming since the last flush). (At 5,000 people on two processes every batch
     of votes was followed by a tally to 2,500 sockets: 19 per person in one poll; with
     this, 2 to 4.)
+
+    `first_touch_starts_burst`: a key's first change, where its interval is longer than
+    `interval_s` (a large room), starts a burst as if a flush had just run: the first flush
+    waits for the interval or a burst's lull. (A poll's first votes in a room of thousands:
+    the tally that left 15 ms after the first vote reached every phone while the others were
+    still voting.)
     """
 
     def __init__(
@@ -62,12 +68,14 @@ class Coalescer:
         cost_factor: float = 5.0,
         burst_quiet_share: float = 0.0,
         max_interval_s: float = 2.0,
+        first_touch_starts_burst: bool = False,
     ) -> None:
         self.interval_s = interval_s
         self.burst_quiet_share = burst_quiet_share
         self.quiet_s = quiet_s
         self.cost_factor = cost_factor
         self.max_interval_s = max_interval_s
+        self.first_touch_starts_burst = first_touch_starts_burst
         self._flush = flush
         self._interval_for_key = interval_for_key
         self._lock = threading.Lock()
@@ -102,8 +110,17 @@ class Coalescer:
         a touch without it (the last batch) lets the final state go out promptly.
         `in_burst`: changes are pouring in (a large batch), so a lull must be longer to end
         the burst; `more_coming` implies it."""
+        new = self.first_touch_starts_burst and key not in self._keys
+        gap = self.interval_for(key) if new else 0.0
         with self._lock:
-            state = self._keys.setdefault(key, _KeyState())
+            state = self._keys.get(key)
+            if state is None:
+                state = self._keys[key] = _KeyState()
+                if gap > self.interval_s:
+                    # A large room's first change: more are surely coming, so count the
+                    # gap from now rather than flushing at the first quiet moment.
+                    state.last_flush = time.monotonic()
+                    state.in_burst = True
             state.last_touch = time.monotonic()
             state.more_coming = more_coming
             state.in_burst = state.in_burst or more_coming or in_burst

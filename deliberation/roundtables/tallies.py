@@ -107,6 +107,7 @@ tally_broadcasts = Coalescer(
     interval_for_key=_gap_for,
     cost_factor=1 / BROADCAST_SHARE,
     burst_quiet_share=BURST_QUIET_SHARE,
+    first_touch_starts_burst=True,
 )
 
 
