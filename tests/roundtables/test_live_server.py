@@ -167,3 +167,6 @@ def test_rehearsal_command_runs_a_small_session(runner):
     for key in ("connect_s", "phase_p99_ms", "chat_p99_ms", "ack_p50_ms", "ack_p99_ms",
                 "converge_ms", "server_rss_mb"):  # fmt: skip
         assert figures[key] is not None and figures[key] > 0, key
+    # The load process's own lateness during the poll: a 10 ms timer, at least once a tick.
+    lag = figures["poll_client_lag_ms"]
+    assert 0 <= lag["p99"] <= lag["max"] < 30_000, lag
