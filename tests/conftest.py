@@ -17,6 +17,7 @@ from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.core import coalesce
 from deliberation.extensions import db
 from deliberation.mail import background as mail_background
+from deliberation.roundtables import tallies
 from loadtest import loadclient
 from loadtest.liveserver import LiveServer
 from loadtest.serverfork import ServerForker
@@ -141,6 +142,8 @@ def wait_for_background_work() -> None:
     0.8 s each."""
     mail_background.wait_until_idle()
     coalesce.wait_until_idle(hurry=True)
+    # The next test's database numbers its sessions from 1 again.
+    tallies.forget_room_sizes()
 
 
 #: PostgreSQL databases of this test process whose tables exist (they are emptied, not

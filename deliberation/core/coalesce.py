@@ -51,6 +51,10 @@ class Coalescer:
     of votes was followed by a tally to 2,500 sockets: 19 per person in one poll; with
     this, 2 to 4.)
 
+    `burst_lull_for_key(key)`, if given, is the lull that ends a burst instead of
+    `burst_quiet_share` of the interval: the interval may follow one thing (how often a room
+    wants news) and the lull another (how long this process can be busy between two batches).
+
     `first_touch_starts_burst`: a key's first change, where its interval is longer than
     `interval_s` (a large room), starts a burst as if a flush had just run: the first flush
     waits for the interval or a burst's lull. (A poll's first votes in a room of thousands:
@@ -69,6 +73,7 @@ class Coalescer:
         burst_quiet_share: float = 0.0,
         max_interval_s: float = 2.0,
         first_touch_starts_burst: bool = False,
+        burst_lull_for_key: Callable[[Hashable], float] | None = None,
     ) -> None:
         self.interval_s = interval_s
         self.burst_quiet_share = burst_quiet_share
@@ -78,6 +83,7 @@ class Coalescer:
         self.first_touch_starts_burst = first_touch_starts_burst
         self._flush = flush
         self._interval_for_key = interval_for_key
+        self._burst_lull_for_key = burst_lull_for_key
         self._lock = threading.Lock()
         self._keys: dict[Hashable, _KeyState] = {}
         #: Flush tasks started and not yet finished; notified when it drops to zero.
@@ -162,6 +168,11 @@ class Coalescer:
 
     def _due(self, key: Hashable) -> float:
         interval = self.interval_for(key)
+        lull = (
+            self._burst_lull_for_key(key)
+            if self._burst_lull_for_key is not None
+            else interval * self.burst_quiet_share
+        )
         with self._lock:
             if self._hurry:
                 return float("-inf")
@@ -169,7 +180,7 @@ class Coalescer:
             steady = state.last_flush + interval
             quiet = self.quiet_s
             if state.in_burst:
-                quiet = max(quiet, interval * self.burst_quiet_share)
+                quiet = max(quiet, lull)
             settled = steady if state.more_coming else min(state.last_touch + quiet, steady)
             return max(state.last_flush + self.interval_s, settled)
 

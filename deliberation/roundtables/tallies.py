@@ -14,15 +14,18 @@ Redis to every process (py-spy at 5,000 people on two workers: sending was a thi
 workers' time during the poll).
 """
 
+import time
 from collections.abc import Hashable
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from deliberation.core import notices
 from deliberation.core.coalesce import Coalescer
 from deliberation.extensions import db, socketio
-from deliberation.roundtables.models import Poll
+from deliberation.roundtables.models import Participant, Poll, TakesPart
 from deliberation.roundtables.polls import poll_tally
 from deliberation.roundtables.rooms import NAMESPACE, session_room
 
@@ -30,26 +33,28 @@ from deliberation.roundtables.rooms import NAMESPACE, session_room
 COALESCE_S = 0.1
 #: A broadcast is sent this long after the last vote, unless votes keep coming.
 QUIET_S = 0.015
-#: A broadcast costs this process about this long per recipient (measured with
-#: `flask rehearse`: gevent, simple-websocket, 2 cores: queueing, framing and the send);
-#: while votes keep coming the gap grows with the room so that broadcasting takes no more
-#: than a tenth of the process and the votes keep the rest. (A quarter sent each of 5,000
-#: people a tally twice a second during the burst, and every message costs the server, nginx
-#: and the phone; the final tally still goes out QUIET_S after the last vote.)
+#: A broadcast was measured to cost a process about this long per recipient (session 5,
+#: `flask rehearse`: gevent, simple-websocket, 2 cores; direct writes since brought it to
+#: 10-20 µs). While votes keep coming the gap grows with the room: 0.5 ms a person, so that
+#: broadcasting took no more than a tenth of a process. (A quarter sent each of 5,000 people
+#: a tally twice a second during the burst, and every message costs the server, nginx and
+#: the phone; the final tally still goes out promptly after the last vote.)
 BROADCAST_COST_PER_RECIPIENT_S = 0.00005
 BROADCAST_SHARE = 0.1
 #: In a burst (votes were queued for the next batch, or a batch was large), a lull ends it
-#: only if it lasts this share of the gap (0.14 s for 2,750 sockets, 25 ms for 500).
-#: With the quiet rule alone a tally followed every batch written: 19 tallies per person in
-#: one 5,000-person poll. At 5,000 on two workers a tenth gave 3 tallies per person,
-#: converge 621–1,058 ms and ack p99 803–1,034 ms in five runs; a twentieth 4–6, 555–782 ms
-#: and 842–1,171 ms: the final tally sooner, every other message later.
-BURST_QUIET_SHARE = 0.1
+#: only if it lasts this share of this process's own gap (69 ms for 2,750 sockets, the 15 ms
+#: of QUIET_S below 600). With the quiet rule alone a tally followed every batch written: 19
+#: tallies per person in one 5,000-person poll. A tenth, while the first tally still went out
+#: at once, gave 3 tallies per person and ack p99 about 1 s; a twentieth then gave 4-6.
+#: Since a large room's first votes start a burst (`first_touch_starts_burst`), 5,000 people
+#: on two workers get one tally in a one-second poll, and a twentieth brought it to every
+#: phone 60-120 ms sooner than a tenth (converge 327-392 against 409-503 ms, three pairs).
+BURST_QUIET_SHARE = 0.05
 
 
 def broadcast_gap(recipients: int) -> float:
-    """Seconds between two tally broadcasts while votes keep coming: 0.5 s for 1,000 sockets
-    on this process, 1.4 s for 2,750."""
+    """Seconds between two tally broadcasts while votes keep coming: 0.5 s for 1,000 sockets,
+    1.4 s for 2,750."""
     return max(COALESCE_S, recipients * BROADCAST_COST_PER_RECIPIENT_S / BROADCAST_SHARE)
 
 
@@ -60,9 +65,54 @@ def _recipients(session_id: int) -> int:
         return 0
 
 
+#: A session's people with a device of their own (session id -> (counted at, count)),
+#: counted again after ROOM_SIZE_TTL_S.
+_room_sizes: dict[int, tuple[float, int]] = {}
+ROOM_SIZE_TTL_S = 60.0
+
+
+def _note_room_size(app: Flask, session_id: int) -> None:
+    """Count the session's people with a device, at most once a minute (one query)."""
+    counted = _room_sizes.get(session_id)
+    if counted is not None and time.monotonic() - counted[0] < ROOM_SIZE_TTL_S:
+        return
+    with app.app_context():
+        try:
+            size = db.session.scalar(
+                select(func.count())
+                .select_from(Participant)
+                .where(Participant.session_id == session_id)
+                .where(Participant.takes_part != TakesPart.PAPER)
+            )
+        except SQLAlchemyError:
+            # The database restarting must not stop a tally: this process's own sockets
+            # set the pace until the next vote counts the room again.
+            app.logger.warning("could not count the people of session %s", session_id)
+            return
+        finally:
+            db.session.remove()
+    _room_sizes[session_id] = (time.monotonic(), int(size or 0))
+
+
+def forget_room_sizes() -> None:
+    """Count every room again at its next vote (tests: a new database reuses session ids)."""
+    _room_sizes.clear()
+
+
 def _gap_for(key: Hashable) -> float:
+    """The gap follows the whole room, not this process's share of it: a person in a room of
+    3,000 sees a tally every 1.5 s whether one process serves the room or two, and a second
+    process halves each one's broadcasting rather than doubling the tallies."""
     _poll_id, session_id = key  # type: ignore[misc]
-    return broadcast_gap(_recipients(session_id))
+    room = _room_sizes.get(session_id, (0.0, 0))[1]
+    return broadcast_gap(max(room, _recipients(session_id)))
+
+
+def _lull_for(key: Hashable) -> float:
+    """The lull that ends a burst follows this process's own sockets: about how long one
+    broadcast holds it, during which its next batch of votes waits unread."""
+    _poll_id, session_id = key  # type: ignore[misc]
+    return BURST_QUIET_SHARE * broadcast_gap(_recipients(session_id))
 
 
 #: (poll id, opened at) -> the tally this process last sent to its sockets.
@@ -106,7 +156,7 @@ tally_broadcasts = Coalescer(
     quiet_s=QUIET_S,
     interval_for_key=_gap_for,
     cost_factor=1 / BROADCAST_SHARE,
-    burst_quiet_share=BURST_QUIET_SHARE,
+    burst_lull_for_key=_lull_for,
     first_touch_starts_burst=True,
 )
 
@@ -134,6 +184,7 @@ news_for_others = Coalescer(COALESCE_S / 2, _tell_other_processes, quiet_s=NEWS_
 
 def _votes_elsewhere(app: Flask, body: str) -> None:
     poll_id, session_id, *pace = body.split()
+    _note_room_size(app, int(session_id))
     tally_broadcasts.touch(
         app,
         (int(poll_id), int(session_id)),
@@ -158,6 +209,7 @@ def mark_dirty(
     on and the tally waits for its gap; `in_burst`: the batch was large, so a lull must be
     longer to end the burst (`Coalescer.touch`)."""
     key = (poll_id, session_id)
+    _note_room_size(app, session_id)
     tally_broadcasts.touch(app, key, more_coming=more_coming, in_burst=in_burst)
     if app.config.get("REDIS_URL"):
         _pace[key] = "queued" if more_coming else "burst" if in_burst else ""
