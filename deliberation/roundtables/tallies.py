@@ -46,7 +46,7 @@ BROADCAST_SHARE = 0.1
 #: of QUIET_S below 600). With the quiet rule alone a tally followed every batch written: 19
 #: tallies per person in one 5,000-person poll. A tenth, while the first tally still went out
 #: at once, gave 3 tallies per person and ack p99 about 1 s; a twentieth then gave 4-6.
-#: Since a large room's first votes start a burst (`first_touch_starts_burst`), 5,000 people
+#: Since a large room's first votes start a burst (`large_keys_burst`), 5,000 people
 #: on two workers get one tally in a one-second poll, and a twentieth brought it to every
 #: phone 60-120 ms sooner than a tenth (converge 327-392 against 409-503 ms, three pairs).
 BURST_QUIET_SHARE = 0.05
@@ -157,7 +157,7 @@ tally_broadcasts = Coalescer(
     interval_for_key=_gap_for,
     cost_factor=1 / BROADCAST_SHARE,
     burst_lull_for_key=_lull_for,
-    first_touch_starts_burst=True,
+    large_keys_burst=True,
 )
 
 

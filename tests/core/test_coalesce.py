@@ -1,5 +1,6 @@
 """The shared coalescer: bursts of changes become a bounded rate of flushes, none lost."""
 
+import itertools
 import threading
 import time
 
@@ -138,12 +139,15 @@ def test_a_batched_burst_flushes_at_its_gap_and_its_end_promptly(app):
     assert flushed[-1][0] - last_touch < 0.25  # 90 ms of quiet, not a whole gap
 
 
-def test_without_more_coming_every_batch_of_a_burst_is_flushed(app):
+def test_without_more_coming_a_burst_is_flushed_at_most_twice_a_gap(app):
     """The same burst, the writer saying nothing: each lull between batches outlasts quiet_s,
-    so a flush follows nearly every batch (what 5,000 voters on two workers did: 19 tallies
-    per person in one poll)."""
+    so each batch would be flushed (what 5,000 voters on two workers did: 19 tallies per
+    person in one poll). Flushes at least half the gap apart (0.3 s) bound it: 4 or 5 in the
+    0.96 s, not 16."""
     flushed, _last_touch, last_value = _batched_burst(False, app)
-    assert len(flushed) >= 10
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(flushed)]
+    assert 3 <= len(flushed) <= 5, [round(gap, 3) for gap in gaps]
+    assert min(gaps) >= 0.29
     assert flushed[-1][1] == last_value
 
 
@@ -206,7 +210,7 @@ def _stream_from_the_first_change(app, *, gap_s: float) -> tuple[list[float], fl
         quiet_s=0.015,
         interval_for_key=lambda _key: gap_s,
         burst_quiet_share=0.1,
-        first_touch_starts_burst=True,
+        large_keys_burst=True,
     )
     first_touch = time.monotonic()
     while time.monotonic() - first_touch < 0.4:
@@ -234,3 +238,50 @@ def test_in_a_small_room_the_first_change_is_flushed_at_once(app):
     flushed, first_touch, _last_touch = _stream_from_the_first_change(app, gap_s=0.1)
     assert flushed[0] - first_touch < 0.08
     assert len(flushed) >= 3
+
+
+def test_a_large_room_stays_in_a_burst_after_a_flush(app):
+    """Votes trickling in over a minute: after every batch, 15 ms of quiet looked like the
+    end, and each of 5,000 people got two tallies a second. In a large room a flush does not
+    end the burst: a stream with no lull as long as the burst's flushes at its gap."""
+    flushed: list[float] = []
+    coalescer = Coalescer(
+        0.1,
+        lambda _app, _key: flushed.append(time.monotonic()),
+        quiet_s=0.015,
+        interval_for_key=lambda _key: 0.5,
+        burst_quiet_share=0.1,
+        large_keys_burst=True,
+    )
+    started = time.monotonic()
+    while time.monotonic() - started < 1.6:  # a batch every 25 ms: lulls of 15, never 50 ms
+        coalescer.touch(app, "poll")
+        time.sleep(0.025)
+    last_touch = time.monotonic() - 0.025
+    assert coalescer.wait_until_idle(timeout_s=5)
+    # Flushes at about 0.5, 1.0 and 1.5 s, then the final state after a 50 ms lull; with
+    # the burst ended by each flush, one every 0.1 s (15 or so).
+    assert 3 <= len(flushed) <= 5, [round(at - started, 2) for at in flushed]
+    assert 0.03 < flushed[-1] - last_touch < 0.25
+
+
+def test_a_costly_flush_spaces_even_changes_that_each_end_in_a_lull(app):
+    """A slow trickle: each change is followed by a lull, so each would flush. A flush that
+    costs 40 ms (cost_factor 10: an interval of 0.4 s) comes at most every 0.2 s, and the
+    last change still goes out."""
+    flushed: list[tuple[float, int]] = []
+    state = {"value": 0}
+
+    def costly_flush(_app, _key):
+        flushed.append((time.monotonic(), state["value"]))
+        time.sleep(0.04)
+
+    coalescer = Coalescer(0.05, costly_flush, quiet_s=0.01, cost_factor=10)
+    for value in range(1, 13):  # one change every 80 ms for about a second
+        state["value"] = value
+        coalescer.touch(app, "room")
+        time.sleep(0.08)
+    assert coalescer.wait_until_idle(timeout_s=5)
+    gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(flushed)]
+    assert min(gaps) >= 0.19, [round(gap, 3) for gap in gaps]  # not every 80 ms
+    assert flushed[-1][1] == 12
