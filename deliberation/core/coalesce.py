@@ -47,15 +47,13 @@ class Coalescer:
     A caller that writes its changes in batches knows when more are queued, and says so
     (`touch(..., more_coming=True)`). The pause while one batch is written is then no reason
     to flush: the key flushes at its interval. Once a batch leaves nothing queued, a lull
-    ends the burst if it lasts `burst_quiet_share` of the interval (a short gap in a
-    burst's arrivals does not), or `quiet_s` outside a burst (`in_burst=False` and nothing
-    said to be coming since the last flush). (At 5,000 people on two processes every batch
-    of votes was followed by a tally to 2,500 sockets: 19 per person in one poll; with
-    this, 2 to 4.)
-
-    `burst_lull_for_key(key)`, if given, is the lull that ends a burst instead of
-    `burst_quiet_share` of the interval: the interval may follow one thing (how often a room
-    wants news) and the lull another (how long this process can be busy between two batches).
+    ends the burst if it lasts `burst_lull_for_key(key)` (a short gap in a burst's arrivals
+    does not), or `quiet_s` outside a burst (`in_burst=False` and nothing said to be coming
+    since the last flush). (At 5,000 people on two processes every batch of votes was
+    followed by a tally to 2,500 sockets: 19 per person in one poll; with this, 2 to 4.)
+    The lull is a function of its own: the interval may follow one thing (how often a room
+    wants news) and the lull another (how long this process can be busy between two
+    batches). Without it a burst ends after `quiet_s`, like any quiet moment.
 
     `large_keys_burst`: a key whose interval is longer than `interval_s` (a large room) is
     always in a burst. Its first change starts one as if a flush had just run, so the first
@@ -78,13 +76,11 @@ class Coalescer:
         quiet_s: float = 0.03,
         interval_for_key: Callable[[Hashable], float] | None = None,
         cost_factor: float = 5.0,
-        burst_quiet_share: float = 0.0,
         max_interval_s: float = 2.0,
         large_keys_burst: bool = False,
         burst_lull_for_key: Callable[[Hashable], float] | None = None,
     ) -> None:
         self.interval_s = interval_s
-        self.burst_quiet_share = burst_quiet_share
         self.quiet_s = quiet_s
         self.cost_factor = cost_factor
         self.max_interval_s = max_interval_s
@@ -176,11 +172,7 @@ class Coalescer:
 
     def _due(self, key: Hashable) -> float:
         interval = self.interval_for(key)
-        lull = (
-            self._burst_lull_for_key(key)
-            if self._burst_lull_for_key is not None
-            else interval * self.burst_quiet_share
-        )
+        lull = self._burst_lull_for_key(key) if self._burst_lull_for_key is not None else 0.0
         with self._lock:
             if self._hurry:
                 return float("-inf")

@@ -7,6 +7,19 @@ import time
 from deliberation.core.coalesce import Coalescer
 
 
+def _timed(interval_s: float, gap_s: float, lull_s: float, **options) -> tuple[Coalescer, list]:
+    """A coalescer for one room with this gap and burst lull; the list gets each flush's time."""
+    flushed: list[float] = []
+    coalescer = Coalescer(
+        interval_s,
+        lambda _app, _key: flushed.append(time.monotonic()),
+        interval_for_key=lambda _key: gap_s,
+        burst_lull_for_key=lambda _key: lull_s,
+        **options,
+    )
+    return coalescer, flushed
+
+
 def test_coalescer_folds_a_burst_into_few_flushes_and_never_loses_the_last(app):
     flushed: list[tuple[str, float]] = []
     state = {"value": 0}
@@ -116,7 +129,7 @@ def _batched_burst(say_more_coming: bool, app) -> tuple[list, float, int]:
         lambda _app, _key: flushed.append((time.monotonic(), state["value"])),
         quiet_s=0.01,
         interval_for_key=lambda _key: 0.6,
-        burst_quiet_share=0.15,
+        burst_lull_for_key=lambda _key: 0.09,
     )
     for n in range(1, 16):
         state["value"] = n
@@ -154,15 +167,8 @@ def test_without_more_coming_a_burst_is_flushed_at_most_twice_a_gap(app):
 def test_after_a_large_batch_a_lull_must_be_longer_but_not_a_whole_gap(app):
     """The SQLite writer holds the whole process while it writes, so nothing is ever queued
     after a batch: a large batch says `in_burst` instead. The lull that ends the burst is
-    then `burst_quiet_share` of the gap (90 ms here), not `quiet_s` and not the whole gap."""
-    flushed: list[float] = []
-    coalescer = Coalescer(
-        0.05,
-        lambda _app, _key: flushed.append(time.monotonic()),
-        quiet_s=0.01,
-        interval_for_key=lambda _key: 0.6,
-        burst_quiet_share=0.15,
-    )
+    then `burst_lull_for_key` (90 ms here), not `quiet_s` and not the whole gap."""
+    coalescer, flushed = _timed(0.05, gap_s=0.6, lull_s=0.09, quiet_s=0.01)
     coalescer.touch(app, "poll")  # the first flush goes at once
     time.sleep(0.1)
     assert len(flushed) == 1
@@ -203,14 +209,8 @@ def _stream_from_the_first_change(app, *, gap_s: float) -> tuple[list[float], fl
     """A poll's votes as a group commit reports them: a batch every 20 ms for 0.4 s, none
     saying more are queued, then silence. Returns the flushes' times, the first and the last
     touch's time."""
-    flushed: list[float] = []
-    coalescer = Coalescer(
-        0.1,
-        lambda _app, _key: flushed.append(time.monotonic()),
-        quiet_s=0.015,
-        interval_for_key=lambda _key: gap_s,
-        burst_quiet_share=0.1,
-        large_keys_burst=True,
+    coalescer, flushed = _timed(
+        0.1, gap_s=gap_s, lull_s=gap_s / 10, quiet_s=0.015, large_keys_burst=True
     )
     first_touch = time.monotonic()
     while time.monotonic() - first_touch < 0.4:
@@ -244,15 +244,7 @@ def test_a_large_room_stays_in_a_burst_after_a_flush(app):
     """Votes trickling in over a minute: after every batch, 15 ms of quiet looked like the
     end, and each of 5,000 people got two tallies a second. In a large room a flush does not
     end the burst: a stream with no lull as long as the burst's flushes at its gap."""
-    flushed: list[float] = []
-    coalescer = Coalescer(
-        0.1,
-        lambda _app, _key: flushed.append(time.monotonic()),
-        quiet_s=0.015,
-        interval_for_key=lambda _key: 0.5,
-        burst_quiet_share=0.1,
-        large_keys_burst=True,
-    )
+    coalescer, flushed = _timed(0.1, gap_s=0.5, lull_s=0.05, quiet_s=0.015, large_keys_burst=True)
     started = time.monotonic()
     while time.monotonic() - started < 1.6:  # a batch every 25 ms: lulls of 15, never 50 ms
         coalescer.touch(app, "poll")
