@@ -49,7 +49,7 @@ def test_the_room_is_counted_again_after_a_minute_not_on_every_vote(app_ctx):
     session = _session(participants=300)
     tallies._note_room_size(app_ctx, session.id)
     before = tallies._gap_for((1, session.id))
-    _register(session, 300, TakesPart.ONLINE)
+    _register(session, 50, TakesPart.ONLINE)
     tallies._note_room_size(app_ctx, session.id)  # within the minute: the count stands
     assert tallies._gap_for((1, session.id)) == before
     counted_at, size = tallies._room_sizes[session.id]
