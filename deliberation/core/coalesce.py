@@ -27,6 +27,10 @@ class _KeyState:
     in_burst: bool = False
     #: The key's interval was longer than the smallest at its first change (`large_keys_burst`).
     large: bool = False
+    #: A touch since the last flush said no change can follow (see `touch`).
+    final: bool = False
+    #: A flush of the key is running.
+    flushing: bool = False
 
 
 class Coalescer:
@@ -66,6 +70,11 @@ class Coalescer:
     that each end in a lull (votes trickling in) flush at most twice per interval: at most
     twice the share of the process that `cost_factor` allows, and in a room of 1,000 (a
     0.5 s interval) four tallies a second rather than ten.
+
+    A caller may know that no change can follow (`touch(..., final=True)`: the last person
+    of the room has voted), and says so once. Waiting for a lull, a gap or any spacing then
+    only delays the final state, so the key flushes at once, though never while its previous
+    flush still runs (the older state could then reach someone after the final one).
     """
 
     def __init__(
@@ -113,13 +122,20 @@ class Coalescer:
         return min(self.max_interval_s, max(floor, cost * self.cost_factor))
 
     def touch(
-        self, app: Flask, key: Hashable, *, more_coming: bool = False, in_burst: bool = False
+        self,
+        app: Flask,
+        key: Hashable,
+        *,
+        more_coming: bool = False,
+        in_burst: bool = False,
+        final: bool = False,
     ) -> None:
         """Mark `key` changed. `more_coming`: further changes are already queued (a group
         commit's next batch), so the key flushes at its interval, not after `quiet_s`, until
         a touch without it (the last batch) lets the final state go out promptly.
         `in_burst`: changes are pouring in (a large batch), so a lull must be longer to end
-        the burst; `more_coming` implies it."""
+        the burst; `more_coming` implies it. `final`: no further change can come, so the
+        key flushes at once, burst or not (it holds until that flush)."""
         new = self.large_keys_burst and key not in self._keys
         gap = self.interval_for(key) if new else 0.0
         with self._lock:
@@ -134,6 +150,7 @@ class Coalescer:
             state.last_touch = time.monotonic()
             state.more_coming = more_coming
             state.in_burst = state.in_burst or more_coming or in_burst
+            state.final = state.final or final
             if state.pending:
                 return
             state.pending = True
@@ -177,6 +194,8 @@ class Coalescer:
             if self._hurry:
                 return float("-inf")
             state = self._keys[key]
+            if state.final:
+                return time.monotonic() + self.quiet_s if state.flushing else state.last_touch
             steady = state.last_flush + interval
             quiet = self.quiet_s
             if state.in_burst:
@@ -200,14 +219,16 @@ class Coalescer:
             self._finished()
 
     def _wait_then_flush(self, app: Flask, key: Hashable) -> None:
-        # Sleep until due; touches meanwhile may move the quiet deadline, so look again.
-        # While more changes are announced the due time is the interval's, and a touch
-        # without them (the last batch) brings it forward: look again every `quiet_s`.
+        # Sleep until due; touches meanwhile may move the deadline, so look again every
+        # `quiet_s`: a later touch may bring it forward (the last batch after announced
+        # ones, a final change in a burst's lull).
         while (wait := self._due(key) - time.monotonic()) > 0:
-            self._sleep(min(wait, self.quiet_s) if self._keys[key].more_coming else wait)
+            self._sleep(min(wait, self.quiet_s))
         with self._lock:
             state = self._keys[key]
             state.pending = False  # changes from now on schedule the next flush
+            state.final = False
+            state.flushing = True
             state.in_burst = state.more_coming or state.large
             started = time.monotonic()
             state.last_flush = started  # the gap counts from the start of a flush
@@ -215,6 +236,9 @@ class Coalescer:
             self._flush(app, key)
         except Exception:  # a broadcast failing must never break voting
             app.logger.exception("coalesced flush of %s failed", key)
+        finally:
+            with self._lock:
+                state.flushing = False
         with self._lock:
             self.flushes += 1
             state.cost = time.monotonic() - started

@@ -130,7 +130,7 @@ def _session_part(session: RoundtableSession) -> tuple[dict[str, Any], Poll | No
         "poll": None,
     }
     if poll is not None:
-        data["poll"] = {**payloads.poll_payload(poll), "tally": polls.poll_tally(poll)}
+        data["poll"] = {**payloads.poll_payload(poll), "tally": polls.live_tally(poll)}
     return data, poll
 
 

@@ -1,6 +1,7 @@
 """Live room-poll tallies, coalesced: while votes pour in, one broadcast per gap that grows
 with the room (every 0.1 s at a table, every 2 s in a hall of 5,000), and the final tally
-15-70 ms after the last vote; never one broadcast per vote.
+15-70 ms after the last vote (at once when the room's last voter voted); never one
+broadcast per vote.
 
 A committed vote marks its poll dirty; the shared coalescer folds the votes that commit
 meanwhile into one broadcast. The tally is read from the database at send time, so it is
@@ -17,17 +18,24 @@ workers' time during the poll).
 
 import time
 from collections.abc import Hashable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from deliberation.core import notices
 from deliberation.core.coalesce import Coalescer
 from deliberation.extensions import db, socketio
-from deliberation.roundtables.models import Participant, Poll, TakesPart
-from deliberation.roundtables.polls import poll_tally
+from deliberation.roundtables.models import (
+    Participant,
+    ParticipantRole,
+    Poll,
+    PollVote,
+    TakesPart,
+)
+from deliberation.roundtables.polls import live_tally
 from deliberation.roundtables.rooms import NAMESPACE, session_room
 
 #: Smallest gap between two tally broadcasts of one poll.
@@ -66,25 +74,38 @@ def _recipients(session_id: int) -> int:
         return 0
 
 
-#: A session's people with a device of their own (session id -> (counted at, count)),
-#: counted again after ROOM_SIZE_TTL_S.
-_room_sizes: dict[int, tuple[float, int]] = {}
+@dataclass(frozen=True)
+class RoomCount:
+    """A session's people, counted at `counted_at` (monotonic)."""
+
+    counted_at: float
+    #: People with a device of their own (online or in the hall): they receive the tallies.
+    with_device: int
+    #: People who may vote in a room poll (seated participants, on paper too).
+    voters: int
+
+
+#: Session id -> its people, counted again after ROOM_SIZE_TTL_S.
+_room_sizes: dict[int, RoomCount] = {}
 ROOM_SIZE_TTL_S = 60.0
 
 
 def _note_room_size(app: Flask, session_id: int) -> None:
-    """Count the session's people with a device, at most once a minute (one query)."""
+    """Count the session's people, at most once a minute (one query)."""
     counted = _room_sizes.get(session_id)
-    if counted is not None and time.monotonic() - counted[0] < ROOM_SIZE_TTL_S:
+    if counted is not None and time.monotonic() - counted.counted_at < ROOM_SIZE_TTL_S:
         return
+    seated_participant = and_(
+        Participant.role == ParticipantRole.PARTICIPANT, Participant.table_id.is_not(None)
+    )
     with app.app_context():
         try:
-            size = db.session.scalar(
-                select(func.count())
-                .select_from(Participant)
-                .where(Participant.session_id == session_id)
-                .where(Participant.takes_part != TakesPart.PAPER)
-            )
+            with_device, voters = db.session.execute(
+                select(
+                    func.count(case((Participant.takes_part != TakesPart.PAPER, 1))),
+                    func.count(case((seated_participant, 1))),
+                ).where(Participant.session_id == session_id)
+            ).one()
         except SQLAlchemyError:
             # The database restarting must not stop a tally: this process's own sockets
             # set the pace until the next vote counts the room again.
@@ -92,12 +113,49 @@ def _note_room_size(app: Flask, session_id: int) -> None:
             return
         finally:
             db.session.remove()
-    _room_sizes[session_id] = (time.monotonic(), int(size or 0))
+    _room_sizes[session_id] = RoomCount(time.monotonic(), int(with_device), int(voters))
+
+
+#: Polls whose votes reached the room's voters (poll id, opened at): told once.
+_complete_polls: set[tuple[int, Any]] = set()
+
+
+def _everyone_has_voted(app: Flask, key: Hashable) -> bool:
+    """Whether the votes just committed brought a large room's poll to one vote per voter,
+    for the first time: no vote can follow (only changes), so its tally is final.
+
+    Small rooms are skipped: their tally goes out 15 ms after the last vote anyway. A count
+    of voters up to a minute old can be short (people seated since): the tally then goes out
+    early once, and the rest of the poll is paced as before. Never a vote lost either way."""
+    poll_id, session_id = key  # type: ignore[misc]
+    room = _room_sizes.get(session_id)
+    if room is None or room.voters == 0 or _gap_for(key) <= COALESCE_S:
+        return False
+    with app.app_context():
+        try:
+            opened_at, votes = db.session.execute(
+                select(
+                    Poll.opened_at,
+                    select(func.count()).where(PollVote.poll_id == poll_id).scalar_subquery(),
+                ).where(Poll.id == poll_id)
+            ).one()
+        except SQLAlchemyError:
+            return False  # the tally follows at the burst's lull, as without this
+        finally:
+            db.session.remove()
+    # A new database (tests, a reset) reuses poll ids: the opening time tells them apart.
+    if votes < room.voters or (poll_id, opened_at) in _complete_polls:
+        return False
+    if len(_complete_polls) > 1000:
+        _complete_polls.clear()
+    _complete_polls.add((poll_id, opened_at))
+    return True
 
 
 def forget_room_sizes() -> None:
     """Count every room again at its next vote (tests: a new database reuses session ids)."""
     _room_sizes.clear()
+    _complete_polls.clear()
 
 
 def _gap_for(key: Hashable) -> float:
@@ -105,8 +163,8 @@ def _gap_for(key: Hashable) -> float:
     3,000 sees a tally every 1.5 s whether one process serves the room or two, and a second
     process halves each one's broadcasting rather than doubling the tallies."""
     _poll_id, session_id = key  # type: ignore[misc]
-    room = _room_sizes.get(session_id, (0.0, 0))[1]
-    return broadcast_gap(max(room, _recipients(session_id)))
+    room = _room_sizes.get(session_id)
+    return broadcast_gap(max(room.with_device if room else 0, _recipients(session_id)))
 
 
 def _lull_for(key: Hashable) -> float:
@@ -129,7 +187,7 @@ def _broadcast_tally(app: Flask, key: Hashable) -> None:
             poll = db.session.get(Poll, poll_id)
             if poll is None:
                 return
-            tally = poll_tally(poll)
+            tally = live_tally(poll)
             # A new database (tests, a reset) reuses poll ids: the opening time tells them apart.
             sent_key = (poll_id, poll.opened_at)
         finally:
@@ -163,8 +221,9 @@ tally_broadcasts = Coalescer(
 
 
 #: (poll id, session id) -> how the votes came when this process last committed some
-#: ("queued": more were waiting; "burst": a large batch; "" neither): passed on with the
-#: notice, so the other processes wait for the gap too.
+#: ("final": the room's last voter voted; "queued": more were waiting; "burst": a large
+#: batch; "" none of these): passed on with the notice, so the other processes wait for the
+#: gap too, or not at all.
 _pace: dict[Hashable, str] = {}
 
 
@@ -191,6 +250,7 @@ def _votes_elsewhere(app: Flask, body: str) -> None:
         (int(poll_id), int(session_id)),
         more_coming=pace == ["queued"],
         in_burst=pace == ["burst"],
+        final=pace == ["final"],
     )
 
 
@@ -208,13 +268,16 @@ def mark_dirty(
     """A vote on `poll_id` committed: make sure a tally broadcast follows soon, here and on
     every other process. `more_coming`: votes are queued for a later batch, so the burst goes
     on and the tally waits for its gap; `in_burst`: the batch was large, so a lull must be
-    longer to end the burst (`Coalescer.touch`)."""
+    longer to end the burst (`Coalescer.touch`). Once every voter of a large room has voted,
+    the tally goes out at once here and everywhere (`_everyone_has_voted`)."""
     key = (poll_id, session_id)
     _note_room_size(app, session_id)
-    tally_broadcasts.touch(app, key, more_coming=more_coming, in_burst=in_burst)
+    final = not more_coming and _everyone_has_voted(app, key)
+    tally_broadcasts.touch(app, key, more_coming=more_coming, in_burst=in_burst, final=final)
     if app.config.get("REDIS_URL"):
-        _pace[key] = "queued" if more_coming else "burst" if in_burst else ""
-        news_for_others.touch(app, key)
+        pace = "final" if final else "queued" if more_coming else "burst" if in_burst else ""
+        _pace[key] = pace
+        news_for_others.touch(app, key, final=final)
 
 
 def broadcasts_sent() -> int:

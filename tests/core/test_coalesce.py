@@ -277,3 +277,51 @@ def test_a_costly_flush_spaces_even_changes_that_each_end_in_a_lull(app):
     gaps = [later - earlier for (earlier, _), (later, _) in itertools.pairwise(flushed)]
     assert min(gaps) >= 0.19, [round(gap, 3) for gap in gaps]  # not every 80 ms
     assert flushed[-1][1] == 12
+
+
+def test_a_final_change_is_flushed_at_once_even_in_a_burst(app):
+    """tallies.py: when the last voter of a large room votes, no vote can follow, so the
+    tally goes out after the quiet time instead of the burst's lull (here 0.4 s) or the gap;
+    the same stream without the word waits for the lull."""
+
+    def stream(*, last_is_final: bool) -> float:
+        coalescer, flushed = _timed(
+            0.1, gap_s=2.0, lull_s=0.4, quiet_s=0.015, large_keys_burst=True
+        )
+        started = time.monotonic()
+        while time.monotonic() - started < 0.3:
+            coalescer.touch(app, "poll", in_burst=True)
+            time.sleep(0.02)
+        coalescer.touch(app, "poll", in_burst=True, final=last_is_final)
+        last_touch = time.monotonic()
+        assert coalescer.wait_until_idle(timeout_s=5)
+        assert len(flushed) == 1
+        return flushed[0] - last_touch
+
+    assert stream(last_is_final=True) < 0.1
+    assert stream(last_is_final=False) > 0.35
+
+
+def test_a_final_change_flushes_at_once_but_never_alongside_a_running_flush(app):
+    """A final change right after a flush skips the smallest interval (0.1 s here), but waits
+    for a flush still running (40 ms), so the final state is the last to go out."""
+    flushed: list[tuple[float, float, int]] = []
+    state = {"value": 0}
+
+    def costly_flush(_app, _key):
+        value, started = state["value"], time.monotonic()
+        time.sleep(0.04)
+        flushed.append((started, time.monotonic(), value))
+
+    coalescer = Coalescer(0.1, costly_flush, quiet_s=0.005)
+    state["value"] = 1
+    coalescer.touch(app, "room")
+    time.sleep(0.02)  # the first flush runs
+    state["value"] = 2
+    coalescer.touch(app, "room", final=True)
+    final_touch = time.monotonic()
+    assert coalescer.wait_until_idle(timeout_s=5)
+    (_, first_end, first_value), (second_start, _, second_value) = flushed
+    assert (first_value, second_value) == (1, 2)
+    assert second_start >= first_end  # never alongside
+    assert second_start - final_touch < 0.06  # not 0.1 s after the first

@@ -1,12 +1,22 @@
 """How often a live tally goes out: the gap follows the whole room, the lull this process."""
 
+import dataclasses
+
 import pytest
 
+from deliberation.accounts.models import User
 from deliberation.extensions import db
-from deliberation.roundtables import sessions, tallies
-from deliberation.roundtables.models import ParticipantRole, RoundtableSession, TakesPart
+from deliberation.roundtables import polls, sessions, tallies
+from deliberation.roundtables.models import (
+    ParticipantRole,
+    Phase,
+    Poll,
+    PollKind,
+    RoundtableSession,
+    TakesPart,
+)
 from tests.factories import make_user
-from tests.roundtables.helpers import build_session
+from tests.roundtables.helpers import build_session, cid
 
 
 def _session(participants: int) -> RoundtableSession:
@@ -52,7 +62,57 @@ def test_the_room_is_counted_again_after_a_minute_not_on_every_vote(app_ctx):
     _register(session, 50, TakesPart.ONLINE)
     tallies._note_room_size(app_ctx, session.id)  # within the minute: the count stands
     assert tallies._gap_for((1, session.id)) == before
-    counted_at, size = tallies._room_sizes[session.id]
-    tallies._room_sizes[session.id] = (counted_at - tallies.ROOM_SIZE_TTL_S, size)
+    counted = tallies._room_sizes[session.id]
+    tallies._room_sizes[session.id] = dataclasses.replace(
+        counted, counted_at=counted.counted_at - tallies.ROOM_SIZE_TTL_S
+    )
     tallies._note_room_size(app_ctx, session.id)
     assert tallies._gap_for((1, session.id)) > before
+
+
+def _open_poll_in_a_seated_room(participants: int) -> tuple[RoundtableSession, Poll, list[int]]:
+    """A running session, seated (one facilitator), with a yes/no room poll open; returns
+    the session, the poll and the participants' user ids."""
+    built = build_session(participants=participants, facilitators=1)
+    session = db.session.get(RoundtableSession, built["session_id"])
+    lead = db.session.get(User, built["lead_id"])
+    sessions.start_session(lead, session)  # seats the room
+    for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
+        sessions.set_phase(lead, session, phase)
+    poll = polls.open_poll(lead, session, PollKind.QUESTION, "Parks first?", ["Yes", "No"])
+    db.session.commit()
+    return session, poll, built["people"]
+
+
+def test_the_last_voter_of_a_large_room_makes_the_tally_final_once(app_ctx):
+    """210 seated participants (a gap over the smallest: a large room). Until the last of them
+    votes the tally waits for the burst's lull; the vote that completes the room is final
+    (no vote can follow), once; a facilitator, who never votes, does not hold it back."""
+    session, poll, people = _open_poll_in_a_seated_room(participants=210)
+    info = polls.get_poll_for_vote(session.id, poll.id)
+    yes = poll.options[0].id
+    seats = [sessions.find_participant(session.id, uid) for uid in people]
+    for person in seats[:-1]:
+        polls.cast_poll_vote(info, person, cid(), option_id=yes)
+    db.session.commit()
+    key = (poll.id, session.id)
+    tallies._note_room_size(app_ctx, session.id)
+    assert tallies._room_sizes[session.id].voters == 210
+    assert not tallies._everyone_has_voted(app_ctx, key)  # 209 of 210
+    polls.cast_poll_vote(info, seats[-1], cid(), option_id=yes)
+    db.session.commit()
+    assert tallies._everyone_has_voted(app_ctx, key)
+    assert not tallies._everyone_has_voted(app_ctx, key)  # told once; changes are paced
+
+
+def test_a_small_room_is_never_told_final(app_ctx):
+    """At a table the tally goes out 15 ms after the last vote anyway: no count is made."""
+    session, poll, people = _open_poll_in_a_seated_room(participants=12)
+    info = polls.get_poll_for_vote(session.id, poll.id)
+    for uid in people:
+        person = sessions.find_participant(session.id, uid)
+        polls.cast_poll_vote(info, person, cid(), option_id=poll.options[0].id)
+    db.session.commit()
+    tallies._note_room_size(app_ctx, session.id)
+    assert tallies._room_sizes[session.id].voters == 12
+    assert not tallies._everyone_has_voted(app_ctx, (poll.id, session.id))
