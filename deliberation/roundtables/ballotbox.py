@@ -10,6 +10,7 @@ holds one vote, so nothing waits for company. The rules (who votes, is the poll 
 or refusal, the answer's shape) are those of `polls`; this module only batches them.
 """
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,7 +108,7 @@ def _refuse_batch(batch: list[VoteRequest], error: Exception) -> None:
 
 
 def _tallies_changed(
-    app: Flask, polls_written: set[tuple[int, int]], batch: list[VoteRequest]
+    app: Flask, polls_written: dict[tuple[int, int], int], batch: list[VoteRequest]
 ) -> None:
     # Votes already queued for the next batch mean the burst goes on: the tally waits for
     # its gap rather than going out in the lull while that batch is written. A large batch
@@ -115,12 +116,16 @@ def _tallies_changed(
     # process, so nothing can queue meanwhile): a lull must then be longer to end it.
     more_coming = _batches.has_queued(app)
     in_burst = len(batch) >= BURST_BATCH
-    for poll_id, session_id in polls_written:
-        tallies.mark_dirty(app, poll_id, session_id, more_coming=more_coming, in_burst=in_burst)
+    for (poll_id, session_id), new_votes in polls_written.items():
+        tallies.mark_dirty(
+            app, poll_id, session_id, more_coming=more_coming, in_burst=in_burst,
+            new_votes=new_votes,
+        )  # fmt: skip
 
 
-def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
-    """One transaction for the whole batch; fills in each request's answer or refusal."""
+def _write(batch: list[VoteRequest]) -> dict[tuple[int, int], int]:
+    """One transaction for the whole batch; fills in each request's answer or refusal.
+    Returns the new votes written, by (poll id, session id)."""
     now = utcnow()
     users = {
         row.id: row
@@ -198,7 +203,7 @@ def _write(batch: list[VoteRequest]) -> set[tuple[int, int]]:
         if request.refusal == "repeat":
             request.refusal = None
             request.answer = _answer(request, repeat=True)
-    return {(accepted[key].poll_id, accepted[key].session_id) for key in inserted}
+    return Counter((accepted[key].poll_id, accepted[key].session_id) for key in inserted)
 
 
 _batches: Batcher[VoteRequest] = Batcher(

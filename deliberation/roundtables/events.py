@@ -641,7 +641,10 @@ class RoundtableNamespace(AuthenticatedNamespace):
             vote = polls.cast_poll_vote(
                 poll, seat, client_id, option_id=option_id, stances=stances, change=change
             )
-            call_after_commit(lambda: tallies.mark_dirty(app, poll.id, poll.session_id))
+            new_votes = 0 if change or vote.get("repeat") else 1
+            call_after_commit(
+                lambda: tallies.mark_dirty(app, poll.id, poll.session_id, new_votes=new_votes)
+            )
             return {"vote": vote}
         polls.require_may_vote(seat)
         option, _stances = polls.validate_choice(poll, option_id, None)

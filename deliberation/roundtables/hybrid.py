@@ -317,7 +317,7 @@ def enter_paper_vote(
         raise
     if not vote.get("repeat"):
         app = current_app._get_current_object()
-        call_after_commit(lambda: tallies.mark_dirty(app, poll.id, session.id))
+        call_after_commit(lambda: tallies.mark_dirty(app, poll.id, session.id, new_votes=1))
         _paper_changed(session, person.table_id)
     return vote
 
