@@ -43,11 +43,19 @@ def postgres_engine_options() -> dict:
     ~5 % of the chat step). Thousands of greenlets queue for the pool instead; each holds a
     connection for a few milliseconds.
 
+    The pool hands out the connection handed back last (`pool_use_lifo`): the vote writer's
+    batches then run on the few connections whose statements psycopg has already prepared
+    (it prepares one after five runs on a connection) and whose server process has the
+    tables' catalogue cached, instead of going round all twenty. PostgreSQL's CPU in a
+    3,000-person poll: 0.16-0.18 s instead of 0.20-0.22 with one worker, 0.25-0.29 instead
+    of 0.34-0.39 with two.
+
     Columns are `timestamp without time zone` holding UTC; a server whose default time zone is
     not UTC (Asia/Seoul) would otherwise shift every aware datetime on the way in.
     """
     return {
         "pool_pre_ping": True,
+        "pool_use_lifo": True,
         "pool_size": int(os.environ.get("DATABASE_POOL_SIZE", "20")),
         "max_overflow": int(os.environ.get("DATABASE_MAX_OVERFLOW", "0")),
         "pool_timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "30")),
