@@ -296,6 +296,10 @@ class Person:
     rejoined: asyncio.Event = field(default_factory=asyncio.Event)
     #: (lost at, back in the same seat with a fresh snapshot at) per reconnection.
     reconnections: list[tuple[float, float]] = field(default_factory=list)
+    #: The room poll reached this person (`poll_opened`, or a snapshot holding it open): a
+    #: browser can vote only once it shows the poll's options.
+    poll_shown: asyncio.Event = field(default_factory=asyncio.Event)
+    poll_shown_at: float | None = None
 
 
 class Rehearsal:
@@ -334,6 +338,8 @@ class Rehearsal:
         #: Voters who do not hold the complete tally yet (a count: rescanning 5,000 people
         #: at each arrival cost the load process about half a second at the final tally).
         self.not_converged = 0
+        #: Votes sent before the poll reached the voter (a browser cannot: it must be 0).
+        self.votes_before_poll_shown = 0
         self.all_converged = asyncio.Event()
 
     def error(self, kind: str, count: int = 1) -> None:
@@ -353,12 +359,21 @@ class Rehearsal:
                 if self.not_converged <= 0:
                     self.all_converged.set()
 
+    @staticmethod
+    def show_poll(person: Person, now: float) -> None:
+        """The poll reached the person's page: from now on they may vote."""
+        if person.poll_shown_at is None:
+            person.poll_shown_at = now
+        person.poll_shown.set()
+
     def apply_snapshot(self, person: Person, snapshot: dict[str, Any], now: float) -> None:
         """What a page takes from a snapshot that this rehearsal measures: phase and tally."""
         phase = snapshot.get("phase") or snapshot.get("state")
         if phase:
             person.phase_at.setdefault(phase, now)
         poll = snapshot.get("poll")
+        if poll and poll.get("state") == "open":
+            self.show_poll(person, now)
         if poll and poll.get("id") == self.poll_id and poll.get("tally"):
             self.saw_total(person, poll["tally"]["total"], now)
 
@@ -444,6 +459,7 @@ class Rehearsal:
             self.saw_total(person, data["total"], now)
 
         person.client.on("phase", on_phase)
+        person.client.on("poll_opened", lambda _data, now: self.show_poll(person, now))
         person.client.on("chat_message", on_chat)
         person.client.on("poll_tally", on_tally)
         person.client.on("resync", lambda _data, _now: self.resync(person))
@@ -620,6 +636,7 @@ class Rehearsal:
 
     async def poll(self) -> None:
         await self.phase("poll")
+        opening = time.perf_counter()
         ack = await self.call(
             self.lead, "poll_open", payloads.poll_open(self.sid, "choose_one", "Which first?")
         )
@@ -635,9 +652,18 @@ class Rehearsal:
 
         async def vote(person: Person) -> None:
             nonlocal unacked_then_settled
+            # Each person votes within the window from when their page shows the poll, as a
+            # browser must (it needs the options): not before the poll reached them.
+            try:
+                await asyncio.wait_for(person.poll_shown.wait(), self.timeout)
+            except TimeoutError:
+                self.error("poll_not_shown")
+                return
             await asyncio.sleep(random.uniform(0, self.window))  # noqa: S311 - load timing
             client_id = uuid.uuid4().hex
             sent[client_id] = time.perf_counter()
+            if person.poll_shown_at is None or sent[client_id] < person.poll_shown_at:
+                self.votes_before_poll_shown += 1
             choice = random.choice(options)  # noqa: S311 - load timing
             data = payloads.poll_vote(self.sid, poll["id"], choice, client_id)
             deadline = time.monotonic() + 2 * self.timeout
@@ -717,6 +743,9 @@ class Rehearsal:
             who: round(cpu_after[who] - cpu_before[who], 2) for who in cpu_before
         }
         latencies = [(acked[k] - sent[k]) * 1000 for k in acked]
+        shown = [(p.poll_shown_at - opening) * 1000 for p in voters if p.poll_shown_at]
+        self.figures["poll_shown_p99_ms"] = percentile(shown, 0.99)
+        self.figures["votes_before_poll_shown"] = self.votes_before_poll_shown
         tallies = [p.tallies_received for p in voters]
         if tallies:  # per voter, from the poll's opening until everyone converged
             self.figures["poll_tallies_per_person"] = {
@@ -976,6 +1005,8 @@ def rehearse(
             "poll_cpu_s": figures.get("poll_cpu_s"),
             "poll_client_lag_ms": figures.get("poll_client_lag_ms"),
             "poll_tallies_per_person": figures.get("poll_tallies_per_person"),
+            "poll_shown_p99_ms": figures.get("poll_shown_p99_ms"),
+            "votes_before_poll_shown": figures.get("votes_before_poll_shown"),
         }
         if fault_command:
             result.update(fault_figures(app if url else target_app, rehearsal, fault, figures))

@@ -167,6 +167,9 @@ def test_rehearsal_command_runs_a_small_session(runner):
     for key in ("connect_s", "phase_p99_ms", "chat_p99_ms", "ack_p50_ms", "ack_p99_ms",
                 "converge_ms", "server_rss_mb"):  # fmt: skip
         assert figures[key] is not None and figures[key] > 0, key
+    # Each person votes once their page shows the poll, as a browser must, never before.
+    assert figures["votes_before_poll_shown"] == 0
+    assert 0 < figures["poll_shown_p99_ms"] < 30_000
     # The load process's own lateness during the poll: a 10 ms timer, at least once a tick.
     lag = figures["poll_client_lag_ms"]
     assert 0 <= lag["p99"] <= lag["max"] < 30_000, lag
