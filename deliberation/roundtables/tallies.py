@@ -248,7 +248,10 @@ TALLY_NOTICE = "poll-votes"
 #: The notice leaves almost at once (the receiving process waits its own QUIET_S), so the
 #: room's last tally reaches every process's sockets about as soon as the local ones.
 NEWS_QUIET_S = 0.005
-news_for_others = Coalescer(COALESCE_S / 2, _tell_other_processes, quiet_s=NEWS_QUIET_S)
+#: At most one notice per 10 ms: each carries how many votes were written here, and the
+#: process whose votes complete the room can tell so only when the others' counts are in.
+NEWS_INTERVAL_S = 0.01
+news_for_others = Coalescer(NEWS_INTERVAL_S, _tell_other_processes, quiet_s=NEWS_QUIET_S)
 
 
 def _votes_elsewhere(app: Flask, body: str) -> None:
