@@ -301,6 +301,12 @@ class Person:
     poll_shown: asyncio.Event = field(default_factory=asyncio.Event)
     poll_shown_at: float | None = None
 
+    def show_poll(self, now: float) -> None:
+        """The poll reached the person's page: from now on they may vote."""
+        if self.poll_shown_at is None:
+            self.poll_shown_at = now
+        self.poll_shown.set()
+
 
 class Rehearsal:
     def __init__(
@@ -359,13 +365,6 @@ class Rehearsal:
                 if self.not_converged <= 0:
                     self.all_converged.set()
 
-    @staticmethod
-    def show_poll(person: Person, now: float) -> None:
-        """The poll reached the person's page: from now on they may vote."""
-        if person.poll_shown_at is None:
-            person.poll_shown_at = now
-        person.poll_shown.set()
-
     def apply_snapshot(self, person: Person, snapshot: dict[str, Any], now: float) -> None:
         """What a page takes from a snapshot that this rehearsal measures: phase and tally."""
         phase = snapshot.get("phase") or snapshot.get("state")
@@ -373,7 +372,7 @@ class Rehearsal:
             person.phase_at.setdefault(phase, now)
         poll = snapshot.get("poll")
         if poll and poll.get("state") == "open":
-            self.show_poll(person, now)
+            person.show_poll(now)
         if poll and poll.get("id") == self.poll_id and poll.get("tally"):
             self.saw_total(person, poll["tally"]["total"], now)
 
@@ -459,7 +458,7 @@ class Rehearsal:
             self.saw_total(person, data["total"], now)
 
         person.client.on("phase", on_phase)
-        person.client.on("poll_opened", lambda _data, now: self.show_poll(person, now))
+        person.client.on("poll_opened", lambda _data, now: person.show_poll(now))
         person.client.on("chat_message", on_chat)
         person.client.on("poll_tally", on_tally)
         person.client.on("resync", lambda _data, _now: self.resync(person))

@@ -641,7 +641,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
             vote = polls.cast_poll_vote(
                 poll, seat, client_id, option_id=option_id, stances=stances, change=change
             )
-            new_votes = 0 if change or vote.get("repeat") else 1
+            new_votes = int(polls.is_new_vote(vote, change=change))
             call_after_commit(
                 lambda: tallies.mark_dirty(app, poll.id, poll.session_id, new_votes=new_votes)
             )

@@ -315,7 +315,7 @@ def enter_paper_vote(
                 code="already_voted",
             ) from None
         raise
-    if not vote.get("repeat"):
+    if polls.is_new_vote(vote):
         app = current_app._get_current_object()
         call_after_commit(lambda: tallies.mark_dirty(app, poll.id, session.id, new_votes=1))
         _paper_changed(session, person.table_id)

@@ -280,6 +280,12 @@ def vote_answer(
 # --- casting and changing a vote ------------------------------------------------------------
 
 
+def is_new_vote(answer: dict[str, Any], *, change: bool = False) -> bool:
+    """Whether `cast_poll_vote`'s answer counts one more vote: not a change of a vote, not a
+    repeat of one already counted."""
+    return not change and not answer.get("repeat")
+
+
 def cast_poll_vote(
     poll: PollInfo,
     participant: Any,

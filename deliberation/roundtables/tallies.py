@@ -74,6 +74,19 @@ def _recipients(session_id: int) -> int:
         return 0
 
 
+def _read_alone(app: Flask, statement: Any) -> Any:
+    """The one row of `statement`, read in an app context of its own (the vote writer and
+    the notice listener have none); None if the database cannot be reached, which must
+    never stop a tally."""
+    with app.app_context():
+        try:
+            return db.session.execute(statement).one()
+        except SQLAlchemyError:
+            return None
+        finally:
+            db.session.remove()
+
+
 @dataclass(frozen=True)
 class RoomCount:
     """A session's people, counted at `counted_at` (monotonic)."""
@@ -98,21 +111,18 @@ def _note_room_size(app: Flask, session_id: int) -> None:
     seated_participant = and_(
         Participant.role == ParticipantRole.PARTICIPANT, Participant.table_id.is_not(None)
     )
-    with app.app_context():
-        try:
-            with_device, voters = db.session.execute(
-                select(
-                    func.count(case((Participant.takes_part != TakesPart.PAPER, 1))),
-                    func.count(case((seated_participant, 1))),
-                ).where(Participant.session_id == session_id)
-            ).one()
-        except SQLAlchemyError:
-            # The database restarting must not stop a tally: this process's own sockets
-            # set the pace until the next vote counts the room again.
-            app.logger.warning("could not count the people of session %s", session_id)
-            return
-        finally:
-            db.session.remove()
+    counts = _read_alone(
+        app,
+        select(
+            func.count(case((Participant.takes_part != TakesPart.PAPER, 1))),
+            func.count(case((seated_participant, 1))),
+        ).where(Participant.session_id == session_id),
+    )
+    if counts is None:
+        # This process's own sockets set the pace until the next vote counts the room again.
+        app.logger.warning("could not count the people of session %s", session_id)
+        return
+    with_device, voters = counts
     _room_sizes[session_id] = RoomCount(time.monotonic(), int(with_device), int(voters))
 
 
@@ -143,14 +153,10 @@ def _everyone_has_voted(app: Flask, key: Hashable, new_votes: int) -> bool:
     room = _room_sizes.get(session_id)
     if key in _complete_polls or room is None or known < room.voters or _gap_for(key) <= COALESCE_S:
         return False
-    with app.app_context():
-        try:
-            votes = db.session.scalar(select(func.count()).where(PollVote.poll_id == poll_id))
-        except SQLAlchemyError:
-            return False  # the tally follows at the burst's lull, as without this
-        finally:
-            db.session.remove()
-    _votes_known[key] = votes = int(votes or 0)
+    counted = _read_alone(app, select(func.count()).where(PollVote.poll_id == poll_id))
+    if counted is None:
+        return False  # the tally follows at the burst's lull, as without this
+    _votes_known[key] = votes = int(counted[0] or 0)
     if votes < room.voters:
         return False
     _complete_polls.add(key)
@@ -226,19 +232,16 @@ tally_broadcasts = Coalescer(
 )
 
 
-#: (poll id, session id) -> how the votes came when this process last committed some
-#: ("final": the room's last voter voted; "queued": more were waiting; "burst": a large
-#: batch; "" none of these): passed on with the notice, so the other processes wait for the
-#: gap too, or not at all.
-_pace: dict[Hashable, str] = {}
-#: (poll id, session id) -> new votes written here since the last notice.
-_unreported: dict[Hashable, int] = {}
+#: (poll id, session id) -> what the next notice says: the new votes written here since the
+#: last one, and how they came when this process last committed some ("final": the room's
+#: last voter voted; "queued": more were waiting; "burst": a large batch; "" none of these),
+#: so the other processes wait for the gap too, or not at all.
+_unreported: dict[Hashable, tuple[int, str]] = {}
 
 
 def _tell_other_processes(app: Flask, key: Hashable) -> None:
     poll_id, session_id = key  # type: ignore[misc]
-    pace = _pace.pop(key, "")
-    new_votes = _unreported.pop(key, 0)
+    new_votes, pace = _unreported.pop(key, (0, ""))
     notices.send(app, TALLY_NOTICE, f"{poll_id} {session_id} {new_votes} {pace}".rstrip())
 
 
@@ -297,8 +300,7 @@ def mark_dirty(
     tally_broadcasts.touch(app, key, more_coming=more_coming, in_burst=in_burst, final=final)
     if app.config.get("REDIS_URL"):
         pace = "final" if final else "queued" if more_coming else "burst" if in_burst else ""
-        _pace[key] = pace
-        _unreported[key] = _unreported.get(key, 0) + new_votes
+        _unreported[key] = (_unreported.get(key, (0, ""))[0] + new_votes, pace)
         news_for_others.touch(app, key, final=final)
 
 
