@@ -5,6 +5,11 @@ connection takes its local port from. With tests running in parallel, some clien
 connection could take the port between our asking and the server binding it: a full test
 run once lost a whole module of stack tests to "Address already in use". The ports here are
 chosen at random below that range, where only listeners live, and checked free.
+
+A port checked free is not yet bound: until its server binds it, another server could be
+handed the same one. So a process never hands out a port twice, and test processes running
+in parallel each choose from their own share of the range (`use_share`; a full test run
+once lost two stack tests to a worker finding its port taken).
 """
 
 import secrets
@@ -18,6 +23,20 @@ DEFAULT_EPHEMERAL_START = 32768
 #: Lowest port chosen: above the well-known and most registered services' ports.
 LOWEST = 20000
 ATTEMPTS = 200
+
+#: Ports this process has handed out (their servers may not have bound them yet).
+_handed_out: set[int] = set()
+#: This process's share of the range: (index, count) of equal slices.
+_share = (0, 1)
+
+
+def use_share(index: int, count: int) -> None:
+    """Choose ports only from slice `index` of `count` equal slices of the range (one per
+    parallel test process, so no two of them pick the same port)."""
+    global _share
+    if not 0 <= index < count:
+        raise ValueError(f"share {index} of {count}")
+    _share = (index, count)
 
 
 def ephemeral_start() -> int:
@@ -44,10 +63,14 @@ def port_is_free(port: int) -> bool:
 def free_port() -> int:
     """A loopback port nobody listens on now, outside the ephemeral range when it can be."""
     top = ephemeral_start()
-    if top - LOWEST > 1000:
+    index, count = _share
+    width = (top - LOWEST) // count
+    if width > 1000:
+        low = LOWEST + index * width
         for _ in range(ATTEMPTS):
-            port = LOWEST + secrets.randbelow(top - LOWEST)
-            if port_is_free(port):
+            port = low + secrets.randbelow(width)
+            if port not in _handed_out and port_is_free(port):
+                _handed_out.add(port)
                 return port
     with socket.socket() as s:  # a machine with an unusual range: the kernel's choice
         s.bind((LOOPBACK, 0))

@@ -21,6 +21,7 @@ from deliberation.roundtables import tallies
 from loadtest import loadclient
 from loadtest.liveserver import LiveServer
 from loadtest.serverfork import ServerForker
+from scripts import ports
 from tests.factories import PASSWORD
 from tests.url_builders import reuse_compiled_url_builders
 
@@ -28,6 +29,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 reuse_compiled_url_builders()
+
+
+def _ports_of_this_test_process() -> None:
+    """Parallel test processes (pytest-xdist) choose their servers' ports from shares of the
+    range of their own (`scripts/ports.py`)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and count > 1:
+        ports.use_share(int(worker[2:]), count)
+
+
+_ports_of_this_test_process()
 
 FAST_ARGON2 = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
 
