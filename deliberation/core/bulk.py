@@ -52,6 +52,22 @@ def insert_rows(
     return list(result) if returning else []
 
 
+def warm_up(
+    table: Table,
+    columns: Sequence[str],
+    *,
+    skip_duplicates: bool = False,
+    returning: Sequence[ColumnElement[Any]] = (),
+) -> None:
+    """Run `insert_rows`'s statement for these columns once with no rows, so the first real
+    batch finds it compiled (PostgreSQL: 2-3 ms of the first vote batch's 10, traced); SQLite
+    needs nothing."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    statement = _unnest_insert(table, tuple(columns), skip_duplicates, tuple(returning))
+    _connection().execute(statement, {f"{name}_rows": [] for name in columns})
+
+
 def _connection() -> Connection:
     """The session's connection, in its transaction, after a flush of anything pending (what
     `db.session.execute` does first). Core statements run on it skip the ORM's execution

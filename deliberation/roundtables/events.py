@@ -610,6 +610,9 @@ class RoundtableNamespace(AuthenticatedNamespace):
             options,
             payload_int(data, "duration_s", required=False),
         )
+        call_after_commit(
+            partial(ballotbox.poll_opened, current_app._get_current_object(), poll.id, session.id)
+        )
         return {"poll": payloads.poll_payload(poll)}
 
     @socket_action

@@ -103,10 +103,15 @@ _room_sizes: dict[int, RoomCount] = {}
 ROOM_SIZE_TTL_S = 60.0
 
 
-def _note_room_size(app: Flask, session_id: int) -> None:
-    """Count the session's people, at most once a minute (one query)."""
+def count_room(app: Flask, session_id: int, fresh: bool = False) -> None:
+    """Count the session's people (one query): at most once a minute, unless `fresh` (a poll
+    opens: people seated since the last count may vote)."""
     counted = _room_sizes.get(session_id)
-    if counted is not None and time.monotonic() - counted.counted_at < ROOM_SIZE_TTL_S:
+    if (
+        not fresh
+        and counted is not None
+        and time.monotonic() - counted.counted_at < ROOM_SIZE_TTL_S
+    ):
         return
     seated_participant = and_(
         Participant.role == ParticipantRole.PARTICIPANT, Participant.table_id.is_not(None)
@@ -260,7 +265,7 @@ news_for_others = Coalescer(NEWS_INTERVAL_S, _tell_other_processes, quiet_s=NEWS
 def _votes_elsewhere(app: Flask, body: str) -> None:
     poll_id, session_id, new_votes, *pace = body.split()
     key = (int(poll_id), int(session_id))
-    _note_room_size(app, key[1])
+    count_room(app, key[1])
     if pace == ["final"]:
         _complete_polls.add(key)  # no need to count it here
         final = True
@@ -295,7 +300,7 @@ def mark_dirty(
     (not changes); once every voter of a large room has voted, the tally goes out at once
     here and everywhere (`_everyone_has_voted`)."""
     key = (poll_id, session_id)
-    _note_room_size(app, session_id)
+    count_room(app, session_id)
     final = _everyone_has_voted(app, key, new_votes)
     tally_broadcasts.touch(app, key, more_coming=more_coming, in_burst=in_burst, final=final)
     if app.config.get("REDIS_URL"):

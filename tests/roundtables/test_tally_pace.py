@@ -47,7 +47,7 @@ def test_the_gap_follows_everyone_with_a_device_in_the_session_not_this_process(
     _register(session, 150, TakesPart.PAPER)
     key = (1, session.id)
     assert tallies._gap_for(key) == tallies.COALESCE_S  # not yet counted: this process alone
-    tallies._note_room_size(app_ctx, session.id)
+    tallies.count_room(app_ctx, session.id)
     assert tallies._gap_for(key) == tallies.broadcast_gap(400) == pytest.approx(0.2)
     # The lull that ends a burst is this process's: no socket here, the smallest.
     assert tallies._lull_for(key) == tallies.BURST_QUIET_SHARE * tallies.COALESCE_S
@@ -55,22 +55,22 @@ def test_the_gap_follows_everyone_with_a_device_in_the_session_not_this_process(
 
 def test_a_small_room_keeps_the_smallest_gap(app_ctx):
     session = _session(participants=20)
-    tallies._note_room_size(app_ctx, session.id)
+    tallies.count_room(app_ctx, session.id)
     assert tallies._gap_for((1, session.id)) == tallies.COALESCE_S
 
 
 def test_the_room_is_counted_again_after_a_minute_not_on_every_vote(app_ctx):
     session = _session(participants=300)
-    tallies._note_room_size(app_ctx, session.id)
+    tallies.count_room(app_ctx, session.id)
     before = tallies._gap_for((1, session.id))
     _register(session, 50, TakesPart.ONLINE)
-    tallies._note_room_size(app_ctx, session.id)  # within the minute: the count stands
+    tallies.count_room(app_ctx, session.id)  # within the minute: the count stands
     assert tallies._gap_for((1, session.id)) == before
     counted = tallies._room_sizes[session.id]
     tallies._room_sizes[session.id] = dataclasses.replace(
         counted, counted_at=counted.counted_at - tallies.ROOM_SIZE_TTL_S
     )
-    tallies._note_room_size(app_ctx, session.id)
+    tallies.count_room(app_ctx, session.id)
     assert tallies._gap_for((1, session.id)) > before
 
 
@@ -119,7 +119,7 @@ def test_the_last_voter_of_a_large_room_makes_the_tally_final_once(app_ctx):
     database is counted only when the votes known here reach the room's voters."""
     session, poll, people = _open_poll_in_a_seated_room(participants=210)
     key = (poll.id, session.id)
-    tallies._note_room_size(app_ctx, session.id)
+    tallies.count_room(app_ctx, session.id)
     assert tallies._room_sizes[session.id].voters == 210
     _vote(session, poll, people[:-1])
     with _counts_of_votes() as counts:
@@ -138,7 +138,7 @@ def test_votes_reported_twice_are_counted_again_not_taken_for_the_whole_room(app
     says how many, and the tally is not final until they are all in."""
     session, poll, people = _open_poll_in_a_seated_room(participants=210)
     key = (poll.id, session.id)
-    tallies._note_room_size(app_ctx, session.id)
+    tallies.count_room(app_ctx, session.id)
     _vote(session, poll, people[:200])
     assert not tallies._everyone_has_voted(app_ctx, key, 250)
     assert tallies._votes_known[key] == 200
@@ -157,7 +157,7 @@ def test_a_small_room_is_never_told_final(app_ctx):
     """At a table the tally goes out 15 ms after the last vote anyway: no count is made."""
     session, poll, people = _open_poll_in_a_seated_room(participants=12)
     _vote(session, poll, people)
-    tallies._note_room_size(app_ctx, session.id)
+    tallies.count_room(app_ctx, session.id)
     assert tallies._room_sizes[session.id].voters == 12
     with _counts_of_votes() as counts:
         assert not tallies._everyone_has_voted(app_ctx, (poll.id, session.id), 12)
