@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from deliberation.core import bulk
@@ -45,14 +46,20 @@ def record(
     return entry
 
 
-def record_many(action: str, object_type: str, entries: list[tuple[object, int | None]]) -> None:
+def record_many(
+    action: str,
+    object_type: str,
+    entries: list[tuple[object, int | None]],
+    connection: Connection | None = None,
+) -> None:
     """Add one audit entry per (object id, actor id) to the current transaction in one statement.
 
     For batch writers (the room-poll group commit): the ORM sends one INSERT with a VALUES
     row per entry and RETURNING, which psycopg rewrites in Python for every batch (500
     entries on PostgreSQL: 28-129 ms of CPU, and enough garbage to wake the collector, while
     the event loop waits); `bulk.insert_rows` sends one short statement whatever the number.
-    The entries are the same as `record`'s.
+    The entries are the same as `record`'s. On `connection`, in its transaction, or else in
+    the session's.
     """
     now = utcnow()
     rows = [
@@ -60,7 +67,9 @@ def record_many(action: str, object_type: str, entries: list[tuple[object, int |
         for object_id, actor_id in entries
     ]
     bulk.insert_rows(
-        AuditEntry.__table__, [dict(zip(_MANY_COLUMNS, row, strict=True)) for row in rows]
+        AuditEntry.__table__,
+        [dict(zip(_MANY_COLUMNS, row, strict=True)) for row in rows],
+        connection=connection,
     )
 
 

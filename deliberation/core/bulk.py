@@ -15,7 +15,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, cast, func, insert, select
+from sqlalchemy import ColumnElement, Table, any_, bindparam, cast, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,17 +30,20 @@ def insert_rows(
     *,
     skip_duplicates: bool = False,
     returning: Sequence[ColumnElement[Any]] = (),
+    connection: Connection | None = None,
 ) -> list[Any]:
     """Insert `rows` (dicts with the same keys) in one statement; a row breaking a UNIQUE
     constraint is skipped when `skip_duplicates`. Returns the `returning` columns of the rows
-    that went in (an empty list without `returning`)."""
+    that went in (an empty list without `returning`). On `connection`, in its transaction, or
+    else in the session's."""
     if not rows:
         return []
     columns = list(rows[0])
-    if db.engine.dialect.name == "postgresql":
+    connection = connection or _connection()
+    if connection.dialect.name == "postgresql":
         statement = _unnest_insert(table, tuple(columns), skip_duplicates, tuple(returning))
         arrays = {f"{name}_rows": [row[name] for row in rows] for name in columns}
-        result = _connection().execute(statement, arrays)
+        result = connection.execute(statement, arrays)
         return list(result) if returning else []
 
     statement = sqlite_insert(table) if skip_duplicates else insert(table)
@@ -48,8 +51,17 @@ def insert_rows(
         statement = statement.on_conflict_do_nothing()
     if returning:
         statement = statement.returning(*returning)
-    result = _connection().execute(statement, list(rows))
+    result = connection.execute(statement, list(rows))
     return list(result) if returning else []
+
+
+def one_of(column: ColumnElement[Any], name: str, dialect_name: str) -> ColumnElement[bool]:
+    """`column IN (the list passed as parameter `name`)`. On PostgreSQL `= ANY(array)`: one
+    text whatever the list's length, where IN has one per length (and the server parses and
+    plans each anew); SQLite has no arrays and keeps IN."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def warm_up(

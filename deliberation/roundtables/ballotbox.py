@@ -10,6 +10,7 @@ holds one vote, so nothing waits for company. The rules (who votes, is the poll 
 or refusal, the answer's shape) are those of `polls`; this module only batches them.
 """
 
+import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, null, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from deliberation.accounts.models import MemberCategory, User
@@ -44,16 +46,29 @@ BURST_BATCH = 50
 WAIT_S = 30.0
 
 
-#: The voters' logins, checked again at write time (a logout between the vote and its batch).
-_VOTERS_LOGINS = select(User.id, User.session_token, User.is_active_account).where(
-    User.id.in_(bindparam("user_ids", expanding=True))
-)
-#: The batch's polls that are open, share-locked so a close waits for the batch to commit.
-_OPEN_POLLS = (
-    select(Poll.id)
-    .where(Poll.id.in_(bindparam("poll_ids", expanding=True)), polls.poll_is_open(bindparam("now")))
-    .with_for_update(read=True)
-)
+@functools.cache
+def _logins_and_open_polls(dialect_name: str) -> Any:
+    """The voters' logins (checked again at write time: a logout between the vote and its
+    batch) and the batch's open polls, share-locked so a close waits for the batch to commit;
+    in one round trip. Rows (user id, session token, active, None), then (None, None, None,
+    open poll id). The id lists are parameters whose text does not change with their length
+    (`bulk.one_of`): the server plans the statement once per connection."""
+    open_polls = (
+        select(Poll.id)
+        .where(
+            bulk.one_of(Poll.id, "poll_ids", dialect_name),
+            polls.poll_is_open(bindparam("now")),
+        )
+        .with_for_update(read=True)
+        .cte("open_polls")
+    )
+    return (
+        select(User.id, User.session_token, User.is_active_account, null().label("open_poll_id"))
+        .where(bulk.one_of(User.id, "user_ids", dialect_name))
+        .union_all(select(null(), null(), null(), open_polls.c.id))
+    )
+
+
 #: The columns a batch writes, and what its INSERT returns for each vote that went in.
 _VOTE_COLUMNS = (
     "poll_id", "participant_id", "client_id", "option_id", "member_category", "created_at",
@@ -151,25 +166,33 @@ def _tallies_changed(
         )  # fmt: skip
 
 
-def _write(batch: list[VoteRequest]) -> dict[tuple[int, int], int]:
+def _write(batch: list[VoteRequest], connection: Connection) -> dict[tuple[int, int], int]:
     """One transaction for the whole batch; fills in each request's answer or refusal.
     Returns the new votes written, by (poll id, session id)."""
-    now = utcnow()
-    # Core statements on the session's connection (same transaction): through the ORM
-    # session each of these reads cost 380-450 µs of a worker's CPU per batch, like this
-    # 120-150 (a one-vote batch on PostgreSQL, measured).
-    connection = db.session.connection()
-    users = {
-        row.id: row
-        for row in connection.execute(
-            _VOTERS_LOGINS, {"user_ids": list({r.user_id for r in batch})}
-        )
-    }
-    open_polls = set(
-        connection.execute(
-            _OPEN_POLLS, {"poll_ids": list({r.poll_id for r in batch}), "now": now}
-        ).scalars()
-    )
+    # Core statements only, on the writer's connection: through the ORM session each read
+    # cost 380-450 µs of a worker's CPU per batch, like this 120-150 (a one-vote batch on
+    # PostgreSQL, measured); and a connection held for the run saves each batch a checkout.
+    with connection.begin():
+        return _write_in(batch, connection, utcnow())
+
+
+def _write_in(
+    batch: list[VoteRequest], connection: Connection, now: datetime
+) -> dict[tuple[int, int], int]:
+    users: dict[int, Any] = {}
+    open_polls: set[int] = set()
+    for row in connection.execute(
+        _logins_and_open_polls(connection.dialect.name),
+        {
+            "user_ids": list({r.user_id for r in batch}),
+            "poll_ids": list({r.poll_id for r in batch}),
+            "now": now,
+        },
+    ):
+        if row.open_poll_id is None:
+            users[row.id] = row
+        else:
+            open_polls.add(row.open_poll_id)
     accepted: dict[tuple[int, int], VoteRequest] = {}
     for request in batch:
         user = users.get(request.user_id)
@@ -191,13 +214,14 @@ def _write(batch: list[VoteRequest]) -> dict[tuple[int, int], int]:
         [_vote_row(request, now) for request in accepted.values()],
         skip_duplicates=True,  # UNIQUE(poll, participant): a second vote is not written
         returning=_VOTE_KEY,
+        connection=connection,
     )
     inserted = {(row.poll_id, row.participant_id) for row in rows}
     missing = [key for key in accepted if key not in inserted]
     if missing:
         existing = {
             (vote.poll_id, vote.participant_id): vote.client_id
-            for vote in db.session.execute(
+            for vote in connection.execute(
                 select(PollVote.poll_id, PollVote.participant_id, PollVote.client_id).where(
                     PollVote.participant_id.in_({pid for _poll, pid in missing})
                 )
@@ -211,8 +235,9 @@ def _write(batch: list[VoteRequest]) -> dict[tuple[int, int], int]:
         "roundtable.vote",
         "roundtable_poll",
         [(accepted[key].poll_id, accepted[key].user_id) for key in inserted],
+        connection=connection,
     )
-    db.session.commit()
+    # Answers are read only once the batch is committed (the waiters are woken after it).
     for key in inserted:
         request = accepted[key]
         request.answer = _answer(request, repeat=False)
@@ -224,7 +249,13 @@ def _write(batch: list[VoteRequest]) -> dict[tuple[int, int], int]:
 
 
 _batches: Batcher[VoteRequest] = Batcher(
-    "votes", _write, _refuse_batch, after=_tallies_changed, max_batch=MAX_BATCH, wait_s=WAIT_S
+    "votes",
+    _write,
+    _refuse_batch,
+    after=_tallies_changed,
+    max_batch=MAX_BATCH,
+    wait_s=WAIT_S,
+    hold_connection=True,
 )
 
 
@@ -278,7 +309,9 @@ def _get_ready(app: Flask, poll_id: int, session_id: int) -> None:
 def _warm_up(poll_id: int) -> None:
     """Run the batch's statements once, writing nothing (rolled back by the caller)."""
     connection = db.session.connection()
-    connection.execute(_VOTERS_LOGINS, {"user_ids": []}).all()
-    connection.execute(_OPEN_POLLS, {"poll_ids": [poll_id], "now": utcnow()}).all()
+    connection.execute(
+        _logins_and_open_polls(connection.dialect.name),
+        {"user_ids": [], "poll_ids": [poll_id], "now": utcnow()},
+    ).all()
     bulk.warm_up(PollVote.__table__, _VOTE_COLUMNS, skip_duplicates=True, returning=_VOTE_KEY)
     audit.warm_up_record_many()

@@ -8,7 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event, text
+
 from deliberation.core.group_commit import Batcher
+from deliberation.extensions import db
 
 
 @dataclass
@@ -110,3 +113,50 @@ def test_has_queued_tells_whether_a_later_batch_is_waiting(app):
         assert first.result(5) and all(f.result(5) for f in later)
     assert seen_after == [True, False]  # after the first batch: more queued; after the last: none
     assert not batcher.has_queued(app)
+
+
+def test_a_held_connection_serves_a_whole_run_of_batches_and_a_failure_gets_a_fresh_one(app):
+    """`hold_connection` (the vote writer): the batches of one run share one connection, one
+    checkout (each batch otherwise checks one out, with the pool's ping); after a failed
+    batch the next one gets a fresh connection."""
+    with app.app_context():
+        engine = db.engine
+    connections: list[Any] = []
+    checkouts: list[int] = []
+
+    def write(batch: list[Item], connection: Any) -> None:
+        connections.append(connection)
+        assert connection.execute(text("SELECT 1")).scalar() == 1
+        time.sleep(0.03)  # the next batch gathers meanwhile: one run of several batches
+        if len(connections) == 2:
+            raise RuntimeError("the connection broke")
+        for item in batch:
+            item.answer = item.n
+
+    def fail(batch: list[Item], error: Exception) -> None:
+        for item in batch:
+            item.refused = str(error)
+
+    def checked_out(*_args: Any) -> None:
+        checkouts.append(1)
+
+    def arrive(item: Item) -> bool:
+        time.sleep(item.n * 0.002)  # one every 2 ms: the queue never runs dry between batches
+        return batcher.wait_for_batch(app, item)
+
+    batcher = Batcher("items", write, fail, hold_connection=True)
+    event.listen(engine, "checkout", checked_out)
+    try:
+        items = [Item(n) for n in range(60)]
+        with ThreadPoolExecutor(60) as pool:
+            assert all(pool.map(arrive, items))
+    finally:
+        event.remove(engine, "checkout", checked_out)
+    assert len(connections) >= 4, "one run of several batches"
+    assert connections[0] is connections[1]  # held across batches
+    assert connections[2] is not connections[1]  # a fresh one after the failure
+    assert all(c is connections[2] for c in connections[2:])
+    assert len(checkouts) == 2
+    refused = [item for item in items if item.refused]
+    assert refused and all(item.answer is None for item in refused)
+    assert all(item.answer == item.n for item in items if not item.refused)
