@@ -62,24 +62,21 @@ def record_many(
     the session's.
     """
     now = utcnow()
-    rows = [
-        (now, actor_id, action, object_type, _object_id(object_id), {})
-        for object_id, actor_id in entries
-    ]
     bulk.insert_rows(
         AuditEntry.__table__,
-        [dict(zip(_MANY_COLUMNS, row, strict=True)) for row in rows],
+        [
+            {
+                "created_at": now,
+                "actor_id": actor_id,
+                "action": action,
+                "object_type": object_type,
+                "object_id": _object_id(object_id),
+                "details": {},
+            }
+            for object_id, actor_id in entries
+        ],
         connection=connection,
     )
-
-
-#: The columns `record_many` writes.
-_MANY_COLUMNS = ("created_at", "actor_id", "action", "object_type", "object_id", "details")
-
-
-def warm_up_record_many() -> None:
-    """Compile `record_many`'s statement ahead of the first batch (`bulk.warm_up`)."""
-    bulk.warm_up(AuditEntry.__table__, _MANY_COLUMNS)
 
 
 def _object_id(object_id: object | None) -> str | None:

@@ -15,7 +15,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, any_, bindparam, cast, func, insert, select
+from sqlalchemy import ColumnElement, Table, bindparam, cast, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -53,31 +53,6 @@ def insert_rows(
         statement = statement.returning(*returning)
     result = connection.execute(statement, list(rows))
     return list(result) if returning else []
-
-
-def one_of(column: ColumnElement[Any], name: str, dialect_name: str) -> ColumnElement[bool]:
-    """`column IN (the list passed as parameter `name`)`. On PostgreSQL `= ANY(array)`: one
-    text whatever the list's length, where IN has one per length (and the server parses and
-    plans each anew); SQLite has no arrays and keeps IN."""
-    if dialect_name == "postgresql":
-        return column == any_(bindparam(name, type_=ARRAY(column.type)))
-    return column.in_(bindparam(name, expanding=True))
-
-
-def warm_up(
-    table: Table,
-    columns: Sequence[str],
-    *,
-    skip_duplicates: bool = False,
-    returning: Sequence[ColumnElement[Any]] = (),
-) -> None:
-    """Run `insert_rows`'s statement for these columns once with no rows, so the first real
-    batch finds it compiled (PostgreSQL: 2-3 ms of the first vote batch's 10, traced); SQLite
-    needs nothing."""
-    if db.engine.dialect.name != "postgresql":
-        return
-    statement = _unnest_insert(table, tuple(columns), skip_duplicates, tuple(returning))
-    _connection().execute(statement, {f"{name}_rows": [] for name in columns})
 
 
 def _connection() -> Connection:

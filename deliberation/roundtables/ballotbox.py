@@ -10,7 +10,6 @@ holds one vote, so nothing waits for company. The rules (who votes, is the poll 
 or refusal, the answer's shape) are those of `polls`; this module only batches them.
 """
 
-import functools
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from deliberation.core.errors import DomainError, is_database_outage
 from deliberation.core.group_commit import Batcher
 from deliberation.db import utcnow
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import polls, tallies
+from deliberation.roundtables import polls, tallies, vote_statement
 from deliberation.roundtables.models import Poll, PollVote
 
 log = logging.getLogger(__name__)
@@ -46,29 +45,21 @@ BURST_BATCH = 50
 WAIT_S = 30.0
 
 
-@functools.cache
-def _logins_and_open_polls(dialect_name: str) -> Any:
-    """The voters' logins (checked again at write time: a logout between the vote and its
-    batch) and the batch's open polls, share-locked so a close waits for the batch to commit;
-    in one round trip. Rows (user id, session token, active, None), then (None, None, None,
-    open poll id). The id lists are parameters whose text does not change with their length
-    (`bulk.one_of`): the server plans the statement once per connection."""
-    open_polls = (
-        select(Poll.id)
-        .where(
-            bulk.one_of(Poll.id, "poll_ids", dialect_name),
-            polls.poll_is_open(bindparam("now")),
-        )
-        .with_for_update(read=True)
-        .cte("open_polls")
-    )
-    return (
-        select(User.id, User.session_token, User.is_active_account, null().label("open_poll_id"))
-        .where(bulk.one_of(User.id, "user_ids", dialect_name))
-        .union_all(select(null(), null(), null(), open_polls.c.id))
-    )
-
-
+#: The voters' logins (checked again at write time: a logout between the vote and its batch)
+#: and the batch's polls that are open (share-locked on a server, so a close waits for the
+#: batch to commit), in one statement: rows (user id, session token, active, None), then
+#: (None, None, None, open poll id). SQLite's; PostgreSQL's batch is `vote_statement`.
+_open_polls = (
+    select(Poll.id)
+    .where(Poll.id.in_(bindparam("poll_ids", expanding=True)), polls.poll_is_open(bindparam("now")))
+    .with_for_update(read=True)
+    .cte("open_polls")
+)
+_LOGINS_AND_OPEN_POLLS = (
+    select(User.id, User.session_token, User.is_active_account, null().label("open_poll_id"))
+    .where(User.id.in_(bindparam("user_ids", expanding=True)))
+    .union_all(select(null(), null(), null(), _open_polls.c.id))
+)
 #: The columns a batch writes, and what its INSERT returns for each vote that went in.
 _VOTE_COLUMNS = (
     "poll_id", "participant_id", "client_id", "option_id", "member_category", "created_at",
@@ -167,77 +158,29 @@ def _tallies_changed(
 
 
 def _write(batch: list[VoteRequest], connection: Connection) -> dict[tuple[int, int], int]:
-    """One transaction for the whole batch; fills in each request's answer or refusal.
-    Returns the new votes written, by (poll id, session id)."""
-    # Core statements only, on the writer's connection: through the ORM session each read
-    # cost 380-450 µs of a worker's CPU per batch, like this 120-150 (a one-vote batch on
-    # PostgreSQL, measured); and a connection held for the run saves each batch a checkout.
-    with connection.begin():
-        return _write_in(batch, connection, utcnow())
+    """Write the batch at once (nothing of it, or all that is accepted); fill in each
+    request's answer or refusal. Returns the new votes written, by (poll id, session id).
 
-
-def _write_in(
-    batch: list[VoteRequest], connection: Connection, now: datetime
-) -> dict[tuple[int, int], int]:
-    users: dict[int, Any] = {}
-    open_polls: set[int] = set()
-    for row in connection.execute(
-        _logins_and_open_polls(connection.dialect.name),
-        {
-            "user_ids": list({r.user_id for r in batch}),
-            "poll_ids": list({r.poll_id for r in batch}),
-            "now": now,
-        },
-    ):
-        if row.open_poll_id is None:
-            users[row.id] = row
-        else:
-            open_polls.add(row.open_poll_id)
-    accepted: dict[tuple[int, int], VoteRequest] = {}
-    for request in batch:
-        user = users.get(request.user_id)
-        if (
-            user is None
-            or not user.is_active_account
-            or user.session_token != request.session_token
-        ):
-            request.refusal = "unauthenticated"
-        elif request.poll_id not in open_polls:
-            request.refusal = "poll_closed"
-        elif (request.poll_id, request.participant_id) in accepted:
-            accepted_first = accepted[(request.poll_id, request.participant_id)]
-            request.refusal = polls.repeat_or_refusal(accepted_first.client_id, request.client_id)
-        else:
-            accepted[(request.poll_id, request.participant_id)] = request
-    rows = bulk.insert_rows(
-        PollVote.__table__,
-        [_vote_row(request, now) for request in accepted.values()],
-        skip_duplicates=True,  # UNIQUE(poll, participant): a second vote is not written
-        returning=_VOTE_KEY,
-        connection=connection,
-    )
-    inserted = {(row.poll_id, row.participant_id) for row in rows}
-    missing = [key for key in accepted if key not in inserted]
-    if missing:
-        existing = {
-            (vote.poll_id, vote.participant_id): vote.client_id
-            for vote in connection.execute(
-                select(PollVote.poll_id, PollVote.participant_id, PollVote.client_id).where(
-                    PollVote.participant_id.in_({pid for _poll, pid in missing})
-                )
-            )
-        }
-        for key in missing:
-            accepted[key].refusal = polls.repeat_or_refusal(
-                existing.get(key), accepted[key].client_id
-            )
-    audit.record_many(
-        "roundtable.vote",
-        "roundtable_poll",
-        [(accepted[key].poll_id, accepted[key].user_id) for key in inserted],
-        connection=connection,
-    )
-    # Answers are read only once the batch is committed (the waiters are woken after it).
+    Core statements only, on the writer's connection held for the run: through the ORM
+    session each read cost 380-450 µs of a worker's CPU per batch, like this 120-150 (a
+    one-vote batch on PostgreSQL, measured). PostgreSQL takes the whole batch as one
+    statement in one round trip (`vote_statement`); SQLite as separate statements in one
+    transaction."""
+    now = utcnow()
+    if connection.dialect.name == "postgresql":
+        if connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            connection.execution_options(isolation_level="AUTOCOMMIT")  # no BEGIN, COMMIT
+        written = vote_statement.write(connection, batch, now, VOTE_ACTION, VOTE_OBJECT)
+        accepted = accept(batch, written.logins, written.open_polls)
+        inserted = written.inserted
+    else:
+        with connection.begin():
+            logins, open_polls = _logins_and_open_polls(connection, batch, now)
+            accepted = accept(batch, logins, open_polls)
+            inserted = _insert(accepted, connection, now)
+    _refuse_repeats(accepted, inserted, connection)
+    if connection.in_transaction():
+        connection.commit()  # ends what the reads began (PostgreSQL: in autocommit, nothing)
     for key in inserted:
         request = accepted[key]
         request.answer = _answer(request, repeat=False)
@@ -246,6 +189,94 @@ def _write_in(
             request.refusal = None
             request.answer = _answer(request, repeat=True)
     return Counter((accepted[key].poll_id, accepted[key].session_id) for key in inserted)
+
+
+#: How each vote written is audited (`audit.record_many`'s rows).
+VOTE_ACTION, VOTE_OBJECT = "roundtable.vote", "roundtable_poll"
+
+
+def accept(
+    batch: list[VoteRequest], logins: dict[int, tuple[str, bool]], open_polls: set[int]
+) -> dict[tuple[int, int], VoteRequest]:
+    """Per (poll, participant), the first vote of the batch with a valid login (the token the
+    voter joined with, an active account) on an open poll; every other vote gets its refusal.
+    (`vote_statement` accepts the same in SQL.)"""
+    accepted: dict[tuple[int, int], VoteRequest] = {}
+    for request in batch:
+        token, active = logins.get(request.user_id, (None, False))
+        if not active or token != request.session_token:
+            request.refusal = "unauthenticated"
+        elif request.poll_id not in open_polls:
+            request.refusal = "poll_closed"
+        elif (request.poll_id, request.participant_id) in accepted:
+            accepted_first = accepted[(request.poll_id, request.participant_id)]
+            request.refusal = polls.repeat_or_refusal(accepted_first.client_id, request.client_id)
+        else:
+            accepted[(request.poll_id, request.participant_id)] = request
+    return accepted
+
+
+def _logins_and_open_polls(
+    connection: Connection, batch: list[VoteRequest], now: datetime
+) -> tuple[dict[int, tuple[str, bool]], set[int]]:
+    logins: dict[int, tuple[str, bool]] = {}
+    open_polls: set[int] = set()
+    for row in connection.execute(
+        _LOGINS_AND_OPEN_POLLS,
+        {
+            "user_ids": list({r.user_id for r in batch}),
+            "poll_ids": list({r.poll_id for r in batch}),
+            "now": now,
+        },
+    ):
+        if row.open_poll_id is None:
+            logins[row.id] = (row.session_token, row.is_active_account)
+        else:
+            open_polls.add(row.open_poll_id)
+    return logins, open_polls
+
+
+def _insert(
+    accepted: dict[tuple[int, int], VoteRequest], connection: Connection, now: datetime
+) -> set[tuple[int, int]]:
+    """The accepted votes and their audit entries; returns the keys of the votes written."""
+    rows = bulk.insert_rows(
+        PollVote.__table__,
+        [_vote_row(request, now) for request in accepted.values()],
+        skip_duplicates=True,  # UNIQUE(poll, participant): a second vote is not written
+        returning=_VOTE_KEY,
+        connection=connection,
+    )
+    inserted = {(row.poll_id, row.participant_id) for row in rows}
+    audit.record_many(
+        VOTE_ACTION,
+        VOTE_OBJECT,
+        [(accepted[key].poll_id, accepted[key].user_id) for key in inserted],
+        connection=connection,
+    )
+    return inserted
+
+
+def _refuse_repeats(
+    accepted: dict[tuple[int, int], VoteRequest],
+    inserted: set[tuple[int, int]],
+    connection: Connection,
+) -> None:
+    """An accepted vote not written met the participant's earlier vote: a repeat of it (the
+    same client id), or a second vote."""
+    missing = [key for key in accepted if key not in inserted]
+    if not missing:
+        return
+    existing = {
+        (vote.poll_id, vote.participant_id): vote.client_id
+        for vote in connection.execute(
+            select(PollVote.poll_id, PollVote.participant_id, PollVote.client_id).where(
+                PollVote.participant_id.in_({pid for _poll, pid in missing})
+            )
+        )
+    }
+    for key in missing:
+        accepted[key].refusal = polls.repeat_or_refusal(existing.get(key), accepted[key].client_id)
 
 
 _batches: Batcher[VoteRequest] = Batcher(
@@ -307,11 +338,8 @@ def _get_ready(app: Flask, poll_id: int, session_id: int) -> None:
 
 
 def _warm_up(poll_id: int) -> None:
-    """Run the batch's statements once, writing nothing (rolled back by the caller)."""
+    """Run the batch's statement once with no votes, writing nothing (PostgreSQL: it is
+    compiled for the first batch; SQLite's statements compile in no time)."""
     connection = db.session.connection()
-    connection.execute(
-        _logins_and_open_polls(connection.dialect.name),
-        {"user_ids": [], "poll_ids": [poll_id], "now": utcnow()},
-    ).all()
-    bulk.warm_up(PollVote.__table__, _VOTE_COLUMNS, skip_duplicates=True, returning=_VOTE_KEY)
-    audit.warm_up_record_many()
+    if connection.dialect.name == "postgresql":
+        vote_statement.write(connection, [], utcnow(), VOTE_ACTION, VOTE_OBJECT)
