@@ -1,16 +1,17 @@
-"""Group commit for room-poll votes: many votes, one short transaction, each acked after it.
+"""Group commit for room-poll votes: many votes, one short write, each acked after it.
 
 A thousand people voting within a second would otherwise mean a thousand transactions, each
 blocking the gevent loop while SQLite or PostgreSQL works. Instead each vote handler puts its
-(already validated) vote in a queue and waits; one writer takes whatever is queued, and in
-one transaction re-checks every voter's login, checks the poll is still open, inserts the
-votes (UNIQUE(poll, participant) in the database drops second votes), writes their audit
-entries and commits. Only then is each handler woken with its answer. At low load a batch
-holds one vote, so nothing waits for company. The rules (who votes, is the poll open, repeat
-or refusal, the answer's shape) are those of `polls`; this module only batches them.
+(already validated) vote in a queue and waits; one writer takes whatever is queued and, at
+once, re-checks every voter's login, checks the poll is still open, inserts the votes
+(UNIQUE(poll, participant) in the database drops second votes) and writes their audit
+entries: on PostgreSQL as one statement in one round trip (`vote_statement`), on SQLite as
+separate statements in one transaction. Only then is each handler woken with its answer. At
+low load a batch holds one vote, so nothing waits for company. The rules (who votes, is the
+poll open, repeat or refusal, the answer's shape) are those of `polls`; this module only
+batches them, and `accept` words each vote's answer on both databases.
 """
 
-import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,18 +21,14 @@ from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, null, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from deliberation.accounts.models import MemberCategory, User
-from deliberation.core import audit, bulk, notices
+from deliberation.core import audit, bulk
 from deliberation.core.errors import DomainError, is_database_outage
 from deliberation.core.group_commit import Batcher
 from deliberation.db import utcnow
-from deliberation.extensions import db, socketio
 from deliberation.roundtables import polls, tallies, vote_statement
 from deliberation.roundtables.models import Poll, PollVote
-
-log = logging.getLogger(__name__)
 
 #: Largest batch written in one transaction. Votes that arrive while a batch is written wait
 #: for the next one; at 5,000 people on two workers 2,000 piled up per worker in half a
@@ -45,14 +42,13 @@ BURST_BATCH = 50
 WAIT_S = 30.0
 
 
-#: The voters' logins (checked again at write time: a logout between the vote and its batch)
-#: and the batch's polls that are open (share-locked on a server, so a close waits for the
-#: batch to commit), in one statement: rows (user id, session token, active, None), then
-#: (None, None, None, open poll id). SQLite's; PostgreSQL's batch is `vote_statement`.
+#: SQLite's reads (PostgreSQL's batch is one statement, `vote_statement`): the voters' logins,
+#: checked again at write time (a logout between the vote and its batch), and the batch's
+#: polls that are open, in one statement: rows (user id, session token, active, None), then
+#: (None, None, None, open poll id).
 _open_polls = (
     select(Poll.id)
     .where(Poll.id.in_(bindparam("poll_ids", expanding=True)), polls.poll_is_open(bindparam("now")))
-    .with_for_update(read=True)
     .cte("open_polls")
 )
 _LOGINS_AND_OPEN_POLLS = (
@@ -60,17 +56,6 @@ _LOGINS_AND_OPEN_POLLS = (
     .where(User.id.in_(bindparam("user_ids", expanding=True)))
     .union_all(select(null(), null(), null(), _open_polls.c.id))
 )
-#: The columns a batch writes, and what its INSERT returns for each vote that went in.
-_VOTE_COLUMNS = (
-    "poll_id", "participant_id", "client_id", "option_id", "member_category", "created_at",
-    "updated_at",
-)  # fmt: skip
-_VOTE_KEY = (PollVote.poll_id, PollVote.participant_id)
-
-
-def _vote_row(r: "VoteRequest", now: datetime) -> dict[str, Any]:
-    values = (r.poll_id, r.participant_id, r.client_id, r.option_id, r.member_category, now, now)
-    return dict(zip(_VOTE_COLUMNS, values, strict=True))
 
 
 @dataclass
@@ -242,9 +227,20 @@ def _insert(
     """The accepted votes and their audit entries; returns the keys of the votes written."""
     rows = bulk.insert_rows(
         PollVote.__table__,
-        [_vote_row(request, now) for request in accepted.values()],
+        [
+            {
+                "poll_id": r.poll_id,
+                "participant_id": r.participant_id,
+                "client_id": r.client_id,
+                "option_id": r.option_id,
+                "member_category": r.member_category,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in accepted.values()
+        ],
         skip_duplicates=True,  # UNIQUE(poll, participant): a second vote is not written
-        returning=_VOTE_KEY,
+        returning=(PollVote.poll_id, PollVote.participant_id),
         connection=connection,
     )
     inserted = {(row.poll_id, row.participant_id) for row in rows}
@@ -294,52 +290,3 @@ def _answer(request: VoteRequest, repeat: bool) -> dict[str, Any]:
     return polls.vote_answer(
         request.poll_id, request.option_id, None, request.client_id, repeat=repeat
     )
-
-
-# --- ready before the first vote ------------------------------------------------------------
-
-#: "Poll P of session S opened": every process gets ready for the votes that follow.
-POLL_OPENED_NOTICE = "poll-opened"
-
-
-def poll_opened(app: Flask, poll_id: int, session_id: int) -> None:
-    """A poll opened in this process (its commit done): get this process and the others ready
-    for its votes, which start within a second.
-
-    Otherwise the first vote does it while the first voters wait: the poll's cache for the
-    fast path, each statement's first compile in the first batch, and the room's count after
-    it (3,000 people on one worker, traced: the first batch wrote 5-10 ms late and the next
-    waited 5-8 ms more, and the slowest 1 % of acknowledgements were all votes of the poll's
-    first 50 ms)."""
-    socketio.start_background_task(_get_ready, app, poll_id, session_id)
-    notices.send(app, POLL_OPENED_NOTICE, f"{poll_id} {session_id}")
-
-
-def _poll_opened_elsewhere(app: Flask, body: str) -> None:
-    poll_id, session_id = (int(part) for part in body.split())
-    socketio.start_background_task(_get_ready, app, poll_id, session_id)
-
-
-notices.on(POLL_OPENED_NOTICE, _poll_opened_elsewhere)
-
-
-def _get_ready(app: Flask, poll_id: int, session_id: int) -> None:
-    with app.app_context():
-        try:
-            polls.get_poll_for_vote(session_id, poll_id)
-            _warm_up(poll_id)
-        except (DomainError, SQLAlchemyError):
-            # Only a head start: the first vote does the same, or reports what is wrong.
-            log.warning("could not get ready for the votes of poll %s", poll_id, exc_info=True)
-        finally:
-            db.session.rollback()
-            db.session.remove()
-    tallies.count_room(app, session_id, fresh=True)
-
-
-def _warm_up(poll_id: int) -> None:
-    """Run the batch's statement once with no votes, writing nothing (PostgreSQL: it is
-    compiled for the first batch; SQLite's statements compile in no time)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        vote_statement.write(connection, [], utcnow(), VOTE_ACTION, VOTE_OBJECT)

@@ -45,6 +45,7 @@ from deliberation.roundtables import (
     tables,
     tallies,
     themes,
+    vote_readiness,
 )
 from deliberation.roundtables.models import (
     Participant,
@@ -610,9 +611,8 @@ class RoundtableNamespace(AuthenticatedNamespace):
             options,
             payload_int(data, "duration_s", required=False),
         )
-        call_after_commit(
-            partial(ballotbox.poll_opened, current_app._get_current_object(), poll.id, session.id)
-        )
+        app = current_app._get_current_object()
+        call_after_commit(partial(vote_readiness.poll_opened, app, poll.id, session.id))
         return {"poll": payloads.poll_payload(poll)}
 
     @socket_action

@@ -12,7 +12,7 @@ from deliberation.accounts.models import User
 from deliberation.core import audit, notices
 from deliberation.core.audit import AuditEntry
 from deliberation.extensions import db
-from deliberation.roundtables import ballotbox, polls, sessions, tallies
+from deliberation.roundtables import ballotbox, polls, sessions, tallies, vote_readiness
 from deliberation.roundtables.models import Phase, PollKind, PollVote, RoundtableSession
 from tests.roundtables.helpers import build_session
 from tests.roundtables.results_helpers import run_session
@@ -114,7 +114,8 @@ def test_a_poll_opened_in_another_process_readies_this_one_before_the_first_vote
     polls._POLL_INFO.clear()  # this process never saw the poll
     tallies.forget_room_sizes()
 
-    notices._handle(app, f"another-process {ballotbox.POLL_OPENED_NOTICE} {poll_id} {session_id}")
+    notice = f"{vote_readiness.POLL_OPENED_NOTICE} {poll_id} {session_id}"
+    notices._handle(app, f"another-process {notice}")
     _wait_for(lambda: _ready_for(app, session_id, poll_id))
     assert tallies._room_sizes[session_id].voters == len(info["people"])
     with app.app_context():
