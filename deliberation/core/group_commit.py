@@ -41,8 +41,8 @@ class Batcher(Generic[Request]):
     Requests need a `done` attribute (set here to an event of the server's async mode).
 
     With `hold_connection`, `write(batch, connection)` gets one connection for a whole run of
-    batches (while requests keep queueing), and writes on it in a transaction of its own;
-    after a failure the next batch gets a fresh one. Each batch otherwise checks a connection
+    batches (while requests keep queueing) and commits on it itself; after a failure the next
+    batch gets a fresh one. Each batch otherwise checks a connection
     out of the pool and back, with the pool's ping: one round trip of seven, and a seventh of
     a vote batch's time, that many small batches (votes from two workers) pay again and again.
     """
