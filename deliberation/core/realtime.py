@@ -5,11 +5,13 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from enum import Enum
 from functools import partial, wraps
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import Namespace, disconnect, emit, join_room
 from sqlalchemy import event
@@ -28,6 +30,8 @@ from deliberation.core.sanitize import clean_text
 from deliberation.extensions import db, socketio
 
 log = logging.getLogger(__name__)
+
+AnEnum = TypeVar("AnEnum", bound=Enum)
 
 #: session.info keys: the callbacks waiting for the commit, and where each open savepoint began.
 _AFTER_COMMIT_KEY = "madang_after_commit"
@@ -430,6 +434,16 @@ def payload_str(
     if len(value) > max_length:
         raise DomainError(f"'{key}' is too long (at most {max_length}).", code="too_long")
     return clean_text(value)  # the forms' one cleaner: same refusal, same message
+
+
+def payload_enum(data: dict[str, Any], key: str, kind: type[AnEnum], *, max_length: int) -> AnEnum:
+    """The member of `kind` whose value `data[key]` is, or a `bad_payload` refusal."""
+    value = payload_str(data, key, max_length=max_length)
+    try:
+        return kind(value)
+    except ValueError as error:
+        message = _("Unknown value: %(v)s", v=str(value)[:30])
+        raise DomainError(message, code="bad_payload") from error
 
 
 def client_id_from(data: dict[str, Any]) -> str:

@@ -1,5 +1,6 @@
-"""Socket.IO namespace `/roundtable`: joining a seat, table chat, ideas, lead console, theme
-team and live polls. Every handler re-checks who may act; see docs/realtime.md."""
+"""Socket.IO namespace `/roundtable`: joining a seat, table chat, ideas, lead console and theme
+team; the live polls' events are `poll_events`. Every handler re-checks who may act; see
+docs/realtime.md."""
 
 import logging
 from collections import Counter
@@ -20,6 +21,7 @@ from deliberation.core.realtime import (
     AuthenticatedNamespace,
     client_id_from,
     payload_dict,
+    payload_enum,
     payload_int,
     payload_str,
     register_namespace_once,
@@ -30,12 +32,10 @@ from deliberation.core.sessions import login_identity
 from deliberation.core.throttle import enforce
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import (
-    ballotbox,
     fast_chat,
     hybrid,
     payloads,
     permissions,
-    polls,
     presence,
     queries,
     results,
@@ -45,40 +45,26 @@ from deliberation.roundtables import (
     tables,
     tallies,
     themes,
-    vote_readiness,
 )
 from deliberation.roundtables.models import (
     Participant,
     ParticipantRole,
     Phase,
-    PollKind,
     RoundtableSession,
     TableKind,
 )
+from deliberation.roundtables.poll_events import PollEvents
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
     projector_room,
     session_room,
 )
-from deliberation.roundtables.seats import (
-    Seat,
-    is_plain_new_vote,
-    vote_action,
-    vote_request,
-)
+from deliberation.roundtables.seats import Seat
 
 log = logging.getLogger(__name__)
 
 HELP_LIMIT = "3 per minute"
-
-
-def _cookie_identity() -> tuple[int, str]:
-    """The person and session token the socket logged in with (checked in the vote's batch)."""
-    identity = login_identity(flask_session.get("_user_id"))
-    if identity is None:
-        raise ballotbox.Unauthenticated(_("Please log in again."))
-    return identity
 
 
 def _cookie_token(user_id: int) -> str | None:
@@ -87,7 +73,7 @@ def _cookie_token(user_id: int) -> str | None:
     return identity[1] if identity is not None and identity[0] == user_id else None
 
 
-class RoundtableNamespace(AuthenticatedNamespace):
+class RoundtableNamespace(PollEvents, AuthenticatedNamespace):
     """Participants, facilitators, theme team and (read-only, by secret link) projectors."""
 
     def __init__(self, namespace: str) -> None:
@@ -107,39 +93,6 @@ class RoundtableNamespace(AuthenticatedNamespace):
             if answer is not None:
                 return answer
         return super().dispatch(event, *args)
-
-    def _fast_vote(self, sid: str, data: Any = None, *extra: Any) -> dict[str, Any] | None:
-        """A plain new vote by a seated participant, served without a Flask request context.
-
-        Flask-SocketIO builds a request context (request, session, URL matching) for every
-        event: a fifth of the server's work per vote when 1,000 people vote within a second.
-        The seat and login token were kept at join and the poll is cached, so a valid vote
-        needs none of it: it goes straight to the group commit, whose transaction re-checks
-        the login as on the ordinary path. Anything else (a change, an agree/disagree vote,
-        bad input, a refusal to explain) returns None, or is re-run, through `on_poll_vote`
-        in a request context, so every error is worded and logged in one place.
-        """
-        seat = self.seats.get(sid)
-        if extra or seat is None or not is_plain_new_vote(seat, data):
-            return None
-        app = self.socketio.server.get_environ(sid, namespace=self.namespace)["flask.app"]
-        with app.app_context():
-            try:
-                poll = polls.get_poll_for_vote(seat.session_id, data["poll_id"])
-            except DomainError:
-                return None
-        if poll.kind == PollKind.AGREE or data["option_id"] not in poll.option_ids:
-            return None
-        vote = vote_request(
-            seat, poll, data["client_id"], data["option_id"], seat.user_id, seat.session_token
-        )
-        ballotbox.wait_for_batch(app, vote)
-        if vote.refusal is None and vote.answer is not None:
-            return {"ok": True, "vote": vote.answer}
-        # Refused (closed, already voted, logged out): word it in the voter's language.
-        return self.socketio._handle_event(
-            vote_action(lambda: ballotbox.raise_refusal(vote)), "poll_vote", self.namespace, sid
-        )
 
     # --- connection and seat ------------------------------------------------------------
 
@@ -418,7 +371,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         """The lead says whether a table is online, in the hall, or mixed."""
         data, session, _participant, _seat = self._context(data)
         table = tables.get_table(session, payload_int(data, "table_id"))
-        kind = _enum(TableKind, payload_str(data, "kind", max_length=10))
+        kind = payload_enum(data, "kind", TableKind, max_length=10)
         return hybrid.set_table_kind(current_user, session, table, kind)
 
     # --- lead facilitator console ------------------------------------------------------
@@ -449,7 +402,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
         """Name someone to the theme team or as a table facilitator."""
         data, session, _participant, _seat = self._context(data)
         person = sessions.get_participant(session, payload_int(data, "participant_id"))
-        role = _enum(ParticipantRole, payload_str(data, "role", max_length=30))
+        role = payload_enum(data, "role", ParticipantRole, max_length=30)
         sessions.set_participant_role(current_user, session, person, role)
         return {"participant_id": person.id, "role": role.value}
 
@@ -473,7 +426,7 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_phase_set(self, data: Any = None) -> dict[str, Any]:
         """Move the room to a phase, with an optional timer."""
         data, session, _participant, _seat = self._context(data)
-        phase = _enum(Phase, payload_str(data, "phase", max_length=20))
+        phase = payload_enum(data, "phase", Phase, max_length=20)
         duration = payload_int(data, "duration_s", required=False)
         sessions.set_phase(current_user, session, phase, duration)
         return {"state": payloads.session_state_payload(session)}
@@ -591,81 +544,6 @@ class RoundtableNamespace(AuthenticatedNamespace):
     def on_themes_publish(self, data: Any = None) -> dict[str, Any]:
         data, session, participant, _seat = self._context(data)
         return themes.publish_themes(current_user, session, participant)
-
-    # --- live polls ---------------------------------------------------------------------
-
-    @socket_action
-    def on_poll_open(self, data: Any = None) -> dict[str, Any]:
-        data, session, _participant, _seat = self._context(data)
-        kind = _enum(PollKind, payload_str(data, "kind", max_length=20))
-        options = data.get("options")
-        if options is not None and (
-            not isinstance(options, list) or not all(isinstance(o, str) for o in options)
-        ):
-            raise DomainError(_("Options must be a list of texts."), code="bad_payload")
-        poll = polls.open_poll(
-            current_user,
-            session,
-            kind,
-            payload_str(data, "question", max_length=300) or "",
-            options,
-            payload_int(data, "duration_s", required=False),
-        )
-        app = current_app._get_current_object()
-        call_after_commit(partial(vote_readiness.poll_opened, app, poll.id, session.id))
-        return {"poll": payloads.poll_payload(poll)}
-
-    @socket_action
-    def on_poll_close(self, data: Any = None) -> dict[str, Any]:
-        data, session, _participant, _seat = self._context(data)
-        poll = polls.get_poll(session, payload_int(data, "poll_id"))
-        return {"tally": polls.close_poll(current_user, poll)}
-
-    @vote_action
-    def on_poll_vote(self, data: Any = None) -> dict[str, Any]:
-        """Cast (or, with change=true, change) one's vote; acknowledged after the commit.
-
-        A new choose-one or question vote goes through the group commit (ballotbox); changes
-        and agree/disagree/pass votes take the ordinary one-transaction path.
-        """
-        data = payload_dict(data)
-        seat = self._seat(data)
-        client_id = client_id_from(data)
-        poll = polls.get_poll_for_vote(seat.session_id, payload_int(data, "poll_id"))
-        option_id = payload_int(data, "option_id", required=False)
-        stances = data.get("stances")
-        if stances is not None and not isinstance(stances, dict):
-            raise DomainError(_("'stances' must be an object."), code="bad_payload")
-        change = data.get("change") is True
-        app = current_app._get_current_object()
-        if change or poll.kind == PollKind.AGREE:
-            if not current_user.is_authenticated:
-                raise ballotbox.Unauthenticated(_("Please log in again."))
-            vote = polls.cast_poll_vote(
-                poll, seat, client_id, option_id=option_id, stances=stances, change=change
-            )
-            new_votes = int(polls.is_new_vote(vote, change=change))
-            call_after_commit(
-                lambda: tallies.mark_dirty(app, poll.id, poll.session_id, new_votes=new_votes)
-            )
-            return {"vote": vote}
-        polls.require_may_vote(seat)
-        option, _stances = polls.validate_choice(poll, option_id, None)
-        user_id, token = _cookie_identity()
-        request_ = vote_request(seat, poll, client_id, option or 0, user_id, token)
-        # Hand the connection back before waiting for the batch: hundreds of voters waiting
-        # while each holds one would leave the batch writer none (a worker whose poll cache
-        # is cold reads the poll first; every other worker's is, with several workers).
-        db.session.rollback()
-        return {"vote": ballotbox.submit(app, request_)}
-
-
-def _enum(kind: type, value: str | None) -> Any:
-    try:
-        return kind(value)
-    except ValueError as error:
-        message = _("Unknown value: %(v)s", v=str(value)[:30])
-        raise DomainError(message, code="bad_payload") from error
 
 
 def _int_list(data: dict[str, Any], key: str) -> list[int]:

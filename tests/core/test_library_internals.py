@@ -31,13 +31,13 @@ def connected(app, client, auth):
 
 
 def test_handle_event_runs_a_handler_in_the_sockets_request_context(app, connected):
-    """roundtables/events.py (`_fast_vote`) words a refused fast vote through
+    """roundtables/poll_events.py (`_fast_vote`) words a refused fast vote through
     `SocketIO._handle_event(handler, message, namespace, sid, *args)`."""
     _sock, sid, user_id = connected
     params = list(inspect.signature(socketio._handle_event).parameters)
     assert params[:4] == ["handler", "message", "namespace", "sid"], (
         "Flask-SocketIO changed SocketIO._handle_event's signature: revisit "
-        "RoundtableNamespace._fast_vote in deliberation/roundtables/events.py"
+        "PollEvents._fast_vote in deliberation/roundtables/poll_events.py"
     )
 
     def probe() -> tuple:
@@ -45,18 +45,18 @@ def test_handle_event_runs_a_handler_in_the_sockets_request_context(app, connect
 
     assert socketio._handle_event(probe, "probe", "/", sid) == (sid, "/", user_id), (
         "SocketIO._handle_event no longer runs a handler in the socket's request context "
-        "with its login: revisit RoundtableNamespace._fast_vote in roundtables/events.py"
+        "with its login: revisit PollEvents._fast_vote in roundtables/poll_events.py"
     )
 
 
 def test_the_connection_environ_holds_the_flask_app(app, connected):
-    """roundtables/events.py (`_fast_vote`) finds the app without a request context through
+    """roundtables/poll_events.py (`_fast_vote`) finds the app without a request context through
     `server.get_environ(sid, namespace)["flask.app"]`."""
     _sock, sid, _user_id = connected
     environ = socketio.server.get_environ(sid, namespace="/")
     assert environ is not None and environ.get("flask.app") is app, (
         "Flask-SocketIO no longer keeps the app in the connection's environ['flask.app']: "
-        "revisit RoundtableNamespace._fast_vote in deliberation/roundtables/events.py"
+        "revisit PollEvents._fast_vote in deliberation/roundtables/poll_events.py"
     )
 
 
