@@ -68,7 +68,7 @@ def write(
     autocommit (the statement is its own transaction)."""
     arrays: dict[str, Any] = {
         f"{name}_rows": [getattr(request, name) for request in batch]
-        for name in _REQUEST_FIELDS
+        for name in _REQUEST_TYPES
         if name != "n"
     }
     arrays["n_rows"] = list(range(len(batch)))
@@ -93,31 +93,28 @@ def write(
     return found
 
 
-#: A request's fields as the statement gets them, each an array; `n` is its place in the batch.
-_REQUEST_FIELDS = (
-    "poll_id", "participant_id", "user_id", "session_token", "client_id", "option_id",
-    "member_category", "n",
-)  # fmt: skip
+#: A request's fields as the statement gets them, each an array of this type; `n` is the
+#: request's place in the batch.
+_REQUEST_TYPES: dict[str, Any] = {
+    "poll_id": Integer(),
+    "participant_id": Integer(),
+    "user_id": Integer(),
+    "session_token": User.__table__.c.session_token.type,
+    "client_id": PollVote.__table__.c.client_id.type,
+    "option_id": Integer(),
+    "member_category": PollVote.__table__.c.member_category.type,
+    "n": Integer(),
+}
 
 
 @functools.cache
 def _statement() -> Any:
     """The statement (module docstring), built once."""
     votes, entries = PollVote.__table__, AuditEntry.__table__
-    types = {
-        "poll_id": Integer(),
-        "participant_id": Integer(),
-        "user_id": Integer(),
-        "session_token": User.__table__.c.session_token.type,
-        "client_id": votes.c.client_id.type,
-        "option_id": Integer(),
-        "member_category": votes.c.member_category.type,
-        "n": Integer(),
-    }
     requests = select(
         *[
             func.unnest(cast(bindparam(f"{name}_rows", type_=ARRAY(kind)), ARRAY(kind))).label(name)
-            for name, kind in types.items()
+            for name, kind in _REQUEST_TYPES.items()
         ]
     ).cte("requests")
     now = bindparam("now", type_=votes.c.created_at.type)
@@ -178,7 +175,7 @@ def _statement() -> Any:
         ),
     )
     # Typed NULLs: PostgreSQL types a column of two untyped NULLs as text.
-    no_id, no_token = cast(null(), Integer()), cast(null(), types["session_token"])
+    no_id, no_token = cast(null(), Integer()), cast(null(), _REQUEST_TYPES["session_token"])
     no_flag = cast(null(), User.__table__.c.is_active_account.type)
     return union_all(
         select(

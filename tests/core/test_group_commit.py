@@ -22,6 +22,11 @@ class Item:
     refused: str | None = None
 
 
+def _refuse(batch: list[Item], error: Exception) -> None:
+    for item in batch:
+        item.refused = str(error)
+
+
 def test_many_requests_go_in_few_batches_and_each_gets_its_answer(app):
     batches: list[int] = []
 
@@ -55,11 +60,7 @@ def test_a_failed_batch_is_refused_whole_and_the_next_one_is_written(app):
         for item in batch:
             item.answer = item.n
 
-    def fail(batch: list[Item], error: Exception) -> None:
-        for item in batch:
-            item.refused = str(error)
-
-    batcher = Batcher("items", write, fail)
+    batcher = Batcher("items", write, _refuse)
     first, second = Item(1), Item(2)
     assert batcher.wait_for_batch(app, first)
     assert (first.answer, first.refused) == (None, "the database went away")
@@ -133,10 +134,6 @@ def test_a_held_connection_serves_a_whole_run_of_batches_and_a_failure_gets_a_fr
         for item in batch:
             item.answer = item.n
 
-    def fail(batch: list[Item], error: Exception) -> None:
-        for item in batch:
-            item.refused = str(error)
-
     def checked_out(*_args: Any) -> None:
         checkouts.append(1)
 
@@ -144,7 +141,7 @@ def test_a_held_connection_serves_a_whole_run_of_batches_and_a_failure_gets_a_fr
         time.sleep(item.n * 0.002)  # one every 2 ms: the queue never runs dry between batches
         return batcher.wait_for_batch(app, item)
 
-    batcher = Batcher("items", write, fail, hold_connection=True)
+    batcher = Batcher("items", write, _refuse, hold_connection=True)
     event.listen(engine, "checkout", checked_out)
     try:
         items = [Item(n) for n in range(60)]
