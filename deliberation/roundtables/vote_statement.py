@@ -23,10 +23,11 @@ keeps `ballotbox`'s separate statements in one transaction.
 """
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+import psycopg
 from sqlalchemy import (
     Integer,
     and_,
@@ -43,7 +44,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
 from deliberation.accounts.models import User
 from deliberation.core.audit import AuditEntry
@@ -65,32 +66,80 @@ def write(
     connection: Connection, batch: Sequence[Any], now: datetime, action: str, object_type: str
 ) -> Written:
     """Write `batch` (ballotbox.VoteRequest) in one statement; the connection must be in
-    autocommit (the statement is its own transaction)."""
-    arrays: dict[str, Any] = {
+    autocommit (the statement is its own transaction).
+
+    The statement runs on the driver's cursor, compiled once (`_Compiled`): through
+    `Connection.execute` a batch cost the worker about 250 µs of CPU, most of it SQLAlchemy's
+    execution context and result (3-vote batches on the test PostgreSQL), and on the cursor
+    about 80 µs. A lost connection is invalidated, so the next batch gets a fresh one."""
+    compiled = _compiled(connection.dialect)
+    values: dict[str, Any] = {
         f"{name}_rows": [getattr(request, name) for request in batch]
         for name in _REQUEST_TYPES
         if name != "n"
     }
-    arrays["n_rows"] = list(range(len(batch)))
+    values["n_rows"] = list(range(len(batch)))
+    values |= {
+        "user_ids": list({request.user_id for request in batch}),
+        "poll_ids": list({request.poll_id for request in batch}),
+        "now": now,
+        "action": action,
+        "object_type": object_type,
+    }
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(compiled.text, compiled.parameters(values), prepare=True)
+            rows = cursor.fetchall()
+    except psycopg.Error:
+        if driver.broken:  # type: ignore[union-attr]
+            connection.invalidate()
+        raise
     found = Written({}, set(), set())
-    for row in connection.execute(
-        _statement(),
-        {
-            **arrays,
-            "user_ids": list({request.user_id for request in batch}),
-            "poll_ids": list({request.poll_id for request in batch}),
-            "now": now,
-            "action": action,
-            "object_type": object_type,
-        },
-    ):
-        if row.kind == "login":
-            found.logins[row.user_id] = (row.session_token, row.is_active_account)
-        elif row.kind == "open":
-            found.open_polls.add(row.poll_id)
+    for kind, user_id, session_token, is_active_account, poll_id, participant_id in rows:
+        if kind == "login":
+            found.logins[user_id] = (session_token, is_active_account)
+        elif kind == "open":
+            found.open_polls.add(poll_id)
         else:
-            found.inserted.add((row.poll_id, row.participant_id))
+            found.inserted.add((poll_id, participant_id))
     return found
+
+
+class _Compiled:
+    """The statement as the driver takes it: its text, and how each parameter is converted
+    (what SQLAlchemy does at every execution, done here once per dialect)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        compiled = _statement().compile(dialect=dialect)
+        self.text = compiled.string
+        #: Parameter name -> its type's conversion (None: taken as it is).
+        self.converters: dict[str, Callable[[Any], Any] | None] = {}
+        #: The statement's own values (its constants), converted.
+        self.constants: dict[str, Any] = {}
+        for bind, name in compiled.bind_names.items():
+            converter = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.callable is None and bind.value is not None:
+                self.constants[name] = converter(bind.value) if converter else bind.value
+            else:
+                self.converters[name] = converter
+
+    def parameters(self, values: dict[str, Any]) -> dict[str, Any]:
+        converted = dict(self.constants)
+        for name, converter in self.converters.items():
+            converted[name] = converter(values[name]) if converter else values[name]
+        return converted
+
+
+_COMPILED: dict[tuple[type, str], _Compiled] = {}
+
+
+def _compiled(dialect: Dialect) -> _Compiled:
+    """Per kind of dialect (not per engine: tests make many)."""
+    key = (type(dialect), dialect.paramstyle)
+    if key not in _COMPILED:
+        _COMPILED[key] = _Compiled(dialect)
+    return _COMPILED[key]
 
 
 #: A request's fields as the statement gets them, each an array of this type; `n` is the

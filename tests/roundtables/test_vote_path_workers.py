@@ -6,13 +6,22 @@ import threading
 import time
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import event, func, select
 
 from deliberation.accounts.models import User
 from deliberation.core import audit, notices
 from deliberation.core.audit import AuditEntry
+from deliberation.db import utcnow
 from deliberation.extensions import db
-from deliberation.roundtables import ballotbox, polls, sessions, tallies, vote_readiness
+from deliberation.roundtables import (
+    ballotbox,
+    polls,
+    sessions,
+    tallies,
+    vote_readiness,
+    vote_statement,
+)
 from deliberation.roundtables.models import Phase, PollKind, PollVote, RoundtableSession
 from tests.roundtables.helpers import build_session
 from tests.roundtables.results_helpers import run_session
@@ -229,3 +238,64 @@ def test_one_batch_answers_every_kind_of_vote_on_either_database(app):
         assert [(e.object_type, e.object_id, e.details) for e in audited[-2:]] == [
             ("roundtable_poll", str(poll.id), {})
         ] * 2
+
+
+def test_the_vote_statement_gets_the_parameters_sqlalchemy_would_send(app):
+    """PostgreSQL's batch runs on the driver's cursor with its parameters converted once per
+    dialect (`vote_statement._Compiled`): they must be exactly what SQLAlchemy sends for the
+    same statement and values, enums and JSON included."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("PostgreSQL's statement (SQLite writes a batch as separate statements)")
+    with app.app_context():
+        built = build_session(participants=3, facilitators=1)
+        session = db.session.get(RoundtableSession, built["session_id"])
+        lead = db.session.get(User, built["lead_id"])
+        sessions.start_session(lead, session)
+        for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
+            sessions.set_phase(lead, session, phase)
+        poll = polls.open_poll(lead, session, PollKind.QUESTION, "Parks first?", ["Yes", "No"])
+        db.session.commit()
+        people = [sessions.find_participant(session.id, uid) for uid in built["people"]]
+        batch = [
+            ballotbox.VoteRequest(
+                poll_id=poll.id,
+                session_id=session.id,
+                participant_id=person.id,
+                user_id=person.user_id,
+                session_token=person.user.session_token,
+                client_id=f"{n}" * 32,
+                option_id=poll.options[n % 2].id,
+                member_category=person.member_category,
+            )  # fmt: skip
+            for n, person in enumerate(people)
+        ]
+        assert {request.member_category for request in batch} != {None}
+        values = {
+            f"{name}_rows": [getattr(request, name) for request in batch]
+            for name in vote_statement._REQUEST_TYPES
+            if name != "n"
+        } | {
+            "n_rows": [0, 1, 2],
+            "user_ids": [request.user_id for request in batch],
+            "poll_ids": [poll.id],
+            "now": utcnow(),
+            "action": ballotbox.VOTE_ACTION,
+            "object_type": ballotbox.VOTE_OBJECT,
+        }
+        sent: list[dict] = []
+
+        def keep(_conn, _cursor, _statement, parameters, *_args):
+            sent.append(dict(parameters))
+
+        with db.engine.connect() as connection:
+            event.listen(connection, "before_cursor_execute", keep)
+            with connection.begin() as transaction:
+                connection.execute(vote_statement._statement(), values)
+                transaction.rollback()
+            ours = vote_statement._compiled(connection.dialect).parameters(values)
+    assert len(sent) == 1
+
+    def plain(parameters: dict) -> dict:  # psycopg's JSON wrapper holds its value as `obj`
+        return {name: (type(v), getattr(v, "obj", v)) for name, v in parameters.items()}
+
+    assert plain(ours) == plain(sent[0])
