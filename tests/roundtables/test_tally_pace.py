@@ -162,3 +162,24 @@ def test_a_small_room_is_never_told_final(app_ctx):
     with _counts_of_votes() as counts:
         assert not tallies._everyone_has_voted(app_ctx, (poll.id, session.id), 12)
     assert counts == []
+
+
+def test_the_other_processes_hear_of_a_large_rooms_votes_less_often_until_its_endgame(app_ctx):
+    """Mid-burst in a large room the notices to the other processes go every 0.1 s (its
+    tally goes out no more often); once the votes known here near the room's voters, every
+    10 ms, so the process whose vote completes the room has the others' counts. A table's
+    room hears every 10 ms throughout."""
+    session, poll, people = _open_poll_in_a_seated_room(participants=210)
+    key = (poll.id, session.id)
+    tallies.count_room(app_ctx, session.id)
+    interval = tallies.news_for_others.interval_for
+    assert interval(key) == tallies.NEWS_BURST_INTERVAL_S
+    assert not tallies._everyone_has_voted(app_ctx, key, 167)  # 167 of 210: under 80 %
+    assert interval(key) == tallies.NEWS_BURST_INTERVAL_S
+    assert not tallies._everyone_has_voted(app_ctx, key, 1)
+    assert interval(key) == tallies.NEWS_INTERVAL_S
+    table, table_poll, _ = _open_poll_in_a_seated_room(participants=12)
+    tallies.count_room(app_ctx, table.id)
+    assert interval((table_poll.id, table.id)) == tallies.NEWS_INTERVAL_S
+    # A room not counted yet (another process opened the poll a moment ago): every 10 ms.
+    assert interval((poll.id + 99, session.id + 99)) == tallies.NEWS_INTERVAL_S
