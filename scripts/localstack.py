@@ -523,7 +523,7 @@ http {{
     include {deploy}/nginx/madang-upstream-map.conf;
 
     upstream madang {{
-        hash $madang_route consistent;
+        hash $madang_route;
 {servers}
         keepalive 32;
     }}
