@@ -11,7 +11,7 @@ export FLASK_APP := wsgi
 PYTEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(len(os.sched_getaffinity(0)) + 1)')
 PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --maxprocesses 4 --dist loadgroup
 
-.PHONY: install run run-production rehearse-production services test test-postgres lint format translations chromium clean audit
+.PHONY: install run run-production rehearse-production rehearse-workers services test test-postgres lint format translations chromium clean audit
 
 install: $(VENV)/.installed node_modules/.installed static/vendor/.installed translations
 
@@ -56,6 +56,11 @@ rehearse-production: install services
 	@$(BIN)/python -m scripts.localstack rehearse --participants $(PARTICIPANTS) \
 		--workers $(WORKERS) $(if $(REFERENCE),--reference $(REFERENCE)) \
 		$(if $(FAULT),--fault $(FAULT)) $(if $(WINDOW),--window $(WINDOW))
+
+# One worker, then two, PAIRS times, each on a fresh stack: does a second worker help?
+rehearse-workers: install services
+	@$(BIN)/python -m scripts.compare_workers --participants $(PARTICIPANTS) \
+		$(if $(PAIRS),--pairs $(PAIRS)) $(if $(WINDOW),--window $(WINDOW))
 
 # PostgreSQL, Redis and nginx from Debian packages (installed as root, else a clear message).
 services:
