@@ -62,7 +62,7 @@ def compare(pairs: list[dict[str, Any]]) -> dict[str, Any]:
             key: sum(b[key] <= a[key] for a, b in zip(one, two, strict=True)) for key in COMPARED
         },
         "median": {
-            shape: {key: statistics.median(run[key] for run in runs) for key in COMPARED}
+            shape: {key: round(statistics.median(run[key] for run in runs), 1) for key in COMPARED}
             for shape, runs in (("1_worker", one), ("2_worker", two))
         },
     }
