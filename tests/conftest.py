@@ -85,6 +85,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Under --both-databases a features' test that uses `app` runs once per database: one
     pytest session instead of a second pass, so the test run's workers never wait for a
     pass's last test or start twice."""
+    if "app" in metafunc.fixturenames and metafunc.definition.get_closest_marker("postgresql_only"):
+        if not all_on_postgres(metafunc.config):
+            metafunc.parametrize("database", ["postgresql"], indirect=True)
+        return
     if not metafunc.config.getoption("--both-databases") or all_on_postgres(metafunc.config):
         return
     path = metafunc.definition.nodeid.split("::", 1)[0]

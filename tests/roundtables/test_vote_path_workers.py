@@ -240,12 +240,11 @@ def test_one_batch_answers_every_kind_of_vote_on_either_database(app):
         ] * 2
 
 
+@pytest.mark.postgresql_only  # SQLite writes a batch as separate statements
 def test_the_vote_statement_gets_the_parameters_sqlalchemy_would_send(app):
     """PostgreSQL's batch runs on the driver's cursor with its parameters converted once per
     dialect (`vote_statement._Compiled`): they must be exactly what SQLAlchemy sends for the
     same statement and values, enums and JSON included."""
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("PostgreSQL's statement (SQLite writes a batch as separate statements)")
     with app.app_context():
         built = build_session(participants=3, facilitators=1)
         session = db.session.get(RoundtableSession, built["session_id"])
