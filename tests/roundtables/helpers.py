@@ -6,8 +6,14 @@ from collections.abc import Sequence
 
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.extensions import db, socketio
-from deliberation.roundtables import sessions
-from deliberation.roundtables.models import ParticipantRole, RoundtableSession
+from deliberation.roundtables import polls, sessions
+from deliberation.roundtables.models import (
+    ParticipantRole,
+    Phase,
+    Poll,
+    PollKind,
+    RoundtableSession,
+)
 from deliberation.roundtables.rooms import NAMESPACE
 from tests.factories import make_division, make_user
 
@@ -99,3 +105,24 @@ def joined(app, user_id: int, session_id: int):
 
 def session_of(session_id: int) -> RoundtableSession:
     return db.session.get(RoundtableSession, session_id)
+
+
+def seated_room_in_poll_phase(participants: int) -> tuple[RoundtableSession, User, list[int]]:
+    """A running session, seated (one facilitator), in its room poll phase; returns the
+    session, its lead and the participants' user ids."""
+    built = build_session(participants=participants, facilitators=1)
+    session = db.session.get(RoundtableSession, built["session_id"])
+    lead = db.session.get(User, built["lead_id"])
+    sessions.start_session(lead, session)  # seats the room
+    for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
+        sessions.set_phase(lead, session, phase)
+    return session, lead, built["people"]
+
+
+def open_poll_in_a_seated_room(participants: int) -> tuple[RoundtableSession, Poll, list[int]]:
+    """`seated_room_in_poll_phase` with a yes/no room poll open (committed); returns the
+    session, the poll and the participants' user ids."""
+    session, lead, people = seated_room_in_poll_phase(participants)
+    poll = polls.open_poll(lead, session, PollKind.QUESTION, "Parks first?", ["Yes", "No"])
+    db.session.commit()
+    return session, poll, people

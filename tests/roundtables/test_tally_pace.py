@@ -8,19 +8,15 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import event
 
-from deliberation.accounts.models import User
 from deliberation.extensions import db
 from deliberation.roundtables import polls, sessions, tallies
 from deliberation.roundtables.models import (
     ParticipantRole,
-    Phase,
-    Poll,
-    PollKind,
     RoundtableSession,
     TakesPart,
 )
 from tests.factories import make_user
-from tests.roundtables.helpers import build_session, cid
+from tests.roundtables.helpers import build_session, cid, open_poll_in_a_seated_room
 
 
 def _session(participants: int) -> RoundtableSession:
@@ -74,20 +70,6 @@ def test_the_room_is_counted_again_after_a_minute_not_on_every_vote(app_ctx):
     assert tallies._gap_for((1, session.id)) > before
 
 
-def _open_poll_in_a_seated_room(participants: int) -> tuple[RoundtableSession, Poll, list[int]]:
-    """A running session, seated (one facilitator), with a yes/no room poll open; returns
-    the session, the poll and the participants' user ids."""
-    built = build_session(participants=participants, facilitators=1)
-    session = db.session.get(RoundtableSession, built["session_id"])
-    lead = db.session.get(User, built["lead_id"])
-    sessions.start_session(lead, session)  # seats the room
-    for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
-        sessions.set_phase(lead, session, phase)
-    poll = polls.open_poll(lead, session, PollKind.QUESTION, "Parks first?", ["Yes", "No"])
-    db.session.commit()
-    return session, poll, built["people"]
-
-
 def _vote(session, poll, people: list[int]) -> None:
     info = polls.get_poll_for_vote(session.id, poll.id)
     for uid in people:
@@ -117,7 +99,7 @@ def test_the_last_voter_of_a_large_room_makes_the_tally_final_once(app_ctx):
     votes the tally waits for the burst's lull; the vote that completes the room is final
     (no vote can follow), once; a facilitator, who never votes, does not hold it back. The
     database is counted only when the votes known here reach the room's voters."""
-    session, poll, people = _open_poll_in_a_seated_room(participants=210)
+    session, poll, people = open_poll_in_a_seated_room(participants=210)
     key = (poll.id, session.id)
     tallies.count_room(app_ctx, session.id)
     assert tallies._room_sizes[session.id].voters == 210
@@ -136,7 +118,7 @@ def test_the_last_voter_of_a_large_room_makes_the_tally_final_once(app_ctx):
 def test_votes_reported_twice_are_counted_again_not_taken_for_the_whole_room(app_ctx):
     """Notices overlapping a count can report more votes than there are: the database then
     says how many, and the tally is not final until they are all in."""
-    session, poll, people = _open_poll_in_a_seated_room(participants=210)
+    session, poll, people = open_poll_in_a_seated_room(participants=210)
     key = (poll.id, session.id)
     tallies.count_room(app_ctx, session.id)
     _vote(session, poll, people[:200])
@@ -155,7 +137,7 @@ def test_votes_reported_twice_are_counted_again_not_taken_for_the_whole_room(app
 
 def test_a_small_room_is_never_told_final(app_ctx):
     """At a table the tally goes out 15 ms after the last vote anyway: no count is made."""
-    session, poll, people = _open_poll_in_a_seated_room(participants=12)
+    session, poll, people = open_poll_in_a_seated_room(participants=12)
     _vote(session, poll, people)
     tallies.count_room(app_ctx, session.id)
     assert tallies._room_sizes[session.id].voters == 12
@@ -169,7 +151,7 @@ def test_the_other_processes_hear_of_a_large_rooms_votes_less_often_until_its_en
     tally goes out no more often); once the votes known here near the room's voters, every
     10 ms, so the process whose vote completes the room has the others' counts. A table's
     room hears every 10 ms throughout."""
-    session, poll, people = _open_poll_in_a_seated_room(participants=210)
+    session, poll, people = open_poll_in_a_seated_room(participants=210)
     key = (poll.id, session.id)
     tallies.count_room(app_ctx, session.id)
     interval = tallies.news_for_others.interval_for
@@ -178,7 +160,7 @@ def test_the_other_processes_hear_of_a_large_rooms_votes_less_often_until_its_en
     assert interval(key) == tallies.NEWS_BURST_INTERVAL_S
     assert not tallies._everyone_has_voted(app_ctx, key, 1)
     assert interval(key) == tallies.NEWS_INTERVAL_S
-    table, table_poll, _ = _open_poll_in_a_seated_room(participants=12)
+    table, table_poll, _ = open_poll_in_a_seated_room(participants=12)
     tallies.count_room(app_ctx, table.id)
     assert interval((table_poll.id, table.id)) == tallies.NEWS_INTERVAL_S
     # A room not counted yet (another process opened the poll a moment ago): every 10 ms.

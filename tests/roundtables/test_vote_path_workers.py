@@ -22,8 +22,11 @@ from deliberation.roundtables import (
     vote_readiness,
     vote_statement,
 )
-from deliberation.roundtables.models import Phase, PollKind, PollVote, RoundtableSession
-from tests.roundtables.helpers import build_session
+from deliberation.roundtables.models import PollKind, PollVote
+from tests.roundtables.helpers import (
+    open_poll_in_a_seated_room,
+    seated_room_in_poll_phase,
+)
 from tests.roundtables.results_helpers import run_session
 from tests.roundtables.test_polls import poll_phase
 
@@ -158,6 +161,17 @@ def test_the_lead_opening_a_poll_readies_the_lead_s_own_process(app):
     assert tallies._room_sizes[sid].voters == len(info["people"])
 
 
+def _vote_request(
+    person, poll, client_id: str, option_id: int, token: str | None = None
+) -> ballotbox.VoteRequest:
+    """`person`'s vote on `poll`, as the vote path queues it (`token`: the login it carries)."""
+    return ballotbox.VoteRequest(
+        poll_id=poll.id, session_id=poll.session_id, participant_id=person.id,
+        user_id=person.user_id, session_token=token or person.user.session_token,
+        client_id=client_id, option_id=option_id, member_category=person.member_category,
+    )  # fmt: skip
+
+
 def test_one_batch_answers_every_kind_of_vote_on_either_database(app):
     """PostgreSQL writes a batch as one statement whose checks are SQL (`vote_statement`);
     SQLite as separate statements whose checks are Python (`ballotbox.accept`). A batch
@@ -165,26 +179,15 @@ def test_one_batch_answers_every_kind_of_vote_on_either_database(app):
     written, a resent one is a repeat, a second one refused; a stale login is refused but the
     same person's valid vote after it is written; a closed poll and a closed account refuse."""
     with app.app_context():
-        built = build_session(participants=8, facilitators=1)
-        session = db.session.get(RoundtableSession, built["session_id"])
-        lead = db.session.get(User, built["lead_id"])
-        sessions.start_session(lead, session)
-        for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
-            sessions.set_phase(lead, session, phase)
+        session, lead, user_ids = seated_room_in_poll_phase(participants=8)
         closed = polls.open_poll(lead, session, PollKind.QUESTION, "Earlier?", ["Yes", "No"])
         polls.close_poll(lead, closed)
         poll = polls.open_poll(lead, session, PollKind.QUESTION, "Parks first?", ["Yes", "No"])
         db.session.commit()
-        people = [sessions.find_participant(session.id, uid) for uid in built["people"]]
+        people = [sessions.find_participant(session.id, uid) for uid in user_ids]
 
         def vote(n: int, client: str, on=poll, token: str | None = None) -> ballotbox.VoteRequest:
-            person = people[n]
-            return ballotbox.VoteRequest(
-                poll_id=on.id, session_id=session.id, participant_id=person.id,
-                user_id=person.user_id, session_token=token or person.user.session_token,
-                client_id=client * 32, option_id=on.options[0].id,
-                member_category=person.member_category,
-            )  # fmt: skip
+            return _vote_request(people[n], on, client * 32, on.options[0].id, token)
 
         with db.engine.connect() as connection:
             ballotbox._write([vote(4, "4")], connection)  # an earlier batch
@@ -246,26 +249,10 @@ def test_the_vote_statement_gets_the_parameters_sqlalchemy_would_send(app):
     dialect (`vote_statement._Compiled`): they must be exactly what SQLAlchemy sends for the
     same statement and values, enums and JSON included."""
     with app.app_context():
-        built = build_session(participants=3, facilitators=1)
-        session = db.session.get(RoundtableSession, built["session_id"])
-        lead = db.session.get(User, built["lead_id"])
-        sessions.start_session(lead, session)
-        for phase in (Phase.DISCUSSION, Phase.SUBMISSIONS, Phase.SYNTHESIS, Phase.POLL):
-            sessions.set_phase(lead, session, phase)
-        poll = polls.open_poll(lead, session, PollKind.QUESTION, "Parks first?", ["Yes", "No"])
-        db.session.commit()
-        people = [sessions.find_participant(session.id, uid) for uid in built["people"]]
+        session, poll, user_ids = open_poll_in_a_seated_room(participants=3)
+        people = [sessions.find_participant(session.id, uid) for uid in user_ids]
         batch = [
-            ballotbox.VoteRequest(
-                poll_id=poll.id,
-                session_id=session.id,
-                participant_id=person.id,
-                user_id=person.user_id,
-                session_token=person.user.session_token,
-                client_id=f"{n}" * 32,
-                option_id=poll.options[n % 2].id,
-                member_category=person.member_category,
-            )  # fmt: skip
+            _vote_request(person, poll, f"{n}" * 32, poll.options[n % 2].id)
             for n, person in enumerate(people)
         ]
         assert {request.member_category for request in batch} != {None}
