@@ -45,6 +45,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 
 from deliberation.accounts.models import User
 from deliberation.core.audit import AuditEntry
@@ -71,7 +72,7 @@ def write(
     The statement runs on the driver's cursor, compiled once (`_Compiled`): through
     `Connection.execute` a batch cost the worker about 250 µs of CPU, most of it SQLAlchemy's
     execution context and result (3-vote batches on the test PostgreSQL), and on the cursor
-    about 80 µs. A lost connection is invalidated, so the next batch gets a fresh one."""
+    about 80 µs. A driver's error is raised as SQLAlchemy's, as by `Connection.execute`."""
     compiled = _compiled(connection.dialect)
     values: dict[str, Any] = {
         f"{name}_rows": [getattr(request, name) for request in batch]
@@ -87,14 +88,21 @@ def write(
         "object_type": object_type,
     }
     driver = connection.connection.driver_connection
+    parameters = compiled.parameters(values)
     try:
         with driver.cursor() as cursor:  # type: ignore[union-attr]
-            cursor.execute(compiled.text, compiled.parameters(values), prepare=True)
+            cursor.execute(compiled.text, parameters, prepare=True)
             rows = cursor.fetchall()
-    except psycopg.Error:
-        if driver.broken:  # type: ignore[union-attr]
+    except psycopg.Error as error:
+        # As `Connection.execute` would: SQLAlchemy's exception for the driver's (callers
+        # tell an outage from a bug by it, `is_database_outage`), and a lost connection
+        # invalidated so the next batch gets a fresh one.
+        lost = bool(driver.broken)  # type: ignore[union-attr]
+        if lost:
             connection.invalidate()
-        raise
+        raise DBAPIError.instance(
+            compiled.text, parameters, error, psycopg.Error, connection_invalidated=lost
+        ) from error
     found = Written({}, set(), set())
     for kind, user_id, session_token, is_active_account, poll_id, participant_id in rows:
         if kind == "login":

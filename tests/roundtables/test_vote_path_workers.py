@@ -8,10 +8,12 @@ from collections.abc import Callable
 
 import pytest
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import DBAPIError
 
 from deliberation.accounts.models import User
 from deliberation.core import audit, notices
 from deliberation.core.audit import AuditEntry
+from deliberation.core.errors import is_database_outage
 from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.roundtables import (
@@ -285,3 +287,31 @@ def test_the_vote_statement_gets_the_parameters_sqlalchemy_would_send(app):
         return {name: (type(v), getattr(v, "obj", v)) for name, v in parameters.items()}
 
     assert plain(ours) == plain(sent[0])
+
+
+@pytest.mark.postgresql_only  # the driver's own error, on PostgreSQL's path
+def test_a_batch_whose_connection_the_server_dropped_is_an_outage_and_the_next_is_written(app):
+    """The batch runs on the driver's cursor; a connection the server dropped mid-poll must
+    still read as an outage (`not_recorded`: the phone sends the vote again), not as a bug,
+    and the connection is invalidated so the next batch is written on a fresh one."""
+    with app.app_context():
+        session, poll, user_ids = open_poll_in_a_seated_room(participants=2)
+        people = [sessions.find_participant(session.id, uid) for uid in user_ids]
+        first, second = (
+            _vote_request(person, poll, f"{n}" * 32, poll.options[0].id)
+            for n, person in enumerate(people)
+        )
+        connection = db.engine.connect()
+        backend = connection.connection.driver_connection.info.backend_pid
+        with db.engine.connect() as other:
+            other.execute(select(func.pg_terminate_backend(backend)))
+        with pytest.raises(DBAPIError) as raised:
+            ballotbox._write([first], connection)
+        assert is_database_outage(raised.value)
+        assert connection.invalidated
+        ballotbox._refuse_batch([first], raised.value)
+        assert first.refusal == "not_recorded"
+        connection.close()
+        with db.engine.connect() as fresh:
+            assert ballotbox._write([second], fresh) == {(poll.id, session.id): 1}
+        assert db.session.scalar(select(func.count()).select_from(PollVote)) == 1
