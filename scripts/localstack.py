@@ -48,6 +48,8 @@ class StackError(RuntimeError):
 
 #: Faults `rehearse --fault` injects in the middle of the room poll (docs/deploy.md).
 FAULTS = ("worker-kill", "redis-restart", "postgres-restart")
+#: Sockets one gunicorn worker holds at least (deploy/gunicorn.conf.py's default).
+WORKER_CONNECTIONS = 10_000
 REDIS_OUTAGE_S = 5.0
 #: PostgreSQL stays away this long between its fast shutdown and its start (a failover or a
 #: crash recovery is not instantaneous); without it a quick restart could fall between two
@@ -722,6 +724,15 @@ class LocalStack:
             **extra,
         }
 
+    def worker_env(self) -> dict[str, str]:
+        """An app worker's environment: `app_env`, and room in one worker for every socket the
+        stack is sized for, as in production, where one worker holds the host's people while
+        its neighbour restarts. A rehearsal of 10,000 people on one worker is 11,001 sockets
+        (the facilitators and the lead); at gunicorn's default of 10,000 the last thousand
+        waited in its backlog unanswered."""
+        connections = max(WORKER_CONNECTIONS, self.settings.sockets)
+        return self.app_env(GUNICORN_WORKER_CONNECTIONS=str(connections))
+
     def flask(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
         """Run a `flask --app wsgi ...` command against the stack's database."""
         result = subprocess.run(  # noqa: S603
@@ -794,7 +805,7 @@ class LocalStack:
                 env=self.app_env(RUN_SCHEDULER="1"),
             )
             for worker in self.workers:
-                worker.env = self.app_env()
+                worker.env = self.worker_env()
                 say(f"gunicorn {worker.name} on {worker.url} ...")
                 worker.start(wait=False)
             for worker in self.workers:
