@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +82,22 @@ THEME_IDEAS_MAX = 500
 RETRYABLE_REFUSALS = frozenset({"database_unavailable", "not_recorded", "timeout"})
 MAX_REFUSALS = 8
 Say = Callable[[str], None]
+#: Whatever the server does, a rehearsal ends within this many of its `--timeout`: each of
+#: its steps waits at most about one (connecting everyone, seating, each phase, the poll).
+WHOLE_RUN_TIMEOUTS = 10
+
+
+def run_within(make: Callable[[], Coroutine[Any, Any, Any]], seconds: float) -> Any:
+    """Run the coroutine `make()` to its end or for `seconds` at most (TimeoutError), on a
+    loop and in a thread of its own: a caller (pytest with Playwright) may have a loop
+    running here. uvloop: the one process that plays thousands of phones takes in a broadcast
+    at about 30 µs a message instead of 50 (asyncio's loop), so it sets the pace less."""
+
+    async def bounded() -> Any:
+        return await asyncio.wait_for(make(), seconds)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: uvloop.run(bounded())).result()
 
 
 def raise_fd_limit() -> int:
@@ -992,11 +1008,14 @@ def rehearse(
         rehearsal = Rehearsal(
             target_url, cast, window, timeout, say, server_pid, fault_command, console, watched
         )
-        # A thread of its own: a caller (pytest with Playwright) may have a loop running here.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            # uvloop: the one process that plays thousands of phones takes in a broadcast at
-            # about 30 µs a message instead of 50 (asyncio's loop), so it sets the pace less.
-            figures = pool.submit(uvloop.run, rehearsal.run()).result()
+        bound = WHOLE_RUN_TIMEOUTS * timeout
+        try:
+            figures = run_within(rehearsal.run, bound)
+        except TimeoutError:
+            raise RuntimeError(
+                f"the rehearsal did not end within {bound:.0f} s ({WHOLE_RUN_TIMEOUTS} times "
+                "--timeout) and was stopped"
+            ) from None
         result: dict[str, Any] = {
             "participants": participants,
             "server_mode": server_mode if url is None else "external",

@@ -1,12 +1,14 @@
-"""The rehearsal stops itself: its people connect within one deadline, not one each."""
+"""The rehearsal stops itself: its people connect within one deadline, not one each, and the
+whole run ends within its bound whatever the server does."""
 
 import asyncio
 import gc
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 
-from loadtest.rehearsal import HANDSHAKES_IN_FLIGHT, Cast, Rehearsal
+import pytest
+
+from loadtest.rehearsal import HANDSHAKES_IN_FLIGHT, Cast, Rehearsal, run_within
 
 
 def test_a_server_that_never_answers_costs_the_rehearsal_one_timeout_not_one_per_group():
@@ -27,9 +29,7 @@ def test_a_server_that_never_answers_costs_the_rehearsal_one_timeout_not_one_per
     rehearsal = Rehearsal(f"http://127.0.0.1:{port}", cast, 1.0, timeout, say=lambda _: None)
     started = time.monotonic()
     try:
-        # A loop of its own, as the rehearsal runs: another test's may be running here.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(lambda: asyncio.run(rehearsal.connect_all())).result()
+        run_within(rehearsal.connect_all, 60)
     finally:
         gc.unfreeze()  # connect_all freezes the collector for the poll that would follow
         silent.close()
@@ -39,3 +39,26 @@ def test_a_server_that_never_answers_costs_the_rehearsal_one_timeout_not_one_per
     assert elapsed < 3 * timeout, elapsed
     assert rehearsal.errors == {"connect": people}
     assert rehearsal.people == []
+
+
+def test_a_run_that_would_go_on_is_stopped_at_its_bound():
+    finished = []
+
+    async def endless() -> None:
+        await asyncio.sleep(30)
+        finished.append(True)
+
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        run_within(endless, 0.2)
+
+    assert time.monotonic() - started < 2
+    assert finished == []
+
+
+def test_a_run_within_its_bound_gives_its_result():
+    async def quick() -> str:
+        await asyncio.sleep(0.01)
+        return "figures"
+
+    assert run_within(quick, 5) == "figures"
