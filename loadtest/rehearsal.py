@@ -492,8 +492,9 @@ class Rehearsal:
 
         One deadline for the whole crowd, not a timeout per handshake: a server that stops
         answering (one worker at its `worker_connections`) held each group through the gate
-        for the whole timeout, and 1,000 such handshakes kept a 180-s rehearsal going for an
-        hour. Whoever is not connected by the deadline is counted (`connect`)."""
+        for the whole timeout, and 1,000 such handshakes (twenty groups) kept a rehearsal of
+        `--timeout 180` going for 20 minutes, when it was stopped. Whoever is not connected by
+        the deadline is counted (`connect`)."""
         gate = asyncio.Semaphore(HANDSHAKES_IN_FLIGHT)
         cookies = [(c, True) for c in self.cast.participant_cookies]
         cookies += [(c, False) for c in self.cast.facilitator_cookies]
