@@ -28,7 +28,7 @@ from deliberation.core.errors import DomainError, is_database_outage
 from deliberation.core.group_commit import Batcher
 from deliberation.db import utcnow
 from deliberation.roundtables import polls, tallies, vote_statement
-from deliberation.roundtables.models import Poll, PollVote
+from deliberation.roundtables.models import Poll, PollKind, PollVote
 
 #: Largest batch written in one transaction. Votes that arrive while a batch is written wait
 #: for the next one; at 5,000 people on two workers 2,000 piled up per worker in half a
@@ -79,6 +79,13 @@ class VoteRequest:
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
+
+
+def takes(poll: polls.PollInfo, *, change: bool) -> bool:
+    """Whether a vote on `poll` goes through the group commit: a new vote on a choose-one or
+    question poll. A change, or an agree/disagree/pass vote, takes a transaction of its own
+    (`polls.cast_poll_vote`)."""
+    return not change and poll.kind != PollKind.AGREE
 
 
 def submit(app: Flask, request: VoteRequest) -> dict[str, Any]:

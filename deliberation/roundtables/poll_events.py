@@ -64,7 +64,7 @@ class PollEvents:
                 poll = polls.get_poll_for_vote(seat.session_id, data["poll_id"])
             except DomainError:
                 return None
-        if poll.kind == PollKind.AGREE or data["option_id"] not in poll.option_ids:
+        if not ballotbox.takes(poll, change=False) or data["option_id"] not in poll.option_ids:
             return None
         vote = vote_request(
             seat, poll, data["client_id"], data["option_id"], seat.user_id, seat.session_token
@@ -121,7 +121,7 @@ class PollEvents:
             raise DomainError(_("'stances' must be an object."), code="bad_payload")
         change = data.get("change") is True
         app = current_app._get_current_object()
-        if change or poll.kind == PollKind.AGREE:
+        if not ballotbox.takes(poll, change=change):
             if not current_user.is_authenticated:
                 raise ballotbox.Unauthenticated(_("Please log in again."))
             vote = polls.cast_poll_vote(
