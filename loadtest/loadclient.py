@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import resource
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,15 @@ def browser_extensions() -> list[ClientPerMessageDeflateFactory]:
     """The extension offer of a browser's handshake, `payloads.WEBSOCKET_EXTENSIONS`
     (tests/core/test_websocket_compression.py checks the header this sends)."""
     return [ClientPerMessageDeflateFactory(client_max_window_bits=True)]
+
+
+def raise_fd_limit() -> int:
+    """Lift this process's open-file limit to its hard limit (its children inherit it):
+    thousands of sockets need thousands of descriptors."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def loopback_only(base_url: str) -> None:

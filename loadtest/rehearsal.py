@@ -22,7 +22,6 @@ import gc
 import json
 import os
 import random
-import resource
 import secrets
 import shutil
 import signal
@@ -62,6 +61,7 @@ from loadtest.loadclient import (
     LightClient,
     SocketIOError,
     loopback_only,
+    raise_fd_limit,
 )
 
 CATEGORIES = [
@@ -98,14 +98,6 @@ def run_within(make: Callable[[], Coroutine[Any, Any, Any]], seconds: float) -> 
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: uvloop.run(bounded())).result()
-
-
-def raise_fd_limit() -> int:
-    """Thousands of sockets need thousands of file descriptors: raise the soft limit."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 def percentile(values: list[float], p: float) -> float | None:

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from typing import Any
 
-from scripts.localstack import PROJECT_ROOT
+from scripts.processes import PROJECT_ROOT
 
 #: The figures compared; lower is better for each.
 COMPARED = ("ack_p50_ms", "ack_p99_ms", "converge_ms")

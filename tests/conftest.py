@@ -115,7 +115,7 @@ def pytest_collection_modifyitems(config, items):
 def postgres_url() -> Iterator[str]:
     """One fresh PostgreSQL database for the test process, made when a test first asks
     (its tables are emptied after each test)."""
-    from scripts.localstack import throwaway_postgres_database
+    from scripts.servers import throwaway_postgres_database
 
     with throwaway_postgres_database(os.environ.get("MADANG_TEST_DATABASE_URL")) as url:
         yield url

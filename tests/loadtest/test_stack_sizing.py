@@ -2,7 +2,8 @@
 
 import runpy
 
-from scripts.localstack import DEPLOY_DIR, WORKER_CONNECTIONS, LocalStack, StackSettings
+from scripts.localstack import WORKER_CONNECTIONS, LocalStack, StackSettings
+from scripts.servers import DEPLOY_DIR
 
 
 def _worker_connections(env: dict[str, str], monkeypatch) -> int:

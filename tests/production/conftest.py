@@ -21,7 +21,8 @@ from deliberation import create_app
 from deliberation.accounts.models import User
 from deliberation.config import TestConfig, postgres_engine_options
 from deliberation.extensions import db
-from scripts.localstack import AppWorker, LocalStack, StackSettings
+from scripts.localstack import LocalStack, StackSettings
+from scripts.servers import AppWorker
 from tests.conftest import FAST_ARGON2, wait_for_background_work
 
 

@@ -17,7 +17,8 @@ from sqlalchemy import create_engine, text
 from deliberation.accounts.models import User
 from deliberation.config import postgres_engine_options
 from deliberation.extensions import db
-from scripts.localstack import DEPLOY_DIR, PROJECT_ROOT, VENV_BIN
+from scripts.processes import PROJECT_ROOT
+from scripts.servers import DEPLOY_DIR, VENV_BIN
 from tests.conftest import browser_handshake, csrf_token_from
 from tests.factories import make_user
 from tests.production.helpers import run_async

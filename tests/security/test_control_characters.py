@@ -78,7 +78,7 @@ def test_every_form_cleans_every_text_field_but_passwords(app):
 def postgres_database() -> Iterator[str]:
     """A PostgreSQL database of its own (`app_on` creates and drops every table in it, which
     the session's database, shared by the `app` fixtures of this process, must not see)."""
-    from scripts.localstack import throwaway_postgres_database
+    from scripts.servers import throwaway_postgres_database
 
     with throwaway_postgres_database(os.environ.get("MADANG_TEST_DATABASE_URL")) as url:
         yield url
