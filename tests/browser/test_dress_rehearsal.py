@@ -31,8 +31,8 @@ from deliberation.roundtables.models import (
 )
 from deliberation.roundtables.rooms import NAMESPACE
 from loadtest import payloads
+from loadtest.cast import create_cast
 from loadtest.loadclient import LightClient
-from loadtest.rehearsal import create_cast
 from tests.browser.conftest import assert_accessible, save_screenshot
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from loadtest.rehearsal import HANDSHAKES_IN_FLIGHT, Cast, Rehearsal, run_within
+from loadtest.cast import Cast
+from loadtest.rehearsal import HANDSHAKES_IN_FLIGHT, Rehearsal, run_within
 
 
 def test_a_server_that_never_answers_costs_the_rehearsal_one_timeout_not_one_per_group():
