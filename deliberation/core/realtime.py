@@ -410,7 +410,7 @@ def disconnect_user(user_id: int) -> None:
 def payload_dict(data: Any) -> dict[str, Any]:
     """A socket payload must be a JSON object; anything else is refused."""
     if not isinstance(data, dict):
-        raise DomainError("The message must be an object.", code="bad_payload")
+        raise DomainError(_("The message must be an object."), code="bad_payload")
     return data
 
 
@@ -419,7 +419,7 @@ def payload_int(data: dict[str, Any], key: str, *, required: bool = True) -> int
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not -(2**31) < value < 2**31:
-        raise DomainError(f"'{key}' must be a whole number.", code="bad_payload")
+        raise DomainError(_("'%(key)s' must be a whole number.", key=key), code="bad_payload")
     return value
 
 
@@ -430,9 +430,10 @@ def payload_str(
     if value is None and not required:
         return None
     if not isinstance(value, str):
-        raise DomainError(f"'{key}' must be text.", code="bad_payload")
+        raise DomainError(_("'%(key)s' must be text.", key=key), code="bad_payload")
     if len(value) > max_length:
-        raise DomainError(f"'{key}' is too long (at most {max_length}).", code="too_long")
+        message = _("'%(key)s' is too long (at most %(n)d characters).", key=key, n=max_length)
+        raise DomainError(message, code="too_long")
     return clean_text(value)  # the forms' one cleaner: same refusal, same message
 
 
@@ -450,7 +451,10 @@ def client_id_from(data: dict[str, Any]) -> str:
     """The client-generated id that makes a state change idempotent."""
     value = payload_str(data, "client_id", max_length=64) or ""
     if len(value) < 8:
-        raise DomainError("'client_id' must be at least 8 characters.", code="bad_payload")
+        raise DomainError(
+            _("'%(key)s' must be at least %(n)d characters.", key="client_id", n=8),
+            code="bad_payload",
+        )
     return value
 
 

@@ -282,6 +282,8 @@ def _page_context(session: RoundtableSession) -> dict:
         "phases": list(Phase),
         "poll_kinds": list(PollKind),
         "stances": STANCES,
+        # the chat inputs' maxlength: the very limit the socket handlers enforce
+        "chat_max_chars": tables.CHAT_MAX_CHARS,
     }
 
 

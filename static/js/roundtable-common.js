@@ -145,12 +145,20 @@
     this.root.dataset.phase = state.phase || state.state;
     this.countdown.update(state);
   };
-  /* Emit with the session id; resolve with the ack; show a refusal in the page's alert box. */
-  Live.prototype.send = function (event, data, done) {
+  /* Emit with the session id; resolve with the ack; show a refusal in the page's alert box
+     and, when given, in `formError` (a [data-form-error] node beside the form that sent it).
+     An answer that worked empties them all. */
+  Live.prototype.send = function (event, data, done, formError) {
     var payload = Object.assign({ session_id: this.sessionId }, data || {});
     this.client.request(event, payload, function (ack) {
+      var refused = ack && !ack.ok;
       var box = document.getElementById("rt-error");
-      if (box) box.textContent = ack && !ack.ok ? ack.message : "";
+      if (box) box.textContent = refused ? ack.message : "";
+      if (!refused) {
+        document.querySelectorAll("[data-form-error]").forEach(function (node) { node.textContent = ""; });
+      } else if (formError) {
+        formError.textContent = ack.message;
+      }
       if (done) done(ack || {});
     });
   };

@@ -582,7 +582,7 @@
     var input = $("rt-lead-chat-text");
     if (chatTable === null) return;
     var text = input.value;
-    live.send("lead_chat_send", { table_id: chatTable, text: text, client_id: R.cid() }, afterAction("lead_chat_send", function () { if (input.value === text) { input.value = ""; } }));
+    live.send("lead_chat_send", { table_id: chatTable, text: text, client_id: R.cid() }, afterAction("lead_chat_send", function () { if (input.value === text) { input.value = ""; } }), $("rt-lead-chat-error"));
   });
   $("rt-lead-chat-hide").addEventListener("click", function () {
     $("rt-lead-chat").hidden = true;

@@ -254,3 +254,29 @@ def test_the_console_in_korean_on_a_phone(app, live_server, new_page):
     assert lead.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
     assert_accessible(lead)
     save_screenshot(lead, "results-ko-390")
+
+
+def test_the_lead_chat_refusal_shows_beside_its_form_in_korean(app, live_server, new_page):
+    seed = seed_poll_phase(app, language="ko")
+    base, sid = live_server.url, seed["sid"]
+    lead = open_as(new_page, base, seed["lead"], f"/roundtables/{sid}/console")
+    lead.get_by_role("button", name="2번 테이블 응답").click()
+    chat = lead.locator("#rt-lead-chat-text")
+    expect(chat).to_be_focused()
+    # The input allows exactly what the server takes.
+    expect(chat).to_have_attribute("maxlength", str(tables.CHAT_MAX_CHARS))
+    # Past the limit (a script, or a browser counting differently): the server's refusal, in
+    # the lead's language, beside the chat form.
+    chat.evaluate("node => node.removeAttribute('maxlength')")
+    chat.fill("가" * (tables.CHAT_MAX_CHARS + 1))
+    chat.press("Enter")
+    error = lead.locator("#rt-lead-chat-error")
+    expect(error).to_have_text(f"'text'이(가) 너무 깁니다 (최대 {tables.CHAT_MAX_CHARS}자).")
+    expect(lead.locator("#rt-error")).to_have_text(error.inner_text())
+    # The next action that works clears it.
+    chat.fill("곧 갑니다")
+    chat.press("Enter")
+    expect(lead.locator("#rt-lead-chat-log")).to_contain_text("곧 갑니다")
+    expect(error).to_be_empty()
+    expect(lead.locator("#rt-error")).to_be_empty()
+    assert lead.script_errors == []

@@ -273,3 +273,29 @@ def test_plain_votes_skip_the_request_context_and_refusals_keep_the_voters_langu
     with app.app_context():
         votes = db.session.scalars(select(PollVote).where(PollVote.poll_id == poll["id"])).all()
         assert len(votes) == 1 and votes[0].option_id == option
+
+
+def test_a_too_long_lead_chat_is_refused_in_the_leads_language(app, running):
+    """The payload checks' messages are translated like every other socket refusal."""
+    from deliberation.accounts.models import User
+    from deliberation.roundtables.tables import CHAT_MAX_CHARS
+
+    sid, info = running["sid"], running["info"]
+    table_id = running["seat"]["table_id"]
+    too_long = {"session_id": sid, "table_id": table_id, "text": "x" * (CHAT_MAX_CHARS + 1),
+                "client_id": cid()}  # fmt: skip
+    ack = emit(running["lead"], "lead_chat_send", too_long)
+    assert ack["error"] == "too_long"
+    assert ack["message"] == f"'text' is too long (at most {CHAT_MAX_CHARS} characters)."
+    with app.app_context():
+        db.session.get(User, info["lead_id"]).preferred_language = "ko"
+        db.session.commit()
+    korean, _ = joined(app, info["lead_id"], sid)
+    ack = emit(korean, "lead_chat_send", {**too_long, "client_id": cid()})
+    assert ack["message"] == f"'text'이(가) 너무 깁니다 (최대 {CHAT_MAX_CHARS}자)."
+    ack = emit(korean, "lead_chat_send", {**too_long, "text": "Hello", "client_id": "short"})
+    assert ack["message"] == "'client_id'은(는) 8자 이상이어야 합니다."
+    ack = emit(korean, "lead_chat_send", {**too_long, "table_id": "1"})
+    assert ack["message"] == "'table_id'은(는) 정수여야 합니다."
+    ack = emit(korean, "lead_chat_send", "not an object")
+    assert ack["message"] == "메시지 형식이 잘못되었습니다."
