@@ -4,12 +4,20 @@
 runs `scripts.localstack rehearse` with one worker, then two, `--pairs` times, each on a fresh
 private stack, so the two shapes of a pair meet the machine in the same minute. It prints
 each run's figures as it goes and, as its last line, a JSON object: every pair's ack p50 and
-p99, converge and worker CPU, and in how many pairs two workers did no worse than one on ack
-p99 and on converge (issue 15: "at 3,000, two workers do no worse than one").
+p99, converge and worker CPU, in how many pairs two workers did no worse than one on each
+figure (issue 15: "at 3,000, two workers do no worse than one"), and whether they did worse
+more often than chance allows.
+
+Two shapes that do the same work still differ from run to run: a pair is a coin toss on each
+figure, so "no worse in every pair" cannot hold for them. `two_worse_p` is a one-sided sign
+test over the pairs (ties dropped): the chance that two workers would lose at least as many
+pairs as they did if the two shapes were alike. Below 0.05 two workers are measurably worse;
+it takes at least five pairs for the test to be able to say so.
 """
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -51,15 +59,31 @@ def summary(runs: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+def sign_test_p(worse: int, better: int) -> float:
+    """One-sided sign test: the chance of at least `worse` losses in `worse + better` fair
+    coin tosses."""
+    tosses = worse + better
+    return sum(math.comb(tosses, k) for k in range(worse, tosses + 1)) / 2**tosses
+
+
 def compare(pairs: list[dict[str, Any]]) -> dict[str, Any]:
     """The pairs (`summary`), their errors, in how many two workers did no worse than one on
-    each figure, and each shape's medians."""
+    each figure, the sign test of their losses, and each shape's medians."""
     one, two = ([pair[shape] for pair in pairs] for shape in ("1_worker", "2_worker"))
+    matched = list(zip(one, two, strict=True))
     return {
         "pairs": pairs,
         "errors": sum(run["errors"] or 0 for run in one + two),
-        "two_no_worse": {
-            key: sum(b[key] <= a[key] for a, b in zip(one, two, strict=True)) for key in COMPARED
+        "two_no_worse": {key: sum(b[key] <= a[key] for a, b in matched) for key in COMPARED},
+        "two_worse_p": {
+            key: round(
+                sign_test_p(
+                    sum(b[key] > a[key] for a, b in matched),
+                    sum(b[key] < a[key] for a, b in matched),
+                ),
+                3,
+            )
+            for key in COMPARED
         },
         "median": {
             shape: {key: round(statistics.median(run[key] for run in runs), 1) for key in COMPARED}
