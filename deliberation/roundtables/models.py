@@ -196,6 +196,13 @@ class PassRule(enum.StrEnum):
     def label(self) -> str:
         return str(PASS_RULE_LABELS[self])
 
+    def words(self, threshold: int | str) -> str:
+        """The rule in words for `threshold` ("at least 50 %"); pages that word a live tally
+        get it with "{n}" for the threshold, so no server sends these words to the room."""
+        if self == PassRule.MORE_THAN:
+            return str(_l("more than %(n)s %%", n=threshold))
+        return str(_l("at least %(n)s %%", n=threshold))
+
 
 PASS_RULE_LABELS = {
     PassRule.AT_LEAST: _l("At least the threshold (at 50: 4 votes of 8 pass)"),
@@ -302,9 +309,7 @@ class RoundtableSession(db.Model):
 
     def rule_text(self) -> str:
         """The rule in words, as people read it ("at least 50 %", "more than 50 %")."""
-        if self.pass_rule == PassRule.MORE_THAN:
-            return str(_l("more than %(n)d %%", n=self.threshold_percent))
-        return str(_l("at least %(n)d %%", n=self.threshold_percent))
+        return self.pass_rule.words(self.threshold_percent)
 
     # --- lifecycle ---------------------------------------------------------------------
     def _require(self, *states: SessionState) -> None:

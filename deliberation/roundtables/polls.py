@@ -532,14 +532,14 @@ def judge_tally(
     tally: dict[str, Any], poll: Poll, session: RoundtableSession | None
 ) -> dict[str, Any]:
     """Add the session's pass rule to a tally, in place: `threshold_percent`, `rule`
-    ("at_least" or "more_than"), `rule_text` and `passes` (option id -> whether its share
-    of the votes passes, by `RoundtableSession.passes`), and `final` once the poll closed."""
+    ("at_least" or "more_than") and `passes` (option id -> whether its share of the votes
+    passes, by `RoundtableSession.passes`), and `final` once the poll closed. The rule goes
+    as data, never in words: a tally reaches the whole room, each page in its own language."""
     tally["final"] = poll.state == PollState.CLOSED
     if session is None:
         return tally
     tally["threshold_percent"] = session.threshold_percent
     tally["rule"] = session.pass_rule.value
-    tally["rule_text"] = session.rule_text()
     tally["passes"] = {
         key: session.passes(option_support(tally, key), tally["total"]) for key in tally["counts"]
     }
@@ -564,7 +564,6 @@ LIVE_TALLY_FIELDS = (
     "final",
     "threshold_percent",
     "rule",
-    "rule_text",
     "passes",
 )
 

@@ -117,7 +117,6 @@ def close_summary(
         "results_url": results_path(session.id),
         "threshold_percent": session.threshold_percent,
         "rule": session.pass_rule.value,
-        "rule_text": session.rule_text(),
         "themes": [
             {
                 "id": theme.id,

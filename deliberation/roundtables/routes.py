@@ -349,6 +349,8 @@ def _console_labels() -> dict:
             pct="{pct}",
         ),  # fmt: skip
         "rule": _("A theme passes with %(rule)s of the votes.", rule="{rule}"),
+        # the rule's words, filled in from a tally's `rule` and `threshold_percent`
+        "rule_words": {rule.value: rule.words("{n}") for rule in PassRule},
         "passes": _("passes"),
         "fails": _("does not pass"),
         "passing_so_far": _("passing so far"),

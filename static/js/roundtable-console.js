@@ -124,6 +124,13 @@
   /* --- the poll panel -------------------------------------------------------------------- */
   function mmss(s) { return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0"); }
 
+  /* The session's pass rule in this page's words, from the data that tallies, the console's
+     overview and the close summary carry (`rule`, `threshold_percent`). */
+  function ruleSentence(from) {
+    var words = R.fmt(labels.rule_words[from.rule] || "", { n: from.threshold_percent });
+    return R.fmt(labels.rule, { rule: words });
+  }
+
   function renderPollPanel() {
     var stateNode = $("rt-poll-state"), countdown = $("rt-poll-countdown");
     if (!poll) {
@@ -139,8 +146,8 @@
     var voted = tally ? tally.total : 0;
     var pct = seated ? Math.round((100 * voted) / seated) : 0;
     setText($("rt-poll-turnout"), R.fmt(labels.turnout, { voted: voted, seated: seated, pct: pct }));
-    var ruleText = (tally && tally.rule_text) || (data && data.rule_text);
-    setText($("rt-poll-rule"), ruleText ? R.fmt(labels.rule, { rule: ruleText }) : "");
+    var ruleFrom = tally && tally.rule ? tally : data;
+    setText($("rt-poll-rule"), ruleFrom && ruleFrom.rule ? ruleSentence(ruleFrom) : "");
     var list = $("rt-poll-results");
     var items = poll.options.map(function (option) {
       var key = String(option.id);
@@ -439,7 +446,7 @@
     if (!summary) return;
     link.href = summary.results_url;
     link.textContent = labels.see_results;
-    $("rt-close-rule").textContent = R.fmt(labels.rule, { rule: summary.rule_text });
+    $("rt-close-rule").textContent = ruleSentence(summary);
     var list = $("rt-close-themes");
     list.textContent = "";
     if (!summary.themes.length) list.appendChild(R.el("li", {}, labels.no_themes));

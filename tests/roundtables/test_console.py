@@ -107,7 +107,7 @@ def test_closing_tells_the_lead_what_passed_and_where_the_results_are(app):
     assert themes["Green parks"]["became"] == {
         "kind": "agenda_item", "id": item["id"], "url": f"/agendas/{item['id']}"
     }  # fmt: skip
-    assert summary["rule_text"] == "at least 50 %"
+    assert summary["rule"] == "at_least" and summary["threshold_percent"] == 50
 
 
 def _console_queries(app, session_id: int) -> tuple[int, dict]:

@@ -90,3 +90,33 @@ def test_a_start_time_is_typed_in_the_sites_time_zone(app, client, auth):
         session = db.session.scalar(select(RoundtableSession))
         assert as_utc(session.starts_at) == datetime(2026, 12, 5, 1, 27, tzinfo=UTC)
     assert "2026-12-05 10:27 (South Korea Time)" in client.get(response.location).text
+
+
+def test_a_korean_leads_poll_close_sends_the_english_room_no_korean_words(app):
+    """A tally reaches the whole room: it carries the pass rule as data (each page words it
+    in its own language), never a sentence in the language of whoever acted."""
+    import json
+    import re
+
+    from tests.roundtables.helpers import emit, joined, received
+    from tests.roundtables.test_polls import poll_phase
+
+    info, sid, _english_lead, poll = poll_phase(app, people=4, facilitators=1)
+    with app.app_context():
+        db.session.get(User, info["lead_id"]).preferred_language = "ko"
+        db.session.commit()
+    korean_lead, _ = joined(app, info["lead_id"], sid)
+    citizen, _ = joined(app, info["people"][0], sid)
+    received(citizen)
+    vote = {"session_id": sid, "poll_id": poll["id"], "option_id": poll["options"][0]["id"],
+            "client_id": "a-first-vote"}  # fmt: skip
+    assert emit(citizen, "poll_vote", vote)["ok"]
+    closed = emit(korean_lead, "poll_close", {"session_id": sid, "poll_id": poll["id"]})
+    assert closed["ok"], closed
+    events = received(citizen)
+    tallies = [e["args"][0]["tally"] for e in events if e["name"] == "poll_closed"]
+    assert tallies and tallies[-1]["rule"] == "at_least"
+    assert tallies[-1]["threshold_percent"] == 50
+    assert "rule_text" not in tallies[-1] and "rule_text" not in closed["tally"]
+    everything = json.dumps([*events, closed], ensure_ascii=False)
+    assert not re.search("[가-힣]", everything)

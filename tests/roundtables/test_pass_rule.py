@@ -62,4 +62,5 @@ def test_the_live_tally_says_whether_each_option_passes_so_far(app):
         parks, buses = (str(o.id) for o in choose.options)
         # parks 5 of 7 (71 %) passes 60 %, buses 2 of 7 does not; the poll is still open
         assert tally["passes"] == {parks: True, buses: False}
-        assert tally["final"] is False and tally["rule_text"] == "at least 60 %"
+        assert tally["final"] is False and tally["rule"] == "at_least"
+        assert tally["threshold_percent"] == 60 and "rule_text" not in tally
