@@ -319,8 +319,13 @@ class Rehearsal:
 
     async def _reconnect_lead(self) -> LightClient:
         """The lead's socket was dropped (e.g. a ping answered late while this one process
-        was busy with thousands of others): reconnect and rejoin, as a browser would."""
-        self.error("lead_reconnected")
+        was busy with thousands of others): reconnect and rejoin, as a browser would. After an
+        injected fault that is recovery, as for everyone the fault cut off; otherwise an
+        error."""
+        if self.fault_at is None:
+            self.error("lead_reconnected")
+        else:
+            self.retried("lead_reconnected")
         self.lead = LightClient(self.url, NAMESPACE, self.cast.lead_cookie)
         await self.lead.connect(timeout=self.timeout)
         await self.lead.call("join", payloads.join(self.sid), self.timeout)

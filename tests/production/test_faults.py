@@ -105,6 +105,10 @@ def test_worker_killed_mid_poll_loses_and_doubles_nothing(stack, stack_app, tmp_
     # The dead worker's people came back by themselves, to their own seats, within seconds.
     assert result["affected"] > 0
     assert result["reconnect_p99_s"] <= 10
+    # nginx fills the first worker, the one killed: the lead's console was on it too, and its
+    # reconnect is recovery from the fault, not an error.
+    assert result["recovered"].get("lead_reconnected") == 1, result
+    assert result["error_kinds"] == {}, result
 
 
 def test_postgres_restart_mid_poll_refuses_then_records_every_vote(stack, stack_app, tmp_path):
