@@ -40,6 +40,7 @@
     this.tally = null;
     this.myVote = null;
     this.seat = null;
+    this.sending = false; /* a vote is on its way: the button waits for its answer */
     var self = this;
     window.setInterval(function () { self.renderTimer(); }, 500);
   }
@@ -129,6 +130,7 @@
     if (poll.kind === "agree") form.insertBefore(R.el("p", { class: "rt-question" }, poll.question), form.firstChild);
     if (mayVote) {
       var button = R.el("button", { type: "submit" }, this.myVote ? labels.change : labels.vote);
+      button.disabled = this.sending;
       form.appendChild(button);
       form.addEventListener("submit", function (event) { event.preventDefault(); self.vote(form); });
     }
@@ -144,7 +146,11 @@
     }
   };
 
+  /* One vote at a time: a double click must not send a second, first-time vote (the server
+     would answer "already voted" beside "your vote is counted"). The button comes back with the
+     answer, whatever it is. */
   PollView.prototype.vote = function (form) {
+    if (this.sending) return;
     var poll = this.poll;
     var self = this;
     var data = { poll_id: poll.id, client_id: R.cid(), change: !!this.myVote };
@@ -159,13 +165,26 @@
       if (!checked) return;
       data.option_id = Number(checked.value);
     }
+    this.setSending(true);
     this.live.send("poll_vote", data, function (ack) {
+      self.setSending(false);
       if (!ack.ok) return;
       self.status.textContent = data.change ? self.live.labels.vote_changed : self.live.labels.your_vote;
       self.myVote = { option_id: data.option_id, stances: Object.assign({}, (self.myVote || {}).stances, data.stances) };
-      var button = form.querySelector("button[type=submit]");
+      var button = self.container.querySelector("button[type=submit]");
       if (button) button.textContent = self.live.labels.change;
     });
+  };
+
+  /* The vote button (of the form shown now: a snapshot may have drawn it again) waits; a
+     keyboard user who pressed it gets the focus back with the answer. */
+  PollView.prototype.setSending = function (sending) {
+    this.sending = sending;
+    var button = this.container.querySelector("button[type=submit]");
+    if (!button) return;
+    if (sending) this.buttonHadFocus = document.activeElement === button;
+    button.disabled = sending;
+    if (!sending && this.buttonHadFocus && document.activeElement === document.body) button.focus();
   };
 
   PollView.prototype.updateTally = function (tally) {

@@ -1,0 +1,57 @@
+"""The citizen's room poll in real Chromium: one vote per press of the button, however fast
+the presses come."""
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from deliberation.accounts.models import User
+from deliberation.extensions import db
+from deliberation.roundtables.models import PollVote
+from tests.browser.test_roundtables import open_as
+from tests.roundtables.helpers import open_poll_in_a_seated_room
+
+pytestmark = pytest.mark.browser
+
+#: Counts the `poll_vote` events the page's live client sends (wraps its socket's emit).
+COUNT_VOTES_SENT = """() => {
+    const socket = window.MadangLive.clients[0].socket;
+    const emit = socket.emit.bind(socket);
+    window.votesSent = 0;
+    socket.emit = (name, ...rest) => {
+        if (name === "poll_vote") window.votesSent += 1;
+        return emit(name, ...rest);
+    };
+}"""
+
+
+def seed_open_poll(app) -> dict:
+    """A seated room in its poll phase with the yes/no poll "Parks first?" open."""
+    with app.app_context():
+        session, poll, people = open_poll_in_a_seated_room(6)
+        return {
+            "sid": session.id,
+            "poll_id": poll.id,
+            "voter": db.session.get(User, people[0]).email,
+        }
+
+
+def test_a_double_click_on_vote_sends_one_vote(app, live_server, new_page):
+    seed = seed_open_poll(app)
+    room = open_as(new_page, live_server.url, seed["voter"], f"/roundtables/{seed['sid']}/room")
+    button = room.locator("#rt-poll button[type=submit]")
+    expect(button).to_be_enabled()
+    room.evaluate(COUNT_VOTES_SENT)
+    room.get_by_label("Yes", exact=True).check()
+    button.dblclick()
+    expect(room.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Change my vote")
+    assert room.evaluate("window.votesSent") == 1
+    expect(room.locator("#rt-error")).to_be_empty()
+    with app.app_context():
+        votes = db.session.scalar(
+            select(func.count(PollVote.id)).where(PollVote.poll_id == seed["poll_id"])
+        )
+        assert votes == 1
+    assert room.script_errors == []
