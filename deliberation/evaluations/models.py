@@ -10,6 +10,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _pl
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,9 +35,10 @@ FREE_TEXT_PROMPT = _l("What helped, and what hindered? What should we change?")
 LIKERT = (1, 2, 3, 4, 5)
 LIKERT_LABELS = {
     1: _l("Strongly disagree"),
-    2: _l("Disagree"),
+    # In a context: "Agree"/"Disagree" alone are a comment's reactions ("찬성"/"반대").
+    2: _pl("survey scale", "Disagree"),
     3: _l("Neither agree nor disagree"),
-    4: _l("Agree"),
+    4: _pl("survey scale", "Agree"),
     5: _l("Strongly agree"),
 }
 

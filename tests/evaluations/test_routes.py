@@ -159,3 +159,27 @@ def test_surveys_show_on_the_divisions_accountability_page_and_the_items_summary
     assert "How was the vote?" in accountability and "overall 2.4 of 5" in accountability
     summary = client.get(f"/summaries/items/{item_id}").get_data(as_text=True)
     assert "How was the vote?" in summary
+
+
+def test_the_korean_scale_reads_as_a_survey_scale_not_as_reactions(app, client, auth):
+    """Points 2 and 4 are "그렇지 않다"/"그렇다", not a comment's "반대"/"찬성"."""
+    with app.app_context():
+        session = make_session()
+        from deliberation.evaluations import services
+
+        survey_id = services.create_survey(
+            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
+        ).id
+        db.session.commit()
+        seat(session, email="ko@example.org", language="ko")
+        seat(session, email="en@example.org")
+    auth.login("ko@example.org")
+    page = client.get(f"/evaluations/{survey_id}").get_data(as_text=True)
+    for label in ("1 · 전혀 그렇지 않다", "2 · 그렇지 않다", "3 · 보통이다", "4 · 그렇다",
+                  "5 · 매우 그렇다"):  # fmt: skip
+        assert label in page
+    assert "반대" not in page and "찬성" not in page
+    auth.logout()
+    auth.login("en@example.org")
+    page = client.get(f"/evaluations/{survey_id}").get_data(as_text=True)
+    assert "2 · Disagree" in page and "4 · Agree" in page
