@@ -55,7 +55,11 @@ def _client_labels() -> dict:
         "no_timer": _("No time limit for this phase"),
         "paused": _("Paused"),
         "left": _("left"),
-        "votes": _("votes"),
+        # "{n} vote(s)" in each plural category the page's language has (Intl.PluralRules)
+        "vote_count": {
+            "one": ngettext("%(n)s vote", "%(n)s votes", 1, n="{n}"),
+            "other": ngettext("%(n)s vote", "%(n)s votes", 2, n="{n}"),
+        },
         "vote_changed": _("Your vote is changed."),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "connected": _("Connected."),

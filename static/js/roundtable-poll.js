@@ -21,7 +21,7 @@
       }).join(" · ");
     }
     count = count || 0;
-    return count + " " + labels.votes + " (" + percent(count, tally ? tally.total : 0) + " %)";
+    return R.plural(labels.vote_count, count) + " (" + percent(count, tally ? tally.total : 0) + " %)";
   }
 
   /* Whether the tally says this option passes the session's threshold (when it says at all). */
@@ -135,7 +135,7 @@
       form.addEventListener("submit", function (event) { event.preventDefault(); self.vote(form); });
     }
     this.container.appendChild(form);
-    this.total = R.el("p", { class: "rt-total" }, (tally ? tally.total : 0) + " " + labels.votes);
+    this.total = R.el("p", { class: "rt-total" }, R.plural(labels.vote_count, tally ? tally.total : 0));
     this.container.appendChild(this.total);
     if (tally && tally.threshold_percent !== undefined && tally.threshold_percent !== null) {
       this.container.appendChild(R.el("p", { class: "hint rt-threshold" }, R.fmt(tally.rule === "more_than" ? labels.poll_threshold_more_than : labels.poll_threshold, { p: tally.threshold_percent })));
@@ -198,7 +198,7 @@
     this.container.querySelectorAll(".rt-pass").forEach(function (node) {
       node.textContent = passText(tally, { id: Number(node.dataset.pass) }, labels);
     });
-    if (this.total) this.total.textContent = tally.total + " " + labels.votes;
+    if (this.total) this.total.textContent = R.plural(labels.vote_count, tally.total);
   };
 
   /* The poll closed (by the lead or its timer): the final tally, no more voting. */

@@ -63,7 +63,7 @@
     var list = document.getElementById("rt-results");
     list.textContent = "";
     poll.options.forEach(function (o) { list.appendChild(row(o)); });
-    document.getElementById("rt-total").textContent = ((tally && tally.total) || 0) + " " + labels.votes;
+    document.getElementById("rt-total").textContent = R.plural(labels.vote_count, (tally && tally.total) || 0);
     var threshold = document.getElementById("rt-threshold");
     var hasThreshold = tally && typeof tally.threshold_percent === "number";
     threshold.hidden = !hasThreshold;

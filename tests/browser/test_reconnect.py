@@ -154,7 +154,7 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
     assert first == again
     assert '"repeat":true' in fault.acks_to_page[-1]
     assert votes_in_database(app, poll_id) == 1
-    expect(lead.locator("#rt-poll .rt-total")).to_have_text("1 votes")
+    expect(lead.locator("#rt-poll .rt-total")).to_have_text("1 vote")
     expect(projector.locator("#rt-connection")).to_have_text("Connected.")
     expect(minsu.locator("#rt-connection")).not_to_have_text(RECONNECTING_KO)
     # Live again: a phase change reaches the participant and the projector as a broadcast.

@@ -152,7 +152,7 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     expect(citizen.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
     expect(projector.locator("#rt-results li").first).to_contain_text("1 (100 %)")
     expect(projector.locator("#rt-results li").first).to_contain_text(LONG_OPTION)
-    expect(facilitator.locator("#rt-poll .rt-count").first).to_have_text("1 votes (100 %)")
+    expect(facilitator.locator("#rt-poll .rt-count").first).to_have_text("1 vote (100 %)")
     # The projector's label wraps inside the screen, never cut.
     box = projector.locator(".rt-bar-label").first.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= HALL["width"]

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from deliberation.accounts.models import User
 from deliberation.extensions import db
-from deliberation.roundtables.models import PollVote
+from deliberation.roundtables.models import PollVote, RoundtableSession
 from tests.browser.test_roundtables import open_as
 from tests.roundtables.helpers import open_poll_in_a_seated_room
 
@@ -55,3 +55,22 @@ def test_a_double_click_on_vote_sends_one_vote(app, live_server, new_page):
         )
         assert votes == 1
     assert room.script_errors == []
+
+
+def test_one_vote_is_counted_in_the_singular_in_the_room_and_on_the_projector(
+    app, live_server, new_page
+):
+    seed = seed_open_poll(app)
+    with app.app_context():
+        token = db.session.get(RoundtableSession, seed["sid"]).projector_token
+    projector = new_page()
+    projector.goto(f"{live_server.url}/roundtables/projector/{token}")
+    expect(projector.locator("#rt-total")).to_have_text("0 votes")
+    room = open_as(new_page, live_server.url, seed["voter"], f"/roundtables/{seed['sid']}/room")
+    room.get_by_label("Yes", exact=True).check()
+    room.click("#rt-poll button[type=submit]")
+    expect(room.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
+    expect(room.locator("#rt-poll .rt-total")).to_have_text("1 vote")
+    expect(room.locator("#rt-poll .rt-count").first).to_have_text("1 vote (100 %)")
+    expect(projector.locator("#rt-total")).to_have_text("1 vote")
+    assert room.script_errors == [] and projector.script_errors == []

@@ -102,3 +102,24 @@ def test_pages_speak_korean(app, client):
         build_session(participants=1, facilitators=0)
     page = client.get("/roundtables/", headers={"Accept-Language": "ko"})
     assert "원탁토론" in page.text and "대기실 열림" in page.text
+
+
+def test_the_results_page_counts_one_vote_in_the_singular(app, client):
+    from deliberation.roundtables import polls, sessions
+    from deliberation.roundtables.models import Participant as Seat
+    from tests.roundtables.helpers import cid, open_poll_in_a_seated_room
+
+    with app.app_context():
+        session, poll, people = open_poll_in_a_seated_room(4)
+        voter = db.session.scalar(
+            select(Seat).where(Seat.session_id == session.id, Seat.user_id == people[0])
+        )
+        info = polls.get_poll_for_vote(session.id, poll.id)
+        polls.cast_poll_vote(info, voter, cid(), option_id=poll.options[0].id)
+        sessions.close_session(None, session)
+        db.session.commit()
+        sid = session.id
+    english = client.get(f"/roundtables/{sid}/results", headers={"Accept-Language": "en"}).text
+    assert "1 vote\n" in english and "1 votes" not in english
+    korean = client.get(f"/roundtables/{sid}/results", headers={"Accept-Language": "ko"}).text
+    assert "1표" in korean
