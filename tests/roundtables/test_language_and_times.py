@@ -120,3 +120,16 @@ def test_a_korean_leads_poll_close_sends_the_english_room_no_korean_words(app):
     assert "rule_text" not in tallies[-1] and "rule_text" not in closed["tally"]
     everything = json.dumps([*events, closed], ensure_ascii=False)
     assert not re.search("[가-힣]", everything)
+
+
+def test_the_korean_results_themes_table_names_each_column_once(app, client):
+    """The columns "Result" (passed or not) and "Became" (an item or proposal) differ in Korean."""
+    import re
+
+    with app.app_context():
+        sid = run_session()["session_id"]
+    page = client.get(f"/roundtables/{sid}/results", headers={"Accept-Language": "ko"}).text
+    header = re.search(r"<thead><tr><th scope=\"col\">주제</th>.*?</tr></thead>", page).group(0)
+    columns = re.findall(r"<th scope=\"col\">([^<]+)</th>", header)
+    assert len(columns) == 6 and len(set(columns)) == 6, columns
+    assert columns[3] == "결과" and columns[5] == "이후 처리"
