@@ -40,6 +40,7 @@ from deliberation.roundtables.models import (
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
+    field_office_room,
     projector_room,
     staff_room,
     table_room,
@@ -104,6 +105,12 @@ def set_table_kind(
     )  # fmt: skip
     emit_after_commit(
         "people_changed", {"session_id": session.id}, to=staff_room(session.id), namespace=NAMESPACE
+    )
+    changed = {"session_id": session.id, "table_id": table.id, "number": table.number,
+               "kind": kind.value}  # fmt: skip
+    # field-office staff's "hall table you enter for" list follows without a reload
+    emit_after_commit(
+        "table_kind_changed", changed, to=field_office_room(session.id), namespace=NAMESPACE
     )
     return {"table_id": table.id, "number": table.number, "kind": kind.value}
 

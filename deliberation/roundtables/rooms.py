@@ -6,6 +6,7 @@ from deliberation.core.realtime import call_after_commit
 __all__ = [
     "NAMESPACE",
     "call_after_commit",
+    "field_office_room",
     "projector_room",
     "session_room",
     "staff_room",
@@ -28,6 +29,11 @@ def table_room(session_id: int, table_id: int) -> str:
 def staff_room(session_id: int) -> str:
     """The lead facilitator and the theme team: every table's chat, ideas and help flags."""
     return f"session:{session_id}:staff"
+
+
+def field_office_room(session_id: int) -> str:
+    """Field-office staff in the room page: which tables they may enter paper for."""
+    return f"session:{session_id}:field_office"
 
 
 def projector_room(session_id: int) -> str:

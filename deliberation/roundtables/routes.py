@@ -309,6 +309,8 @@ def room(session_id: int):
         paper_tables=[t for t in session_tables(session.id) if t.kind != TableKind.ONLINE]
         if current_user.has_role(Role.FIELD_OFFICE)
         else None,
+        # its options as the lead changes a table's kind (roundtable-paper.js)
+        table_kind_labels={kind.value: kind.label for kind in TableKind},
     )
 
 

@@ -45,6 +45,7 @@ from deliberation.roundtables.payloads import broadcast_payload, session_state_p
 from deliberation.roundtables.rooms import (
     NAMESPACE,
     call_after_commit,
+    field_office_room,
     session_room,
     staff_room,
     table_room,
@@ -492,7 +493,7 @@ def join_session(user: User, session: RoundtableSession, wanted_table: int | Non
             # field-office staff enter paper at any hall table: no seat, no vote of their own
             if not session.is_open_for_joining:
                 raise DomainError(_("The lobby is not open yet."), code="not_open")
-            return Joined(None, False, (session_room(session.id),))
+            return Joined(None, False, (session_room(session.id), field_office_room(session.id)))
         if session.state == SessionState.SCHEDULED:
             raise DomainError(_("The lobby is not open yet."), code="not_open")
         if session.state == SessionState.CLOSED:

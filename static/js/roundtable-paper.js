@@ -214,7 +214,31 @@
     });
   });
 
-  if (picker) picker.addEventListener("change", function () { drafts = {}; refresh(); });
+  /* Field-office staff: the lead made a table hall, mixed or online; the list follows (a
+     table chosen here that went online is dropped, and the panel shows the next one). */
+  function tableKindChanged(data) {
+    var words = JSON.parse(picker.dataset.labels);
+    var chosen = picker.value;
+    var options = Array.prototype.filter.call(picker.options, function (o) { return o.value; });
+    var existing = options.filter(function (o) { return Number(o.value) === data.table_id; })[0];
+    if (existing) existing.remove();
+    if (data.kind !== "online") {
+      var option = R.el("option", { value: String(data.table_id), "data-number": String(data.number) },
+        R.fmt(words.table, { n: data.number }) + " · " + (words.kinds[data.kind] || data.kind));
+      var after = options.filter(function (o) { return o !== existing && Number(o.dataset.number) > data.number; })[0];
+      picker.insertBefore(option, after || null);
+    }
+    var left = Array.prototype.filter.call(picker.options, function (o) { return o.value; });
+    Array.prototype.forEach.call(picker.querySelectorAll("option[value='']"), function (o) { if (left.length) o.remove(); });
+    if (!left.length && !picker.options.length) picker.appendChild(R.el("option", { value: "" }, words.none));
+    picker.value = chosen && picker.querySelector("option[value='" + chosen + "']") ? chosen : (left.length ? left[0].value : "");
+    if (picker.value !== chosen) { drafts = {}; refresh(); }
+  }
+
+  if (picker) {
+    picker.addEventListener("change", function () { drafts = {}; refresh(); });
+    room.on("table_kind_changed", tableKindChanged);
+  }
   room.onSnapshot(function (snap) { poll = snap.poll && snap.poll.state === "open" ? snap.poll : null; refresh(); });
   room.on("paper_changed", refresh);
   room.on("poll_opened", function (p) { poll = p; refresh(); });

@@ -237,6 +237,7 @@
       poll_opened: function (poll) { pollOpened(poll); fire("poll_opened", poll); },
       poll_closed: function (data) { pollView.close(data); fire("poll_closed", data); },
       paper_changed: function (data) { fire("paper_changed", data); },
+      table_kind_changed: function (data) { fire("table_kind_changed", data); },
       poll_tally: function (tally) { pollView.updateTally(tally); },
       broadcast: function (data) {
         document.getElementById("rt-broadcasts").hidden = false;
