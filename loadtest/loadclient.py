@@ -5,9 +5,9 @@ rehearsal needs only: connect to one namespace with a cookie, emit with an ackno
 receive events, answer pings. Text packets only (no binary attachments).
 
 Reconnecting is the browser's (static/js/live.js): `reconnect()` waits a random time between 0
-and min(10 s, 0.5 s * 2^attempt) before each attempt (exponential backoff with full jitter);
-nginx takes it to whichever worker has room (fill, then spill: docs/deploy.md). The caller
-rejoins and resends what was never acknowledged.
+and min(10 s, 0.5 s * 2^attempt) before each attempt (exponential backoff with full jitter) and
+keeps nginx's `madang_route` cookie, as a browser keeps it, so a client comes back to its
+worker once that worker is back. The caller rejoins and resends what was never acknowledged.
 """
 
 from __future__ import annotations
@@ -75,6 +75,8 @@ class LightClient:
         self.next_ack = 0
         self.reader: asyncio.Task | None = None
         self.closed = False
+        #: nginx's sticky-routing cookie from the first handshake, sent on every reconnect.
+        self.route_cookie: str | None = None
         #: Set when the connection is lost (not when `close()` closes it).
         self.lost = asyncio.Event()
         self.closing = False
@@ -83,7 +85,8 @@ class LightClient:
         self.handlers[event] = handler
 
     async def connect(self, auth: dict | None = None, timeout: float = 30.0) -> None:
-        headers = {"Cookie": self.cookie} if self.cookie else None
+        cookies = [c for c in (self.cookie, self.route_cookie) if c]
+        headers = {"Cookie": "; ".join(cookies)} if cookies else None
         self.closed = False
         self.lost.clear()
         self.ws = await websockets.connect(
@@ -96,6 +99,7 @@ class LightClient:
             proxy=None,
             ping_interval=None,
         )
+        self._keep_route_cookie()
         opened = await asyncio.wait_for(self.ws.recv(), timeout)
         if not opened.startswith("0"):
             raise SocketIOError(f"unexpected open packet {opened[:80]!r}")
@@ -109,6 +113,14 @@ class LightClient:
             elif reply.startswith(f"44{self.namespace},"):
                 raise SocketIOError(f"namespace refused: {reply[:160]}")
         self.reader = asyncio.create_task(self._read())
+
+    def _keep_route_cookie(self) -> None:
+        response = getattr(self.ws, "response", None)
+        if self.route_cookie or response is None:
+            return
+        for header in response.headers.get_all("Set-Cookie"):
+            if header.startswith("madang_route="):
+                self.route_cookie = header.split(";", 1)[0]
 
     async def reconnect(
         self, auth: dict | None = None, timeout: float = 30.0, deadline: float | None = None

@@ -34,10 +34,6 @@ from scripts.processes import (
 )
 
 DEPLOY_DIR = PROJECT_ROOT / "deploy"
-#: Sockets nginx gives the first worker before the next gets any (fill, then spill): one
-#: worker answers a 5,000-person poll sooner than two sharing these two cores with PostgreSQL
-#: (docs/deploy.md, "Routing: fill, then spill"). deploy/nginx/madang.conf says the same.
-FILL_SOCKETS = 5000
 VENV_BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.1"
 
@@ -374,20 +370,15 @@ http {{
     include {deploy}/nginx/madang-upstream-map.conf;
 
     upstream madang {{
-        zone madang 64k;
+        hash $madang_route;
 {servers}
-        keepalive 32;
-    }}
-
-    upstream madang_pinned {{
-        hash $cookie_madang_route;
-{pinned_servers}
         keepalive 32;
     }}
 
     server {{
         listen {host}:{port};
         server_name localhost;
+        add_header Set-Cookie $madang_route_cookie;
         # Which worker answered: for the tests and for watching the stack work.
         add_header X-Madang-Upstream $upstream_addr always;
         include {deploy}/nginx/madang-locations.conf;
@@ -398,8 +389,8 @@ http {{
 
 @dataclass
 class Nginx:
-    """nginx on a loopback port in front of the workers, with the same routing (fill, then
-    spill) and proxy locations as the production site (deploy/nginx/)."""
+    """nginx on a loopback port in front of the workers, with the same sticky routing and
+    proxy locations as the production site (deploy/nginx/)."""
 
     directory: Path
     port: int
@@ -409,25 +400,10 @@ class Nginx:
     #: container's hard limit of 20,000 here) one process stopped accepting at about 9,900
     #: sockets; `processes_for` picks enough.
     processes: int = 1
-    #: Sockets the first worker takes before the others get any (deploy/nginx/madang.conf).
-    fill_sockets: int = FILL_SOCKETS
     process: Process = field(init=False)
 
     def __post_init__(self) -> None:
         self.process = Process("nginx", self.directory / "nginx.log")
-
-    def fill_then_spill(self) -> str:
-        """The `madang` group's servers: the first until it holds `fill_sockets`, then the
-        others (`backup`), as in production. A lone worker has nothing to spill to, so no
-        limit."""
-        first, *others = self.upstream_ports
-        limit = f" max_conns={self.fill_sockets}" if others else ""
-        lines = [f"        server {LOOPBACK}:{first} max_fails=1 fail_timeout=1s{limit};"]
-        lines += [
-            f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=1s backup;"
-            for port in others
-        ]
-        return "\n".join(lines)
 
     @staticmethod
     def processes_for(sockets: int) -> int:
@@ -456,17 +432,17 @@ class Nginx:
             for path in (temp, *[temp / n for n in ("body", "proxy", "fastcgi", "uwsgi", "scgi")]):
                 path.mkdir(exist_ok=True)
                 os.chown(path, www.pw_uid, www.pw_gid)
+        servers = "\n".join(
+            f"        server {LOOPBACK}:{p} max_fails=1 fail_timeout=1s;"
+            for p in self.upstream_ports
+        )
         conf = self.directory / "nginx.conf"
         conf.write_text(
             NGINX_MAIN.format(
                 user=user,
                 dir=self.directory,
                 deploy=DEPLOY_DIR,
-                servers=self.fill_then_spill(),
-                pinned_servers="\n".join(
-                    f"        server {LOOPBACK}:{p} max_fails=1 fail_timeout=1s;"
-                    for p in self.upstream_ports
-                ),
+                servers=servers,
                 host=LOOPBACK,
                 port=self.port,
                 processes=self.processes,

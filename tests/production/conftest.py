@@ -1,10 +1,9 @@
 """The production-shaped stack for these tests, started once per session.
 
 PostgreSQL, Redis (password), the scheduler process, two gunicorn gevent workers and nginx
-with the production routing (fill, then spill; a route cookie pins a client), all on
-loopback ports, from scripts/localstack.py: the same code that `make run-production` runs.
-Tests seed through `stack_app` (a Flask app on the stack's database) and talk to the stack
-over HTTP and real Socket.IO connections.
+with sticky routing, all on loopback ports, from scripts/localstack.py: the same code that
+`make run-production` runs. Tests seed through `stack_app` (a Flask app on the stack's
+database) and talk to the stack over HTTP and real Socket.IO connections.
 """
 
 import contextlib
