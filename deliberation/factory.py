@@ -124,7 +124,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from deliberation.accounts.forms import EmptyForm, LanguageForm
     from deliberation.accounts.models import category_label
-    from deliberation.core.i18n import local_time
+    from deliberation.core.i18n import local_time, zone_id
     from deliberation.core.navigation import main_nav_links
     from deliberation.core.sanitize import render_markdown
 
@@ -132,6 +132,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.globals["main_nav_links"] = main_nav_links
     app.jinja_env.globals["category_label"] = category_label
+    app.jinja_env.globals["zone_id"] = zone_id
 
     @app.context_processor
     def layout_context() -> dict[str, Any]:

@@ -80,6 +80,12 @@ def local_time(moment: datetime | None) -> str:
     return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")
 
 
+def zone_id() -> str:
+    """The viewer's time zone by its IANA name ("Asia/Seoul"): scripts that write times into
+    a page use it (Intl.DateTimeFormat's timeZone), so they agree with the server's."""
+    return str(get_timezone())
+
+
 def zone_label() -> str:
     """The site's time zone as people name it ("South Korea Time"), for labels of time inputs."""
     return get_timezone_location(get_timezone(), locale=get_locale())

@@ -24,10 +24,12 @@
     if (announcer) announcer.textContent = text;
   }
 
+  /* In the viewer's profile time zone (the page's data-time-zone), as the server writes the
+   * times of the comments it renders, not in the browser's own zone. */
   function formatTime(iso) {
     try {
       return new Date(iso).toLocaleString(document.documentElement.lang || undefined, {
-        dateStyle: "short", timeStyle: "short"
+        dateStyle: "short", timeStyle: "short", timeZone: d.timeZone || undefined
       });
     } catch (e) {
       return iso;

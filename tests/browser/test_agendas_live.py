@@ -262,3 +262,42 @@ def test_a_reconnecting_page_catches_up(app, live_server, new_page):
     away.context.set_offline(False)
     away.wait_for_selector("li.comment >> text=Posted while Alice was offline", timeout=30_000)
     assert away.locator("li.comment >> text=Posted while Alice was offline").count() == 1
+
+
+def spaced(text: str) -> str:
+    """Babel (the server) writes a narrow no-break space before AM/PM, Chromium a space."""
+    return text.replace("\u202f", " ")
+
+
+def test_a_live_comment_shows_its_time_in_the_profile_zone(app, live_server, browser):
+    """The browser sits in Los Angeles, the profile says Berlin: a comment that arrives live
+    reads the same time as the server writes for it after a reload (Berlin's)."""
+    item_id = _seed(app, comments=["Should centres open until 9 pm?"])
+    with app.app_context():
+        from deliberation.accounts.models import User
+
+        alice = db.session.scalar(db.select(User).where(User.email == "alice@example.org"))
+        alice.timezone = "Europe/Berlin"
+        db.session.commit()
+    contexts = [browser.new_context(timezone_id="America/Los_Angeles") for _ in range(2)]
+    try:
+        alice, bob = (context.new_page() for context in contexts)
+        browser_login(alice, live_server.url, "alice@example.org", PASSWORD)
+        browser_login(bob, live_server.url, "bob@example.org", PASSWORD)
+        for page in (alice, bob):
+            page.goto(f"{live_server.url}/agendas/{item_id}")
+            page.wait_for_function(
+                "() => document.getElementById('live-status').textContent.startsWith('Live')"
+            )
+        bob.click(".comment .action-reply")
+        bob.fill(".reply-form textarea", "Late evenings, please.")
+        bob.click(".reply-form button[type=submit]")
+        live = alice.locator("li.comment.level-1", has_text="Late evenings").locator("time")
+        live.wait_for()
+        shown_live = spaced(live.inner_text())
+        alice.reload()
+        rendered = alice.locator("li.comment.level-1", has_text="Late evenings").locator("time")
+        assert spaced(rendered.inner_text()) == shown_live
+    finally:
+        for context in contexts:
+            context.close()
