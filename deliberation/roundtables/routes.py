@@ -61,6 +61,7 @@ def _client_labels() -> dict:
             "other": ngettext("%(n)s vote", "%(n)s votes", 2, n="{n}"),
         },
         "vote_changed": _("Your vote is changed."),
+        "chat_empty": _("Write a message first."),
         "reconnecting": _("Connection lost. Reconnecting…"),
         "connected": _("Connected."),
         "seat": _("You are at table %(n)s.", n="{n}"),

@@ -269,16 +269,28 @@
   pollView = new R.PollView(document.getElementById("rt-poll"), live, document.getElementById("rt-vote-status"));
   applyState({ state: root.dataset.phase, phase: root.dataset.phase });
 
+  var chatError = document.getElementById("rt-chat-error");
+  document.getElementById("rt-chat-text").addEventListener("input", function () { chatError.textContent = ""; });
   document.getElementById("rt-chat-form").addEventListener("submit", function (event) {
     event.preventDefault();
     var input = document.getElementById("rt-chat-text");
-    if (closed || !input.value.trim()) return;
+    if (closed) return;
+    if (!input.value.trim()) {
+      // Only spaces: nothing is sent, and the person is told why (beside the field, and read
+      // out by the page's live region).
+      chatError.textContent = live.labels.chat_empty;
+      var announcer = document.getElementById("rt-announce");
+      announcer.textContent = "";
+      window.setTimeout(function () { announcer.textContent = live.labels.chat_empty; }, 50);
+      input.focus();
+      return;
+    }
     var text = input.value;
     live.send("chat_send", { text: text, client_id: R.cid() }, function (ack) {
       // Clear only what was sent: the table's broadcast can come before this ack, and the
       // person may already be typing the next line.
       if (ack.ok) { if (input.value === text) { input.value = ""; } addMessage(ack.message); }
-    });
+    }, chatError);
   });
   document.getElementById("rt-help-form").addEventListener("submit", function (event) {
     event.preventDefault();

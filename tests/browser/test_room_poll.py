@@ -1,5 +1,6 @@
-"""The citizen's room poll in real Chromium: one vote per press of the button, however fast
-the presses come."""
+"""The citizen's room in real Chromium: one vote per press of the button, however fast the
+presses come; vote counts in the singular or plural; a chat of only spaces says why it is not
+sent."""
 
 import pytest
 from playwright.sync_api import expect
@@ -74,3 +75,22 @@ def test_one_vote_is_counted_in_the_singular_in_the_room_and_on_the_projector(
     expect(room.locator("#rt-poll .rt-count").first).to_have_text("1 vote (100 %)")
     expect(projector.locator("#rt-total")).to_have_text("1 vote")
     assert room.script_errors == [] and projector.script_errors == []
+
+
+def test_a_chat_of_only_spaces_is_not_sent_and_says_why(app, live_server, new_page):
+    seed = seed_open_poll(app)
+    room = open_as(new_page, live_server.url, seed["voter"], f"/roundtables/{seed['sid']}/room")
+    room.locator("#rt-more").evaluate("node => { node.open = true; }")
+    chat = room.locator("#rt-chat-text")
+    chat.fill("   ")
+    chat.press("Enter")
+    expect(room.locator("#rt-chat-error")).to_have_text("Write a message first.")
+    expect(room.locator("#rt-announce")).to_have_text("Write a message first.")
+    expect(chat).to_be_focused()
+    expect(chat).to_have_attribute("aria-describedby", "rt-chat-error rt-chat-closed")
+    expect(room.locator("#rt-chat li")).to_have_count(0)
+    chat.fill("Hello table")
+    expect(room.locator("#rt-chat-error")).to_be_empty()  # typing clears it
+    chat.press("Enter")
+    expect(room.locator("#rt-chat li")).to_have_count(1)
+    assert room.script_errors == []
