@@ -41,6 +41,13 @@ class CleanTextForm(FlaskForm):
                 options = {**options, "filters": [clean_field_text, *filters]}
             return super().bind_field(form, unbound_field, options)
 
+        def render_field(self, field: Any, render_kw: dict[str, Any]) -> Any:
+            # The CSRF token is a hidden input with no label: it needs no id, and with one
+            # every page that holds several forms (the header has three) repeats the same id.
+            if field.type == "CSRFTokenField":
+                render_kw = {"id": False, **render_kw}
+            return super().render_field(field, render_kw)
+
 
 def commit_or_flash(write: Callable[[], T]) -> tuple[T | None, DomainError | None]:
     """Run `write` (a service call) and commit; a DomainError rolls back and is flashed as an

@@ -134,7 +134,10 @@ class RosterConfirmForm(CleanTextForm):
 class MergeTableForm(CleanTextForm):
     """Merge a table without a facilitator into a neighbour."""
 
-    table_id = SelectField(_l("Table without a facilitator"), coerce=int, validate_choice=False)
+    #: Its own id: the people page also holds the bulk form's table_id.
+    table_id = SelectField(
+        _l("Table without a facilitator"), coerce=int, validate_choice=False, id="merge-table_id"
+    )
     into_id = SelectField(
         _l("Merge into"), coerce=int, validate_choice=False, default=0,
         description=_l("Its people, chat and ideas move there; the empty table is removed."),
