@@ -1,6 +1,7 @@
 """Home page and the public composition of the people taking part."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
 from deliberation.accounts.queries import participation_composition
 
@@ -23,3 +24,9 @@ def participation():
 def health():
     """For load balancers: the process answers."""
     return {"status": "ok"}
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask here for the site's icon before reading the page: send them to ours."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)

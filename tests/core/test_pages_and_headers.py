@@ -118,3 +118,18 @@ def test_divisions_factory_names(app):
     with app.app_context():
         division = make_division("x")
         assert division.name_for("ko").startswith("분과")
+
+
+def test_the_site_has_an_icon_at_both_addresses_browsers_try(client):
+    """Every page links the icon, and /favicon.ico (asked before any page is read) leads to it,
+    so a first visit logs no 404 in the browser's console."""
+    page = client.get("/").get_data(as_text=True)
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in page
+    with client.get("/static/favicon.svg") as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+        assert b"<svg" in icon.data
+    legacy = client.get("/favicon.ico")
+    assert legacy.status_code in (301, 302, 308)
+    assert legacy.headers["Location"].endswith("/static/favicon.svg")
+    with client.get("/favicon.ico", follow_redirects=True) as followed:
+        assert followed.status_code == 200

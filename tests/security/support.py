@@ -32,6 +32,7 @@ PUBLIC_ENDPOINTS = {
     "home.index",
     "home.participation",
     "home.health",
+    "home.favicon",
     "accounts.login",
     "accounts.register",
     "accounts.forgot_password",
