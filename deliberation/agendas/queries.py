@@ -277,9 +277,13 @@ def viewer_reactions(viewer_id: int | None, comment_ids: list[int]) -> dict[int,
     return {comment_id: value.value for comment_id, value in rows}
 
 
-def comment_total(item_id: int) -> int:
-    """Every comment of the item, placeholders included (what the thread holds)."""
-    return db.session.scalar(select(func.count(Comment.id)).where(Comment.item_id == item_id)) or 0
+def comment_total(item_id: int) -> tuple[int, int]:
+    """Every comment of the item, placeholders included (what the thread holds), and the
+    newest one's id (0 for none): the page counts on live from comments after that one."""
+    total, newest = db.session.execute(
+        select(func.count(Comment.id), func.max(Comment.id)).where(Comment.item_id == item_id)
+    ).one()
+    return total or 0, newest or 0
 
 
 def changes_since(item_id: int, since_seq: int) -> dict[str, Any]:

@@ -190,12 +190,14 @@ def show_item(item_id: int):
     item = services.visible_item(current_user, item_id)
     viewer = _viewer()
     page = queries.thread_page(item.id)
+    total, newest_comment_id = queries.comment_total(item.id)
     return render_template(
         "agendas/item.html",
         **_thread_context(item, page["entries"]),
         more_after=page["more_after"],
         anchor=None,
-        total=queries.comment_total(item.id),
+        total=total,
+        newest_comment_id=newest_comment_id,
         form=_new_comment_form(),
         can_start=can_start_discussion(viewer, item),
         can_withdraw=can_withdraw(viewer, item),

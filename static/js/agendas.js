@@ -36,6 +36,23 @@
     }
   }
 
+  /* The heading's "(3 comments)": counted on from the page's total for each comment newer
+   * than the newest one the page was rendered with (each once, whether it arrives by the
+   * broadcast, the sender's own ack or a catch-up). The words are the server's, per plural
+   * category of the page's language (Intl.PluralRules). */
+  var totalNote = document.getElementById("comment-total");
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
+  var counted = {};
+  function countComment(c) {
+    if (!totalNote || !c || c.id <= Number(totalNote.dataset.newestId || 0) || counted[c.id]) return;
+    counted[c.id] = true;
+    var n = Number(totalNote.dataset.total || 0) + 1;
+    totalNote.dataset.total = String(n);
+    var form = pluralRules ? pluralRules.select(n) : (n === 1 ? "one" : "other");
+    var words = (form === "one" ? totalNote.dataset.strOne : totalNote.dataset.strOther) || totalNote.dataset.strOther;
+    totalNote.textContent = "(" + words.replace("{n}", String(n)) + ")";
+  }
+
   function commentEl(id) {
     return document.getElementById("comment-" + id);
   }
@@ -231,6 +248,7 @@
       return;
     }
     snapshot.comments.forEach(function (c) {
+      countComment(c);
       var li = insertComment(c);
       if (li) setCounts(c.id, c.counts, null);
     });
@@ -264,6 +282,7 @@
       on: {
         comment_created: function (msg) {
           var fresh = !commentEl(msg.comment.id);
+          countComment(msg.comment);
           var li = insertComment(msg.comment);
           if (li && fresh && msg.comment.author_id !== viewerId) {
             say(d.strNewComment.replace("__NAME__", msg.comment.author_name || ""));
@@ -312,6 +331,7 @@
         bodyField.focus();
         return;
       }
+      countComment(ack.comment);
       var li = insertComment(ack.comment);
       bodyField.value = "";
       clientField.value = window.MadangLive.clientId();

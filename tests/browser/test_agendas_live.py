@@ -4,6 +4,7 @@ XSS payloads that stay inert, posting with JavaScript off, load more in place.""
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from deliberation.agendas.models import AgendaItem
 from deliberation.extensions import db
@@ -301,3 +302,45 @@ def test_a_live_comment_shows_its_time_in_the_profile_zone(app, live_server, bro
     finally:
         for context in contexts:
             context.close()
+
+
+def test_the_heading_counts_comments_that_arrive_live_in_each_language(app, live_server, new_page):
+    """Alice reads in English, Bob in Korean: each new comment, by either, moves both headings
+    on by one, in the plural the number needs, and the sender's own page counts it once."""
+    item_id = _seed(app)
+    with app.app_context():
+        from deliberation.accounts.models import User
+
+        bob = db.session.scalar(db.select(User).where(User.email == "bob@example.org"))
+        bob.preferred_language = "ko"
+        db.session.commit()
+    alice, bob = new_page(), new_page()
+    browser_login(alice, live_server.url, "alice@example.org", PASSWORD)
+    browser_login(bob, live_server.url, "bob@example.org", PASSWORD)
+    for page in (alice, bob):
+        page.goto(f"{live_server.url}/agendas/{item_id}")
+        page.wait_for_function(
+            "() => document.getElementById('live-status').textContent"
+            " === document.getElementById('discussion').dataset.strLive"
+        )
+    english, korean = alice.locator("#discussion-heading"), bob.locator("#discussion-heading")
+    expect(english).to_have_text("Discussion (0 comments)")
+    expect(korean).to_have_text("토론 (의견 0개)")
+
+    alice.fill("#new-comment textarea", "Should centres open until 9 pm?")
+    alice.click("#new-comment button[type=submit]")
+    expect(english).to_have_text("Discussion (1 comment)")
+    expect(korean).to_have_text("토론 (의견 1개)")
+
+    bob.click(".comment .action-reply")
+    bob.fill(".reply-form textarea", "Three evenings a week would help.")
+    bob.click(".reply-form button[type=submit]")
+    expect(english).to_have_text("Discussion (2 comments)")
+    expect(korean).to_have_text("토론 (의견 2개)")
+    alice.fill("#new-comment textarea", "And at weekends?")
+    alice.click("#new-comment button[type=submit]")
+    expect(korean).to_have_text("토론 (의견 3개)")
+    expect(english).to_have_text("Discussion (3 comments)")
+    alice.reload()
+    expect(english).to_have_text("Discussion (3 comments)")  # what the server counts too
+    assert alice.script_errors == [] and bob.script_errors == []
