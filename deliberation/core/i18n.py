@@ -72,11 +72,14 @@ def zone_name(zone: str) -> str:
     return f"{get_timezone_location(zone, locale=get_locale())} ({zone})"
 
 
-def local_time(moment: datetime | None) -> str:
+def local_time(moment: datetime | str | None) -> str:
     """A stored (UTC) time in the viewer's time zone (their profile's, else the site's), with
-    the zone named: people read "2026-12-05 10:27 (South Korea Time)", never a UTC time."""
-    if moment is None:
+    the zone named: people read "2026-12-05 10:27 (South Korea Time)", never a UTC time.
+    Also takes the ISO text of such a time, as cached payloads carry it."""
+    if not moment:
         return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")
 
 

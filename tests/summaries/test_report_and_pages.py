@@ -3,6 +3,9 @@
 import csv
 import io
 import json
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -173,3 +176,20 @@ def test_large_items_are_computed_by_the_periodic_job_not_the_request(app, clien
 
 def test_unknown_item_is_404(client):
     assert client.get("/summaries/items/12345").status_code == 404
+
+
+def test_the_computed_time_is_in_the_viewers_profile_zone(app, client, auth, imported_item):
+    """Like every other time on the site: the profile's zone, named, not a bare UTC time."""
+    with app.app_context():
+        make_user(email="berlin@example.org", language="en").timezone = "Europe/Berlin"
+        db.session.commit()
+    auth.login("berlin@example.org")
+    before = datetime.now(ZoneInfo("Europe/Berlin"))
+    html = client.get(f"/summaries/items/{imported_item}").get_data(as_text=True)
+    after = datetime.now(ZoneInfo("Europe/Berlin"))
+    shown = re.search(r"Computed at (.+?) from the reactions", html)
+    assert shown, html
+    assert "UTC" not in shown.group(1)
+    assert shown.group(1) in {
+        f"{moment:%Y-%m-%d %H:%M} (Germany (Berlin) Time)" for moment in (before, after)
+    }
