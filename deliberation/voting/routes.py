@@ -212,8 +212,12 @@ def receipts(ballot_id: int):
     found: tuple[str, VoteChannel] | None = None
     searched = None
     if "receipt" in request.args and lookup.validate():
-        searched = services.normalise_receipt(lookup.receipt.data)
-        found = queries.vote_for_receipt(ballot, searched)
+        try:
+            searched = services.normalise_receipt(lookup.receipt.data)
+        except DomainError as error:
+            lookup.receipt.errors = [*lookup.receipt.errors, error.message]
+        else:
+            found = queries.vote_for_receipt(ballot, searched)
     recount = queries.recount_from_receipts(ballot)
     displayed = (ballot.result or {}).get("counts", {})
     return render_template(

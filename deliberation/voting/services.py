@@ -61,9 +61,23 @@ def new_receipt() -> str:
     return "-".join("".join(chars[i : i + 4]) for i in range(0, len(chars), 4))
 
 
+#: A receipt code once its spaces and dashes are gone: 16 characters of the alphabet.
+RECEIPT_RE = re.compile(f"[{RECEIPT_ALPHABET}]{{{4 * RECEIPT_GROUPS}}}")
+
+
 def normalise_receipt(text: str) -> str:
-    """Accept a receipt typed with spaces, lower case or without dashes."""
-    compact = re.sub(r"[^0-9A-Za-z]", "", text or "").upper()[: 4 * RECEIPT_GROUPS]
+    """A receipt as printed (ABCD-EFGH-JKMN-PQRS), typed with spaces, lower case or without
+    dashes; text that cannot be a receipt code is refused, not reshaped into one."""
+    compact = re.sub(r"[\s-]", "", text or "").upper()
+    if not RECEIPT_RE.fullmatch(compact):
+        raise DomainError(
+            _(
+                "This is not a receipt code: %(text)s. A receipt code has 16 letters and "
+                "digits in groups of four, like 7KQM-R2XD-9HTW-C4PN.",
+                text=(text or "").strip(),
+            ),
+            code="bad_receipt",
+        )
     return "-".join(compact[i : i + 4] for i in range(0, len(compact), 4))
 
 

@@ -145,3 +145,28 @@ def test_receipts_page_paginates_long_lists(app, client):
     assert "Page 1 of 2" in first
     second = client.get(f"/voting/{ballot_id}/receipts?page=2").get_data(as_text=True)
     assert second.count("<code>") == 20
+
+
+def test_the_receipt_lookup_refuses_text_that_is_not_a_receipt_code(app, client):
+    """Junk is named as junk, in the page's language, and never reshaped into a code; a real
+    code typed with or without dashes, in any case, is still found."""
+    with app.app_context():
+        ballot = make_ballot()
+        receipt = _cast(ballot, make_crowd(1), "yes", "lookup").popitem()[1]
+        _close(ballot)
+        ballot_id = ballot.id
+    url = f"/voting/{ballot_id}/receipts"
+    for junk in ("<script>xxx", "hello", receipt + "X", "0000-1111-OOOO-IIII"):
+        page = client.get(url, query_string={"receipt": junk}).get_data(as_text=True)
+        assert "This is not a receipt code:" in page, junk
+        assert "is not in the list" not in page and "was counted as" not in page
+    page = client.get(url, query_string={"receipt": "<script>xxx"}).get_data(as_text=True)
+    assert "SCRI-PTXX" not in page and "<script>xxx" not in page  # shown as typed, escaped
+    assert "&lt;script&gt;xxx" in page
+    korean = client.get(
+        url, query_string={"receipt": "hello"}, headers={"Accept-Language": "ko"}
+    ).get_data(as_text=True)
+    assert "영수증 번호가 아닙니다: hello." in korean
+    for typed in (receipt, receipt.lower(), receipt.replace("-", ""), f" {receipt.lower()} "):
+        page = client.get(url, query_string={"receipt": typed}).get_data(as_text=True)
+        assert f"Receipt {receipt} was counted as: Yes." in page, typed
