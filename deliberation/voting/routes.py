@@ -183,6 +183,8 @@ def cast(ballot_id: int):
             flash(_("That is not one of the ballot's options."), "error")
         elif "choice" in form.errors:
             flash(_("Please choose an option."), "error")
+        # Said once: the message above, not again as WTForms' "This field is required."
+        form.choice.errors = []
         return _ballot_page(ballot, form, 400)
     result, refused = commit_or_flash(
         lambda: services.cast_vote(ballot.id, current_user, form.choice.data, form.client_id.data)

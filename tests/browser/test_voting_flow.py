@@ -169,3 +169,24 @@ def test_a_step_added_while_the_page_loads_is_not_missed(app, live_server, new_p
     page.wait_for_selector("#timeline >> text=Review started", timeout=10_000)
     assert page.locator("#timeline li").count() == 2
     assert page.script_errors == []
+
+
+def test_an_empty_vote_is_stopped_by_the_browser_before_it_is_sent(app, live_server, new_page):
+    """Nothing chosen: Chromium holds the form (the radio group is required) and no request
+    goes out; the page stays the ballot with nothing recorded."""
+    ballot_id = _seed(app)
+    citizen = new_page()
+    browser_login(citizen, live_server.url, "citizen@example.org", PASSWORD)
+    citizen.goto(f"{live_server.url}/voting/{ballot_id}")
+    posts: list[str] = []
+    citizen.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    citizen.click("form.vote-form button[type=submit]")
+    citizen.wait_for_timeout(500)
+    assert posts == []
+    assert (
+        citizen.evaluate("() => document.querySelector('form.vote-form').checkValidity()") is False
+    )
+    expect(citizen.locator("#my-receipt")).to_have_count(0)
+    citizen.check("input[name=choice][value=no]")
+    citizen.click("form.vote-form button[type=submit]")
+    citizen.wait_for_selector("#my-receipt")

@@ -162,7 +162,10 @@ def test_http_bad_votes_get_clear_messages(app, client, auth):
         f"/voting/{ballot_id}/vote", data={"csrf_token": token, "client_id": "client-http-2"}
     )
     assert missing.status_code == 400
-    assert "Please choose an option." in missing.get_data(as_text=True)
+    # One clear message, not a second generic one ("Your vote: This field is required.").
+    said = missing.get_data(as_text=True)
+    assert said.count("Please choose an option.") == 1
+    assert "This field is required" not in said and "Please check the form" not in said
     no_csrf = client.post(
         f"/voting/{ballot_id}/vote", data={"choice": "yes", "client_id": "client-http-3"}
     )
@@ -280,3 +283,18 @@ def test_the_vote_rate_limit_is_one_budget_for_the_form_and_the_socket(app, clie
     sock.disconnect(namespace="/voting")
     with app.app_context():
         assert queries.vote_counts(ballot_id) == {"abstain": 1}
+
+
+def test_the_ballot_form_asks_the_browser_to_require_a_choice(app, client, auth):
+    """Every radio of the group is required (the browser stops an empty vote before it is
+    sent) and the form lets the browser check it (no novalidate)."""
+    with app.app_context():
+        ballot_id = make_ballot().id
+        make_user(email="voter@example.org")
+    _login(client, auth, "voter@example.org")
+    page = client.get(f"/voting/{ballot_id}").get_data(as_text=True)
+    start = re.search(r"<form[^>]*vote-form[^>]*>", page)
+    assert start and "novalidate" not in start.group(0)
+    form = page[start.end() : page.index("</form>", start.end())]
+    radios = re.findall(r'<input[^>]*type="radio"[^>]*>', form)
+    assert len(radios) == 3 and all(" required" in radio for radio in radios)
