@@ -327,6 +327,7 @@ class RoundtableNamespace(PollEvents, AuthenticatedNamespace):
             member_category=payload_str(data, "member_category", max_length=30) or "",
             division_id=payload_int(data, "division_id", required=False),
             member=member, client_id=client_id_from(data),
+            same_name_confirmed=data.get("same_name_confirmed") is True,
         )  # fmt: skip
         return {"participant_id": person.id, "name": person.name}
 

@@ -139,10 +139,12 @@ def register_paper_participant(
     division_id: int | None = None,
     member: User | None = None,
     client_id: str | None = None,
+    same_name_confirmed: bool = False,
 ) -> Participant:
     """A facilitator enters a person at the table who has no device: a paper participant
     with no login; or a member's account (no device with them), who then cannot also take
-    part online: one entry per person."""
+    part online: one entry per person. A name already entered at the table is held back
+    until the facilitator confirms it is another person (namesakes sit at one table too)."""
     require_paper_clerk(actor, session, clerk, table.id)
     earlier = _registered_as(session, client_id)
     if earlier is not None:  # a resend after a reconnect: the same answer, nothing new
@@ -172,6 +174,8 @@ def register_paper_participant(
         empty=_("Write the person's name."),
         too_long=_("A name holds at most %(n)d characters.", n=NAME_MAX_CHARS),
     )
+    if not same_name_confirmed:
+        _hold_a_name_already_at_the_table(session, table, written)
     result = db.session.execute(
         insert_ignoring_duplicates(Participant).values(
             session_id=session.id,
@@ -201,6 +205,27 @@ def register_paper_participant(
     _paper_changed(session, table.id)
     participation_changed(session.id)
     return person
+
+
+def _hold_a_name_already_at_the_table(
+    session: RoundtableSession, table: RoundtableTable, name: str
+) -> None:
+    """A paper participant of this name (any case) already at the table: most likely the same
+    person entered twice, who would then have two votes; the facilitator confirms otherwise."""
+    same = db.session.scalar(
+        select(func.count(Participant.id)).where(
+            Participant.session_id == session.id,
+            Participant.table_id == table.id,
+            Participant.takes_part == TakesPart.PAPER,
+            func.lower(Participant.display_name) == name.lower(),
+        )
+    )
+    if same:
+        raise DomainError(
+            _("%(name)s is already registered at this table. If this is another person with "
+              "the same name, press Register on paper again.", name=name),
+            code="same_name_at_table",
+        )  # fmt: skip
 
 
 def _registered_as(session: RoundtableSession, client_id: str | None) -> Participant | None:

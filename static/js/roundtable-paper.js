@@ -53,7 +53,7 @@
   function ideaForm(person, d) {
     var id = "rt-paper-idea-" + person.id;
     var wrap = R.el("form", { class: "stack rt-paper-entry" });
-    wrap.appendChild(R.el("label", { for: id }, R.fmt(L.idea_of, { name: person.name })));
+    wrap.appendChild(R.el("label", { for: id }, R.fmt(L.idea_of, { name: who(person) })));
     var input = R.el("input", { id: id, maxlength: "300", autocomplete: "off" });
     input.value = d.idea;
     input.addEventListener("input", function () { d.idea = input.value; });
@@ -80,7 +80,7 @@
   function voteForm(person, d) {
     var wrap = R.el("form", { class: "stack rt-paper-entry" });
     var fieldset = R.el("fieldset", {});
-    fieldset.appendChild(R.el("legend", {}, R.fmt(L.vote_of, { name: person.name, q: poll.question })));
+    fieldset.appendChild(R.el("legend", {}, R.fmt(L.vote_of, { name: who(person), q: poll.question })));
     poll.options.forEach(function (option) {
       if (poll.kind === "agree") {
         var sid = "rt-paper-stance-" + person.id + "-" + option.id;
@@ -141,6 +141,14 @@
     return wrap;
   }
 
+  /* A person as their buttons and fields name them: two of the same name at the table are
+     told apart by their number on the list ("Kim Sun-ja, no. 2"). */
+  function who(person) {
+    var index = people.indexOf(person);
+    var namesakes = people.filter(function (p) { return p.name.toLowerCase() === person.name.toLowerCase(); });
+    return namesakes.length > 1 ? R.fmt(L.name_no, { name: person.name, n: index + 1 }) : person.name;
+  }
+
   function focusToggle(id, which) {
     var node = document.getElementById("rt-paper-" + which + "-toggle-" + id);
     if (node) node.focus();
@@ -168,12 +176,12 @@
       item.appendChild(state);
       var row = R.el("div", { class: "rt-paper-actions" });
       var ideaButton = R.el("button", { type: "button", class: "button-small button-secondary", id: "rt-paper-idea-toggle-" + person.id, "aria-expanded": String(d.open === "idea") }, L.record_idea);
-      ideaButton.setAttribute("aria-label", L.record_idea + ": " + person.name);
+      ideaButton.setAttribute("aria-label", L.record_idea + ": " + who(person));
       ideaButton.addEventListener("click", function () { d.open = d.open === "idea" ? null : "idea"; render(); var n = document.getElementById("rt-paper-idea-" + person.id); if (n) n.focus(); });
       row.appendChild(ideaButton);
       if (poll && !person.voted) {
         var voteButton = R.el("button", { type: "button", class: "button-small", id: "rt-paper-vote-toggle-" + person.id, "aria-expanded": String(d.open === "vote") }, L.enter_vote);
-        voteButton.setAttribute("aria-label", L.enter_vote + ": " + person.name);
+        voteButton.setAttribute("aria-label", L.enter_vote + ": " + who(person));
         voteButton.addEventListener("click", function () {
           d.open = d.open === "vote" ? null : "vote";
           render();
@@ -203,8 +211,16 @@
     };
     if (!form.dataset.clientId) form.dataset.clientId = R.cid();
     data.client_id = form.dataset.clientId;
+    /* A name already at the table was held back: sent again unchanged, it is confirmed. */
+    data.same_name_confirmed = form.dataset.sameName === data.name.trim().toLowerCase();
     room.live().send("paper_register", data, function (ack) {
-      if (!ack.ok) { refuse(ack); document.getElementById("rt-paper-name").focus(); return; }
+      if (!ack.ok) {
+        form.dataset.sameName = ack.error === "same_name_at_table" ? data.name.trim().toLowerCase() : "";
+        refuse(ack);
+        document.getElementById("rt-paper-name").focus();
+        return;
+      }
+      form.dataset.sameName = "";
       form.dataset.clientId = "";
       document.getElementById("rt-paper-name").value = "";
       document.getElementById("rt-paper-email").value = "";

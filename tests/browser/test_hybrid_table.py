@@ -18,6 +18,7 @@ from deliberation.roundtables.models import (
     PollKind,
     RoundtableSession,
     RoundtableTable,
+    TableKind,
 )
 from tests.browser.conftest import ARTIFACTS, assert_accessible, browser_login, save_screenshot
 from tests.browser.test_staffing import PHONE, open_as
@@ -197,12 +198,19 @@ def test_a_facilitator_enters_five_paper_participants_their_ideas_and_votes(
     expect(korean.locator("#paper-heading")).to_have_text("종이 참여자")
     expect(korean.locator("#rt-paper-count")).to_have_text("이 테이블의 종이 참여자 5명")
     expect(korean.locator(".rt-paper-person").first).to_contain_text("투표 입력됨 (용지 T01-001)")
+    # A second Kim Sun-ja: held back once (the same person twice would vote twice), then
+    # confirmed as a namesake, and named apart from the first by her number on the list.
     korean.fill("#rt-paper-name", "Kim Sun-ja")
+    korean.press("#rt-paper-name", "Enter")
+    expect(korean.locator("#rt-paper-error")).to_have_text(
+        "Kim Sun-ja 님은 이미 이 테이블에 등록되어 있습니다. 이름이 같은 다른 분이면 "
+        "‘종이 참여자로 등록’을 한 번 더 누르세요."
+    )
     korean.press("#rt-paper-name", "Enter")
     expect(korean.locator("#rt-paper-status")).to_have_text(
         "Kim Sun-ja 님을 종이 참여자로 등록했습니다."
     )
-    korean.get_by_role("button", name="투표 입력 (용지 번호): Kim Sun-ja").last.click()
+    korean.get_by_role("button", name="투표 입력 (용지 번호): Kim Sun-ja, 6번", exact=True).click()
     assert korean.evaluate("document.documentElement.scrollWidth") <= 390
     assert_accessible(korean)
     save_screenshot(korean, "hybrid-room-390-ko")
@@ -259,4 +267,50 @@ def test_the_paper_panel_shows_even_when_its_script_arrives_after_the_seat(
     expect(room.locator("#rt-facilitator")).to_have_text("You facilitate this table.")
     expect(room.locator("#rt-paper")).to_be_visible(timeout=10_000)
     expect(room.locator("#rt-paper-count")).to_have_text("0 paper participants at this table")
+    assert room.script_errors == []
+
+
+def test_a_name_already_at_the_table_is_confirmed_and_namesakes_are_told_apart(
+    app, live_server, new_page
+):
+    """The same name a second time is held back with a warning (likely the same person, who
+    would then vote twice); pressed again, a namesake is entered, and every button and field
+    of the two says which one it is for."""
+    info = seed(app)
+    base, sid = live_server.url, info["sid"]
+    with app.app_context():
+        facilitator = db.session.scalar(
+            select(Participant).where(
+                Participant.session_id == sid,
+                Participant.role == ParticipantRole.TABLE_FACILITATOR,
+            )
+        )
+        db.session.get(RoundtableTable, facilitator.table_id).kind = TableKind.MIXED
+        db.session.commit()
+    open_the_poll(app, sid)
+    room = open_as(new_page, base, info["facilitator"], f"/roundtables/{sid}/room", PHONE)
+    expect(room.locator("#rt-paper")).to_be_visible()
+    room.fill("#rt-paper-name", "Kim Sun-ja")
+    room.click("#rt-paper-register")
+    expect(room.locator("#rt-paper-status")).to_have_text("Kim Sun-ja is registered on paper.")
+
+    room.fill("#rt-paper-name", "kim sun-ja ")
+    room.click("#rt-paper-register")
+    expect(room.locator("#rt-paper-error")).to_have_text(
+        "kim sun-ja is already registered at this table. If this is another person with the "
+        "same name, press Register on paper again."
+    )
+    expect(room.locator(".rt-paper-person")).to_have_count(1)
+    room.fill("#rt-paper-name", "Kim Sun-ja")
+    room.click("#rt-paper-register")
+    expect(room.locator("#rt-paper-status")).to_have_text("Kim Sun-ja is registered on paper.")
+    expect(room.locator(".rt-paper-person")).to_have_count(2)
+
+    for n in (1, 2):
+        for action in ("Record idea", "Enter vote (slip no.)"):
+            button = room.get_by_role("button", name=f"{action}: Kim Sun-ja, no. {n}", exact=True)
+            expect(button).to_have_count(1)
+    room.get_by_role("button", name="Record idea: Kim Sun-ja, no. 2", exact=True).click()
+    expect(room.get_by_label("Idea of Kim Sun-ja, no. 2", exact=True)).to_be_focused()
+    assert_accessible(room)
     assert room.script_errors == []

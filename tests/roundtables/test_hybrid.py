@@ -406,3 +406,26 @@ def test_the_people_page_lists_paper_participants_too(app, client, auth):
     assert f"<td>{number}</td>" in row and "<td>Paper</td>" in row
     experts = client.get(f"/roundtables/{sid}/people", query_string={"category": "expert"}).text
     assert "Park Mal-sun" in experts
+
+
+def test_a_name_already_at_the_table_is_held_back_until_confirmed(app):
+    """Entered twice, one person could vote twice: a second "Kim Sun-ja" (any case) at the
+    table is refused until the facilitator confirms another person of the same name."""
+    _info, sid, _lead, _poll, fac, table_id, _number = _paper_table(app)
+    data = {"session_id": sid, "table_id": table_id, "member_category": "citizen"}
+    first = emit(fac, "paper_register", {**data, "name": "Kim Sun-ja", "client_id": cid()})
+    assert first["ok"], first
+    again = emit(fac, "paper_register", {**data, "name": "kim sun-ja", "client_id": cid()})
+    assert not again["ok"] and again["error"] == "same_name_at_table"
+    assert again["message"].startswith("kim sun-ja is already registered at this table.")
+    confirmed = emit(
+        fac,
+        "paper_register",
+        {**data, "name": "Kim Sun-ja", "client_id": cid(), "same_name_confirmed": True},
+    )
+    assert confirmed["ok"] and confirmed["participant_id"] != first["participant_id"]
+    other = emit(fac, "paper_register", {**data, "name": "Lee Young-ho", "client_id": cid()})
+    assert other["ok"]
+    with app.app_context():
+        named = select(func.count(Participant.id)).where(Participant.display_name == "Kim Sun-ja")
+        assert db.session.scalar(named) == 2
