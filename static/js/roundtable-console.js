@@ -522,7 +522,11 @@
     broadcastsShown[key] = true;
     var list = $("rt-broadcasts");
     $("rt-broadcasts-empty").hidden = true;
-    var time = new Date(b.created_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    /* In the page's language and the lead's profile time zone (#rt-app's data-time-zone), as
+       the server writes times, not in the browser's own locale and clock. */
+    var time = new Date(b.created_at).toLocaleTimeString(document.documentElement.lang || undefined, {
+      hour: "2-digit", minute: "2-digit", timeZone: $("rt-app").dataset.timeZone || undefined
+    });
     list.insertBefore(R.el("li", {}, R.fmt(labels.broadcast_at, { time: time, text: b.body })), list.firstChild);
   }
 

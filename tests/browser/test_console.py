@@ -4,6 +4,8 @@ dialogs by keyboard and the summary on closing; axe-clean in English and Korean,
 390 px wide."""
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -19,8 +21,9 @@ from deliberation.roundtables.models import (
     Phase,
     RoundtableSession,
 )
-from tests.browser.conftest import assert_accessible, save_screenshot
+from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
 from tests.browser.test_roundtables import open_as
+from tests.factories import PASSWORD
 from tests.roundtables.helpers import build_session, cid
 
 pytestmark = pytest.mark.browser
@@ -280,3 +283,48 @@ def test_the_lead_chat_refusal_shows_beside_its_form_in_korean(app, live_server,
     expect(error).to_be_empty()
     expect(lead.locator("#rt-error")).to_be_empty()
     assert lead.script_errors == []
+
+
+def test_broadcasts_sent_show_their_time_in_the_page_language_and_profile_zone(
+    app, live_server, browser
+):
+    """The browser speaks American English and sits in Los Angeles; the lead reads Korean and
+    chose Berlin on the profile: the console's 'Broadcasts sent' reads Berlin's time, in Korean
+    (오전/오후), like the server's times, both as sent live and after a reload."""
+    seed = seed_poll_phase(app, language="ko")
+    sid = seed["sid"]
+    with app.app_context():
+        lead = db.session.scalar(select(User).where(User.email == seed["lead"]))
+        lead.timezone = "Europe/Berlin"
+        db.session.commit()
+    context = browser.new_context(
+        timezone_id="America/Los_Angeles", locale="en-US", viewport={"width": 1280, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        browser_login(page, live_server.url, seed["lead"], PASSWORD)
+        page.goto(f"{live_server.url}/roundtables/{sid}/console")
+        expect(page.locator("#rt-connection")).to_have_text(re.compile(".+"))
+        before = datetime.now(ZoneInfo("Europe/Berlin"))
+        page.fill("#rt-broadcast-text", "Five minutes to the poll")
+        page.click("#rt-broadcast-submit")
+        sent = page.locator("#rt-broadcasts li")
+        expect(sent).to_have_count(1)
+        after = datetime.now(ZoneInfo("Europe/Berlin"))
+
+        def korean_berlin(text: str) -> bool:
+            return (
+                "AM" not in text
+                and "PM" not in text
+                and any(
+                    f"{'오전' if m.hour < 12 else '오후'} {m:%I:%M}" in text
+                    for m in (before, after)
+                )
+            )
+
+        shown = sent.inner_text()
+        assert korean_berlin(shown) and shown.endswith("Five minutes to the poll"), shown
+        page.reload()
+        expect(page.locator("#rt-broadcasts li")).to_have_text(shown)
+    finally:
+        context.close()
