@@ -145,11 +145,15 @@ class RoundtableNamespace(PollEvents, AuthenticatedNamespace):
         return True
 
     def _connected_here(self, session_id: int) -> Counter[int]:
-        """Sockets per table of the session on this server process."""
+        """People connected per table of the session on this server process: a person with
+        two tabs open counts once, so the count compares with the table's seated people."""
         return Counter(
-            seat.table_id
-            for seat in list(self.seats.values())
-            if seat.session_id == session_id and seat.table_id is not None
+            table_id
+            for table_id, _participant in {
+                (seat.table_id, seat.participant_id)
+                for seat in list(self.seats.values())
+                if seat.session_id == session_id and seat.table_id is not None
+            }
         )
 
     def _sessions_here(self) -> set[int]:

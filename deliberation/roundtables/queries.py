@@ -319,9 +319,11 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
                 "number": t.number,
                 "kind": t.kind.value,
                 "kind_label": t.kind.label,
-                "seated": seated.get(t.id, 0),
-                # everyone who sits there: the console compares it with who is connected
-                "people": seated.get(t.id, 0) + len(facilitators.get(t.id, [])),
+                #: everyone at the table, its facilitator included: the same people
+                #: `connected` counts (events.EventsNamespace._with_connected)
+                "seated": seated.get(t.id, 0) + len(facilitators.get(t.id, [])),
+                #: the seated participants alone (those who vote)
+                "participants": seated.get(t.id, 0),
                 "facilitators": facilitators.get(t.id, []),
                 "no_facilitator": not facilitators.get(t.id),
                 "messages_last_minute": recent,

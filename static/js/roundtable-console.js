@@ -195,7 +195,8 @@
     if (m === Infinity) return labels.never;
     return m < 1 ? labels.just_now : R.fmt(labels.minutes_ago, { n: m });
   }
-  function disconnected(t) { return (t.connected || 0) < t.people; }
+  // Both count the same people: everyone at the table, its facilitator included.
+  function disconnected(t) { return (t.connected || 0) < t.seated; }
   function needsAttention(t) { return t.help || t.no_facilitator || disconnected(t); }
 
   function shown(t) {
@@ -261,7 +262,7 @@
     var c = row.cells;
     setText(c.number, t.number);
     setText(c.seated, t.seated);
-    setText(c.connected, (t.connected || 0) + " / " + t.people);
+    setText(c.connected, (t.connected || 0) + " / " + t.seated);
     c.connected.classList.toggle("rt-warn", disconnected(t));
     setText(c.facilitator, t.no_facilitator ? "⚠ " + labels.no_facilitator : t.facilitators.join(", "));
     c.facilitator.classList.toggle("rt-warn", t.no_facilitator);

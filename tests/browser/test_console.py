@@ -87,6 +87,17 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     expect(lead.locator("#rt-counts")).to_contain_text("Registered 20 · seated 18")
     expect(lead.locator("#rt-counts")).to_contain_text("table facilitators 2")
     expect(lead.locator("#rt-tables tr")).to_have_count(3)
+    # A table's facilitator is among both its seated and its connected people.
+    table1 = lead.locator("#rt-tables tr").filter(
+        has=lead.locator("th", has_text=re.compile("^1$"))
+    )
+    expect(table1.locator("td.rt-cell-seated")).to_have_text("7")
+    expect(table1.locator("td.rt-cell-connected")).to_have_text("0 / 7")
+    table3 = lead.locator("#rt-tables tr").filter(
+        has=lead.locator("th", has_text=re.compile("^3$"))
+    )
+    expect(table3.locator("td.rt-cell-connected")).to_have_text("0 / 6")
+    expect(lead.locator(".rt-tables thead")).to_contain_text("Connected / seated")
     expect(lead.locator("#rt-console-themes li").first).to_have_text(
         "Green parks · published · tables 1"
     )

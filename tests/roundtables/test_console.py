@@ -24,7 +24,32 @@ def test_counts_tell_registered_seated_connected_and_facilitators_apart(app):
     counts = console["counts"]
     assert (counts["registered"], counts["seated"], counts["connected"]) == (23, 20, 2)
     assert (counts["tables"], counts["tables_without_facilitator"]) == (2, 0)
-    assert sum(t["people"] for t in console["tables"]) == 22
+    # a table's seated people include its facilitator, as its connected people do
+    assert sum(t["seated"] for t in console["tables"]) == 22
+    assert sum(t["participants"] for t in console["tables"]) == 20
+
+
+def test_the_console_counts_the_same_people_as_seated_and_connected(app):
+    """A table's 'connected / seated' compares like with like: its facilitator is in both,
+    and a person with two tabs open is one person connected, not two."""
+    with app.app_context():
+        info = build_session(participants=10, facilitators=1)
+    sid = info["session_id"]
+    lead, _ = joined(app, info["lead_id"], sid)
+    assert emit(lead, "seat_room", {"session_id": sid})["ok"]
+    [table] = emit(lead, "console", {"session_id": sid})["console"]["tables"]
+    assert (table["seated"], table["participants"], table["connected"]) == (11, 10, 0)
+    joined(app, info["facilitators"][0], sid)
+    joined(app, info["people"][0], sid)
+    joined(app, info["people"][0], sid)  # the same person in a second tab
+    [table] = emit(lead, "console", {"session_id": sid})["console"]["tables"]
+    assert (table["seated"], table["connected"]) == (11, 2)
+    for uid in info["people"][1:]:
+        joined(app, uid, sid)
+    console = emit(lead, "console", {"session_id": sid})["console"]
+    [table] = console["tables"]
+    assert table["connected"] == table["seated"] == 11  # everyone there: nobody missing
+    assert console["counts"]["connected"] == 11
 
 
 def test_a_tables_last_activity_and_ideas_show_on_the_console(app):
