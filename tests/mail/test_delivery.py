@@ -3,7 +3,7 @@ background sender, retried with backoff when the server is down, failures on the
 
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -221,3 +221,23 @@ def test_a_message_claimed_by_a_sender_that_died_is_sent_after_the_lease(mail_ap
         (message,) = _outbox()
         assert message.status == MailStatus.SENT and message.attempts == 2
     assert [m["To"] for m in smtp_server.mailbox.messages] == ["patient@example.org"]
+
+
+def test_the_outbox_shows_its_times_in_the_admins_profile_zone(app, client, auth):
+    """Like every other time on the site: the viewer's profile zone, named, not bare UTC."""
+    with app.app_context():
+        make_user(Role.ADMIN, email="admin@example.org").timezone = "Europe/Berlin"
+        send_mail("someone@example.org", "Hello", "Body")
+        (message,) = _outbox()
+        message.created_at = datetime(2026, 1, 15, 12, 0, 30)  # stored as UTC
+        message.sent_at = datetime(2026, 1, 15, 12, 5)
+        message.status = MailStatus.SENT
+        db.session.commit()
+        message_id = message.id
+    auth.login("admin@example.org")
+    listing = client.get("/admin/outbox").get_data(as_text=True)
+    assert "2026-01-15 13:00 (Germany (Berlin) Time)" in listing
+    detail = client.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "2026-01-15 13:00 (Germany (Berlin) Time)" in detail
+    assert "2026-01-15 13:05 (Germany (Berlin) Time)" in detail
+    assert "UTC" not in listing + detail and "12:00" not in listing + detail
