@@ -15,6 +15,7 @@ from deliberation.roundtables.models import RoundtableSession
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
 from tests.evaluations.helpers import make_session, seat
 from tests.factories import PASSWORD, make_division, make_user
+from tests.proposals.feedback_helpers import answered_proposal
 
 pytestmark = pytest.mark.browser
 
@@ -184,3 +185,42 @@ def test_citizens_judge_the_answer_and_participants_evaluate_the_session(
     assert results.script_errors == []
     assert_accessible(results)
     save_screenshot(results, "survey-results-phone")
+
+
+# Each radio of a fieldset.choices against its label: [name, value, radio box, label box].
+RADIO_BOXES = """() => Array.from(document.querySelectorAll('fieldset.choices input[type=radio]'))
+  .map(r => {
+    const label = document.querySelector(`label[for="${r.id}"]`);
+    const box = e => { const b = e.getBoundingClientRect(); return [b.top, b.bottom]; };
+    return [r.name, r.value, box(r), label ? box(label) : null];
+  })"""
+
+
+def test_survey_and_judgement_radios_share_a_line_with_their_labels_on_a_phone(
+    app, live_server, new_page
+):
+    """Like the ballot's: radio and label side by side, the question still the legend."""
+    with app.app_context():
+        proposal_id = answered_proposal().id
+        session = make_session()
+        survey_id = evaluations.create_survey(
+            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
+        ).id
+        db.session.commit()
+        seat(session, email="p@example.org")
+    phone = new_page(viewport={"width": 390, "height": 844})
+    browser_login(phone, live_server.url, "p@example.org", PASSWORD)
+    for path, legend in (
+        (f"/evaluations/{survey_id}", "#survey-form fieldset.choices legend"),
+        (f"/proposals/{proposal_id}", "#judge-answer fieldset.choices legend"),
+    ):
+        phone.goto(live_server.url + path)
+        assert phone.locator(legend).first.is_visible()
+        boxes = phone.evaluate(RADIO_BOXES)
+        assert len(boxes) >= 3, path
+        for name, value, radio, label in boxes:
+            assert label is not None, (path, name, value)
+            # vertically overlapping: the radio's box and its label's text are on one line
+            assert radio[0] < label[1] and label[0] < radio[1], (path, name, value, radio, label)
+        assert phone.evaluate("document.documentElement.scrollWidth - window.innerWidth") <= 0
+    assert_accessible(phone)
