@@ -183,3 +183,26 @@ def test_the_korean_scale_reads_as_a_survey_scale_not_as_reactions(app, client, 
     auth.login("en@example.org")
     page = client.get(f"/evaluations/{survey_id}").get_data(as_text=True)
     assert "2 · Disagree" in page and "4 · Agree" in page
+
+
+def test_in_the_live_room_the_current_task_comes_before_the_evaluation_placeholder(
+    app, client, auth
+):
+    """During the session the room's survey notice is a heads-up: what to do now comes first."""
+    from deliberation.evaluations import services
+
+    with app.app_context():
+        session = make_session(closed=False)
+        services.create_survey(
+            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
+        )
+        db.session.commit()
+        seat(session, email="p@example.org")
+        session_id = session.id
+    auth.login("p@example.org")
+    room = client.get(f"/roundtables/{session_id}/room").get_data(as_text=True)
+    assert "A short evaluation survey opens here at the close." in room
+    now, offer = room.index('id="rt-now"'), room.index('id="evaluation-offer"')
+    assert now < offer
+    # below the room's other panels too: the notice is not one of today's tasks
+    assert room.index('id="rt-more"') < offer
