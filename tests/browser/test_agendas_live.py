@@ -6,6 +6,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from deliberation.accounts.models import User
 from deliberation.agendas.models import AgendaItem
 from deliberation.extensions import db
 from tests.agendas.helpers import make_item, post
@@ -28,6 +29,33 @@ XSS_PAYLOADS = [
     "{{ 7*7 }} ${7*7} <math><mtext><table><mglyph><style><img src=x onerror=alert(11)>",
 ]
 
+#: The page's status line says it is live, in whichever language the page is in.
+IS_LIVE = (
+    "() => document.getElementById('live-status').textContent"
+    " === document.getElementById('discussion').dataset.strLive"
+)
+
+
+def open_live(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_function(IS_LIVE)
+
+
+def reading_together(live_server, item_id: int, readers: dict) -> None:
+    """Each page logs in as its email and opens the item, live."""
+    for page, email in readers.items():
+        browser_login(page, live_server.url, email, PASSWORD)
+    for page in readers:
+        open_live(page, f"{live_server.url}/agendas/{item_id}")
+
+
+def set_profile(app, email: str, **fields) -> None:
+    with app.app_context():
+        user = db.session.scalar(db.select(User).where(User.email == email))
+        for name, value in fields.items():
+            setattr(user, name, value)
+        db.session.commit()
+
 
 def _seed(app, *, title="Evening hours at senior centres", body="Open until 9 pm.", comments=()):
     with app.app_context():
@@ -46,13 +74,7 @@ def test_reply_by_one_appears_for_the_other_within_a_second(app, live_server, ne
     with app.app_context():
         root_id = db.session.get(AgendaItem, item_id).id  # the item exists
     alice, bob = new_page(), new_page()
-    browser_login(alice, live_server.url, "alice@example.org", PASSWORD)
-    browser_login(bob, live_server.url, "bob@example.org", PASSWORD)
-    for page in (alice, bob):
-        page.goto(f"{live_server.url}/agendas/{root_id}")
-        page.wait_for_function(
-            "() => document.getElementById('live-status').textContent.startsWith('Live')"
-        )
+    reading_together(live_server, root_id, {alice: "alice@example.org", bob: "bob@example.org"})
     bob.click(".comment .action-reply")
     bob.fill(".reply-form textarea", "Yes — three evenings a week would already help.")
     started = time.monotonic()
@@ -85,10 +107,7 @@ def test_item_page_is_accessible_and_fits_a_phone(app, live_server, new_page):
     page.goto(f"{live_server.url}/agendas/{item_id}")
     assert_accessible(page)
     browser_login(page, live_server.url, "bob@example.org", PASSWORD)
-    page.goto(f"{live_server.url}/agendas/{item_id}")
-    page.wait_for_function(
-        "() => document.getElementById('live-status').textContent.startsWith('Live')"
-    )
+    open_live(page, f"{live_server.url}/agendas/{item_id}")
     assert_accessible(page)
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0
@@ -108,13 +127,7 @@ def test_xss_payloads_stay_inert_on_load_and_live(app, live_server, new_page):
     dialogs: list[str] = []
     for page in (alice, bob):
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
-    browser_login(alice, live_server.url, "alice@example.org", PASSWORD)
-    browser_login(bob, live_server.url, "bob@example.org", PASSWORD)
-    for page in (alice, bob):
-        page.goto(f"{live_server.url}/agendas/{item_id}")
-        page.wait_for_function(
-            "() => document.getElementById('live-status').textContent.startsWith('Live')"
-        )
+    reading_together(live_server, item_id, {alice: "alice@example.org", bob: "bob@example.org"})
     for payload in XSS_PAYLOADS[:6]:  # the same payloads arriving live
         alice.fill("#new-comment textarea", payload)
         alice.click("#new-comment button[type=submit]")
@@ -198,20 +211,14 @@ def test_moderation_pages_are_accessible_and_a_hide_shows_live(app, live_server,
 
         make_user(Role.FACILITATOR, email="fac@example.org", name="Fa Cilitator")
     viewer, facilitator = new_page(), new_page()
-    browser_login(viewer, live_server.url, "bob@example.org", PASSWORD)
-    viewer.goto(f"{live_server.url}/agendas/{item_id}")
-    viewer.wait_for_function(
-        "() => document.getElementById('live-status').textContent.startsWith('Live')"
-    )
+    reading_together(live_server, item_id, {viewer: "bob@example.org"})
     with viewer.expect_navigation():
         viewer.click(".comment .action-flag")
     assert_accessible(viewer)
     viewer.fill("#reason", "Personal attack")
     viewer.click("form.stack button[type=submit]")
     viewer.wait_for_selector("text=The facilitators will look at this comment")
-    viewer.wait_for_function(
-        "() => document.getElementById('live-status').textContent.startsWith('Live')"
-    )
+    viewer.wait_for_function(IS_LIVE)
     browser_login(facilitator, live_server.url, "fac@example.org", PASSWORD)
     facilitator.goto(f"{live_server.url}/agendas/moderation")
     assert facilitator.locator("text=Personal attack").is_visible()
@@ -244,13 +251,7 @@ def test_load_more_comments_in_place(app, live_server, new_page):
 def test_a_reconnecting_page_catches_up(app, live_server, new_page):
     item_id = _seed(app, comments=["Before the outage"])
     away, writer = new_page(), new_page()
-    browser_login(away, live_server.url, "alice@example.org", PASSWORD)
-    browser_login(writer, live_server.url, "bob@example.org", PASSWORD)
-    for page in (away, writer):
-        page.goto(f"{live_server.url}/agendas/{item_id}")
-        page.wait_for_function(
-            "() => document.getElementById('live-status').textContent.startsWith('Live')"
-        )
+    reading_together(live_server, item_id, {away: "alice@example.org", writer: "bob@example.org"})
     away.context.set_offline(True)
     away.wait_for_function(
         "() => document.getElementById('live-status').textContent.startsWith('Reconnecting')",
@@ -274,22 +275,12 @@ def test_a_live_comment_shows_its_time_in_the_profile_zone(app, live_server, bro
     """The browser sits in Los Angeles, the profile says Berlin: a comment that arrives live
     reads the same time as the server writes for it after a reload (Berlin's)."""
     item_id = _seed(app, comments=["Should centres open until 9 pm?"])
-    with app.app_context():
-        from deliberation.accounts.models import User
-
-        alice = db.session.scalar(db.select(User).where(User.email == "alice@example.org"))
-        alice.timezone = "Europe/Berlin"
-        db.session.commit()
+    set_profile(app, "alice@example.org", timezone="Europe/Berlin")
     contexts = [browser.new_context(timezone_id="America/Los_Angeles") for _ in range(2)]
     try:
         alice, bob = (context.new_page() for context in contexts)
-        browser_login(alice, live_server.url, "alice@example.org", PASSWORD)
-        browser_login(bob, live_server.url, "bob@example.org", PASSWORD)
-        for page in (alice, bob):
-            page.goto(f"{live_server.url}/agendas/{item_id}")
-            page.wait_for_function(
-                "() => document.getElementById('live-status').textContent.startsWith('Live')"
-            )
+        readers = {alice: "alice@example.org", bob: "bob@example.org"}
+        reading_together(live_server, item_id, readers)
         bob.click(".comment .action-reply")
         bob.fill(".reply-form textarea", "Late evenings, please.")
         bob.click(".reply-form button[type=submit]")
@@ -308,21 +299,9 @@ def test_the_heading_counts_comments_that_arrive_live_in_each_language(app, live
     """Alice reads in English, Bob in Korean: each new comment, by either, moves both headings
     on by one, in the plural the number needs, and the sender's own page counts it once."""
     item_id = _seed(app)
-    with app.app_context():
-        from deliberation.accounts.models import User
-
-        bob = db.session.scalar(db.select(User).where(User.email == "bob@example.org"))
-        bob.preferred_language = "ko"
-        db.session.commit()
+    set_profile(app, "bob@example.org", preferred_language="ko")
     alice, bob = new_page(), new_page()
-    browser_login(alice, live_server.url, "alice@example.org", PASSWORD)
-    browser_login(bob, live_server.url, "bob@example.org", PASSWORD)
-    for page in (alice, bob):
-        page.goto(f"{live_server.url}/agendas/{item_id}")
-        page.wait_for_function(
-            "() => document.getElementById('live-status').textContent"
-            " === document.getElementById('discussion').dataset.strLive"
-        )
+    reading_together(live_server, item_id, {alice: "alice@example.org", bob: "bob@example.org"})
     english, korean = alice.locator("#discussion-heading"), bob.locator("#discussion-heading")
     expect(english).to_have_text("Discussion (0 comments)")
     expect(korean).to_have_text("토론 (의견 0개)")
