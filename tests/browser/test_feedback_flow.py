@@ -13,7 +13,7 @@ from deliberation.proposals import services as proposals
 from deliberation.proposals.models import JudgementStep, Proposal, Satisfaction
 from deliberation.roundtables.models import RoundtableSession
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
-from tests.evaluations.helpers import make_session, seat
+from tests.evaluations.helpers import make_session, overall_survey, seat
 from tests.factories import PASSWORD, make_division, make_user
 from tests.proposals.feedback_helpers import answered_proposal
 
@@ -203,10 +203,7 @@ def test_survey_and_judgement_radios_share_a_line_with_their_labels_on_a_phone(
     with app.app_context():
         proposal_id = answered_proposal().id
         session = make_session()
-        survey_id = evaluations.create_survey(
-            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
-        ).id
-        db.session.commit()
+        survey_id = overall_survey(session)
         seat(session, email="p@example.org")
     phone = new_page(viewport={"width": 390, "height": 844})
     browser_login(phone, live_server.url, "p@example.org", PASSWORD)

@@ -2,6 +2,7 @@
 
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.db import utcnow
+from deliberation.evaluations import services as evaluations
 from deliberation.extensions import db
 from deliberation.roundtables.models import Participant, RoundtableSession, SessionState
 from tests.factories import make_division, make_user
@@ -40,3 +41,12 @@ def seat(
     )
     db.session.commit()
     return user
+
+
+def overall_survey(session: RoundtableSession) -> int:
+    """An admin's one-question ("overall") survey named Feedback on the session; its id."""
+    survey = evaluations.create_survey(
+        make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
+    )
+    db.session.commit()
+    return survey.id

@@ -8,7 +8,7 @@ from deliberation.accounts.models import Role
 from deliberation.evaluations.models import SurveyRespondent, SurveyResponse
 from deliberation.extensions import db
 from tests.conftest import csrf_token_from
-from tests.evaluations.helpers import make_session, seat
+from tests.evaluations.helpers import make_session, overall_survey, seat
 from tests.factories import make_user
 
 
@@ -53,12 +53,7 @@ def test_the_lead_attaches_a_survey_and_participants_are_offered_it(app, client,
 def test_a_participant_answers_once_and_sees_the_results(app, client, auth):
     with app.app_context():
         session = make_session()
-        from deliberation.evaluations import services
-
-        survey_id = services.create_survey(
-            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
-        ).id
-        db.session.commit()
+        survey_id = overall_survey(session)
         seat(session, email="p@example.org")
     auth.login("p@example.org")
     page = client.get(f"/evaluations/{survey_id}").get_data(as_text=True)
@@ -83,12 +78,7 @@ def test_a_participant_answers_once_and_sees_the_results(app, client, auth):
 def test_bad_answers_and_outsiders_change_nothing(app, client, auth):
     with app.app_context():
         session = make_session()
-        from deliberation.evaluations import services
-
-        survey_id = services.create_survey(
-            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
-        ).id
-        db.session.commit()
+        survey_id = overall_survey(session)
         seat(session, email="p@example.org")
         make_user(email="outsider@example.org")
     auth.login("outsider@example.org")
@@ -165,12 +155,7 @@ def test_the_korean_scale_reads_as_a_survey_scale_not_as_reactions(app, client, 
     """Points 2 and 4 are "그렇지 않다"/"그렇다", not a comment's "반대"/"찬성"."""
     with app.app_context():
         session = make_session()
-        from deliberation.evaluations import services
-
-        survey_id = services.create_survey(
-            make_user(Role.ADMIN), session, title="Feedback", question_keys=["overall"]
-        ).id
-        db.session.commit()
+        survey_id = overall_survey(session)
         seat(session, email="ko@example.org", language="ko")
         seat(session, email="en@example.org")
     auth.login("ko@example.org")
