@@ -12,8 +12,6 @@ from deliberation.accounts.models import Role, User
 from deliberation.extensions import db
 from deliberation.roundtables import polls, sessions
 from deliberation.roundtables.models import (
-    Participant,
-    ParticipantRole,
     Phase,
     PollKind,
     RoundtableSession,
@@ -23,7 +21,7 @@ from deliberation.roundtables.models import (
 from tests.browser.conftest import ARTIFACTS, assert_accessible, browser_login, save_screenshot
 from tests.browser.test_staffing import PHONE, open_as
 from tests.factories import PASSWORD, make_user
-from tests.roundtables.helpers import build_session
+from tests.roundtables.helpers import build_session, table_facilitator
 
 pytestmark = pytest.mark.browser
 
@@ -41,12 +39,7 @@ def seed(app) -> dict:
         sessions.start_session(lead, session)
         sessions.set_phase(lead, session, Phase.DISCUSSION)
         db.session.commit()
-        facilitator = db.session.scalar(
-            select(Participant).where(
-                Participant.session_id == session.id,
-                Participant.role == ParticipantRole.TABLE_FACILITATOR,
-            )
-        )
+        facilitator = table_facilitator(session.id)
         return {
             "sid": session.id,
             "lead": lead.email,
@@ -279,12 +272,7 @@ def test_a_name_already_at_the_table_is_confirmed_and_namesakes_are_told_apart(
     info = seed(app)
     base, sid = live_server.url, info["sid"]
     with app.app_context():
-        facilitator = db.session.scalar(
-            select(Participant).where(
-                Participant.session_id == sid,
-                Participant.role == ParticipantRole.TABLE_FACILITATOR,
-            )
-        )
+        facilitator = table_facilitator(sid)
         db.session.get(RoundtableTable, facilitator.table_id).kind = TableKind.MIXED
         db.session.commit()
     open_the_poll(app, sid)

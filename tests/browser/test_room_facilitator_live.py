@@ -3,12 +3,10 @@ to someone (people page), everyone at the table reads the new state without a re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from deliberation.extensions import db
-from deliberation.roundtables.models import Participant, ParticipantRole
 from tests.browser.conftest import assert_accessible, save_screenshot
 from tests.browser.test_staffing import PHONE, open_as, seed
+from tests.roundtables.helpers import table_facilitator
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +15,7 @@ def test_the_room_shows_a_new_facilitator_without_a_reload(app, live_server, new
     info = seed(app)
     base, sid = live_server.url, info["sid"]
     with app.app_context():
-        facilitator = db.session.scalar(
-            select(Participant).where(
-                Participant.session_id == sid,
-                Participant.role == ParticipantRole.TABLE_FACILITATOR,
-            )
-        )
+        facilitator = table_facilitator(sid)
         pid, name = facilitator.id, facilitator.user.display_name
     room = open_as(new_page, base, info["mover"], f"/roundtables/{sid}/room", PHONE)
     expect(room.locator("#rt-seat")).to_have_text("You are at table 1.")

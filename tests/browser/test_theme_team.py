@@ -4,17 +4,16 @@ theme's name repeats an agenda item linked to the session."""
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
 from deliberation.accounts.models import User
 from deliberation.extensions import db
 from deliberation.roundtables import models, sessions, tables
-from deliberation.roundtables.models import Participant, ParticipantRole, RoundtableSession
+from deliberation.roundtables.models import RoundtableSession
 from tests.agendas.helpers import make_item
 from tests.browser.conftest import assert_accessible, save_screenshot
 from tests.browser.test_roundtables import open_as
 from tests.factories import make_user
-from tests.roundtables.helpers import build_session, cid
+from tests.roundtables.helpers import build_session, cid, table_facilitator
 
 pytestmark = pytest.mark.browser
 
@@ -35,12 +34,7 @@ def seed_synthesis(app) -> dict:
         )
         sessions.start_session(lead, session)
         sessions.set_phase(lead, session, models.Phase.DISCUSSION)
-        seat = db.session.scalar(
-            select(Participant).where(
-                Participant.session_id == session.id,
-                Participant.role == ParticipantRole.TABLE_FACILITATOR,
-            )
-        )
+        seat = table_facilitator(session.id)
         for text in IDEAS:
             tables.add_idea(session, seat, seat.table_id, text, cid())
         sessions.set_phase(lead, session, models.Phase.SUBMISSIONS)

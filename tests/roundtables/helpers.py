@@ -4,10 +4,13 @@ import itertools
 import uuid
 from collections.abc import Sequence
 
+from sqlalchemy import select
+
 from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.extensions import db, socketio
 from deliberation.roundtables import polls, sessions
 from deliberation.roundtables.models import (
+    Participant,
     ParticipantRole,
     Phase,
     Poll,
@@ -105,6 +108,16 @@ def joined(app, user_id: int, session_id: int):
 
 def session_of(session_id: int) -> RoundtableSession:
     return db.session.get(RoundtableSession, session_id)
+
+
+def table_facilitator(session_id: int) -> Participant | None:
+    """The session's (first) table facilitator."""
+    return db.session.scalar(
+        select(Participant).where(
+            Participant.session_id == session_id,
+            Participant.role == ParticipantRole.TABLE_FACILITATOR,
+        )
+    )
 
 
 def seated_room_in_poll_phase(participants: int) -> tuple[RoundtableSession, User, list[int]]:
