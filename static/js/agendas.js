@@ -27,13 +27,7 @@
   /* In the viewer's profile time zone (the page's data-time-zone), as the server writes the
    * times of the comments it renders, not in the browser's own zone. */
   function formatTime(iso) {
-    try {
-      return new Date(iso).toLocaleString(document.documentElement.lang || undefined, {
-        dateStyle: "short", timeStyle: "short", timeZone: d.timeZone || undefined
-      });
-    } catch (e) {
-      return iso;
-    }
+    return window.MadangLive.localTime(iso, { dateStyle: "short", timeStyle: "short" }, d.timeZone);
   }
 
   /* The heading's "(3 comments)": counted on from the page's total for each comment newer
@@ -41,16 +35,14 @@
    * broadcast, the sender's own ack or a catch-up). The words are the server's, per plural
    * category of the page's language (Intl.PluralRules). */
   var totalNote = document.getElementById("comment-total");
-  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
   var counted = {};
   function countComment(c) {
     if (!totalNote || !c || c.id <= Number(totalNote.dataset.newestId || 0) || counted[c.id]) return;
     counted[c.id] = true;
     var n = Number(totalNote.dataset.total || 0) + 1;
     totalNote.dataset.total = String(n);
-    var form = pluralRules ? pluralRules.select(n) : (n === 1 ? "one" : "other");
-    var words = (form === "one" ? totalNote.dataset.strOne : totalNote.dataset.strOther) || totalNote.dataset.strOther;
-    totalNote.textContent = "(" + words.replace("{n}", String(n)) + ")";
+    var words = { one: totalNote.dataset.strOne, other: totalNote.dataset.strOther };
+    totalNote.textContent = "(" + window.MadangLive.plural(words, n) + ")";
   }
 
   function commentEl(id) {

@@ -41,7 +41,12 @@
  * older than an event already applied is not applied: a fresh one is asked for. A snapshot
  * with `reset: true` restarts the count at its seq (the page tells the reader to reload).
  * Client ids: 32 lowercase hex characters, the server's own form format (uuid4().hex).
- * Every client is listed in MadangLive.clients (for tests and the browser console). */
+ * Every client is listed in MadangLive.clients (for tests and the browser console).
+ * Words for what arrives live, as the server words what it renders (every live page loads
+ * this file): MadangLive.plural({one: "{n} vote", other: "{n} votes"}, n) picks the page
+ * language's plural form of the server's translations (Intl.PluralRules);
+ * MadangLive.localTime(iso, {hour: "2-digit", minute: "2-digit"}, "Asia/Seoul") writes a time
+ * in the page's language and the viewer's profile time zone, not the browser's. */
 (function () {
   "use strict";
 
@@ -285,5 +290,22 @@
     return client;
   }
 
-  window.MadangLive = { connect: connect, clientId: clientId, clients: clients };
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
+  function plural(forms, n) {
+    var form = pluralRules ? pluralRules.select(n) : (n === 1 ? "one" : "other");
+    return (forms[form] || forms.other).replace("{n}", String(n));
+  }
+
+  function localTime(iso, options, timeZone) {
+    try {
+      return new Date(iso).toLocaleString(document.documentElement.lang || undefined,
+        Object.assign({}, options, { timeZone: timeZone || undefined }));
+    } catch (e) {
+      return iso;
+    }
+  }
+
+  window.MadangLive = {
+    connect: connect, clientId: clientId, clients: clients, plural: plural, localTime: localTime
+  };
 })();

@@ -21,14 +21,6 @@
     return template.replace(/\{(\w+)\}/g, function (_m, key) { return values[key]; });
   }
 
-  /* "1 vote", "3 votes": `forms` maps the page language's plural categories ("one", "other")
-     to its words with {n}, as the server translated them (ngettext). */
-  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(document.documentElement.lang || "en") : null;
-  function plural(forms, n) {
-    var form = pluralRules ? pluralRules.select(n) : (n === 1 ? "one" : "other");
-    return fmt(forms[form] || forms.other, { n: n });
-  }
-
   /* The countdown shows the server's end time minus the server's clock (offset-corrected). */
   function Countdown(node, labels) {
     this.node = node;
@@ -171,5 +163,5 @@
     });
   };
 
-  window.Roundtable = { Live: Live, cid: window.MadangLive.clientId, el: el, fmt: fmt, plural: plural };
+  window.Roundtable = { Live: Live, cid: window.MadangLive.clientId, el: el, fmt: fmt, plural: window.MadangLive.plural };
 })();

@@ -525,9 +525,8 @@
     $("rt-broadcasts-empty").hidden = true;
     /* In the page's language and the lead's profile time zone (#rt-app's data-time-zone), as
        the server writes times, not in the browser's own locale and clock. */
-    var time = new Date(b.created_at).toLocaleTimeString(document.documentElement.lang || undefined, {
-      hour: "2-digit", minute: "2-digit", timeZone: $("rt-app").dataset.timeZone || undefined
-    });
+    var time = window.MadangLive.localTime(b.created_at, { hour: "2-digit", minute: "2-digit" },
+      $("rt-app").dataset.timeZone);
     list.insertBefore(R.el("li", {}, R.fmt(labels.broadcast_at, { time: time, text: b.body })), list.firstChild);
   }
 
