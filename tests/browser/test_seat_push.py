@@ -21,6 +21,18 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
 
+def count_joins_when_settled(page, sent, expected: list[int]) -> list[int]:
+    """The `join` frames each page has sent, waiting up to 2 s for them to reach `expected`:
+    Playwright hands a sent frame to Python a moment after the page has acted on its answer."""
+    counts = [sum(name == "join" for name, _ in events) for events in sent]
+    for _ in range(20):
+        if counts == expected:
+            break
+        page.wait_for_timeout(100)
+        counts = [sum(name == "join" for name, _ in events) for events in sent]
+    return counts
+
+
 def test_waiting_pages_get_their_seats_pushed_without_asking(app, live_server, new_page):
     with app.app_context():
         info = build_session(participants=12, facilitators=2, table_size=6)
@@ -38,12 +50,14 @@ def test_waiting_pages_get_their_seats_pushed_without_asking(app, live_server, n
         page.goto(f"{base}/roundtables/{sid}/room")
         pages.append(page)
     phone, laptop = pages
+    # The seat line is in the served page; "connected" shows only once the join is answered.
     expect(phone.locator("#rt-connection")).to_have_text("연결되었습니다.")
+    expect(laptop.locator("#rt-connection")).to_have_text("Connected.")
     expect(laptop.locator("#rt-seat")).to_have_text(
         "You will get a seat when the lead facilitator seats the room."
     )
     save_screenshot(phone, "seat-push-phone-ko-waiting")
-    joins_before = [sum(name == "join" for name, _ in events) for events in sent]
+    joins_before = count_joins_when_settled(laptop, sent, expected=[1, 1])
     assert joins_before == [1, 1]
 
     lead = open_as(new_page, base, lead_email, f"/roundtables/{sid}/console")
