@@ -22,6 +22,7 @@ from deliberation.roundtables.models import (
     RoundtableSession,
     RoundtableTable,
     SessionState,
+    TakesPart,
     Theme,
     session_agenda_items,
 )
@@ -261,15 +262,23 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
     tables = session_tables(session.id)
     roles: dict[tuple[Any, bool], int] = {}
     seated: dict[int | None, int] = {}
-    for role, table_id, count in db.session.execute(
-        select(Participant.role, Participant.table_id, func.count(Participant.id))
+    on_paper: dict[int | None, int] = {}
+    for role, table_id, takes_part, count in db.session.execute(
+        select(
+            Participant.role,
+            Participant.table_id,
+            Participant.takes_part,
+            func.count(Participant.id),
+        )
         .where(Participant.session_id == session.id)
-        .group_by(Participant.role, Participant.table_id)
+        .group_by(Participant.role, Participant.table_id, Participant.takes_part)
     ):
         key = (role, table_id is not None)
         roles[key] = roles.get(key, 0) + count
         if role == ParticipantRole.PARTICIPANT:
-            seated[table_id] = count
+            seated[table_id] = seated.get(table_id, 0) + count
+            if takes_part == TakesPart.PAPER:
+                on_paper[table_id] = on_paper.get(table_id, 0) + count
     facilitators: dict[int | None, list[str]] = {}
     for table_id, name in db.session.execute(
         select(Participant.table_id, User.display_name)
@@ -324,6 +333,9 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
                 "seated": seated.get(t.id, 0) + len(facilitators.get(t.id, [])),
                 #: the seated participants alone (those who vote)
                 "participants": seated.get(t.id, 0),
+                #: of them, those entered on paper: they have no device, so they are never
+                #: connected and a table of them is not missing anyone
+                "on_paper": on_paper.get(t.id, 0),
                 "facilitators": facilitators.get(t.id, []),
                 "no_facilitator": not facilitators.get(t.id),
                 "messages_last_minute": recent,
@@ -348,6 +360,9 @@ def console_overview(session: RoundtableSession) -> dict[str, Any]:
             "theme_team": registered.get(ParticipantRole.THEME_TEAM.value, 0),
             "tables": len(tables),
             "tables_without_facilitator": sum(1 for row in rows if row["no_facilitator"]),
+            # who at the tables can be connected (facilitators too; not paper participants):
+            # what the room's `connected` count (added by the socket layer) compares with
+            "with_device": sum(row["seated"] - row["on_paper"] for row in rows),
         },
         "participation": hybrid.participation(session.id),
         "server_now": as_utc(now).isoformat(),

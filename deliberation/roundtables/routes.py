@@ -77,7 +77,6 @@ def _client_labels() -> dict:
         "themes_published": _("Themes published to the room."),
         "no_facilitator": _("no facilitator"),
         "ideas": _("Ideas"),
-        "seated": _("Seated / connected"),
         "messages": _("Messages (last minute)"),
         "help": _("Help"),
         "facilitator": _("Facilitator"),
@@ -320,15 +319,19 @@ def _console_labels() -> dict:
     return {
         "transitions": {p.value: sorted(t.value for t in PHASE_TRANSITIONS[p]) for p in Phase},
         "counts": _(
-            "Registered %(registered)s · seated %(seated)s · connected %(connected)s · "
+            "Registered %(registered)s · seated %(seated)s · "
+            "connected %(connected)s of %(with_device)s with a device · "
             "table facilitators %(facilitators)s · tables without one %(missing)s",
             registered="{registered}",
             seated="{seated}",
             connected="{connected}",
+            with_device="{with_device}",
             facilitators="{facilitators}",
             missing="{missing}",
         ),  # fmt: skip
         "shown": _("Showing %(shown)s of %(total)s tables.", shown="{shown}", total="{total}"),
+        # paper participants at a table: never connected, and not missing
+        "on_paper": _("%(n)s on paper", n="{n}"),
         "never": _("nothing yet"),
         "minutes_ago": _("%(n)s min ago", n="{n}"),
         "just_now": _("just now"),

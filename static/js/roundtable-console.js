@@ -20,7 +20,7 @@
   var poll = null;                // the open or latest poll
   var tally = null;               // its tally (with threshold, rule, passes, final)
   var rows = {};                  // table id -> {tr, cells, help, chat}
-  var order = [];                 // table ids as shown
+  var order = null;               // table ids as shown (null: rebuild the list)
   var lastRefresh = 0;
   var refreshTimer = null;
   var inFlight = false;
@@ -195,8 +195,10 @@
     if (m === Infinity) return labels.never;
     return m < 1 ? labels.just_now : R.fmt(labels.minutes_ago, { n: m });
   }
-  // Both count the same people: everyone at the table, its facilitator included.
-  function disconnected(t) { return (t.connected || 0) < t.seated; }
+  /* Who at the table can be connected: everyone seated, its facilitator included, but the
+     people entered on paper, who have no device (a hall table of them is missing no one). */
+  function withDevice(t) { return t.seated - (t.on_paper || 0); }
+  function disconnected(t) { return (t.connected || 0) < withDevice(t); }
   function needsAttention(t) { return t.help || t.no_facilitator || disconnected(t); }
 
   function shown(t) {
@@ -262,7 +264,8 @@
     var c = row.cells;
     setText(c.number, t.number);
     setText(c.seated, t.seated);
-    setText(c.connected, (t.connected || 0) + " / " + t.seated);
+    setText(c.connected, (t.connected || 0) + " / " + withDevice(t) +
+      (t.on_paper ? " · " + R.fmt(labels.on_paper, { n: t.on_paper }) : ""));
     c.connected.classList.toggle("rt-warn", disconnected(t));
     setText(c.facilitator, t.no_facilitator ? "⚠ " + labels.no_facilitator : t.facilitators.join(", "));
     c.facilitator.classList.toggle("rt-warn", t.no_facilitator);
@@ -290,7 +293,8 @@
       if (!seen[id]) { rows[id].tr.remove(); delete rows[id]; }
     });
     var visible = sorted(data.tables.filter(shown)).map(function (t) { return t.id; });
-    var same = visible.length === order.length && visible.every(function (id, i) { return id === order[i]; });
+    var same = order !== null && visible.length === order.length &&
+      visible.every(function (id, i) { return id === order[i]; });
     if (!same) {
       // Only the rows shown are in the table. A row already in its place is not touched:
       // moving the row under the pointer between mousedown and mouseup would cancel a click.
@@ -312,6 +316,7 @@
     var c = data.counts || {};
     setText($("rt-counts"), R.fmt(labels.counts, {
       registered: c.registered || 0, seated: c.seated || 0, connected: c.connected || 0,
+      with_device: c.with_device || 0,
       facilitators: c.facilitators || 0, missing: c.tables_without_facilitator || 0
     }));
   }
@@ -601,7 +606,8 @@
     $("rt-tables-heading").focus();
   });
   ["rt-filter", "rt-sort", "rt-silent-minutes"].forEach(function (id) {
-    $(id).addEventListener("change", function () { order = []; renderTables(); });
+    // null, not []: a filter that matches no table must still take the rows away
+    $(id).addEventListener("change", function () { order = null; renderTables(); });
   });
   $("rt-table-filters").addEventListener("submit", function (event) { event.preventDefault(); });
   // "Last chat or idea" ages with the clock even when nothing arrives.

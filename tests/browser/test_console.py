@@ -97,7 +97,7 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
         has=lead.locator("th", has_text=re.compile("^3$"))
     )
     expect(table3.locator("td.rt-cell-connected")).to_have_text("0 / 6")
-    expect(lead.locator(".rt-tables thead")).to_contain_text("Connected / seated")
+    expect(lead.locator(".rt-tables thead")).to_contain_text("Connected / with a device")
     expect(lead.locator("#rt-console-themes li").first).to_have_text(
         "Green parks · published · tables 1"
     )

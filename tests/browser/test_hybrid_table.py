@@ -2,6 +2,7 @@
 their ideas and enters their votes from paper slips; the console and the projector show who
 took part online, in the hall and on paper."""
 
+import re
 import time
 
 import pytest
@@ -10,13 +11,14 @@ from sqlalchemy import select
 
 from deliberation.accounts.models import Role, User
 from deliberation.extensions import db
-from deliberation.roundtables import polls, sessions
+from deliberation.roundtables import hybrid, polls, sessions
 from deliberation.roundtables.models import (
     Phase,
     PollKind,
     RoundtableSession,
     RoundtableTable,
     TableKind,
+    TakesPart,
 )
 from tests.browser.conftest import ARTIFACTS, assert_accessible, browser_login, save_screenshot
 from tests.browser.test_staffing import PHONE, open_as
@@ -302,3 +304,51 @@ def test_a_name_already_at_the_table_is_confirmed_and_namesakes_are_told_apart(
     expect(room.get_by_label("Idea of Kim Sun-ja, no. 2", exact=True)).to_be_focused()
     assert_accessible(room)
     assert room.script_errors == []
+
+
+def test_a_hall_table_of_paper_people_is_not_flagged_as_missing_anyone(app, live_server, new_page):
+    """People entered on paper have no device: a hall table whose facilitator and phone user
+    are connected is missing no one, for a Korean lead; when the phone user leaves, it is."""
+    with app.app_context():
+        info = build_session(participants=0, facilitators=1)
+        session = db.session.get(RoundtableSession, info["session_id"])
+        lead = db.session.get(User, info["lead_id"])
+        lead.preferred_language = "ko"
+        citizen = make_user(name="Hall phone user")
+        sessions.register(session, citizen, takes_part=TakesPart.HALL)
+        [table] = hybrid.create_hall_tables(session, 1)
+        db.session.commit()
+        sessions.seat_room(lead, session)
+        sessions.start_session(lead, session)
+        sessions.set_phase(lead, session, Phase.DISCUSSION)
+        for name in ("Kim Sun-ja", "Lee Young-ho", "Choi Mal-soon"):
+            hybrid.register_paper_participant(
+                lead, session, None, table, name=name, member_category="citizen"
+            )
+        db.session.commit()
+        sid, lead_email, citizen_email = session.id, lead.email, citizen.email
+        facilitator_email = table_facilitator(sid).user.email
+    base = live_server.url
+    for email, viewport in ((facilitator_email, None), (citizen_email, PHONE)):
+        page = open_as(new_page, base, email, f"/roundtables/{sid}/room", viewport)
+        expect(page.locator("#rt-connection")).to_have_text("Connected.")
+    phone = page
+
+    console = open_as(new_page, base, lead_email, f"/roundtables/{sid}/console")
+    row = console.locator("#rt-tables tr").filter(has=console.locator("th", has_text="1"))
+    connected = row.locator("td.rt-cell-connected")
+    expect(connected).to_have_text("2 / 2 · 종이 3명")
+    expect(row.locator("td.rt-cell-seated")).to_have_text("5")
+    expect(connected).not_to_have_class(re.compile("rt-warn"))
+    expect(console.locator(".rt-tables thead")).to_contain_text("접속 / 기기 사용")
+    expect(console.locator("#rt-counts")).to_contain_text("접속 2 / 기기 사용 2")
+    console.select_option("#rt-filter", "disconnected")
+    expect(console.locator("#rt-tables tr")).to_have_count(0)
+    assert_accessible(console)
+    save_screenshot(console, "console-hall-paper-table-ko")
+
+    phone.close()  # the one person with a device at the table leaves: now someone is missing
+    expect(console.locator("#rt-tables tr")).to_have_count(1, timeout=15_000)
+    expect(connected).to_have_text("1 / 2 · 종이 3명")
+    expect(connected).to_have_class(re.compile("rt-warn"))
+    assert console.script_errors == []

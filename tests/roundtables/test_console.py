@@ -6,6 +6,7 @@ from sqlalchemy import event
 from deliberation.extensions import db
 from deliberation.roundtables import queries
 from tests.roundtables.helpers import build_session, cid, emit, joined, received, session_of
+from tests.roundtables.test_hybrid import paper_table, register_on_paper
 
 
 def test_counts_tell_registered_seated_connected_and_facilitators_apart(app):
@@ -50,6 +51,25 @@ def test_the_console_counts_the_same_people_as_seated_and_connected(app):
     [table] = console["tables"]
     assert table["connected"] == table["seated"] == 11  # everyone there: nobody missing
     assert console["counts"]["connected"] == 11
+
+
+def test_paper_participants_count_as_seated_but_are_not_expected_to_connect(app):
+    """People entered on paper have no device: the console counts them at their table and
+    leaves them out of who can be connected, so a hall table of them is missing no one."""
+    info, sid, lead, _poll, fac, table_id, _number = paper_table(app, people=6)
+    for name in ("Yoon Geum-ja", "Park Mal-sun"):
+        assert register_on_paper(fac, sid, table_id, name)["ok"]
+    console = emit(lead, "console", {"session_id": sid})["console"]
+    [table] = console["tables"]
+    # six online participants, two on paper and the facilitator (connected)
+    assert (table["seated"], table["participants"], table["on_paper"]) == (9, 8, 2)
+    assert (table["connected"], console["counts"]["with_device"]) == (1, 7)
+    for uid in info["people"]:
+        joined(app, uid, sid)
+    console = emit(lead, "console", {"session_id": sid})["console"]
+    [table] = console["tables"]
+    assert table["connected"] == table["seated"] - table["on_paper"] == 7
+    assert console["counts"]["connected"] == console["counts"]["with_device"] == 7
 
 
 def test_a_tables_last_activity_and_ideas_show_on_the_console(app):

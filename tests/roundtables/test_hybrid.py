@@ -24,7 +24,7 @@ from tests.roundtables.helpers import cid, emit, joined, session_of, socket_for
 from tests.roundtables.test_polls import poll_phase
 
 
-def _paper_table(app, people=6):
+def paper_table(app, people=6):
     """A session in its open poll; the first facilitator's table is made mixed (hall and
     online) by the lead. Returns (info, sid, lead, poll, facilitator socket, table id, number)."""
     info, sid, lead, poll = poll_phase(app, people=people, facilitators=1)
@@ -36,7 +36,7 @@ def _paper_table(app, people=6):
 
 
 def test_a_resent_registration_enters_the_person_once(app):
-    _info, sid, _lead, _poll, fac, table_id, _number = _paper_table(app)
+    _info, sid, _lead, _poll, fac, table_id, _number = paper_table(app)
     data = {"session_id": sid, "table_id": table_id, "name": "Yoon Geum-ja",
             "member_category": "citizen", "client_id": cid()}  # fmt: skip
     first, again = emit(fac, "paper_register", data), emit(fac, "paper_register", data)
@@ -70,7 +70,7 @@ def test_registration_asks_hall_or_online(app, client, auth):
         assert [t.kind for t in tables] == [TableKind.HALL]
 
 
-def _register(fac, sid, table_id, name, category="citizen", **extra):
+def register_on_paper(fac, sid, table_id, name, category="citizen", **extra):
     data = {"session_id": sid, "table_id": table_id, "name": name, "member_category": category}
     return emit(fac, "paper_register", {**data, "client_id": cid(), **extra})
 
@@ -88,9 +88,9 @@ def _vote(fac, sid, poll, person, slip, option=None, client_id=None):
 
 
 def test_a_paper_vote_counts_exactly_once_and_a_slip_is_entered_once(app):
-    _info, sid, _lead, poll, fac, table_id, number = _paper_table(app)
-    kim = _register(fac, sid, table_id, "Kim Sun-ja")
-    lee = _register(fac, sid, table_id, "Lee Young-ho")
+    _info, sid, _lead, poll, fac, table_id, number = paper_table(app)
+    kim = register_on_paper(fac, sid, table_id, "Kim Sun-ja")
+    lee = register_on_paper(fac, sid, table_id, "Lee Young-ho")
     assert kim["ok"] and lee["ok"], (kim, lee)
     slip = f"T{number:02d}-001"
 
@@ -126,21 +126,21 @@ def test_a_paper_vote_counts_exactly_once_and_a_slip_is_entered_once(app):
 
 
 def test_online_then_paper_is_refused_and_the_reverse(app):
-    info, sid, _lead, _poll, fac, table_id, _number = _paper_table(app)
+    info, sid, _lead, _poll, fac, table_id, _number = paper_table(app)
     with app.app_context():
         online = db.session.get(User, info["people"][0])
         online_email, online_name = online.email, online.display_name
         no_device = make_user(name="Park No-phone")
         no_device_id, no_device_email = no_device.id, no_device.email
 
-    refused = _register(fac, sid, table_id, "", member_email=online_email)
+    refused = register_on_paper(fac, sid, table_id, "", member_email=online_email)
     assert not refused["ok"] and refused["error"] == "already_online"
     assert online_name in refused["message"] and "online" in refused["message"]
 
-    entered = _register(fac, sid, table_id, "", member_email=no_device_email)
+    entered = register_on_paper(fac, sid, table_id, "", member_email=no_device_email)
     assert entered["ok"], entered
     assert entered["name"] == "Park No-phone"
-    again = _register(fac, sid, table_id, "", member_email=no_device_email)
+    again = register_on_paper(fac, sid, table_id, "", member_email=no_device_email)
     assert not again["ok"] and again["error"] == "already_on_paper"
 
     # the member entered on paper cannot also join online, by socket or by the register page
@@ -162,9 +162,9 @@ def test_online_then_paper_is_refused_and_the_reverse(app):
 
 
 def test_every_paper_entry_is_audited_with_the_facilitator_as_witness(app):
-    info, sid, lead, poll, fac, table_id, number = _paper_table(app)
+    info, sid, lead, poll, fac, table_id, number = paper_table(app)
     witness = info["facilitators"][0]
-    person = _register(fac, sid, table_id, "Choi Mal-soon", "welfare_organisation")[
+    person = register_on_paper(fac, sid, table_id, "Choi Mal-soon", "welfare_organisation")[
         "participant_id"
     ]
     # ideas are written in table discussion: back to discussion for the idea, then the poll
@@ -216,16 +216,18 @@ def test_every_paper_entry_is_audited_with_the_facilitator_as_witness(app):
 
 
 def test_tallies_by_category_include_paper_votes_under_the_small_group_rule(app):
-    _info, sid, _lead, poll, fac, table_id, number = _paper_table(app)
+    _info, sid, _lead, poll, fac, table_id, number = paper_table(app)
     yes, no = (o["id"] for o in poll["options"][:2])
     experts = [
-        _register(fac, sid, table_id, f"Expert {n}", "expert")["participant_id"] for n in range(5)
+        register_on_paper(fac, sid, table_id, f"Expert {n}", "expert")["participant_id"]
+        for n in range(5)
     ]
     citizens = [
-        _register(fac, sid, table_id, f"Citizen {n}", "citizen")["participant_id"] for n in range(5)
+        register_on_paper(fac, sid, table_id, f"Citizen {n}", "citizen")["participant_id"]
+        for n in range(5)
     ]
     servants = [
-        _register(fac, sid, table_id, f"Servant {n}", "civil_servant")["participant_id"]
+        register_on_paper(fac, sid, table_id, f"Servant {n}", "civil_servant")["participant_id"]
         for n in range(2)
     ]
     for serial, person in enumerate(experts, start=1):
@@ -248,7 +250,7 @@ def test_tallies_by_category_include_paper_votes_under_the_small_group_rule(app)
 
 
 def test_a_count_for_the_whole_table_is_refused(app):
-    _info, sid, _lead, poll, fac, table_id, _number = _paper_table(app)
+    _info, sid, _lead, poll, fac, table_id, _number = paper_table(app)
     ack = emit(
         fac,
         "paper_vote",
@@ -262,17 +264,17 @@ def test_a_count_for_the_whole_table_is_refused(app):
 
 
 def test_only_this_tables_facilitator_lead_or_field_office_enter_paper(app):
-    info, sid, lead, _poll, _fac, table_id, _number = _paper_table(app)
+    info, sid, lead, _poll, _fac, table_id, _number = paper_table(app)
     citizen, _ = joined(app, info["people"][0], sid)
-    refused = _register(citizen, sid, table_id, "Someone")
+    refused = register_on_paper(citizen, sid, table_id, "Someone")
     assert not refused["ok"] and refused["error"] == "not_table_facilitator"
-    assert _register(lead, sid, table_id, "Entered by the lead")["ok"]
+    assert register_on_paper(lead, sid, table_id, "Entered by the lead")["ok"]
     with app.app_context():
         clerk_id = make_user(Role.FIELD_OFFICE, name="Field office").id
     # field-office staff join without a seat (they do not vote) and enter paper at any table
     field, ack = joined(app, clerk_id, sid)
     assert ack["seat"] is None
-    assert _register(field, sid, table_id, "Entered by the field office")["ok"]
+    assert register_on_paper(field, sid, table_id, "Entered by the field office")["ok"]
     listed = emit(field, "paper_list", {"session_id": sid, "table_id": table_id})
     assert [p["name"] for p in listed["people"]] == [
         "Entered by the lead",
@@ -284,19 +286,19 @@ def test_only_this_tables_facilitator_lead_or_field_office_enter_paper(app):
 
 
 def test_an_online_table_takes_no_paper_participants(app):
-    info, sid, lead, _poll, fac, table_id, _number = _paper_table(app)
+    info, sid, lead, _poll, fac, table_id, _number = paper_table(app)
     assert emit(lead, "table_kind", {"session_id": sid, "table_id": table_id, "kind": "mixed"})
     with app.app_context():
         table = db.session.get(RoundtableTable, table_id)
         table.kind = TableKind.ONLINE
         db.session.commit()
-    refused = _register(fac, sid, table_id, "Nobody")
+    refused = register_on_paper(fac, sid, table_id, "Nobody")
     assert not refused["ok"] and refused["error"] == "online_table"
     # and a hall table cannot be made online while paper people sit there
     with app.app_context():
         db.session.get(RoundtableTable, table_id).kind = TableKind.HALL
         db.session.commit()
-    assert _register(fac, sid, table_id, "Han Bok-nam")["ok"]
+    assert register_on_paper(fac, sid, table_id, "Han Bok-nam")["ok"]
     kept = emit(lead, "table_kind", {"session_id": sid, "table_id": table_id, "kind": "online"})
     assert not kept["ok"] and kept["error"] == "table_kind_in_use"
 
@@ -340,8 +342,8 @@ def test_seating_keeps_hall_people_at_hall_tables_and_balances_them(app):
 
 
 def test_a_session_with_paper_participants_closes_and_shows_the_split(app, client):
-    _info, sid, lead, poll, fac, table_id, number = _paper_table(app)
-    person = _register(fac, sid, table_id, "Seo Gap-soon")["participant_id"]
+    _info, sid, lead, poll, fac, table_id, number = paper_table(app)
+    person = register_on_paper(fac, sid, table_id, "Seo Gap-soon")["participant_id"]
     assert _vote(fac, sid, poll, person, f"T{number:02d}-001")["ok"]
     closed = emit(lead, "session_close", {"session_id": sid})
     assert closed["ok"], closed
@@ -356,14 +358,14 @@ def test_the_projector_and_console_hear_the_split_change_once_per_burst(app):
     from deliberation.extensions import socketio
     from deliberation.roundtables.rooms import NAMESPACE
 
-    info, sid, lead, _poll, fac, table_id, _number = _paper_table(app)
+    info, sid, lead, _poll, fac, table_id, _number = paper_table(app)
     with app.app_context():
         token = session_of(sid).projector_token
     projector = socketio.test_client(app, namespace=NAMESPACE, auth={"projector": token})
     for client in (projector, lead):
         client.get_received(NAMESPACE)
     for name in ("Yoon Geum-ja", "Park Mal-sun", "Kim Bok-nam"):
-        assert _register(fac, sid, table_id, name)["ok"]
+        assert register_on_paper(fac, sid, table_id, name)["ok"]
     with app.app_context():
         newcomer = make_user().id
     joined(app, newcomer, sid)  # registers online at the first join
@@ -390,9 +392,9 @@ def test_the_projector_and_console_hear_the_split_change_once_per_burst(app):
 def test_the_people_page_lists_paper_participants_too(app, client, auth):
     """Found by the name their facilitator wrote down, marked as on paper, and not offered
     for the page's bulk actions (they have no login and keep the table they were entered at)."""
-    info, sid, _lead, _poll, fac, table_id, number = _paper_table(app)
-    assert _register(fac, sid, table_id, "Yoon Geum-ja")["ok"]
-    assert _register(fac, sid, table_id, "Park Mal-sun", "expert")["ok"]
+    info, sid, _lead, _poll, fac, table_id, number = paper_table(app)
+    assert register_on_paper(fac, sid, table_id, "Yoon Geum-ja")["ok"]
+    assert register_on_paper(fac, sid, table_id, "Park Mal-sun", "expert")["ok"]
     with app.app_context():
         lead_email = db.session.get(User, info["lead_id"]).email
     auth.login(lead_email)
@@ -411,7 +413,7 @@ def test_the_people_page_lists_paper_participants_too(app, client, auth):
 def test_a_name_already_at_the_table_is_held_back_until_confirmed(app):
     """Entered twice, one person could vote twice: a second "Kim Sun-ja" (any case) at the
     table is refused until the facilitator confirms another person of the same name."""
-    _info, sid, _lead, _poll, fac, table_id, _number = _paper_table(app)
+    _info, sid, _lead, _poll, fac, table_id, _number = paper_table(app)
     data = {"session_id": sid, "table_id": table_id, "member_category": "citizen"}
     first = emit(fac, "paper_register", {**data, "name": "Kim Sun-ja", "client_id": cid()})
     assert first["ok"], first
