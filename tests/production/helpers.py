@@ -48,6 +48,15 @@ class Watcher:
             )
             return self.received[count - 1][0]
 
+    def wait_until_last(self, predicate, timeout: float = 10) -> dict:
+        """Wait until the latest event's payload satisfies `predicate` (an event sent before the
+        test's last wait may still be on its way); return that payload."""
+        with self.arrived:
+            self.arrived.wait_for(
+                lambda: bool(self.received) and predicate(self.received[-1][2]), timeout
+            )
+            return self.received[-1][2] if self.received else {}
+
     def call(self, event: str, data: dict) -> dict:
         return self.client.call(event, data, namespace=self.namespace, timeout=15)
 

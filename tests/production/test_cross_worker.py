@@ -89,7 +89,12 @@ def test_a_change_through_worker_a_reaches_a_client_on_worker_b(stack, stack_app
         with stack_app.app_context():
             stored = db.session.get(Comment, comment_id).counts()
             db.session.remove()
-        assert [w.received[-1][2]["counts"] for w in watchers.values()] == [stored] * 3
+        # (the last sends were Bob's, and only Alice's copy was waited for)
+        latest = [
+            w.wait_until_last(lambda data: data.get("counts") == stored)["counts"]
+            for w in watchers.values()
+        ]
+        assert latest == [stored] * 3
     finally:
         for watcher in watchers.values():
             watcher.client.disconnect()
