@@ -3,7 +3,6 @@ team; the live polls' events are `poll_events`. Every handler re-checks who may 
 docs/realtime.md."""
 
 import logging
-from collections import Counter
 from functools import partial
 from typing import Any
 
@@ -79,7 +78,8 @@ class RoundtableNamespace(PollEvents, AuthenticatedNamespace):
     def __init__(self, namespace: str) -> None:
         super().__init__(namespace)
         self.seats: dict[str, Seat] = {}
-        #: Connected sockets per table over every server process (the lead's console).
+        #: Who is connected, and at which table, over every server process (the lead's
+        #: console, the people page's "connected" filter).
         self.connected = presence.ConnectedCounts(self._connected_here, self._sessions_here)
         seat_push.serve(self)
 
@@ -116,9 +116,9 @@ class RoundtableNamespace(PollEvents, AuthenticatedNamespace):
         self._seat_changed(self.seats.pop(request.sid, None), None)
 
     def _seat_changed(self, old: Seat | None, new: Seat | None) -> None:
-        """A socket took, left or changed its table: the sessions' connected counts change."""
-        before = (old.session_id, old.table_id) if old and old.table_id is not None else None
-        after = (new.session_id, new.table_id) if new and new.table_id is not None else None
+        """A person's socket joined or left a session, or changed its table: who is connected
+        to those sessions may have changed."""
+        before, after = _presence(old), _presence(new)
         if before == after:
             return
         app = current_app._get_current_object()
@@ -144,24 +144,26 @@ class RoundtableNamespace(PollEvents, AuthenticatedNamespace):
         self.move_rooms(sid, old, new)
         return True
 
-    def _connected_here(self, session_id: int) -> Counter[int]:
-        """People connected per table of the session on this server process: a person with
-        two tabs open counts once, so the count compares with the table's seated people."""
-        return Counter(
-            table_id
-            for table_id, _participant in {
-                (seat.table_id, seat.participant_id)
+    def _connected_here(self, session_id: int) -> dict[int, int]:
+        """People connected to the session on this server process, {user id: table id}
+        (presence.LOBBY: at no table): a person with two tabs open is one entry, so a table's
+        count compares with its seated people. Projectors (no user) are nobody."""
+        return presence.merge(
+            {},
+            (
+                (seat.user_id, seat.table_id or presence.LOBBY)
                 for seat in list(self.seats.values())
-                if seat.session_id == session_id and seat.table_id is not None
-            }
+                if seat.session_id == session_id and seat.user_id is not None
+            ),
         )
 
     def _sessions_here(self) -> set[int]:
-        """Sessions this process holds seated sockets of."""
-        return {seat.session_id for seat in list(self.seats.values()) if seat.table_id is not None}
+        """Sessions this process holds people's sockets of."""
+        return {seat.session_id for seat in list(self.seats.values()) if seat.user_id is not None}
 
     def _with_connected(self, console: dict[str, Any], session_id: int) -> dict[str, Any]:
-        """Add how many sockets of each table are connected, on every server process."""
+        """Add how many people of each table are connected, on every server process (a
+        person connected through two processes counts once)."""
         connected = self.connected.totals(current_app._get_current_object(), session_id)
         for table in console["tables"]:
             table["connected"] = connected.get(table["id"], 0)
@@ -567,18 +569,21 @@ def register_namespaces(socketio_server: SocketIO) -> None:
     register_namespace_once(socketio_server, RoundtableNamespace(NAMESPACE))
 
 
+def _presence(seat: Seat | None) -> tuple[int, int, int] | None:
+    """What a seat tells the presence entries: (session, user, table), None for no person."""
+    if seat is None or seat.user_id is None:
+        return None
+    return seat.session_id, seat.user_id, seat.table_id or presence.LOBBY
+
+
 def connected_user_ids(session_id: int) -> set[int]:
-    """People with a socket in this session on this server process (the people page's
-    "connected" filter; with several processes it sees this one's sockets only)."""
+    """People with a socket in this session on any server process, at a table or not (the
+    people page's "connected" filter; called inside a request)."""
     # Registered before the server started (a list) or after (the server's own table).
     handlers = list(socketio.namespace_handlers)
     if socketio.server is not None:
         handlers += list(socketio.server.namespace_handlers.values())
     for handler in handlers:
         if isinstance(handler, RoundtableNamespace):
-            return {
-                seat.user_id
-                for seat in list(handler.seats.values())
-                if seat.session_id == session_id and seat.user_id is not None
-            }
+            return handler.connected.user_ids(current_app._get_current_object(), session_id)
     return set()
