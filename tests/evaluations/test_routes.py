@@ -187,8 +187,8 @@ def test_in_the_live_room_the_current_task_comes_before_the_evaluation_placehold
     auth.login("p@example.org")
     room = client.get(f"/roundtables/{session_id}/room").get_data(as_text=True)
     assert (
-        "A short evaluation survey opens at the close; everyone who took part gets a link to it in their notifications."
-        in room
+        "A short evaluation survey opens at the close; everyone who took part gets a link "
+        "to it in their notifications." in room
     )
     now, offer = room.index('id="rt-now"'), room.index('id="evaluation-offer"')
     assert now < offer
