@@ -84,6 +84,11 @@ def rehearse_with_fault(
             stack.restart_dead_processes(lines.append)
         result = running.result()
     assert injected, lines
+    # The rehearsal can end before a killed worker, restarted without waiting, serves again:
+    # the next test would then find its port refused (a full run did, connecting straight to it).
+    stack.restart_dead_processes(lines.append)
+    for worker in stack.workers:
+        worker.wait_ready()
     return result
 
 

@@ -65,22 +65,35 @@ def test_seating_on_one_worker_pushes_seats_to_sockets_on_the_other(stack, stack
                     "chat_send", payloads.chat_send(sid, f"hello from {n}", f"chat-00000{n}"), 20
                 )
                 assert ack["ok"], ack
-            await asyncio.sleep(1.0)
+            # Each line reaches the writer's table-mates on both workers (over Redis for the
+            # other one): wait for all of them, not a fixed second.
+            table_of = await asyncio.to_thread(tables_by_person)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not all(
+                (n, f"hello from {writer}") in heard
+                for writer in (0, 1)
+                for n in range(PEOPLE)
+                if table_of[n] == table_of[writer]
+            ):
+                await asyncio.sleep(0.05)
         finally:
             await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
 
+    def tables_by_person() -> list[int | None]:
+        with stack_app.app_context():
+            tables = {
+                p.user_id: p.table_id
+                for p in db.session.query(Participant).filter(Participant.session_id == sid)
+            }
+            db.session.remove()
+        return [tables[uid] for uid in info["people"]]
+
     run_async(scenario())
     assert sorted(pushed) == list(range(PEOPLE)), f"pushed to {sorted(pushed)}"
-    with stack_app.app_context():
-        tables = {
-            p.user_id: p.table_id
-            for p in db.session.query(Participant).filter(Participant.session_id == sid)
-        }
-        db.session.remove()
-    for n, uid in enumerate(info["people"]):
-        assert pushed[n]["seat"]["table_id"] == tables[uid] is not None
+    table_of = tables_by_person()
+    for n in range(PEOPLE):
+        assert pushed[n]["seat"]["table_id"] == table_of[n] is not None
         assert pushed[n]["snapshot"]["seated"] is True
-    table_of = [tables[uid] for uid in info["people"]]
     for writer in (0, 1):
         mates = [n for n in range(PEOPLE) if table_of[n] == table_of[writer]]
         got = sorted(n for n, body in heard if body == f"hello from {writer}")
