@@ -54,22 +54,32 @@ def entries(redis, session_id: int) -> list[dict[int, int]]:
     ]
 
 
+def seated_room_of_twenty() -> tuple[dict, User, dict[int, int], dict[int, list[int]]]:
+    """A session of 20 participants seated at two tables of ten (in an app context): the
+    session's info, its lead, {user id: participant id} and {table id: user ids}."""
+    info = build_session(participants=20, facilitators=0, table_size=10)
+    lead = db.session.get(User, info["lead_id"])
+    sessions.seat_room(lead, sessions.get_session(info["session_id"]))
+    db.session.commit()
+    seated = db.session.execute(
+        select(Participant.user_id, Participant.id, Participant.table_id)
+        .where(
+            Participant.session_id == info["session_id"],
+            Participant.role == ParticipantRole.PARTICIPANT,
+        )
+        .order_by(Participant.table_id, Participant.id)
+    ).all()
+    by_table: dict[int, list[int]] = {}
+    for user_id, _participant_id, table_id in seated:
+        by_table.setdefault(table_id, []).append(user_id)
+    return info, lead, {user_id: pid for user_id, pid, _table in seated}, by_table
+
+
 def test_the_console_adds_up_the_sockets_of_every_worker(stack, stack_app, routes):
     worker_a, worker_b = stack.workers
     with stack_app.app_context():
-        info = build_session(participants=20, facilitators=0, table_size=10)
+        info, lead, _participant_of, by_table = seated_room_of_twenty()
         sid = info["session_id"]
-        lead = db.session.get(User, info["lead_id"])
-        sessions.seat_room(lead, sessions.get_session(sid))
-        db.session.commit()
-        seated = db.session.execute(
-            select(Participant.user_id, Participant.table_id)
-            .where(Participant.session_id == sid, Participant.role == ParticipantRole.PARTICIPANT)
-            .order_by(Participant.table_id, Participant.id)
-        ).all()
-        by_table: dict[int, list[int]] = {}
-        for user_id, table_id in seated:
-            by_table.setdefault(table_id, []).append(user_id)
         first, second = sorted(by_table)
         # Table 1: four people on worker A, three on B; table 2: two on A, one on B.
         placement = [(uid, worker_a) for uid in by_table[first][:4] + by_table[second][:2]]
@@ -146,20 +156,8 @@ def test_a_person_on_both_workers_counts_once_and_is_connected_seen_from_either(
     people page lists as connected, through either worker, people connected only on the other."""
     workers = worker_a, worker_b = stack.workers
     with stack_app.app_context():
-        info = build_session(participants=20, facilitators=0, table_size=10)
+        info, lead, participant_of, by_table = seated_room_of_twenty()
         sid = info["session_id"]
-        lead = db.session.get(User, info["lead_id"])
-        sessions.seat_room(lead, sessions.get_session(sid))
-        db.session.commit()
-        seated = db.session.execute(
-            select(Participant.user_id, Participant.id, Participant.table_id)
-            .where(Participant.session_id == sid, Participant.role == ParticipantRole.PARTICIPANT)
-            .order_by(Participant.table_id, Participant.id)
-        ).all()
-        participant_of = {user_id: participant_id for user_id, participant_id, _t in seated}
-        by_table: dict[int, list[int]] = {}
-        for user_id, _participant_id, table_id in seated:
-            by_table.setdefault(table_id, []).append(user_id)
         first, second = sorted(by_table)
         roamer, on_a = by_table[first][:2]  # the roamer on both workers, the other on A only
         on_b = by_table[second][0]  # on B only
