@@ -2,7 +2,8 @@
 small-group rule, the trend of one question over surveys, and the CSV export.
 
 Every figure is a count over anonymous responses; nothing here reads who answered except
-`respondent_count` (how many).
+`respondent_count` (how many). How people answered is shown only when `shows_answers` says
+enough did: every page, export and list below goes through it.
 """
 
 import csv
@@ -61,6 +62,22 @@ def _mean(counts: dict[str, int]) -> float | None:
     return round(sum(int(k) * v for k, v in counts.items()) / n, 2) if n else None
 
 
+def shows_answers(answered: int) -> bool:
+    """The small-group rule for a survey's answers as a whole: how people answered (the
+    counts, the mean, the written answers) is shown only once at least MIN_GROUP have
+    answered. Below that, only how many answered: whoever knows who answered would otherwise
+    read their answers (with one respondent, exactly theirs)."""
+    return answered >= MIN_GROUP
+
+
+def published(counts: dict[str, int]) -> tuple[dict[str, int] | None, float | None]:
+    """The counts of one question and their mean as they may be published: both None when
+    fewer than the minimum answered it (`shows_answers`)."""
+    if not shows_answers(sum(counts.values())):
+        return None, None
+    return counts, _mean(counts)
+
+
 def _folded(rows: list[tuple[str, str, int, int]], key: str, order: list[str]):
     """Counts by group for one question, small groups added up (core/small_groups.py).
 
@@ -76,7 +93,9 @@ def _folded(rows: list[tuple[str, str, int, int]], key: str, order: list[str]):
 def survey_results(survey: Survey) -> dict[str, Any]:
     """Counts of each rating per question, overall and by member category and by division
     (groups under the small-group minimum combined), the mean, and the free-text answers
-    when enough people answered that none stands out."""
+    when enough people answered that none stands out. A question answered by fewer than the
+    minimum (and so every question while fewer answered the survey) shows only how many
+    answered it: `shows_answers`."""
     respondents = response_count(survey.id)
     base = (
         select(SurveyAnswer.question_key, SurveyAnswer.value, func.count())
@@ -137,27 +156,35 @@ def survey_results(survey: Survey) -> dict[str, Any]:
         for question, value, n in overall_rows:
             if question == key:
                 counts[str(value)] += n
-        by_category, category_note = fold_small_groups(
-            _folded(category_rows, key, CATEGORY_ORDER), category_sizes, order=CATEGORY_ORDER
-        )
-        by_division, division_note = fold_small_groups(
-            _folded(division_rows, key, division_order),
-            division_sizes,
-            order=[*division_order, NO_DIVISION],
-        )
-        questions.append(
-            {
-                "key": key,
-                "label": question_label(key),
-                "answered": sum(counts.values()),
-                "counts": counts,
-                "mean": _mean(counts),
-                "by_category": {g: {"counts": c, "mean": _mean(c)} for g, c in by_category.items()},
-                "category_note": category_note,
-                "by_division": {g: {"counts": c, "mean": _mean(c)} for g, c in by_division.items()},
-                "division_note": division_note,
+        shown_counts, mean = published(counts)
+        question = {
+            "key": key,
+            "label": question_label(key),
+            "answered": sum(counts.values()),
+            "shown": shown_counts is not None,
+            "counts": shown_counts,
+            "mean": mean,
+            "by_category": {},
+            "category_note": None,
+            "by_division": {},
+            "division_note": None,
+        }
+        if shown_counts is not None:
+            by_category, question["category_note"] = fold_small_groups(
+                _folded(category_rows, key, CATEGORY_ORDER), category_sizes, order=CATEGORY_ORDER
+            )
+            by_division, question["division_note"] = fold_small_groups(
+                _folded(division_rows, key, division_order),
+                division_sizes,
+                order=[*division_order, NO_DIVISION],
+            )
+            question["by_category"] = {
+                g: {"counts": c, "mean": _mean(c)} for g, c in by_category.items()
             }
-        )
+            question["by_division"] = {
+                g: {"counts": c, "mean": _mean(c)} for g, c in by_division.items()
+            }
+        questions.append(question)
     free_texts: list[str] = []
     free_text_withheld = False
     if survey.asks_free_text:
@@ -166,7 +193,7 @@ def survey_results(survey: Survey) -> dict[str, Any]:
                 SurveyResponse.survey_id == survey.id, SurveyResponse.free_text != ""
             )
         ).all()
-        if respondents >= MIN_GROUP:
+        if shows_answers(respondents):
             free_texts = sorted(texts)  # sorted: no order to match with who answered when
         else:
             free_text_withheld = bool(texts)
@@ -180,6 +207,7 @@ def survey_results(survey: Survey) -> dict[str, Any]:
         },
         "respondents": respondents,
         "minimum": MIN_GROUP,
+        "answers_shown": shows_answers(respondents),
         "questions": questions,
         "free_text": free_texts,
         "free_text_withheld": free_text_withheld,
@@ -194,7 +222,7 @@ def division_names(locale: str) -> dict[str, str]:
 def question_trend(key: str, limit: int = 50) -> list[dict[str, Any]]:
     """The same question over the surveys that asked it, oldest first: how many answered,
     the counts and the mean. Surveys answered by fewer than the small-group minimum show
-    only how many answered."""
+    only how many answered (`shows_answers`)."""
     if key not in QUESTION_BANK:
         return []
     surveys = db.session.scalars(
@@ -219,27 +247,34 @@ def question_trend(key: str, limit: int = 50) -> list[dict[str, Any]]:
         for survey_id, value, n in rows:
             if survey_id == survey.id:
                 counts[str(value)] += n
-        answered = sum(counts.values())
-        shown = answered >= MIN_GROUP
+        shown_counts, mean = published(counts)
         trend.append(
             {
                 "survey_id": survey.id,
                 "title": survey.title,
                 "created_at": survey.created_at.isoformat(),
-                "answered": answered,
-                "counts": counts if shown else None,
-                "mean": _mean(counts) if shown else None,
+                "answered": sum(counts.values()),
+                "counts": shown_counts,
+                "mean": mean,
             }
         )
     return trend
 
 
 def results_csv(results: dict[str, Any]) -> str:
-    """Survey results as CSV: one row per question and group (all, category, division)."""
+    """Survey results as CSV: one row per question and group (all, category, division), with
+    how many answered; a question too few answered has its "all" row without counts."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["question", "group_kind", "group", *[str(v) for v in LIKERT], "mean"])
+    writer.writerow(
+        ["question", "group_kind", "group", "answered", *[str(v) for v in LIKERT], "mean"]
+    )
     for question in results["questions"]:
+        if not question["shown"]:
+            writer.writerow(
+                [question["key"], "all", "all", question["answered"], *[""] * len(LIKERT), ""]
+            )
+            continue
         rows = [("all", "all", {"counts": question["counts"], "mean": question["mean"]})]
         rows += [("category", g, r) for g, r in question["by_category"].items()]
         rows += [("division", g, r) for g, r in question["by_division"].items()]
@@ -249,6 +284,7 @@ def results_csv(results: dict[str, Any]) -> str:
                     question["key"],
                     kind,
                     group,
+                    sum(row["counts"].values()),
                     *[row["counts"][str(v)] for v in LIKERT],
                     "" if row["mean"] is None else row["mean"],
                 ]
@@ -276,13 +312,12 @@ def _listed(surveys: list[Survey]) -> list[dict[str, Any]]:
         overall.setdefault(survey_id, _empty())[str(value)] += n
     listed = []
     for survey in surveys:
-        counts = overall.get(survey.id, _empty())
-        shown = sum(counts.values()) >= MIN_GROUP
+        _counts, overall_mean = published(overall.get(survey.id, _empty()))
         listed.append(
             {
                 "survey": survey,
                 "respondents": answered.get(survey.id, 0),
-                "overall_mean": _mean(counts) if shown else None,
+                "overall_mean": overall_mean,
             }
         )
     return listed

@@ -189,8 +189,8 @@ def test_results_by_category_and_division_follow_the_small_group_rule(app_ctx):
         "civil_servant",
     ]
     csv_text = queries.results_csv(queries.survey_results(survey))
-    assert "overall,category,other,2,1,2,0,0,2.0" in csv_text
-    assert f"overall,division,{north.id},0,0,0,0,5,5.0" in csv_text
+    assert "overall,category,other,5,2,1,2,0,0,2.0" in csv_text
+    assert f"overall,division,{north.id},5,0,0,0,0,5,5.0" in csv_text
 
 
 def test_a_ballot_survey_is_answered_by_voters(app_ctx):
