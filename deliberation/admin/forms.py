@@ -23,11 +23,14 @@ class CheckboxListField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def role_choices() -> list[SelectChoice]:
+    """The roles an admin may give, labelled in the viewer's language (built per request)."""
+    return [SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if r != Role.CITIZEN]
+
+
 class UserAccessForm(CleanTextForm):
-    roles = CheckboxListField(
-        _l("Roles"),
-        choices=[SelectChoice(r.value, str(ROLE_LABELS[r])) for r in Role if r != Role.CITIZEN],
-    )
+    roles = CheckboxListField(_l("Roles"), choices=role_choices)
+    #: Filled per request with the divisions, named in the viewer's language.
     divisions = CheckboxListField(_l("Divisions"), coerce=int, choices=[])
     is_active = BooleanField(_l("Account active"))
 

@@ -1,8 +1,8 @@
 """Administration pages: people, divisions, the audit log. Admins only."""
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from flask_login import current_user
 from wtforms import SelectChoice
 
@@ -47,7 +47,10 @@ def user_access(user_id: int):
     """Set a person's roles, divisions and whether their account is active."""
     user = services.get_user(user_id)
     form = UserAccessForm()
-    form.divisions.choices = [SelectChoice(d.id, d.name_en) for d in queries.all_divisions()]
+    locale = str(get_locale())
+    form.divisions.choices = [
+        SelectChoice(d.id, d.name_for(locale)) for d in queries.all_divisions()
+    ]
     if request.method == "GET":
         form.roles.data = [r.value for r in user.roles if r != Role.CITIZEN]
         form.divisions.data = [d.id for d in user.divisions]

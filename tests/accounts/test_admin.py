@@ -100,3 +100,27 @@ def test_user_search_is_paginated(app, client, auth):
     first = client.get("/admin/users").get_data(as_text=True)
     assert "Page 1 of 2" in first
     assert "many5@example.org" in client.get("/admin/users?q=many5").get_data(as_text=True)
+
+
+def test_role_and_division_choices_follow_the_viewers_language(app, client, auth):
+    with app.app_context():
+        make_user(Role.ADMIN, email="admin-ko@example.org", language="ko")
+        citizen = make_user(email="citizen@example.org")
+        db.session.add(Division(slug="elderly", name_en="Elderly", name_ko="노인"))
+        db.session.commit()
+        citizen_id = citizen.id
+    auth.login("admin-ko@example.org")
+    page = client.get(f"/admin/users/{citizen_id}").get_data(as_text=True)
+    for korean in ("진행자", "분과 코디네이터", "관리자", "노인"):
+        assert korean in page, korean
+    for english in ("Facilitator", "Division coordinator", "Administrator", "Elderly"):
+        assert english not in page, english
+    # The same form, the same process, in English for an English-speaking admin.
+    auth.logout()
+    with app.app_context():
+        make_user(Role.ADMIN, email="admin-en@example.org", language="en")
+    auth.login("admin-en@example.org")
+    page = client.get(f"/admin/users/{citizen_id}").get_data(as_text=True)
+    for english in ("Facilitator", "Division coordinator", "Administrator", "Elderly"):
+        assert english in page, english
+    assert "노인" not in page
