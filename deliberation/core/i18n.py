@@ -83,6 +83,16 @@ def local_time(moment: datetime | str | None) -> str:
     return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")
 
 
+def local_date(moment: datetime | str | None) -> str:
+    """The day of a stored (UTC) time in the viewer's time zone, as `local_time` reads it
+    ("2026-12-07" for 2026-12-06 15:58 UTC in Seoul): never the UTC day."""
+    if not moment:
+        return ""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return format_datetime(as_utc(moment), "yyyy-MM-dd")
+
+
 def zone_id() -> str:
     """The viewer's time zone by its IANA name ("Asia/Seoul"): scripts that write times into
     a page use it (Intl.DateTimeFormat's timeZone), so they agree with the server's."""

@@ -196,3 +196,30 @@ def test_in_the_live_room_the_current_task_comes_before_the_evaluation_placehold
     assert now < offer
     # below the room's other panels too: the notice is not one of today's tasks
     assert room.index('id="rt-more"') < offer
+
+
+def test_the_trend_dates_a_survey_in_the_viewers_time_zone(app, client, auth):
+    """A survey made at 00:58 on 7 December in Seoul (15:58 UTC the day before) is dated
+    7 December for a Seoul viewer (and for guests: the site's zone), 6 December in New York."""
+    from datetime import UTC, datetime
+
+    from deliberation.evaluations.models import Survey
+
+    with app.app_context():
+        survey = db.session.get(Survey, overall_survey(make_session()))
+        survey.created_at = datetime(2026, 12, 6, 15, 58, tzinfo=UTC)
+        seoul = make_user(email="seoul@example.org", language="ko")
+        seoul.timezone = "Asia/Seoul"
+        make_user(email="newyork@example.org").timezone = "America/New_York"
+        db.session.commit()
+
+    def date_cell() -> str:
+        page = client.get("/evaluations/trend?question=overall").get_data(as_text=True)
+        return page.split('<th scope="row">', 1)[1].split("<td>", 1)[1].split("</td>", 1)[0]
+
+    assert date_cell() == "2026-12-07"
+    auth.login("seoul@example.org")
+    assert date_cell() == "2026-12-07"
+    auth.logout()
+    auth.login("newyork@example.org")
+    assert date_cell() == "2026-12-06"
