@@ -150,6 +150,12 @@ def test_pages_reconnect_rejoin_and_resend_an_unacknowledged_vote(app, live_serv
     # opening timeout (18-20 s here before live.js watched for it).
     assert time.monotonic() - restored < 12
     expect(alice.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
+    # The rejoin's snapshot already shows the vote as counted; live.js sends the vote again
+    # only after applying it, and the answer comes later still: wait for that answer (the
+    # proxy's handlers run only while Playwright waits, hence wait_for_timeout, not sleep).
+    deadline = time.monotonic() + 10
+    while len(fault.acks_to_page) < 2 and time.monotonic() < deadline:
+        alice.wait_for_timeout(50)
     # Sent again with the same client id; the server answered "repeat" and counted it once.
     assert len(fault.frames_to_server) == 2
     first, again = (re.search(r'"client_id":"(\w+)"', f).group(1) for f in fault.frames_to_server)
