@@ -331,15 +331,40 @@ class AppWorker:
         The arbiter is stopped first: killed after its worker, it could fork a replacement
         in between, which outlived it holding the port (a full test run saw a restarted
         instance's port answer 0.06 s after the restart, by that orphan)."""
+        import psutil
+
+        def in_state(pid: int, *states: str) -> bool:
+            try:
+                return psutil.Process(pid).status() in states
+            except psutil.NoSuchProcess:
+                return True
+
+        def settle(done) -> None:
+            deadline = time.monotonic() + 10
+            while not done():
+                if time.monotonic() > deadline:
+                    raise StackError(f"{self.name} did not die within 10 s of kill -9")
+                time.sleep(0.01)
+
         if self.process.running():
+            arbiter = self.process.pid
             with contextlib.suppress(ProcessLookupError):
-                os.kill(self.process.pid, signal.SIGSTOP)
-        for pid in reversed(self.serving_pids()):
+                os.kill(arbiter, signal.SIGSTOP)
+            # A signal takes effect a moment after kill() returns: list the workers once the
+            # arbiter has stopped, so that none it forks meanwhile is missed.
+            settle(lambda: in_state(arbiter, psutil.STATUS_STOPPED, psutil.STATUS_ZOMBIE))
+        killed = self.serving_pids()
+        for pid in reversed(killed):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         if self.process.popen is not None:
             self.process.popen.wait(10)
         self.process.popen = None
+
+        # The worker process can die a moment after the arbiter, and until it has, its copy of
+        # the listening socket still accepts connections: a process started at once would seem
+        # to answer within 0.01 s (a run of the restart test saw it). Return once all are gone.
+        settle(lambda: all(in_state(pid, psutil.STATUS_ZOMBIE) for pid in killed))
 
     def stop(self) -> None:
         self.process.stop(signal.SIGTERM, timeout=20)
