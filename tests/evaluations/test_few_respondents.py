@@ -37,7 +37,7 @@ def test_one_answer_is_counted_but_never_shown(app, client, auth):
     assert f"결과는 {MIN_GROUP}명 이상이 응답한 뒤에 보여 줍니다." in html
     # neither the scale's table nor the chart nor the mean: "3 · 보통이다": 1 gave it away
     assert "3 · 보통이다" not in html and "data-value=" not in html
-    assert "survey-chart" not in html and "점(5점 만점)" not in html
+    assert 'id="survey-chart"' not in html and "점(5점 만점)" not in html
     assert "My own words" not in html
     client = app.test_client()  # a guest reading English
     html = client.get(f"/evaluations/{survey_id}/results").get_data(as_text=True)
@@ -68,7 +68,7 @@ def test_answers_show_from_the_minimum(app, client):
     assert data["answers_shown"] is True
     assert data["questions"][0]["counts"] == {"1": 0, "2": 0, "3": MIN_GROUP, "4": 0, "5": 0}
     html = client.get(f"/evaluations/{survey_id}/results").get_data(as_text=True)
-    assert 'data-value="3">5<' in html and "survey-chart" in html
+    assert 'data-value="3">5<' in html and 'id="survey-chart"' in html
     assert "Results are shown once" not in html
 
 
