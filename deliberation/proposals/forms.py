@@ -11,6 +11,7 @@ from deliberation.proposals.models import (
     PROPOSAL_STATE_LABELS,
     RESPONSE_STATES,
     SATISFACTION_LABELS,
+    JudgementStep,
     ProposalState,
 )
 
@@ -62,9 +63,25 @@ class ProgressForm(CleanTextForm):
     )
 
 
+#: The question each judgement form asks: the answer and the implementation are judged apart,
+#: so a screen reader user hears which one a form is about.
+JUDGEMENT_QUESTIONS = {
+    JudgementStep.ANSWER: _l("Does the answer address the proposal?"),
+    JudgementStep.IMPLEMENTATION: _l("Does what was done deliver the proposal?"),
+}
+#: The accessible name of each judgement form.
+JUDGEMENT_FORM_NAMES = {
+    JudgementStep.ANSWER: _l("Judge the officials' answer"),
+    JudgementStep.IMPLEMENTATION: _l("Judge the implementation"),
+}
+
+
 class JudgementForm(CleanTextForm):
+    """A person's judgement of one step (the answer or the implementation); its question and
+    its name say which."""
+
     value = RadioField(
-        _l("Does it address the proposal?"),
+        _l("Your judgement"),  # replaced by the step's question
         choices=lambda: [
             SelectChoice(value.value, str(label)) for value, label in SATISFACTION_LABELS.items()
         ],
@@ -75,6 +92,18 @@ class JudgementForm(CleanTextForm):
         validators=[Length(max=COMMENT_MAX_LENGTH)],
         description=_l("Shown with your name, never with your judgement."),
     )
+
+    def __init__(self, step: JudgementStep | None = None, **kwargs) -> None:
+        if step is not None:
+            kwargs["prefix"] = f"judge-{step.value}"
+        super().__init__(**kwargs)
+        self.step = step
+        if step is not None:
+            self.value.label.text = str(JUDGEMENT_QUESTIONS[step])
+
+    @property
+    def accessible_name(self) -> str:
+        return str(JUDGEMENT_FORM_NAMES[self.step]) if self.step is not None else ""
 
 
 class FeedbackQueueFilterForm(QueueFilterForm):

@@ -123,7 +123,7 @@ def _judgement_forms(
             continue
         mine = own.get(step.value)
         forms[step.value] = JudgementForm(
-            prefix=f"judge-{step.value}",
+            step,
             formdata=None,
             value=mine.value.value if mine else None,
             comment=mine.comment if mine else "",
@@ -174,16 +174,29 @@ def detail(proposal_id: int):
     return _detail_page(queries.get_proposal(proposal_id))
 
 
-def _official_action(proposal: Proposal, action, **forms):
-    def act() -> None:
+def _official_action(proposal: Proposal, action, at_fields: dict | None = None, **forms):
+    """Run an official's action and commit. A refusal about one of the form's fields (by its
+    code in `at_fields`) is shown at that field, with what was typed; any other is a banner."""
+    try:
         enforce("proposal-action", current_user.id, OFFICIAL_ACTION_LIMIT)
         action()
-
-    _done, refused = commit_or_flash(act)
-    if refused:
-        return _detail_page(proposal, status=refused.status_code, **forms)
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        field = (at_fields or {}).get(error.code)
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+        else:
+            flash(error.message, "error")
+        return _detail_page(proposal, status=error.status_code, **forms)
     flash(_("Saved. Everyone following this proposal has been notified."), "success")
     return redirect(url_for("proposals.detail", proposal_id=proposal.id))
+
+
+def _text_refusals(form, **other_fields) -> dict:
+    """Which field shows which refusal of the services (by code): an empty or too long text
+    at the text, and the codes named in `other_fields` at those fields."""
+    return {"text_required": form.text, "too_long": form.text, **other_fields}
 
 
 @bp.post("/<int:proposal_id>/review")
@@ -210,6 +223,7 @@ def respond(proposal_id: int):
         lambda: services.respond(
             current_user, proposal, ProposalState(form.decision.data), form.text.data
         ),
+        at_fields=_text_refusals(form, decision=form.decision),
         response_form=form,
     )
 
@@ -226,6 +240,7 @@ def progress(proposal_id: int):
     return _official_action(
         proposal,
         lambda: services.post_progress(current_user, proposal, form.text.data, advance_to),
+        at_fields=_text_refusals(form),
         progress_form=form,
     )
 
@@ -276,7 +291,7 @@ def judge(proposal_id: int, step: str):
     proposal = queries.get_proposal(proposal_id)
     if step not in set(JudgementStep):
         return _detail_page(proposal, status=404)
-    form = JudgementForm(prefix=f"judge-{step}")
+    form = JudgementForm(JudgementStep(step))
     if not form.validate_on_submit():
         return _detail_page(proposal, judgement_form=form, judgement_step=step, status=400)
     try:

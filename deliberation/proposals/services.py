@@ -34,10 +34,12 @@ def _require_official(actor: User) -> None:
         raise PermissionDenied(_("Only officials can do that."), code="not_official")
 
 
-def _public_text(text: str | None, *, required: bool) -> str:
+def _public_text(text: str | None, *, missing: str) -> str:
+    """The stripped public text of a response or a progress note; `missing` is what the
+    official is told when it is empty (each form asks for its own text)."""
     text = (text or "").strip()
-    if required and not text:
-        raise DomainError(_("Please write the public response."), code="text_required")
+    if not text:
+        raise DomainError(missing, code="text_required")
     if len(text) > MAX_TEXT:
         raise DomainError(
             _("The text is too long (at most %(n)d characters).", n=MAX_TEXT), code="too_long"
@@ -104,7 +106,7 @@ def respond(actor: User, proposal: Proposal, decision: ProposalState, text: str)
     _require_official(actor)
     if decision not in RESPONSE_STATES:
         raise DomainError(_("Choose accepted, partially accepted or declined."), code="decision")
-    text = _public_text(text, required=True)
+    text = _public_text(text, missing=_("Please write the public response."))
     proposal.move_to(decision)
     proposal.response = text
     proposal.responded_at = utcnow()
@@ -120,7 +122,7 @@ def post_progress(
 ) -> Proposal:
     """An official reports implementation progress, optionally moving to the next stage."""
     _require_official(actor)
-    text = _public_text(text, required=True)
+    text = _public_text(text, missing=_("Please write what has been done so far."))
     if advance_to is not None:
         proposal.move_to(advance_to)
     elif proposal.state not in PROGRESS_NOTE_STATES:
@@ -163,8 +165,11 @@ def _add_step(
 
 
 def notify_followers(proposal: Proposal, step: ProposalEvent, extra: set[int] | None = None) -> int:
-    """Tell everyone who discussed or voted about this step, in the app and live."""
-    recipients = sorted(queries.follower_ids(proposal) | (extra or set()))
+    """Tell everyone who discussed or voted about this step, in the app and live; not the
+    person who took it (their own answer or note is no news to them). Follower mail is read
+    from these notifications, so the same people are mailed."""
+    followers = queries.follower_ids(proposal) | (extra or set())
+    recipients = sorted(followers - {step.author_id})
     if not recipients:
         return 0
     now = utcnow()

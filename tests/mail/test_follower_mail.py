@@ -99,6 +99,31 @@ def test_followers_get_each_step_at_once_a_daily_digest_or_nothing(
     assert text_part(digest).count("Ramps at every station") == 3
 
 
+def test_an_official_is_not_mailed_about_their_own_answer(mail_app, smtp_server):
+    """The official wrote the item, so follows its proposal: mailed when it enters the queue
+    and when a colleague reviews it, not about the answer and progress they publish."""
+    with mail_app.app_context():
+        official = make_user(Role.OFFICIAL, email="official@example.org", language="ko")
+        colleague = make_user(Role.OFFICIAL, email="colleague@example.org")
+        queue_step_mail()  # start the cursor here
+        item = agendas.propose_item(
+            official, division_id=make_division().id, title="Shade at bus stops", body="Trees."
+        )
+        proposal = proposals.create_proposal_from_item(item, snapshot={})
+        proposals.start_review(colleague, proposal)
+        proposals.respond(official, proposal, ProposalState.PARTIALLY_ACCEPTED, "Half the stops.")
+        proposals.post_progress(official, proposal, "Planted 10.", ProposalState.IN_PROGRESS)
+        db.session.commit()
+        assert queue_step_mail(now=utcnow() + timedelta(seconds=10)) == 2
+        db.session.commit()
+        assert deliver_due_mail().sent == 2
+    subjects = [(m["To"], m["Subject"]) for m in smtp_server.mailbox.messages]
+    assert sorted(subjects) == [
+        ("official@example.org", "검토 시작: Shade at bus stops"),
+        ("official@example.org", "공무원 검토 대기열에 올라감: Shade at bus stops"),
+    ]
+
+
 def test_the_settings_page_turns_kinds_of_mail_off_and_on(app, client, auth):
     with app.app_context():
         user = make_user(email="me@example.org")

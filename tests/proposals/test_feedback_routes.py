@@ -1,7 +1,9 @@
 """Judging on the proposal page, the queue's satisfaction column, the accountability pages."""
 
 import json
+from html.parser import HTMLParser
 
+import pytest
 from sqlalchemy import select
 
 from deliberation.accounts.models import Role
@@ -41,6 +43,75 @@ def test_a_citizen_judges_the_answer_on_the_page_and_changes_it(app, client, aut
     with app.app_context():
         rows = db.session.scalars(select(Judgement)).all()
         assert [(j.user_id, j.value) for j in rows] == [(citizen_id, Satisfaction.SATISFIED)]
+
+
+class _JudgementForms(HTMLParser):
+    """Each judgement form on a page, by the step it judges: its accessible name and legend."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, dict[str, str]] = {}
+        self._step: str | None = None
+        self._in_legend = False
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs) -> None:
+        attrs = dict(attrs)
+        if tag == "form" and "/judge/" in (attrs.get("action") or ""):
+            self._step = attrs["action"].rsplit("/", 1)[-1]
+            self.forms[self._step] = {"name": attrs.get("aria-label") or "", "legend": ""}
+        self._in_legend = self._in_legend or (tag == "legend" and self._step is not None)
+
+    def handle_endtag(self, tag) -> None:
+        self._in_legend = self._in_legend and tag != "legend"
+        if tag == "form":
+            self._step = None
+
+    def handle_data(self, data) -> None:
+        if self._in_legend:
+            self.forms[self._step]["legend"] += data
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        (
+            "ko",
+            {
+                "answer": ("공무원의 답변 평가", "답변이 제안에 제대로 답하고 있습니까?"),
+                "implementation": ("이행 평가", "이행 내용이 제안을 실현합니까?"),
+            },
+        ),
+        (
+            "en",
+            {
+                "answer": ("Judge the officials' answer", "Does the answer address the proposal?"),
+                "implementation": (
+                    "Judge the implementation",
+                    "Does what was done deliver the proposal?",
+                ),
+            },
+        ),
+    ],
+)
+def test_the_answer_and_the_implementation_forms_ask_their_own_question(
+    app, client, auth, language, expected
+):
+    with app.app_context():
+        proposal_id = implement(answered_proposal()).id
+        make_user(email="judge@example.org", language=language)
+    auth.login("judge@example.org")
+
+    def asked(html: str) -> dict:
+        forms = _JudgementForms(html).forms
+        return {step: (f["name"], f["legend"].strip()) for step, f in forms.items()}
+
+    assert asked(client.get(f"/proposals/{proposal_id}").get_data(as_text=True)) == expected
+    # sent back with an error (no choice), the implementation form still asks its own question
+    refused = _judge(client, proposal_id, "implementation", "")
+    assert refused.status_code == 400
+    assert asked(refused.get_data(as_text=True)) == expected
 
 
 def test_bad_judgements_change_nothing(app, client, auth):

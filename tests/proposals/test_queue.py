@@ -242,3 +242,29 @@ def test_a_roundtable_theme_can_enter_the_queue(app_ctx):
     db.session.commit()
     assert proposal.item_id is None and proposal.state == ProposalState.QUEUED
     assert _notifications(follower.id) == 1
+
+
+def test_who_takes_a_step_is_not_notified_of_it(app, client, auth):
+    """An official who follows a proposal (here: wrote its item) hears of others' steps, not of
+    their own review, answer and progress notes; the other followers hear of every step."""
+    with app.app_context():
+        official = make_user(Role.OFFICIAL, email="official@example.org", language="ko")
+        colleague = make_user(Role.OFFICIAL)
+        proposal = adopted_proposal(voters=1, author=official)
+        official_id = official.id
+        assert _notifications(official_id) == 1  # told it entered the queue: nobody's step
+        services.start_review(colleague, proposal)
+        db.session.commit()
+        assert _notifications(official_id) == 2  # a colleague's step is news
+        services.respond(official, proposal, ProposalState.PARTIALLY_ACCEPTED, "Half of it.")
+        services.post_progress(official, proposal, "Started.", ProposalState.IN_PROGRESS)
+        services.post_progress(official, proposal, "Done.", ProposalState.IMPLEMENTED)
+        db.session.commit()
+        assert _notifications(official_id) == 2
+        steps = len(queries.timeline(proposal))
+        assert _notifications() == 2 + steps  # the official 2, the voter all 5 steps
+    auth.login("official@example.org")
+    page = client.get("/proposals/notifications").get_data(as_text=True)
+    assert 'data-count="2"' in page
+    assert "검토 시작 (검토 중)" in page  # the colleague's review
+    assert "공무원 답변 (" not in page and "추진 중" not in page  # not their own steps
