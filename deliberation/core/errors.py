@@ -68,6 +68,33 @@ def is_database_outage(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and error.connection_invalidated
 
 
+#: What an HTTP error means for the person who met it, in their language: our own words,
+#: never Werkzeug's English description (which `abort(404)` and friends carry).
+HTTP_ERROR_EXPLANATIONS = {
+    400: _l("The request could not be understood. Please go back, reload the page and try again."),
+    401: _l("Please log in to see this page."),
+    403: _l("Your account does not give you access to this page or action."),
+    404: _l(
+        "There is no page at this address. It may have been moved or removed; "
+        "if you typed the address, please check it."
+    ),
+    405: _l("This page cannot be used that way. Please use the links and buttons on the page."),
+    409: _l("This changed while you were looking at it. Please reload the page and try again."),
+    413: _l("What you sent is too large."),
+    429: _l("Too many tries in a short time. Please wait a moment and try again."),
+    503: _l("The site is briefly unavailable. Please try again in a moment."),
+}
+CLIENT_ERROR_EXPLANATION = _l("This request cannot be completed. Please go back and try again.")
+SERVER_ERROR_EXPLANATION = _l("Something went wrong on our side. Please try again in a moment.")
+
+
+def http_error_explanation(status: int) -> str:
+    """Our own explanation of an HTTP error status, in the viewer's language."""
+    if status in HTTP_ERROR_EXPLANATIONS:
+        return str(HTTP_ERROR_EXPLANATIONS[status])
+    return str(CLIENT_ERROR_EXPLANATION if status < 500 else SERVER_ERROR_EXPLANATION)
+
+
 def _wants_json() -> bool:
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
     return request.is_json or best == "application/json"
@@ -107,9 +134,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        status = error.code or 500
+        message = http_error_explanation(status)
         if _wants_json():
-            return jsonify(error=error.name, message=error.description), error.code
-        return (
-            render_template("error.html", status=error.code, message=error.description),
-            error.code or 500,
-        )
+            return jsonify(error=error.name, message=message), status
+        return render_template("error.html", status=status, message=message), status
