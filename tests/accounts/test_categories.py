@@ -1,7 +1,7 @@
 """Verified member categories: a self-declared category is a request until someone entitled
 confirms it; confirmations are audited, the person is told, and votes keep their category."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -227,3 +227,20 @@ def test_a_council_term_ends_with_its_last_day(app, auth):
     auth.login(email)
     with app.app_context():
         assert _user(email).member_category == MemberCategory.CITIZEN
+
+
+@pytest.mark.parametrize(("zone", "day"), [("Asia/Seoul", "2026-12-07"), ("UTC", "2026-12-06")])
+def test_category_requests_are_dated_in_the_viewers_time_zone(app, client, auth, zone, day):
+    with app.app_context():
+        admin = make_user(Role.ADMIN, email="admin@example.org", language="ko")
+        admin.timezone = zone
+        person = make_user(email="p@example.org")
+        categories.choose_category(person, MemberCategory.EXPERT)
+        # Asked at 00:58 on 7 December in Seoul: still 6 December in UTC.
+        db.session.scalar(select(CategoryRequest)).created_at = datetime(2026, 12, 6, 15, 58)
+        db.session.commit()
+    auth.login("admin@example.org")
+    page = client.get("/admin/category-requests").get_data(as_text=True)
+    other = {"2026-12-07", "2026-12-06"} - {day}
+    assert f">{day}</time>" in page
+    assert f">{other.pop()}</time>" not in page
