@@ -124,13 +124,14 @@ def _register_template_helpers(app: Flask) -> None:
 
     from deliberation.accounts.forms import EmptyForm, LanguageForm
     from deliberation.accounts.models import category_label
-    from deliberation.core.i18n import local_date, local_time, zone_id
+    from deliberation.core.i18n import local_date, local_time, percent, zone_id
     from deliberation.core.navigation import main_nav_links
     from deliberation.core.sanitize import render_markdown
 
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["percent"] = percent
     app.jinja_env.globals["main_nav_links"] = main_nav_links
     app.jinja_env.globals["category_label"] = category_label
     app.jinja_env.globals["zone_id"] = zone_id

@@ -5,6 +5,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel.dates import get_timezone_location
+from babel.numbers import format_decimal
 from flask import current_app, has_request_context, request, session
 from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
@@ -91,6 +92,15 @@ def local_date(moment: datetime | str | None) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return format_datetime(as_utc(moment), "yyyy-MM-dd")
+
+
+def percent(value: float | None) -> str:
+    """A share in percent as Korean and English text set it: one decimal, the sign joined to
+    the number ("41.7%", never "41.7 %", which a narrow table cell breaks between the two);
+    "–" when there is no share to show. Templates write a share with `|percent`."""
+    if value is None:
+        return "–"
+    return f"{format_decimal(value, format='#,##0.0', locale=get_locale())}%"
 
 
 def zone_id() -> str:

@@ -12,7 +12,8 @@
     if (!data || data.ballot_id !== ballotId) { return; }
     document.getElementById("turnout-voted").textContent = data.voted;
     document.getElementById("turnout-eligible").textContent = data.eligible;
-    document.getElementById("turnout-percent").textContent = data.turnout_percent;
+    // As the server's `percent` filter writes it: one decimal, the sign joined ("41.7%").
+    document.getElementById("turnout-percent").textContent = Number(data.turnout_percent).toFixed(1) + "%";
     if (data.by_channel) {
       document.getElementById("turnout-online").textContent = data.by_channel.online;
       document.getElementById("turnout-paper").textContent = data.by_channel.paper;
