@@ -1,12 +1,10 @@
 """What the lead's console is told: the room's counts, each table's activity, help answered
 with the lead in the table's chat, and the summary on closing."""
 
-from sqlalchemy import event
-
-from deliberation.extensions import db
 from deliberation.roundtables import queries
 from tests.roundtables.helpers import build_session, cid, emit, joined, received, session_of
 from tests.roundtables.test_hybrid import paper_table, register_on_paper
+from tests.roundtables.test_seat_push import count_queries
 
 
 def test_counts_tell_registered_seated_connected_and_facilitators_apart(app):
@@ -156,20 +154,13 @@ def test_closing_tells_the_lead_what_passed_and_where_the_results_are(app):
 
 
 def _console_queries(app, session_id: int) -> tuple[int, dict]:
-    """How many statements the console's overview takes, and the overview."""
-    statements: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
+    """How many statements the console's overview takes, and the overview (counted in this
+    thread only: a background task of the seating may query the same engine meanwhile)."""
+    overview: dict = {}
     with app.app_context():
         session = session_of(session_id)
-        event.listen(db.engine, "before_cursor_execute", count)
-        try:
-            overview = queries.console_overview(session)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", count)
-    return len(statements), overview
+        n = count_queries(app, lambda: overview.update(queries.console_overview(session)))
+    return n, overview
 
 
 def test_the_overview_takes_as_many_queries_for_ten_tables_as_for_two(app):
