@@ -3,18 +3,14 @@ readable on a phone. A percentage stays on one line with its sign, a division's 
 broken inside a word (Korean: between syllables), and a proposal's title gets a column wide
 enough for several words a line; a wide table scrolls sideways in its own region instead."""
 
-from datetime import timedelta
-
 import pytest
 
 from deliberation.accounts.models import Division, User
-from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.voting import services as voting
-from deliberation.voting.models import Ballot
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
 from tests.factories import PASSWORD, make_user
-from tests.voting.support import make_ballot, make_crowd, make_item
+from tests.voting.support import close_now, make_ballot, make_crowd, make_item
 
 pytestmark = pytest.mark.browser
 
@@ -55,14 +51,7 @@ def _closed_ballot_with_a_proposal(app) -> int:
         for uid in make_crowd(6, division=welfare):
             voting.cast_vote(ballot.id, db.session.get(User, uid), "yes", f"phone-{uid}-vote")
             db.session.commit()
-        db.session.execute(
-            db.update(Ballot)
-            .where(Ballot.id == ballot.id)
-            .values(closes_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
-        voting.close_due_ballots()
-        db.session.commit()
+        close_now(ballot.id)
         return ballot.id
 
 

@@ -3,21 +3,19 @@ ballot; an official responds; the citizen sees the response arrive on the timeli
 
 import re
 import time
-from datetime import timedelta
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from deliberation.accounts.models import Role, User
-from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.proposals import services as proposals
 from deliberation.proposals.models import Proposal
 from deliberation.voting.models import Ballot
 from tests.browser.conftest import assert_accessible, browser_login, save_screenshot
 from tests.factories import PASSWORD, make_division, make_user
-from tests.voting.support import make_ballot, make_item
+from tests.voting.support import make_ballot, make_due, make_item
 
 pytestmark = pytest.mark.browser
 
@@ -68,12 +66,7 @@ def test_vote_verify_receipt_and_follow_the_official_response(app, live_server, 
 
     # The closing time passes; the server's scheduler closes the ballot without anyone clicking.
     with app.app_context():
-        db.session.execute(
-            db.update(Ballot)
-            .where(Ballot.id == ballot_id)
-            .values(closes_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
+        make_due(ballot_id)
 
     def closed():
         with app.app_context():

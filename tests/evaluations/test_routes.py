@@ -10,6 +10,7 @@ from deliberation.extensions import db
 from tests.conftest import csrf_token_from
 from tests.evaluations.helpers import make_session, overall_survey, seat
 from tests.factories import make_user
+from tests.voting.support import close_now
 
 
 def _attach(client, session_id, keys=("understanding", "overall")):
@@ -112,13 +113,10 @@ def test_the_index_and_trend_pages(app, client):
 
 
 def test_surveys_show_on_the_divisions_accountability_page_and_the_items_summary(app, client):
-    from datetime import timedelta
 
-    from deliberation.db import utcnow
     from deliberation.evaluations import queries, services
     from deliberation.summaries.services import refresh_summary
     from deliberation.voting import services as voting_services
-    from deliberation.voting.models import Ballot
     from tests.voting.support import make_ballot, make_item
 
     with app.app_context():
@@ -132,14 +130,7 @@ def test_surveys_show_on_the_divisions_accountability_page_and_the_items_summary
         survey = services.create_survey(
             facilitator, ballot, title="How was the vote?", question_keys=["overall"]
         )
-        db.session.execute(
-            db.update(Ballot)
-            .where(Ballot.id == ballot.id)
-            .values(closes_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
-        voting_services.close_due_ballots()
-        db.session.commit()
+        close_now(ballot.id)
         for n, voter in enumerate(voters):
             services.answer_survey(voter, survey, {"overall": 2 + n % 2})
         refresh_summary(item.id)

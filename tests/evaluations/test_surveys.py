@@ -19,10 +19,9 @@ from deliberation.evaluations.models import (
 )
 from deliberation.extensions import db
 from deliberation.voting import services as voting_services
-from deliberation.voting.models import Ballot
 from tests.evaluations.helpers import make_session, seat
 from tests.factories import make_division, make_user
-from tests.voting.support import make_ballot
+from tests.voting.support import close_now, make_ballot
 
 QUESTIONS = ["understanding", "equal_voice", "overall"]
 
@@ -205,14 +204,7 @@ def test_a_ballot_survey_is_answered_by_voters(app_ctx):
     db.session.commit()
     with pytest.raises(IllegalTransition):
         services.answer_survey(voter, survey, {"equal_voice": 5})
-    db.session.execute(
-        db.update(Ballot)
-        .where(Ballot.id == ballot.id)
-        .values(closes_at=utcnow() - timedelta(seconds=1))
-    )
-    db.session.commit()
-    voting_services.close_due_ballots()
-    db.session.commit()
+    close_now(ballot.id)
     with pytest.raises(PermissionDenied):
         services.answer_survey(bystander, survey, {"equal_voice": 5})
     services.answer_survey(voter, survey, {"equal_voice": 5})

@@ -17,12 +17,11 @@ from deliberation.mail.followers import queue_daily_digests, queue_step_mail
 from deliberation.proposals.models import Notification
 from deliberation.roundtables import sessions
 from deliberation.voting import services as voting
-from deliberation.voting.models import Ballot
 from tests.conftest import csrf_token_from
 from tests.evaluations.helpers import make_session, seat
 from tests.factories import make_user
 from tests.mail.conftest import html_part, text_part
-from tests.voting.support import make_ballot
+from tests.voting.support import close_now, make_ballot
 
 
 def _notified(survey_id: int) -> set[int]:
@@ -107,14 +106,7 @@ def test_a_closing_ballot_offers_its_survey_to_the_voters(mail_app, smtp_server)
             facilitator, ballot, title="The ballot", question_keys=["equal_voice"]
         )
         db.session.commit()
-        db.session.execute(
-            db.update(Ballot)
-            .where(Ballot.id == ballot.id)
-            .values(closes_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
-        voting.close_due_ballots()
-        db.session.commit()
+        close_now(ballot.id)
         assert _notified(survey.id) == {voter.id}
         # The adopted item's proposal tells its followers too; the survey goes to the voter.
         queue_step_mail(now=utcnow() + timedelta(seconds=10))

@@ -13,10 +13,9 @@ from deliberation.extensions import db, socketio
 from deliberation.proposals import queries, services
 from deliberation.proposals.models import Notification, Proposal, ProposalState
 from deliberation.voting import services as voting_services
-from deliberation.voting.models import Ballot
 from tests.conftest import csrf_token_from
 from tests.factories import make_division, make_user
-from tests.voting.support import make_ballot, make_crowd, make_item
+from tests.voting.support import close_now, make_ballot, make_crowd, make_item
 
 
 def adopted_proposal(voters: int = 3, division=None, author=None) -> Proposal:
@@ -26,14 +25,7 @@ def adopted_proposal(voters: int = 3, division=None, author=None) -> Proposal:
     for uid in make_crowd(voters):
         voting_services.cast_vote(ballot.id, db.session.get(User, uid), "yes", f"adopt-{uid}-x")
         db.session.commit()
-    db.session.execute(
-        db.update(Ballot)
-        .where(Ballot.id == ballot.id)
-        .values(closes_at=utcnow() - timedelta(seconds=1))
-    )
-    db.session.commit()
-    voting_services.close_due_ballots()
-    db.session.commit()
+    close_now(ballot.id)
     return queries.proposal_for_item(item.id)
 
 

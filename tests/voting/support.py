@@ -9,6 +9,7 @@ from deliberation.agendas.models import AgendaItem, ItemState
 from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.voting import services
+from deliberation.voting.models import Ballot
 from tests.factories import make_division, make_user
 
 
@@ -70,3 +71,20 @@ def make_crowd(count: int, *, category=MemberCategory.CITIZEN, division=None) ->
 
 
 rows_marker = object()
+
+
+def make_due(ballot_id: int) -> None:
+    """Move a ballot's closing time a second into the past (nothing has closed it yet)."""
+    db.session.execute(
+        db.update(Ballot)
+        .where(Ballot.id == ballot_id)
+        .values(closes_at=utcnow() - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+
+def close_now(ballot_id: int) -> None:
+    """Close a ballot as the scheduler does once its time is up (tallied, its proposal queued)."""
+    make_due(ballot_id)
+    services.close_due_ballots()
+    db.session.commit()

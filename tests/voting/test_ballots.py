@@ -14,7 +14,7 @@ from deliberation.proposals.models import Proposal, ProposalState
 from deliberation.voting import queries, services
 from deliberation.voting.models import Ballot, BallotState
 from tests.factories import make_division, make_user
-from tests.voting.support import make_ballot, make_crowd, make_item
+from tests.voting.support import make_ballot, make_crowd, make_due, make_item
 
 
 def _vote_all(ballot, ids, choices):
@@ -90,12 +90,7 @@ def test_scheduled_ballot_opens_on_time(app_ctx):
 
 
 def _expire(ballot):
-    db.session.execute(
-        db.update(Ballot)
-        .where(Ballot.id == ballot.id)
-        .values(closes_at=utcnow() - timedelta(seconds=1))
-    )
-    db.session.commit()
+    make_due(ballot.id)
     db.session.refresh(ballot)
 
 

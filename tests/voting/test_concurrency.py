@@ -2,19 +2,17 @@
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from deliberation.accounts.models import User
 from deliberation.core.errors import DomainError
-from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.voting import queries, services
 from deliberation.voting.models import Ballot, Vote, VoteCast
 from tests.factories import make_user
-from tests.voting.support import make_ballot, make_crowd
+from tests.voting.support import close_now, make_ballot, make_crowd
 
 ROUNDS = 3
 
@@ -98,14 +96,7 @@ def test_1000_distinct_voters_at_once_give_an_exact_tally(app, round_no):
     with app.app_context():
         ballot = db.session.get(Ballot, ballot_id)
         assert queries.tally(ballot)["counts"] == {"yes": 500, "no": 250, "abstain": 250}
-        db.session.execute(
-            db.update(Ballot)
-            .where(Ballot.id == ballot_id)
-            .values(closes_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
-        services.close_due_ballots()
-        db.session.commit()
+        close_now(ballot_id)
         db.session.refresh(ballot)
         assert queries.recount_from_receipts(ballot) == ballot.result["counts"]
         assert ballot.result["voted"] == 1000

@@ -6,7 +6,6 @@ import io
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,14 +14,13 @@ from deliberation.accounts.models import MemberCategory, Role, User
 from deliberation.core.audit import AuditEntry
 from deliberation.core.errors import DomainError, PermissionDenied
 from deliberation.core.small_groups import groups_to_combine
-from deliberation.db import utcnow
 from deliberation.extensions import db, socketio
 from deliberation.voting import queries, services
 from deliberation.voting.models import Ballot, IdentityCheck, Vote, VoteCast, VoteChannel
 from deliberation.voting.services import PaperEntry
 from tests.conftest import csrf_token_from
 from tests.factories import make_division, make_user
-from tests.voting.support import make_ballot, make_crowd, make_item
+from tests.voting.support import make_ballot, make_crowd, make_due, make_item
 
 CLIENT_ID_RE = re.compile(r'name="client_id" type="hidden" value="([^"]+)"')
 
@@ -312,12 +310,7 @@ def test_after_the_close_paper_entry_is_refused(app, client, auth):
         voter = make_user()
         voter_id = voter.id
         form_page_ballot = make_ballot()  # still open: the page lists it, not the closed one
-        db.session.execute(
-            db.update(Ballot)
-            .where(Ballot.id == ballot_id)
-            .values(closes_at=utcnow() - timedelta(seconds=1))
-        )
-        db.session.commit()
+        make_due(ballot_id)
         _refused("closed", lambda: _enter(ballot_id, voter, "yes", "5", staff))
         services.close_ballot(db.session.get(Ballot, ballot_id))
         db.session.commit()

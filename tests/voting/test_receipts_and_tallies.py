@@ -3,26 +3,17 @@
 import csv
 import io
 import json
-from datetime import timedelta
 
 from deliberation.accounts.models import MemberCategory, User
-from deliberation.db import utcnow
 from deliberation.extensions import db
 from deliberation.voting import queries, services
 from deliberation.voting.models import Ballot
 from tests.factories import make_division, make_user
-from tests.voting.support import make_ballot, make_crowd
+from tests.voting.support import close_now, make_ballot, make_crowd
 
 
 def _close(ballot):
-    db.session.execute(
-        db.update(Ballot)
-        .where(Ballot.id == ballot.id)
-        .values(closes_at=utcnow() - timedelta(seconds=1))
-    )
-    db.session.commit()
-    services.close_due_ballots()
-    db.session.commit()
+    close_now(ballot.id)
     db.session.refresh(ballot)
 
 
