@@ -200,8 +200,8 @@ class PassRule(enum.StrEnum):
         """The rule in words for `threshold` ("at least 50 %"); pages that word a live tally
         get it with "{n}" for the threshold, so no server sends these words to the room."""
         if self == PassRule.MORE_THAN:
-            return str(_l("more than %(n)s %%", n=threshold))
-        return str(_l("at least %(n)s %%", n=threshold))
+            return str(_l("more than %(n)s%%", n=threshold))
+        return str(_l("at least %(n)s%%", n=threshold))
 
 
 PASS_RULE_LABELS = {

@@ -113,8 +113,8 @@ def _room_labels() -> dict:
             "You follow this poll: only seated participants vote "
             "(facilitators and the theme team stay neutral)."
         ),
-        "poll_threshold": _("Passes at %(p)s %% or more.", p="{p}"),
-        "poll_threshold_more_than": _("Passes above %(p)s %%.", p="{p}"),
+        "poll_threshold": _("Passes at %(p)s%% or more.", p="{p}"),
+        "poll_threshold_more_than": _("Passes above %(p)s%%.", p="{p}"),
         "poll_passes": _("Passes"),
         "poll_fails": _("Does not pass"),
         "poll_announce": _("A poll is open: %(q)s", q="{q}"),
@@ -353,7 +353,7 @@ def _console_labels() -> dict:
         "closes_in": _("Closes in %(t)s", t="{t}"),
         "closing": _("Time is up: closing…"),
         "turnout": _(
-            "%(voted)s of %(seated)s seated voted (%(pct)s %%)",
+            "%(voted)s of %(seated)s seated voted (%(pct)s%%)",
             voted="{voted}",
             seated="{seated}",
             pct="{pct}",
@@ -409,7 +409,7 @@ def _console_labels() -> dict:
         "made_proposal": _("Proposal %(id)s", id="{id}"),
         "made_nothing": _("nothing (did not pass)"),
         "see_results": _("See the public results"),
-        "support": _("%(pct)s %% support", pct="{pct}"),
+        "support": _("%(pct)s%% support", pct="{pct}"),
         "no_themes": _("No themes were voted on."),
         "broadcast_at": _("%(time)s: %(text)s", time="{time}", text="{text}"),
     }

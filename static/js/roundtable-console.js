@@ -157,7 +157,7 @@
       var share = voted ? (100 * count) / voted : 0;
       var passes = tally && tally.passes ? tally.passes[key] : false;
       var verdict = open ? (passes ? labels.passing_so_far : labels.failing_so_far) : (passes ? labels.passes : labels.fails);
-      return { id: key, text: option.label + ": " + (Math.round(share * 10) / 10) + " % (" + count + ") · " + verdict, passes: passes };
+      return { id: key, text: option.label + ": " + (Math.round(share * 10) / 10) + "% (" + count + ") · " + verdict, passes: passes };
     });
     // Rebuilt only when a line's words change: the region is polite, so each change is read once.
     var current = Array.prototype.map.call(list.children, function (li) { return li.textContent; }).join("\n");

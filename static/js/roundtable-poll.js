@@ -10,18 +10,18 @@
     return total ? Math.round((count / total) * 100) : 0;
   }
 
-  /* One option's tally in words: "3 votes (60 %)", or for agree polls each stance with its %. */
+  /* One option's tally in words: "3 votes (60%)", or for agree polls each stance with its %. */
   function tallyText(poll, tally, option, labels) {
     var count = tally && tally.counts ? tally.counts[String(option.id)] : 0;
     if (poll.kind === "agree") {
       count = count || { agree: 0, disagree: 0, pass: 0 };
       var total = count.agree + count.disagree + count.pass;
       return ["agree", "disagree", "pass"].map(function (s) {
-        return labels.stances[s] + " " + count[s] + " (" + percent(count[s], total) + " %)";
+        return labels.stances[s] + " " + count[s] + " (" + percent(count[s], total) + "%)";
       }).join(" · ");
     }
     count = count || 0;
-    return R.plural(labels.vote_count, count) + " (" + percent(count, tally ? tally.total : 0) + " %)";
+    return R.plural(labels.vote_count, count) + " (" + percent(count, tally ? tally.total : 0) + "%)";
   }
 
   /* Whether the tally says this option passes the session's threshold (when it says at all). */

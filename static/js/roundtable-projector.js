@@ -34,7 +34,7 @@
       });
       share = percent(c.agree, total);
       words = ["agree", "disagree", "pass"].map(function (s) {
-        return labels.stances[s] + " " + c[s] + " (" + percent(c[s], total) + " %)";
+        return labels.stances[s] + " " + c[s] + " (" + percent(c[s], total) + "%)";
       }).join(" · ");
     } else {
       var n = counts[String(option.id)] || 0;
@@ -42,7 +42,7 @@
       var bar = R.el("span", { class: "rt-bar rt-bar-agree" });
       bar.style.width = share + "%";
       track.appendChild(bar);
-      words = n + " (" + share + " %)";
+      words = n + " (" + share + "%)";
     }
     if (tally && typeof tally.threshold_percent === "number") {
       var line = R.el("span", { class: "rt-threshold-line" });

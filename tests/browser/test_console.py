@@ -144,9 +144,9 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     lead.click("#rt-poll-open")
     expect(lead.locator("#rt-poll-state")).to_have_text("Poll open")
     expect(lead.locator("#rt-poll-countdown")).to_have_text(re.compile(r"Closes in [23]:\d\d"))
-    expect(lead.locator("#rt-poll-turnout")).to_have_text("0 of 18 seated voted (0 %)")
+    expect(lead.locator("#rt-poll-turnout")).to_have_text("0 of 18 seated voted (0%)")
     expect(lead.locator("#rt-poll-rule")).to_have_text(
-        "A theme passes with more than 50 % of the votes."
+        "A theme passes with more than 50% of the votes."
     )
     phone = {"width": 390, "height": 844}
     for n, (email, label) in enumerate(
@@ -155,11 +155,11 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
         voter = open_as(new_page, base, email, f"/roundtables/{sid}/room", phone if n else None)
         choose(voter, label)
         if n == 1:  # one each: 50 % is not more than half
-            expect(lead.locator("#rt-poll-turnout")).to_have_text("2 of 18 seated voted (11 %)")
+            expect(lead.locator("#rt-poll-turnout")).to_have_text("2 of 18 seated voted (11%)")
             expect(lead.locator("#rt-poll-results li").first).to_have_text(
-                "Green parks: 50 % (1) · not passing so far"
+                "Green parks: 50% (1) · not passing so far"
             )
-    expect(lead.locator("#rt-poll-turnout")).to_have_text("3 of 18 seated voted (17 %)")
+    expect(lead.locator("#rt-poll-turnout")).to_have_text("3 of 18 seated voted (17%)")
 
     # Closing the poll asks first; Escape keeps it open.
     lead.click("#rt-poll-close")
@@ -175,8 +175,8 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     expect(lead.locator("#rt-poll-state")).to_have_text("Poll closed: final result")
     expect(lead.locator("#rt-poll-countdown")).to_have_text("")
     results = lead.locator("#rt-poll-results li")
-    expect(results.nth(0)).to_have_text("Green parks: 66.7 % (2) · passes")
-    expect(results.nth(1)).to_have_text("Better buses: 33.3 % (1) · does not pass")
+    expect(results.nth(0)).to_have_text("Green parks: 66.7% (2) · passes")
+    expect(results.nth(1)).to_have_text("Better buses: 33.3% (1) · does not pass")
     expect(lead.locator("#rt-action-status")).to_have_text("The poll is closed.")
     assert_accessible(lead)
     save_screenshot(lead, "console-en-1280-poll-closed")
@@ -194,8 +194,8 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     summary = lead.locator("#rt-close-summary")
     expect(summary).to_be_visible()
     expect(lead.locator("#rt-close-heading")).to_be_focused()
-    expect(summary).to_contain_text("Green parks: 66.7 % support · passes → Agenda item")
-    expect(summary).to_contain_text("Better buses: 33.3 % support · does not pass")
+    expect(summary).to_contain_text("Green parks: 66.7% support · passes → Agenda item")
+    expect(summary).to_contain_text("Better buses: 33.3% support · does not pass")
     expect(lead.locator("#rt-close-results")).to_have_attribute(
         "href", f"/roundtables/{sid}/results"
     )
@@ -210,7 +210,7 @@ def test_the_lead_runs_poll_help_and_close_from_the_console(app, live_server, ne
     # The results page on a phone: the rule, pass or fail, headers not one letter a line.
     page = new_page(viewport=phone)
     page.goto(f"{base}/roundtables/{sid}/results")
-    expect(page.locator("#rt-pass-rule")).to_contain_text("more than 50 %")
+    expect(page.locator("#rt-pass-rule")).to_contain_text("more than 50%")
     expect(page.locator("table").first).to_contain_text("Passed")
     narrowest = page.evaluate(
         """() => Math.min(...[...document.querySelectorAll('th, td a')]
@@ -259,7 +259,7 @@ def test_the_console_in_korean_on_a_phone(app, live_server, new_page):
     )
     lead.click("#rt-close-results")
     lead.set_viewport_size(phone)
-    expect(lead.locator("#rt-pass-rule")).to_contain_text("50 % 초과")
+    expect(lead.locator("#rt-pass-rule")).to_contain_text("50% 초과")
     narrowest = lead.evaluate(
         """() => Math.min(...[...document.querySelectorAll('thead th')]
             .map(n => n.getBoundingClientRect().width))"""

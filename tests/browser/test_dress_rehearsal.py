@@ -302,7 +302,7 @@ def run_the_day(app, new_page, base, sid, seed, crowd: Crowd, light_voters: int)
     voted = light_voters + 1
     share = round(100 * voted / eligible)
     expect(lead.locator("#rt-poll-turnout")).to_have_text(
-        f"{voted} of {eligible} seated voted ({share} %)"
+        f"{voted} of {eligible} seated voted ({share}%)"
     )
     parks, buses = 61, voted - 61
     expect(projector.locator("#rt-app")).to_have_attribute("data-total", str(voted))
@@ -314,10 +314,10 @@ def run_the_day(app, new_page, base, sid, seed, crowd: Crowd, light_voters: int)
     expect(lead.locator("#rt-poll-state")).to_have_text("Poll closed: final result")
     results = lead.locator("#rt-poll-results li")
     expect(results.nth(0)).to_have_text(
-        f"Green parks: {100 * parks / voted:.1f} % ({parks}) · passes"
+        f"Green parks: {100 * parks / voted:.1f}% ({parks}) · passes"
     )
     expect(results.nth(1)).to_have_text(
-        f"Night buses: {100 * buses / voted:.1f} % ({buses}) · does not pass"
+        f"Night buses: {100 * buses / voted:.1f}% ({buses}) · does not pass"
     )
     expect(phone.locator("#rt-poll .rt-poll-state")).to_have_text(
         "Closed: this is the final result."
@@ -334,9 +334,9 @@ def run_the_day(app, new_page, base, sid, seed, crowd: Crowd, light_voters: int)
     summary = lead.locator("#rt-close-summary")
     expect(summary).to_be_visible()
     expect(summary).to_contain_text(
-        f"Green parks: {100 * parks / voted:.1f} % support · passes → Agenda item"
+        f"Green parks: {100 * parks / voted:.1f}% support · passes → Agenda item"
     )
-    expect(summary).to_contain_text(f"Night buses: {100 * buses / voted:.1f} % support")
+    expect(summary).to_contain_text(f"Night buses: {100 * buses / voted:.1f}% support")
     results_link = lead.locator("#rt-close-results")
     expect(results_link).to_have_attribute("href", f"/roundtables/{sid}/results")
     assert_accessible(lead)

@@ -150,9 +150,9 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     citizen.locator("#rt-poll input[type=radio]").first.check()
     citizen.click("#rt-poll button[type=submit]")
     expect(citizen.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
-    expect(projector.locator("#rt-results li").first).to_contain_text("1 (100 %)")
+    expect(projector.locator("#rt-results li").first).to_contain_text("1 (100%)")
     expect(projector.locator("#rt-results li").first).to_contain_text(LONG_OPTION)
-    expect(facilitator.locator("#rt-poll .rt-count").first).to_have_text("1 vote (100 %)")
+    expect(facilitator.locator("#rt-poll .rt-count").first).to_have_text("1 vote (100%)")
     # The projector's label wraps inside the screen, never cut.
     box = projector.locator(".rt-bar-label").first.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= HALL["width"]
@@ -165,7 +165,7 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     save_screenshot(facilitator, "room-phone-poll-facilitator")
     save_screenshot(projector, "projector-poll")
     expect(hall_ko.locator("#rt-poll-state")).to_contain_text("투표 마감까지")
-    expect(hall_ko.locator("#rt-results li").first).to_contain_text("1 (100 %)")
+    expect(hall_ko.locator("#rt-results li").first).to_contain_text("1 (100%)")
     assert_accessible(hall_ko)
     save_screenshot(hall_ko, "projector-poll-ko")
 
@@ -191,9 +191,9 @@ def test_phone_room_poll_and_projector(app, live_server, new_page):
     citizen.click("#rt-poll button[type=submit]")
     expect(citizen.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
     expect(facilitator.locator("#rt-poll .rt-count")).to_have_text(
-        "Agree 1 (100 %) · Disagree 0 (0 %) · Pass 0 (0 %)"
+        "Agree 1 (100%) · Disagree 0 (0%) · Pass 0 (0%)"
     )
-    expect(projector.locator("#rt-results li").first).to_contain_text("Agree 1 (100 %)")
+    expect(projector.locator("#rt-results li").first).to_contain_text("Agree 1 (100%)")
     assert lead.call("poll_close", {"session_id": sid, "poll_id": agree["poll"]["id"]})["ok"]
     expect(projector.locator("#rt-poll-state")).to_have_text("Closed: this is the final result.")
 

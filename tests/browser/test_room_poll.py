@@ -72,7 +72,7 @@ def test_one_vote_is_counted_in_the_singular_in_the_room_and_on_the_projector(
     room.click("#rt-poll button[type=submit]")
     expect(room.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
     expect(room.locator("#rt-poll .rt-total")).to_have_text("1 vote")
-    expect(room.locator("#rt-poll .rt-count").first).to_have_text("1 vote (100 %)")
+    expect(room.locator("#rt-poll .rt-count").first).to_have_text("1 vote (100%)")
     expect(projector.locator("#rt-total")).to_have_text("1 vote")
     assert room.script_errors == [] and projector.script_errors == []
 

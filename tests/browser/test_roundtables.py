@@ -130,7 +130,7 @@ def test_live_roundtable_across_tables_theme_team_and_projector(app, live_server
     expect(alice.locator("#rt-vote-status")).to_have_text("Your vote is counted.")
     expect(projector.locator("#rt-app")).to_have_attribute("data-total", "1")
     expect(projector.locator("#rt-results li")).to_contain_text("Green public space")
-    expect(projector.locator("#rt-results li")).to_contain_text("1 (100 %)")
+    expect(projector.locator("#rt-results li")).to_contain_text("1 (100%)")
     expect(projector.locator("#rt-results li")).to_have_attribute("data-share", "100")
     expect(lead.locator("#rt-poll .rt-total")).to_have_text("1 vote")
 

@@ -29,8 +29,8 @@ def test_a_share_is_judged_by_the_sessions_rule(rule, count, total, passes):
 @pytest.mark.parametrize(
     ("rule", "items", "result", "rule_text"),
     [
-        (PassRule.AT_LEAST, ["Green parks"], "Passed", "at least 50 %"),
-        (PassRule.MORE_THAN, [], "Did not pass", "more than 50 %"),
+        (PassRule.AT_LEAST, ["Green parks"], "Passed", "at least 50%"),
+        (PassRule.MORE_THAN, [], "Did not pass", "more than 50%"),
     ],
 )
 def test_half_of_eight_passes_with_at_least_and_fails_with_more_than(
