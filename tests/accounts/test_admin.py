@@ -124,3 +124,20 @@ def test_role_and_division_choices_follow_the_viewers_language(app, client, auth
     for english in ("Facilitator", "Division coordinator", "Administrator", "Elderly"):
         assert english in page, english
     assert "노인" not in page
+
+
+def test_a_people_search_says_how_many_it_found_and_shows_no_empty_table(app, client, auth):
+    setup_people(app)
+    with app.app_context():
+        make_user(Role.ADMIN, email="admin-ko@example.org", language="ko")
+    auth.login("admin@example.org")
+    found = client.get("/admin/users?q=citizen@").get_data(as_text=True)
+    assert '<p id="people-found" role="status">1 person found.</p>' in found
+    assert "citizen@example.org" in found
+    nothing = client.get("/admin/users?q=zzzz").get_data(as_text=True)
+    assert '<p id="people-found" role="status">0 people found.</p>' in nothing
+    assert "<table" not in nothing  # no headers over an empty table
+    auth.logout()
+    auth.login("admin-ko@example.org")
+    korean = client.get("/admin/users?q=zzzz").get_data(as_text=True)
+    assert '<p id="people-found" role="status">0명을 찾았습니다.</p>' in korean
