@@ -12,9 +12,11 @@ from wtforms import (
     SelectField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from deliberation.accounts.models import CATEGORY_LABELS, MemberCategory
+from deliberation.accounts.passwords import check_password_strength
+from deliberation.core.errors import DomainError
 from deliberation.core.forms import CleanTextForm
 from deliberation.core.i18n import COMMON_TIMEZONES, zone_name
 
@@ -43,6 +45,22 @@ def category_choices() -> list[SelectChoice]:
     return [SelectChoice(c.value, str(CATEGORY_LABELS[c])) for c in MemberCategory]
 
 
+class StrongPassword:
+    """The password rules (`passwords.check_password_strength`, their one home) checked with
+    the form's other fields, so a person sees every problem at once, not the length only after
+    the two passwords match; the service checks again."""
+
+    def __init__(self, email_field: str | None = None) -> None:
+        self.email_field = email_field
+
+    def __call__(self, form: CleanTextForm, field: PasswordField) -> None:
+        email = (form[self.email_field].data or "") if self.email_field else ""
+        try:
+            check_password_strength(field.data or "", email)
+        except DomainError as error:
+            raise ValidationError(error.message) from None
+
+
 class RegistrationForm(CleanTextForm):
     display_name = StringField(_l("Display name"), validators=[DataRequired(), Length(max=80)])
     email = EmailField(
@@ -50,7 +68,7 @@ class RegistrationForm(CleanTextForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=256)],
+        validators=[DataRequired(), StrongPassword(email_field="email")],
         description=_l("At least 10 characters. A short sentence works well."),
     )
     confirm = PasswordField(
@@ -93,7 +111,7 @@ class ForgotPasswordForm(CleanTextForm):
 
 
 class ResetPasswordForm(CleanTextForm):
-    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    password = PasswordField(_l("New password"), validators=[DataRequired(), StrongPassword()])
     confirm = PasswordField(
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))],

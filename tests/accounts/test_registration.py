@@ -2,6 +2,8 @@
 
 from sqlalchemy import func, select
 
+from deliberation.accounts import passwords
+from deliberation.accounts.forms import ResetPasswordForm
 from deliberation.accounts.models import MemberCategory, User
 from deliberation.extensions import db
 from tests.conftest import csrf_token_from
@@ -84,3 +86,25 @@ def test_unknown_category_or_language_is_refused(app, client):
     assert register(client, member_category="mayor").status_code == 400
     assert register(client, preferred_language="fr").status_code == 400
     assert user_count(app) == 0
+
+
+def test_every_problem_is_told_at_once_the_short_password_too(app, client):
+    """A bad email and two different short passwords: the length is told now, at its field,
+    not only once the passwords match (the rule's one home is passwords.py)."""
+    response = register(client, email="not-an-email", password="abc", confirm="abd")
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "Choose a password of at least 10 characters." in page
+    assert "The passwords differ." in page
+    assert 'id="email-error"' in page and 'id="password-error"' in page
+    assert user_count(app) == 0
+
+
+def test_a_new_password_after_a_reset_is_held_to_the_same_rules_at_its_field(app):
+    with app.test_request_context():
+        reset = ResetPasswordForm(meta={"csrf": False}, data={"password": "short", "confirm": "x"})
+        assert not reset.validate()
+        assert reset.password.errors == [
+            f"Choose a password of at least {passwords.MIN_PASSWORD_LENGTH} characters."
+        ]
+        assert reset.confirm.errors == ["The passwords differ."]
