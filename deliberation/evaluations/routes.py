@@ -96,7 +96,13 @@ def new():
             flash(error.message, "error")
             status = error.status_code
         else:
-            flash(_("The survey is attached. Participants are offered it at the close."), "success")
+            if services.has_closed(target):
+                flash(_("The survey is attached and offered to the participants now."), "success")
+            else:
+                flash(
+                    _("The survey is attached. Participants are offered it at the close."),
+                    "success",
+                )
             return redirect(url_for("evaluations.show", survey_id=survey.id))
     elif request.method == "POST":
         status = 400

@@ -99,7 +99,16 @@ def create_survey(
             _("This session or ballot already has a survey."), code="already_attached"
         ) from None
     audit.record("survey.create", "survey", survey.id, actor_id=actor.id, questions=keys)
+    if has_closed(target):  # attached after the close: offered now, as the close would have
+        invite_at_close(session_id=survey.session_id, ballot_id=survey.ballot_id)
     return survey
+
+
+def has_closed(target: RoundtableSession | Ballot) -> bool:
+    """Whether the session or ballot has closed (its survey is open to answers)."""
+    if isinstance(target, RoundtableSession):
+        return target.state == SessionState.CLOSED
+    return target.state == BallotState.CLOSED
 
 
 def target_of(survey: Survey) -> RoundtableSession | Ballot:
@@ -108,10 +117,7 @@ def target_of(survey: Survey) -> RoundtableSession | Ballot:
 
 def is_closed(survey: Survey) -> bool:
     """Participants are offered the survey once its session or ballot has closed."""
-    target = target_of(survey)
-    if isinstance(target, RoundtableSession):
-        return target.state == SessionState.CLOSED
-    return target.state == BallotState.CLOSED
+    return has_closed(target_of(survey))
 
 
 def invite_at_close(*, session_id: int | None = None, ballot_id: int | None = None) -> int:

@@ -159,3 +159,31 @@ def test_the_demo_accounts_have_confirmed_addresses(app_ctx):
     assert len(people) == len(DEMO_USERS) + CROWD_SIZE and all(
         mail.is_address_confirmed(user) for user in people
     )
+
+
+def test_a_survey_attached_after_the_close_is_offered_at_once(app, client, auth):
+    """The close has passed, so nothing else would tell the voters: attaching offers it now,
+    and the lead is told so."""
+    with app.app_context():
+        facilitator = make_user(Role.FACILITATOR, email="lead@example.org")
+        ballot = make_ballot(facilitator=facilitator)
+        voter = make_user(email="voter@example.org")
+        make_user(email="bystander@example.org")
+        voting.cast_vote(ballot.id, voter, "yes", "late-survey-vote-1")
+        db.session.commit()
+        close_now(ballot.id)
+        ballot_id, voter_id = ballot.id, voter.id
+    auth.login("lead@example.org")
+    page = client.get(f"/evaluations/new?ballot_id={ballot_id}").get_data(as_text=True)
+    response = client.post(
+        f"/evaluations/new?ballot_id={ballot_id}",
+        data={"csrf_token": csrf_token_from(page), "title": "Late", "questions": ["equal_voice"]},
+        follow_redirects=True,
+    )
+    assert response.status_code == 200
+    assert "The survey is attached and offered to the participants now." in response.get_data(
+        as_text=True
+    )
+    with app.app_context():
+        survey = evaluations.survey_for(ballot_id=ballot_id)
+        assert _notified(survey.id) == {voter_id}
