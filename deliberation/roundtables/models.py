@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext as _pl
 from sqlalchemy import (
     JSON,
     Column,
@@ -44,7 +45,8 @@ SESSION_STATE_LABELS = {
     SessionState.SCHEDULED: _l("Scheduled"),
     SessionState.LOBBY: _l("Lobby open"),
     SessionState.RUNNING: _l("Running"),
-    SessionState.CLOSED: _l("Closed"),
+    # its own context: a ballot "Closed" is 마감됨, a session that ended 종료
+    SessionState.CLOSED: _pl("session state", "Closed"),
 }
 
 

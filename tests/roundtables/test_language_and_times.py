@@ -133,3 +133,22 @@ def test_the_korean_results_themes_table_names_each_column_once(app, client):
     columns = re.findall(r"<th scope=\"col\">([^<]+)</th>", header)
     assert len(columns) == 6 and len(set(columns)) == 6, columns
     assert columns[3] == "결과" and columns[5] == "이후 처리"
+
+
+def test_a_closed_session_reads_ended_in_korean_and_a_closed_ballot_reads_closed(app, client):
+    """ "Closed" is two words in Korean: a session that ended is 종료, a ballot 마감됨 (each
+    has its own context, so one catalogue cannot take the other's word)."""
+    from tests.voting.support import close_now, make_ballot
+
+    with app.app_context():
+        sid = run_session()["session_id"]
+        ballot = make_ballot()
+        close_now(ballot.id)
+    korean = {"Accept-Language": "ko"}
+    detail = client.get(f"/roundtables/{sid}", headers=korean).text
+    assert '<span class="tag">종료</span>' in detail
+    results = client.get(f"/roundtables/{sid}/results", headers=korean).text
+    assert "종료 <time" in results
+    assert "마감됨" in client.get("/voting/", headers=korean).text
+    english = client.get(f"/roundtables/{sid}", headers={"Accept-Language": "en"}).text
+    assert '<span class="tag">Closed</span>' in english
