@@ -69,11 +69,15 @@ class Batcher(Generic[Request]):
         #: One queue per app (tests create many apps in one process).
         self._queues: dict[int, _Queue[Request]] = {}
 
-    def has_queued(self, app: Flask) -> bool:
-        """Whether requests are waiting for a later batch (more writes are on their way)."""
+    def queued(self, app: Flask) -> int:
+        """How many requests wait for a later batch."""
         with self._lock:
             queue = self._queues.get(id(app))
-            return bool(queue and queue.items)
+            return len(queue.items) if queue else 0
+
+    def has_queued(self, app: Flask) -> bool:
+        """Whether requests are waiting for a later batch (more writes are on their way)."""
+        return self.queued(app) > 0
 
     def wait_for_batch(self, app: Flask, request: Request) -> bool:
         """Queue `request` and wait until its batch is written: False if not within wait_s.

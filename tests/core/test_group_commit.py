@@ -119,16 +119,20 @@ def test_has_queued_tells_whether_a_later_batch_is_waiting(app):
 def test_a_held_connection_serves_a_whole_run_of_batches_and_a_failure_gets_a_fresh_one(app):
     """`hold_connection` (the vote writer): the batches of one run share one connection, one
     checkout (each batch otherwise checks one out, with the pool's ping); after a failed
-    batch the next one gets a fresh connection."""
+    batch the next one gets a fresh connection. The first batch is held until the other 59
+    requests have queued, so the run never runs dry however slow the machine: one run of
+    seven batches (1, then 10 that fail, then five of 10)."""
     with app.app_context():
         engine = db.engine
     connections: list[Any] = []
     checkouts: list[int] = []
+    rest_queued = threading.Event()
 
     def write(batch: list[Item], connection: Any) -> None:
         connections.append(connection)
         assert connection.execute(text("SELECT 1")).scalar() == 1
-        time.sleep(0.03)  # the next batch gathers meanwhile: one run of several batches
+        if len(connections) == 1:
+            assert rest_queued.wait(10)
         if len(connections) == 2:
             raise RuntimeError("the connection broke")
         for item in batch:
@@ -137,19 +141,26 @@ def test_a_held_connection_serves_a_whole_run_of_batches_and_a_failure_gets_a_fr
     def checked_out(*_args: Any) -> None:
         checkouts.append(1)
 
-    def arrive(item: Item) -> bool:
-        time.sleep(item.n * 0.002)  # one every 2 ms: the queue never runs dry between batches
-        return batcher.wait_for_batch(app, item)
+    def until(predicate) -> None:
+        deadline = time.monotonic() + 10
+        while not predicate() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert predicate()
 
-    batcher = Batcher("items", write, _refuse, hold_connection=True)
+    batcher = Batcher("items", write, _refuse, max_batch=10, hold_connection=True)
     event.listen(engine, "checkout", checked_out)
     try:
         items = [Item(n) for n in range(60)]
         with ThreadPoolExecutor(60) as pool:
-            assert all(pool.map(arrive, items))
+            first = pool.submit(batcher.wait_for_batch, app, items[0])
+            until(lambda: len(connections) == 1)
+            rest = [pool.submit(batcher.wait_for_batch, app, item) for item in items[1:]]
+            until(lambda: batcher.queued(app) == 59)
+            rest_queued.set()
+            assert first.result(10) and all(f.result(10) for f in rest)
     finally:
         event.remove(engine, "checkout", checked_out)
-    assert len(connections) >= 4, "one run of several batches"
+    assert len(connections) == 7, "one run of seven batches"
     assert connections[0] is connections[1]  # held across batches
     assert connections[2] is not connections[1]  # a fresh one after the failure
     assert all(c is connections[2] for c in connections[2:])
