@@ -1,9 +1,9 @@
 """Forms of the officials' queue (filters, review, response, progress updates) and of
-citizens' feedback on it (judging a step, the satisfaction filter)."""
+citizens' feedback on it (judging a step, the satisfaction filter, following a proposal)."""
 
 from flask_babel import lazy_gettext as _l
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import AnyOf, InputRequired, Length
 
 from deliberation.core.forms import CleanTextForm
 from deliberation.proposals.judgements import COMMENT_MAX_LENGTH
@@ -150,3 +150,10 @@ class ModerationReasonForm(CleanTextForm):
         validators=[InputRequired(message=_l("Please give a reason.")), Length(max=500)],
         render_kw={"maxlength": 500, "rows": 2},
     )
+
+
+class FollowForm(CleanTextForm):
+    """Follow a proposal or stop following it. The button sends the choice itself ("yes" or
+    "no"), not a toggle: a form sent twice, or from a page left open, does what it said."""
+
+    following = HiddenField(validators=[InputRequired(), AnyOf(["yes", "no"])])

@@ -231,6 +231,27 @@ class Notification(db.Model):
     survey: Mapped[Survey | None] = relationship(lazy="joined")
 
 
+class ProposalFollow(db.Model):
+    """A person's own choice about one proposal: to follow it, or to stop following it.
+
+    Who discussed or voted on the proposal's item follows it without choosing; this choice,
+    once made, outweighs that (see queries.follower_ids)."""
+
+    __tablename__ = "proposal_follows"
+    #: One choice per person per proposal: choosing again updates the row.
+    __table_args__ = (UniqueConstraint("user_id", "proposal_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    #: True: told of each step; False: chose to stop, even having discussed or voted.
+    following: Mapped[bool] = mapped_column()
+    #: When the person last made this choice.
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class JudgementStep(enum.StrEnum):
     """What citizens judge: the official's answer, or the implementation."""
 

@@ -2,8 +2,9 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union
 
+from deliberation.accounts.models import User
 from deliberation.agendas.models import AgendaItem, Comment, Reaction
 from deliberation.core.errors import NotFound
 from deliberation.db import utcnow
@@ -14,9 +15,10 @@ from deliberation.proposals.models import (
     Notification,
     Proposal,
     ProposalEvent,
+    ProposalFollow,
     ProposalState,
 )
-from deliberation.voting.queries import voter_ids_for_item
+from deliberation.voting.models import Ballot, Vote
 
 #: The queue's due-date filter: overdue, due within a week, or anything.
 DUE_FILTERS = ("overdue", "week", "")
@@ -83,24 +85,61 @@ def timeline(proposal: Proposal) -> list[ProposalEvent]:
     )
 
 
-def discussion_participant_ids(item_id: int) -> set[int]:
-    """People who took part in the item's discussion: its author, commenters and reactors."""
-    author_id = db.session.scalar(select(AgendaItem.author_id).where(AgendaItem.id == item_id))
+def _implicit_follower_ids(item_id: int, only: int | None = None) -> set[int]:
+    """Who follows the item's proposal without having chosen to: the item's author, its
+    commenters and reactors, and its voters (or, with `only`, whether that one person is)."""
+    author = select(AgendaItem.author_id.label("user_id")).where(
+        AgendaItem.id == item_id, AgendaItem.author_id.is_not(None)
+    )
     writers = select(Comment.author_id).where(
         Comment.item_id == item_id, Comment.author_id.is_not(None)
     )
     reactors = select(Reaction.user_id).where(Reaction.item_id == item_id)
-    people = set(db.session.scalars(writers.union(reactors)))
-    if author_id:
-        people.add(author_id)
-    return people
+    voters = (
+        select(Vote.voter_id)
+        .join(Ballot, Ballot.id == Vote.ballot_id)
+        .where(Ballot.item_id == item_id)
+    )
+    if only is not None:
+        author = author.where(AgendaItem.author_id == only)
+        writers = writers.where(Comment.author_id == only)
+        reactors = reactors.where(Reaction.user_id == only)
+        voters = voters.where(Vote.voter_id == only)
+    return set(db.session.scalars(union(author, writers, reactors, voters)))
 
 
-def follower_ids(proposal: Proposal) -> set[int]:
-    """Everyone told about each step: who discussed or voted on the proposal's item."""
+def _choices(proposal_id: int, only: int | None = None) -> dict[int, bool]:
+    """People's own choices about the proposal: user id -> following (True) or stopped."""
+    query = select(ProposalFollow.user_id, ProposalFollow.following).where(
+        ProposalFollow.proposal_id == proposal_id
+    )
+    if only is not None:
+        query = query.where(ProposalFollow.user_id == only)
+    return {user_id: following for user_id, following in db.session.execute(query)}
+
+
+def follower_ids(proposal: Proposal, also: set[int] | None = None) -> set[int]:
+    """Everyone told about each step: who discussed or voted on the proposal's item (and
+    `also`, e.g. the people at a roundtable's tables) or chose to follow it, less everyone who
+    chose to stop following it."""
+    implicit = set(also or ())
+    if proposal.item_id is not None:
+        implicit |= _implicit_follower_ids(proposal.item_id)
+    choices = _choices(proposal.id)
+    chose_to_follow = {uid for uid, following in choices.items() if following}
+    chose_to_stop = {uid for uid, following in choices.items() if not following}
+    return (implicit | chose_to_follow) - chose_to_stop
+
+
+def is_following(user: User, proposal: Proposal) -> bool:
+    """Whether the person is told of each step of the proposal: their own choice if they made
+    one, else whether they discussed or voted on its item."""
+    choice = _choices(proposal.id, only=user.id).get(user.id)
+    if choice is not None:
+        return choice
     if proposal.item_id is None:
-        return set()
-    return discussion_participant_ids(proposal.item_id) | voter_ids_for_item(proposal.item_id)
+        return False
+    return bool(_implicit_follower_ids(proposal.item_id, only=user.id))
 
 
 def notifications_for(user_id: int, page: int = 1, per_page: int = 20):

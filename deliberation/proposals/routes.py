@@ -20,6 +20,7 @@ from deliberation.proposals import feedback, judgements, queries, replies, servi
 from deliberation.proposals.forms import (
     EditReplyForm,
     FeedbackQueueFilterForm,
+    FollowForm,
     JudgementForm,
     ModerationReasonForm,
     ProgressForm,
@@ -45,6 +46,7 @@ bp = Blueprint("proposals", __name__, url_prefix="/proposals")
 
 OFFICIAL_ACTION_LIMIT = "60/minute"
 JUDGE_LIMIT = "30/minute"
+FOLLOW_LIMIT = "30/minute"
 IMPLEMENTATION_STAGES = (
     ProposalState.IN_PROGRESS,
     ProposalState.IMPLEMENTED,
@@ -150,6 +152,9 @@ def _detail_page(
             response_form=response_form or ResponseForm(prefix="response"),
             progress_form=progress_form or _progress_form(proposal),
             review_form=EmptyForm(),
+            follow_form=FollowForm(formdata=None),
+            following=current_user.is_authenticated
+            and queries.is_following(current_user, proposal),
             is_official=current_user.is_authenticated and current_user.is_official,
             is_facilitator=current_user.is_authenticated and current_user.is_facilitator,
             judgement_results=feedback.judgement_results(proposal.id),
@@ -245,6 +250,35 @@ def progress(proposal_id: int):
     )
 
 
+@bp.post("/<int:proposal_id>/follow")
+@login_required
+def follow(proposal_id: int):
+    """A logged-in person follows the proposal (told of each step), or stops following it."""
+    proposal = queries.get_proposal(proposal_id)
+    form = FollowForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired or was not sent from this site. Please try again."), "error")
+        return _detail_page(proposal, status=400)
+    wants_to_follow = form.following.data == "yes"
+
+    def choose() -> bool:
+        enforce("proposal-follow", current_user.id, FOLLOW_LIMIT)
+        if wants_to_follow:
+            return services.follow(current_user, proposal)
+        return services.stop_following(current_user, proposal)
+
+    __, refused = commit_or_flash(choose)
+    if refused:
+        return _detail_page(proposal, status=refused.status_code)
+    if wants_to_follow:
+        flash(_("You follow this proposal: you will be told of each step."), "success")
+    else:
+        flash(
+            _("You no longer follow this proposal: you will not be told of its steps."), "success"
+        )
+    return redirect(url_for("proposals.detail", proposal_id=proposal.id, _anchor="following"))
+
+
 @bp.app_template_global("unread_notifications")
 def unread_notifications_global() -> int:
     """The header's notification badge: how many unread notifications the viewer has."""
@@ -262,7 +296,7 @@ def proposal_for_item_global(item_id: int):
 @bp.get("/notifications")
 @login_required
 def notifications():
-    """My notifications about proposals I discussed or voted on."""
+    """My notifications about the proposals I follow."""
     page = request.args.get("page", 1, type=int)
     return render_template(
         "proposals/notifications.html",

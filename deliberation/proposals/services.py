@@ -1,11 +1,13 @@
-"""Every write about proposals: entering the queue, review, response, progress, notifications."""
+"""Every write about proposals: entering the queue, review, response, progress, following,
+notifications."""
 
 from datetime import timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from deliberation.accounts.models import User
 from deliberation.agendas.models import AgendaItem
@@ -22,6 +24,7 @@ from deliberation.proposals.models import (
     Notification,
     Proposal,
     ProposalEvent,
+    ProposalFollow,
     ProposalState,
 )
 from deliberation.proposals.rooms import NAMESPACE, proposal_room
@@ -165,10 +168,11 @@ def _add_step(
 
 
 def notify_followers(proposal: Proposal, step: ProposalEvent, extra: set[int] | None = None) -> int:
-    """Tell everyone who discussed or voted about this step, in the app and live; not the
-    person who took it (their own answer or note is no news to them). Follower mail is read
-    from these notifications, so the same people are mailed."""
-    followers = queries.follower_ids(proposal) | (extra or set())
+    """Tell everyone following the proposal about this step, in the app and live (who
+    discussed or voted, or chose to follow, unless they chose to stop); not the person who
+    took it (their own answer or note is no news to them). Follower mail is read from these
+    notifications, so the same people are mailed."""
+    followers = queries.follower_ids(proposal, also=extra)
     recipients = sorted(followers - {step.author_id})
     if not recipients:
         return 0
@@ -204,6 +208,58 @@ def _reachable(user_ids: list[int]) -> list[int]:
     except AttributeError:
         return user_ids
     return [uid for uid in user_ids if rooms.get(user_room(uid))]
+
+
+def follow(user: User, proposal: Proposal) -> bool:
+    """A person chooses to be told of each step of the proposal, whether or not they discussed
+    or voted on it; returns whether the choice changed anything."""
+    return _choose_to_follow(user, proposal, following=True)
+
+
+def stop_following(user: User, proposal: Proposal) -> bool:
+    """A person chooses to hear no more of the proposal's steps, even having discussed or voted
+    on it; returns whether the choice changed anything."""
+    return _choose_to_follow(user, proposal, following=False)
+
+
+def _choose_to_follow(user: User, proposal: Proposal, *, following: bool) -> bool:
+    """Record the person's choice (one row per person and proposal); choosing what they had
+    already chosen changes nothing and is not audited again."""
+    choice = _own_choice(user.id, proposal.id)
+    if choice is None:
+        choice = ProposalFollow(user_id=user.id, proposal_id=proposal.id, following=following)
+        try:
+            with db.session.begin_nested():
+                db.session.add(choice)
+        except IntegrityError:  # the same person's first choice committed meanwhile
+            choice = _own_choice(user.id, proposal.id)
+            if choice is None:
+                raise
+            if choice.following == following:
+                return False
+        else:
+            _audit_choice(user, proposal, following)
+            return True
+    elif choice.following == following:
+        return False
+    choice.following = following
+    choice.chosen_at = utcnow()
+    db.session.flush()
+    _audit_choice(user, proposal, following)
+    return True
+
+
+def _own_choice(user_id: int, proposal_id: int) -> ProposalFollow | None:
+    return db.session.scalar(
+        select(ProposalFollow).where(
+            ProposalFollow.user_id == user_id, ProposalFollow.proposal_id == proposal_id
+        )
+    )
+
+
+def _audit_choice(user: User, proposal: Proposal, following: bool) -> None:
+    action = "proposal.follow" if following else "proposal.stop_following"
+    audit.record(action, "proposal", proposal.id, actor_id=user.id)
 
 
 def mark_notifications_read(user: User, notification_ids: list[int] | None = None) -> int:
