@@ -436,17 +436,6 @@ def vote_for_receipt(ballot: Ballot, receipt: str) -> tuple[str, VoteChannel] | 
     return (row.choice, row.channel) if row else None
 
 
-def voter_ids_for_item(item_id: int) -> set[int]:
-    """Everyone who voted on the item's ballot (to notify them; never with their choice)."""
-    return set(
-        db.session.scalars(
-            select(Vote.voter_id)
-            .join(Ballot, Ballot.id == Vote.ballot_id)
-            .where(Ballot.item_id == item_id)
-        )
-    )
-
-
 def due_ballots(now) -> list[Ballot]:
     """Ballots whose closing time has passed but are not closed yet."""
     return list(

@@ -65,6 +65,7 @@ def feedback_world(app: Flask, world: World) -> None:
         read=ALL,
         write=set(),
         actions={
+            "follow": SIGNED_IN,
             "judge": SIGNED_IN,
             "progress": officials,
             "send_back": FACILITATORS,
