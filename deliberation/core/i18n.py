@@ -77,21 +77,21 @@ def local_time(moment: datetime | str | None) -> str:
     """A stored (UTC) time in the viewer's time zone (their profile's, else the site's), with
     the zone named: people read "2026-12-05 10:27 (South Korea Time)", never a UTC time.
     Also takes the ISO text of such a time, as cached payloads carry it."""
-    if not moment:
-        return ""
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    return format_datetime(as_utc(moment), "yyyy-MM-dd HH:mm (VVVV)")
+    return _in_viewers_zone(moment, "yyyy-MM-dd HH:mm (VVVV)")
 
 
 def local_date(moment: datetime | str | None) -> str:
     """The day of a stored (UTC) time in the viewer's time zone, as `local_time` reads it
     ("2026-12-07" for 2026-12-06 15:58 UTC in Seoul): never the UTC day."""
+    return _in_viewers_zone(moment, "yyyy-MM-dd")
+
+
+def _in_viewers_zone(moment: datetime | str | None, pattern: str) -> str:
     if not moment:
         return ""
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
-    return format_datetime(as_utc(moment), "yyyy-MM-dd")
+    return format_datetime(as_utc(moment), pattern)
 
 
 def percent(value: float | None) -> str:
